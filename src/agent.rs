@@ -1,0 +1,236 @@
+//! Assembling and running the agent: exporters and their queues first, then the receivers and
+//! the telemetry server; shutdown in the reverse order (stop intake, drain queues, exit).
+
+use crate::config::{BatchConfig, LoadedConfig, SendingQueueConfig};
+use crate::enrich::Enricher;
+use crate::exporter::{DebugExporter, ExportQueue, ExportWorker, Exporter, WorkerLimits};
+use crate::pricing::Catalog;
+use crate::receiver::{serve_grpc, serve_http, Intake};
+use crate::telemetry::{serve_telemetry, AgentCounters, Health};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Why the agent could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{key}: cannot listen on {address}: {source}")]
+    Bind {
+        key: &'static str,
+        address: String,
+        source: std::io::Error,
+    },
+    #[error("exporters.otlp: {0}")]
+    Exporter(#[from] crate::exporter::ExportError),
+}
+
+/// A running agent. Dropping it without [`Agent::shutdown`] abandons queued data.
+pub struct Agent {
+    grpc_address: Option<SocketAddr>,
+    http_address: Option<SocketAddr>,
+    telemetry_address: SocketAddr,
+    counters: Arc<AgentCounters>,
+    health: Arc<Health>,
+    stop_receivers: watch::Sender<bool>,
+    stop_exporters: watch::Sender<bool>,
+    receivers: Vec<JoinHandle<()>>,
+    workers: Vec<JoinHandle<()>>,
+    telemetry: JoinHandle<()>,
+    shutdown_timeout: Duration,
+}
+
+async fn bind(key: &'static str, address: &str) -> Result<(TcpListener, SocketAddr), StartError> {
+    let bind_error = |source| StartError::Bind {
+        key,
+        address: address.to_string(),
+        source,
+    };
+    let listener = TcpListener::bind(address).await.map_err(bind_error)?;
+    let local = listener.local_addr().map_err(bind_error)?;
+    Ok((listener, local))
+}
+
+async fn stopped(mut signal: watch::Receiver<bool>) {
+    let _ = signal.wait_for(|stop| *stop).await;
+}
+
+fn limits(queue: &SendingQueueConfig, batch: &BatchConfig) -> WorkerLimits {
+    WorkerLimits {
+        send_batch_size: batch.send_batch_size,
+        batch_timeout: batch.timeout.0,
+        num_consumers: queue.num_consumers,
+    }
+}
+
+impl Agent {
+    /// Starts every stage; returns once all listeners are bound and the agent is ready.
+    pub async fn start(loaded: &LoadedConfig) -> Result<Agent, StartError> {
+        let config = &loaded.config;
+        let counters = Arc::new(AgentCounters::default());
+        let health = Arc::new(Health::default());
+        let (stop_receivers, _) = watch::channel(false);
+        let (stop_exporters, _) = watch::channel(false);
+
+        let mut exporters = Vec::new();
+        if let Some(settings) = &loaded.otlp {
+            let otlp = &config.exporters.otlp;
+            exporters.push((
+                Exporter::otlp(settings)?,
+                &otlp.sending_queue,
+                limits(&otlp.sending_queue, &otlp.batch),
+            ));
+        }
+        if loaded.debug_exporter_enabled() {
+            let debug = &config.exporters.debug;
+            let exporter = Exporter::Debug(DebugExporter::start(debug.summary_interval.0));
+            exporters.push((
+                exporter,
+                &debug.sending_queue,
+                limits(&debug.sending_queue, &debug.batch),
+            ));
+        }
+        let mut queues = Vec::new();
+        let mut workers = Vec::new();
+        for (exporter, queue_config, limits) in exporters {
+            let (queue, receiver) = ExportQueue::new(
+                queue_config.queue_size,
+                queue_config.retry_after.0,
+                counters.clone(),
+            );
+            tracing::info!(exporter = exporter.name(), "exporter ready");
+            let worker = ExportWorker::new(Arc::new(exporter), limits, counters.clone());
+            workers.push(tokio::spawn(
+                worker.run(receiver, stop_exporters.subscribe()),
+            ));
+            queues.push(queue);
+        }
+
+        let intake = Arc::new(Intake::new(
+            Enricher::new(Catalog::from_config(&config.pricing)),
+            queues,
+            counters.clone(),
+        ));
+        let protocols = &config.receivers.otlp.protocols;
+        let mut receivers = Vec::new();
+        let mut grpc_address = None;
+        if protocols.grpc.enabled {
+            let (listener, address) = bind(
+                "receivers.otlp.protocols.grpc.endpoint",
+                &protocols.grpc.endpoint.0,
+            )
+            .await?;
+            let serve = serve_grpc(
+                listener,
+                intake.clone(),
+                protocols.grpc.max_recv_msg_size_mib.0,
+                stopped(stop_receivers.subscribe()),
+            );
+            receivers.push(tokio::spawn(async move {
+                if let Err(err) = serve.await {
+                    tracing::error!("gRPC receiver stopped: {err}");
+                }
+            }));
+            tracing::info!(%address, "OTLP/gRPC receiver listening");
+            grpc_address = Some(address);
+        }
+        let mut http_address = None;
+        if protocols.http.enabled {
+            let (listener, address) = bind(
+                "receivers.otlp.protocols.http.endpoint",
+                &protocols.http.endpoint.0,
+            )
+            .await?;
+            let serve = serve_http(
+                listener,
+                intake.clone(),
+                protocols.http.max_request_body_size_mib.0,
+                stopped(stop_receivers.subscribe()),
+            );
+            receivers.push(tokio::spawn(async move {
+                if let Err(err) = serve.await {
+                    tracing::error!("HTTP receiver stopped: {err}");
+                }
+            }));
+            tracing::info!(%address, "OTLP/HTTP receiver listening");
+            http_address = Some(address);
+        }
+        drop(intake);
+
+        let (listener, telemetry_address) = bind(
+            "service.telemetry.endpoint",
+            &config.service.telemetry.endpoint.0,
+        )
+        .await?;
+        let serve = serve_telemetry(
+            listener,
+            health.clone(),
+            counters.clone(),
+            stopped(stop_exporters.subscribe()),
+        );
+        let telemetry = tokio::spawn(async move {
+            if let Err(err) = serve.await {
+                tracing::error!("telemetry server stopped: {err}");
+            }
+        });
+        tracing::info!(address = %telemetry_address, "health and metrics at /healthz, /readyz, /metrics");
+        health.set_ready(true);
+        Ok(Agent {
+            grpc_address,
+            http_address,
+            telemetry_address,
+            counters,
+            health,
+            stop_receivers,
+            stop_exporters,
+            receivers,
+            workers,
+            telemetry,
+            shutdown_timeout: config.service.shutdown_timeout.0,
+        })
+    }
+
+    pub fn grpc_address(&self) -> Option<SocketAddr> {
+        self.grpc_address
+    }
+    pub fn http_address(&self) -> Option<SocketAddr> {
+        self.http_address
+    }
+    pub fn telemetry_address(&self) -> SocketAddr {
+        self.telemetry_address
+    }
+    pub fn counters(&self) -> &Arc<AgentCounters> {
+        &self.counters
+    }
+
+    /// Stops intake, exports what is queued within the shutdown timeout, and stops. Returns
+    /// whether everything queued was handed to the exporters in time.
+    pub async fn shutdown(self) -> bool {
+        let deadline = tokio::time::Instant::now() + self.shutdown_timeout;
+        self.health.set_ready(false);
+        let _ = self.stop_receivers.send(true);
+        for receiver in self.receivers {
+            if tokio::time::timeout_at(deadline, receiver).await.is_err() {
+                tracing::warn!(
+                    "a receiver did not finish its requests before the shutdown timeout"
+                );
+            }
+        }
+        let _ = self.stop_exporters.send(true);
+        let mut drained = true;
+        for worker in self.workers {
+            let abort = worker.abort_handle();
+            if tokio::time::timeout_at(deadline, worker).await.is_err() {
+                abort.abort();
+                drained = false;
+            }
+        }
+        if !drained {
+            tracing::error!("shutdown timeout reached with data still queued; it was not exported");
+        }
+        let _ = self.telemetry.await;
+        drained
+    }
+}

@@ -1,0 +1,132 @@
+use super::*;
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+fn load(text: &str) -> Result<LoadedConfig, ConfigError> {
+    load_str(text, &[], no_env)
+}
+
+#[test]
+fn empty_file_gives_defaults_with_debug_exporter() {
+    let loaded = load("").unwrap();
+    let config = &loaded.config;
+    assert_eq!(
+        config.receivers.otlp.protocols.grpc.endpoint.0,
+        "localhost:4317"
+    );
+    assert_eq!(
+        config.receivers.otlp.protocols.http.endpoint.0,
+        "localhost:4318"
+    );
+    assert_eq!(config.service.telemetry.endpoint.0, "localhost:13133");
+    assert_eq!(config.pricing.currency, "USD");
+    assert!(loaded.otlp.is_none());
+    assert!(loaded.debug_exporter_enabled());
+}
+
+#[test]
+fn unknown_key_is_refused_with_its_name_and_line() {
+    let err =
+        load("receivers:\n  otlp:\n    protocols:\n      grpc:\n        endpiont: localhost:1\n")
+            .unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("unknown field `endpiont`"), "{message}");
+    assert!(message.contains("line 5"), "{message}");
+}
+
+#[test]
+fn bad_value_is_refused_with_its_key_and_line() {
+    let err = load("exporters:\n  otlp:\n    endpoint: http://x:4317\n    timeout: 5 seconds\n")
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(message.starts_with("exporters.otlp.timeout: "), "{message}");
+    assert!(message.contains("unknown unit ` seconds`"), "{message}");
+    assert!(message.contains("line 4"), "{message}");
+}
+
+#[test]
+fn float_price_is_refused_as_inexact() {
+    let text = "pricing:\n  models:\n    - id: m\n      match: [m]\n      input: 0.3\n      output: \"1\"\n";
+    let message = load(text).unwrap_err().to_string();
+    assert!(
+        message.contains("write prices as quoted decimal strings (\"0.3\")"),
+        "{message}"
+    );
+    assert!(message.contains("line 5"), "{message}");
+}
+
+#[test]
+fn duplicate_price_ids_are_refused() {
+    let text = "pricing:\n  models:\n    - {id: m, match: [a], input: \"1\", output: \"2\"}\n    - {id: m, match: [b], input: \"1\", output: \"2\"}\n";
+    assert_eq!(
+        load(text).unwrap_err().to_string(),
+        "pricing.models[1].id: `m` is used by an earlier entry"
+    );
+}
+
+#[test]
+fn pattern_with_inner_star_is_refused() {
+    let text =
+        "pricing:\n  models:\n    - {id: m, match: [\"a*b\"], input: \"1\", output: \"2\"}\n";
+    assert_eq!(
+        load(text).unwrap_err().to_string(),
+        "pricing.models[0].match: `a*b`: write an exact model name or a prefix ending in a single `*`"
+    );
+}
+
+#[test]
+fn set_overrides_apply_after_the_file() {
+    let overrides = vec![
+        "exporters.otlp.endpoint=127.0.0.1:9999".to_string(),
+        "exporters.otlp.protocol=http/protobuf".to_string(),
+    ];
+    let loaded = load_str(
+        "exporters:\n  otlp:\n    endpoint: \"\"\n",
+        &overrides,
+        no_env,
+    )
+    .unwrap();
+    let otlp = loaded.otlp.unwrap();
+    assert_eq!(otlp.endpoint, "http://127.0.0.1:9999");
+    assert_eq!(otlp.protocol, OtlpProtocol::HttpProtobuf);
+}
+
+#[test]
+fn bad_override_value_is_refused() {
+    let overrides = vec!["service.shutdown_timeout=forever".to_string()];
+    let message = load_str("", &overrides, no_env).unwrap_err().to_string();
+    assert!(
+        message.starts_with("after --set overrides: service.shutdown_timeout: "),
+        "{message}"
+    );
+}
+
+#[test]
+fn environment_fills_the_default_config_pattern() {
+    let text = "exporters:\n  otlp:\n    endpoint: ${env:OTEL_EXPORTER_OTLP_ENDPOINT:-}\n";
+    let env = |name: &str| {
+        (name == "OTEL_EXPORTER_OTLP_ENDPOINT").then(|| "http://tempo:4317".to_string())
+    };
+    let loaded = load_str(text, &[], env).unwrap();
+    assert_eq!(loaded.otlp.as_ref().unwrap().endpoint, "http://tempo:4317");
+    assert!(!loaded.debug_exporter_enabled());
+    assert!(load(text).unwrap().otlp.is_none());
+}
+
+#[test]
+fn no_exporter_at_all_is_refused() {
+    let message = load("exporters:\n  debug:\n    enabled: never\n")
+        .unwrap_err()
+        .to_string();
+    assert!(message.starts_with("exporters: no exporter"), "{message}");
+}
+
+#[test]
+fn the_repository_default_config_is_valid() {
+    let text = include_str!("../../config.yaml");
+    let loaded = load(text).unwrap();
+    assert!(loaded.config.pricing.models.len() >= 14);
+    assert!(loaded.debug_exporter_enabled());
+}

@@ -1,0 +1,149 @@
+//! The debug exporter: one line per priced span on standard output, and every interval a
+//! one-line summary of everything else that passed, so the agent shows it works without a backend.
+
+use super::Payload;
+use crate::enrich::attributes as cost;
+use crate::usage::{read_usage, SpanUsage};
+use opentelemetry_proto::tonic::common::v1::{any_value::Value, KeyValue};
+use opentelemetry_proto::tonic::trace::v1::Span;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Default)]
+struct Tally {
+    priced_spans: AtomicU64,
+    other_spans: AtomicU64,
+    metric_points: AtomicU64,
+    log_records: AtomicU64,
+}
+
+pub struct DebugExporter {
+    tally: Arc<Tally>,
+    summary: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for DebugExporter {
+    fn drop(&mut self) {
+        self.summary.abort();
+    }
+}
+
+impl DebugExporter {
+    /// Starts the exporter and its summary task (needs a Tokio runtime).
+    pub fn start(summary_interval: Duration) -> Self {
+        let tally = Arc::new(Tally::default());
+        let summary = tokio::spawn(print_summaries(tally.clone(), summary_interval));
+        Self { tally, summary }
+    }
+
+    pub fn export(&self, payload: &Payload) {
+        let signal_items = payload.item_count() as u64;
+        match payload {
+            Payload::Traces(request) => {
+                let mut out = String::new();
+                for resource in &request.resource_spans {
+                    let service = resource
+                        .resource
+                        .as_ref()
+                        .and_then(|resource| string_attr(&resource.attributes, "service.name"))
+                        .unwrap_or("unknown_service");
+                    for span in resource.scope_spans.iter().flat_map(|scope| &scope.spans) {
+                        if write_priced_line(&mut out, service, span) {
+                            self.tally.priced_spans.fetch_add(1, Ordering::Relaxed);
+                        } else {
+                            self.tally.other_spans.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+                if !out.is_empty() {
+                    let _ = std::io::stdout().lock().write_all(out.as_bytes());
+                }
+            }
+            Payload::Metrics(_) => {
+                self.tally
+                    .metric_points
+                    .fetch_add(signal_items, Ordering::Relaxed);
+            }
+            Payload::Logs(_) => {
+                self.tally
+                    .log_records
+                    .fetch_add(signal_items, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+async fn print_summaries(tally: Arc<Tally>, interval: Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        let take = |counter: &AtomicU64| counter.swap(0, Ordering::Relaxed);
+        let (priced, other, points, records) = (
+            take(&tally.priced_spans),
+            take(&tally.other_spans),
+            take(&tally.metric_points),
+            take(&tally.log_records),
+        );
+        let line = format!(
+            "summary last {}s: {priced} priced spans, {other} other spans, {points} metric points, {records} log records\n",
+            interval.as_secs_f64()
+        );
+        let _ = std::io::stdout().lock().write_all(line.as_bytes());
+    }
+}
+
+fn string_attr<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a str> {
+    attributes.iter().find(|kv| kv.key == key).and_then(|kv| {
+        match kv.value.as_ref()?.value.as_ref()? {
+            Value::StringValue(text) => Some(text.as_str()),
+            _ => None,
+        }
+    })
+}
+
+fn double_attr(attributes: &[KeyValue], key: &str) -> f64 {
+    attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
+            Value::DoubleValue(number) => Some(*number),
+            _ => None,
+        })
+        .unwrap_or(0.0)
+}
+
+/// Writes the line of a priced span; false when the span carries no cost.
+fn write_priced_line(out: &mut String, service: &str, span: &Span) -> bool {
+    let attributes = &span.attributes;
+    let Some(price_id) = string_attr(attributes, cost::PRICE_ID) else {
+        return false;
+    };
+    let SpanUsage::Present { model, usage } = read_usage(attributes) else {
+        return false;
+    };
+    let money = |key: &str| double_attr(attributes, key);
+    let _ = writeln!(
+        out,
+        "priced span service={service} model={model} tokens[input={} output={} cache_read={} cache_creation={}] \
+         cost[total={:.6} input={:.6} output={:.6} cache_read={:.6} cache_creation={:.6}] {currency} \
+         cache_hit_ratio={:.3} savings={:.6} price={price_id}",
+        usage.input,
+        usage.output,
+        usage.cache_read,
+        usage.cache_creation,
+        money(cost::COST_AMOUNT),
+        money(cost::COST_INPUT),
+        money(cost::COST_OUTPUT),
+        money(cost::COST_CACHE_READ),
+        money(cost::COST_CACHE_CREATION),
+        money(cost::CACHE_HIT_RATIO),
+        money(cost::CACHE_SAVINGS),
+        model = model.unwrap_or("?"),
+        currency = string_attr(attributes, cost::COST_CURRENCY).unwrap_or(""),
+    );
+    true
+}

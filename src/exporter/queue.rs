@@ -1,0 +1,109 @@
+//! The bounded queue in front of one exporter. Capacity is counted in items and held until the
+//! batch holding them has been exported, so queued plus in-flight data never exceeds it. A full
+//! queue refuses at once; the receiver turns that into a retryable status.
+
+use super::Payload;
+use crate::telemetry::AgentCounters;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+
+/// Items of one request, holding their share of the queue's capacity until dropped.
+pub struct Queued {
+    pub payload: Payload,
+    pub slot: QueueSlot,
+}
+
+/// A share of queue capacity; returning it on drop frees room for new data.
+pub struct QueueSlot {
+    _permit: OwnedSemaphorePermit,
+    items: u64,
+    counters: Arc<AgentCounters>,
+}
+
+impl QueueSlot {
+    pub fn items(&self) -> u64 {
+        self.items
+    }
+}
+
+impl Drop for QueueSlot {
+    fn drop(&mut self) {
+        self.counters.dequeued(self.items);
+    }
+}
+
+/// The sending side of an exporter's queue, shared by every receiver.
+#[derive(Clone)]
+pub struct ExportQueue {
+    sender: mpsc::UnboundedSender<Queued>,
+    capacity: Arc<Semaphore>,
+    capacity_items: usize,
+    retry_after: Duration,
+    counters: Arc<AgentCounters>,
+}
+
+/// Room taken in a queue, to be filled with [`Reservation::send`].
+pub struct Reservation {
+    queue: ExportQueue,
+    slot: QueueSlot,
+}
+
+impl Reservation {
+    /// Queues `payload`; fails only when the exporter has stopped.
+    pub fn send(self, payload: Payload) -> Result<(), Payload> {
+        self.queue
+            .sender
+            .send(Queued {
+                payload,
+                slot: self.slot,
+            })
+            .map_err(|err| err.0.payload)
+    }
+}
+
+impl ExportQueue {
+    /// A queue of `capacity_items` and the receiving end for the exporter's worker.
+    pub fn new(
+        capacity_items: usize,
+        retry_after: Duration,
+        counters: Arc<AgentCounters>,
+    ) -> (Self, mpsc::UnboundedReceiver<Queued>) {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        counters.queue_capacity_added(capacity_items as u64);
+        let queue = Self {
+            sender,
+            capacity: Arc::new(Semaphore::new(capacity_items)),
+            capacity_items,
+            retry_after,
+            counters,
+        };
+        (queue, receiver)
+    }
+
+    /// Takes room for `items`, or `None` when the queue is full. A request larger than the whole
+    /// queue takes all of it, so it can still pass once the queue is empty.
+    pub fn try_reserve(&self, items: usize) -> Option<Reservation> {
+        let permits = items.clamp(1, self.capacity_items);
+        let permit = self
+            .capacity
+            .clone()
+            .try_acquire_many_owned(permits as u32)
+            .ok()?;
+        self.counters.queued(items as u64);
+        let slot = QueueSlot {
+            _permit: permit,
+            items: items as u64,
+            counters: self.counters.clone(),
+        };
+        Some(Reservation {
+            queue: self.clone(),
+            slot,
+        })
+    }
+
+    /// What a refused sender is told to wait.
+    pub fn retry_after(&self) -> Duration {
+        self.retry_after
+    }
+}

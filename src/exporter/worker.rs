@@ -1,0 +1,169 @@
+//! The loop that drains one exporter's queue: merges requests into batches by item count and
+//! age, runs up to `num_consumers` exports at once, and on shutdown flushes what is queued.
+
+use super::queue::{QueueSlot, Queued};
+use super::{Exporter, Payload};
+use crate::telemetry::{AgentCounters, RateLimitedLog, Signal};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+/// A batch being assembled for one signal.
+struct PendingBatch {
+    payload: Payload,
+    slots: Vec<QueueSlot>,
+    items: u64,
+}
+
+/// Batching and concurrency limits of one worker.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerLimits {
+    pub send_batch_size: usize,
+    pub batch_timeout: Duration,
+    pub num_consumers: usize,
+}
+
+pub struct ExportWorker {
+    exporter: Arc<Exporter>,
+    limits: WorkerLimits,
+    counters: Arc<AgentCounters>,
+    pending: [Option<PendingBatch>; 3],
+    oldest: Option<Instant>,
+    consumers: Arc<Semaphore>,
+    in_flight: JoinSet<()>,
+    errors: Arc<RateLimitedLog>,
+}
+
+impl ExportWorker {
+    pub fn new(
+        exporter: Arc<Exporter>,
+        limits: WorkerLimits,
+        counters: Arc<AgentCounters>,
+    ) -> Self {
+        Self {
+            exporter,
+            limits,
+            counters,
+            pending: [None, None, None],
+            oldest: None,
+            consumers: Arc::new(Semaphore::new(limits.num_consumers)),
+            in_flight: JoinSet::new(),
+            errors: Arc::new(RateLimitedLog::new(Duration::from_secs(10))),
+        }
+    }
+
+    /// Runs until `shutdown` turns true (or every queue sender is gone), then exports everything
+    /// still queued and waits for the exports in flight.
+    pub async fn run(
+        mut self,
+        mut queue: mpsc::UnboundedReceiver<Queued>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        loop {
+            let deadline = self.oldest.map(|oldest| oldest + self.limits.batch_timeout);
+            tokio::select! {
+                received = queue.recv() => match received {
+                    Some(queued) => self.add(queued).await,
+                    None => break,
+                },
+                _ = sleep_until_some(deadline) => self.flush_all().await,
+                _ = shutdown.changed() => break,
+                Some(_) = self.in_flight.join_next(), if !self.in_flight.is_empty() => {}
+            }
+        }
+        queue.close();
+        while let Ok(queued) = queue.try_recv() {
+            self.add(queued).await;
+        }
+        self.flush_all().await;
+        while self.in_flight.join_next().await.is_some() {}
+    }
+
+    async fn add(&mut self, queued: Queued) {
+        let index = queued.payload.signal() as usize;
+        let items = queued.slot.items();
+        match &mut self.pending[index] {
+            Some(batch) => {
+                // Same signal by construction of the index.
+                let _ = batch.payload.merge(queued.payload);
+                batch.slots.push(queued.slot);
+                batch.items += items;
+            }
+            empty => {
+                *empty = Some(PendingBatch {
+                    payload: queued.payload,
+                    slots: vec![queued.slot],
+                    items,
+                });
+                self.oldest.get_or_insert_with(Instant::now);
+            }
+        }
+        let full = self.pending[index]
+            .as_ref()
+            .is_some_and(|batch| batch.items >= self.limits.send_batch_size as u64);
+        if full {
+            if let Some(batch) = self.pending[index].take() {
+                self.dispatch(batch).await;
+            }
+            if self.pending.iter().all(Option::is_none) {
+                self.oldest = None;
+            }
+        }
+    }
+
+    async fn flush_all(&mut self) {
+        self.oldest = None;
+        for index in 0..self.pending.len() {
+            if let Some(batch) = self.pending[index].take() {
+                self.dispatch(batch).await;
+            }
+        }
+    }
+
+    /// Starts exporting `batch` once a consumer is free; waiting here is the back-pressure that
+    /// fills the queue when the backend is slower than the senders.
+    async fn dispatch(&mut self, batch: PendingBatch) {
+        let Ok(consumer) = self.consumers.clone().acquire_owned().await else {
+            return;
+        };
+        let exporter = self.exporter.clone();
+        let counters = self.counters.clone();
+        let errors = self.errors.clone();
+        self.in_flight.spawn(async move {
+            let signal: Signal = batch.payload.signal();
+            let items = batch.items;
+            match exporter.export(batch.payload).await {
+                Ok(rejected) => {
+                    counters.sent(signal, items.saturating_sub(rejected));
+                    if rejected > 0 {
+                        counters.send_failed(signal, rejected);
+                        errors.warn(&format!(
+                            "{}: backend rejected {rejected} of {items} {}",
+                            exporter.name(),
+                            signal.item()
+                        ));
+                    }
+                }
+                Err(err) => {
+                    counters.send_failed(signal, items);
+                    errors.warn(&format!(
+                        "{}: export of {items} {} failed: {err}",
+                        exporter.name(),
+                        signal.item()
+                    ));
+                }
+            }
+            drop(batch.slots);
+            drop(consumer);
+        });
+    }
+}
+
+async fn sleep_until_some(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}

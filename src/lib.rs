@@ -1,0 +1,15 @@
+//! genai-cost-agent: an OTLP agent that prices generative-AI spans and forwards everything.
+//!
+//! Data flows one way: [`receiver`] → [`enrich`] (with [`usage`] and [`pricing`]) →
+//! [`exporter`]; [`config`] builds it, [`telemetry`] watches it, [`agent`] runs it.
+
+pub mod agent;
+pub mod config;
+pub mod enrich;
+pub mod exporter;
+pub mod pricing;
+pub mod receiver;
+pub mod telemetry;
+pub mod usage;
+
+pub use agent::Agent;

@@ -1,0 +1,132 @@
+//! The command line: `run` (the default), `validate`; `--config`, `--set`, `--version`.
+
+use clap::{Parser, Subcommand};
+use genai_cost_agent::config::{self, LoadedConfig, LogFormat, LogLevel};
+use genai_cost_agent::Agent;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "genai-cost-agent",
+    version,
+    about = "Prices generative-AI spans in OTLP traffic and forwards everything"
+)]
+struct Cli {
+    /// The configuration file.
+    #[arg(long, global = true, default_value = "config.yaml")]
+    config: PathBuf,
+    /// Override one setting, e.g. `--set exporters.otlp.endpoint=http://collector:4317`.
+    #[arg(long = "set", global = true, value_name = "PATH=VALUE")]
+    set: Vec<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the agent (the default).
+    Run,
+    /// Check the configuration and exit: 0 when valid, 1 with the reason otherwise.
+    Validate,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let loaded = match config::load_file(&cli.config, &cli.set) {
+        Ok(loaded) => loaded,
+        Err(err) => {
+            eprintln!(
+                "genai-cost-agent: invalid configuration {}: {err}",
+                cli.config.display()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    match cli.command.unwrap_or(Command::Run) {
+        Command::Validate => {
+            for warning in &loaded.warnings {
+                eprintln!("warning: {warning}");
+            }
+            println!("{}: valid", cli.config.display());
+            ExitCode::SUCCESS
+        }
+        Command::Run => run(loaded),
+    }
+}
+
+fn init_logging(loaded: &LoadedConfig) {
+    let logs = &loaded.config.service.telemetry.logs;
+    let level = match logs.level {
+        LogLevel::Error => "error",
+        LogLevel::Warn => "warn",
+        LogLevel::Info => "info",
+        LogLevel::Debug => "debug",
+        LogLevel::Trace => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GENAI_COST_AGENT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match logs.format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn run(loaded: LoadedConfig) -> ExitCode {
+    init_logging(&loaded);
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            tracing::error!("cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let agent = match Agent::start(&loaded).await {
+            Ok(agent) => agent,
+            Err(err) => {
+                tracing::error!("cannot start: {err}");
+                return ExitCode::FAILURE;
+            }
+        };
+        wait_for_signal().await;
+        tracing::info!("stopping: no new data accepted; flushing queues");
+        if agent.shutdown().await {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
+    })
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,108 @@
+//! OTLP/gRPC receiver (tonic): the trace, metrics and logs services, gzip accepted, a maximum
+//! decoded message size, UNAVAILABLE when the queue is full.
+
+use super::{Intake, SignalRequest};
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
+    LogsService, LogsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use std::future::Future;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tonic::codec::CompressionEncoding;
+use tonic::{Request, Response, Status};
+
+#[derive(Clone)]
+struct OtlpGrpc {
+    intake: Arc<Intake>,
+}
+
+impl OtlpGrpc {
+    fn accept<R: SignalRequest>(
+        &self,
+        request: Request<R>,
+    ) -> Result<Response<R::Response>, Status> {
+        match self.intake.accept(request.into_inner().into_payload()) {
+            Ok(()) => Ok(Response::new(R::Response::default())),
+            Err(refused) => Err(Status::unavailable(format!(
+                "the agent's export queue is full; retry in {}s",
+                refused.retry_after.as_secs_f64()
+            ))),
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl TraceService for OtlpGrpc {
+    async fn export(
+        &self,
+        request: Request<ExportTraceServiceRequest>,
+    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
+        self.accept(request)
+    }
+}
+
+#[tonic::async_trait]
+impl MetricsService for OtlpGrpc {
+    async fn export(
+        &self,
+        request: Request<ExportMetricsServiceRequest>,
+    ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
+        self.accept(request)
+    }
+}
+
+#[tonic::async_trait]
+impl LogsService for OtlpGrpc {
+    async fn export(
+        &self,
+        request: Request<ExportLogsServiceRequest>,
+    ) -> Result<Response<ExportLogsServiceResponse>, Status> {
+        self.accept(request)
+    }
+}
+
+/// Serves OTLP/gRPC on `listener` until `shutdown` completes, then finishes in-flight calls.
+pub async fn serve_grpc(
+    listener: TcpListener,
+    intake: Arc<Intake>,
+    max_message_bytes: usize,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), tonic::transport::Error> {
+    let service = OtlpGrpc { intake };
+    tonic::transport::Server::builder()
+        .add_service(
+            TraceServiceServer::new(service.clone())
+                .accept_compressed(CompressionEncoding::Gzip)
+                .max_decoding_message_size(max_message_bytes),
+        )
+        .add_service(
+            MetricsServiceServer::new(service.clone())
+                .accept_compressed(CompressionEncoding::Gzip)
+                .max_decoding_message_size(max_message_bytes),
+        )
+        .add_service(
+            LogsServiceServer::new(service)
+                .accept_compressed(CompressionEncoding::Gzip)
+                .max_decoding_message_size(max_message_bytes),
+        )
+        .serve_with_incoming_shutdown(
+            tokio_stream::wrappers::TcpListenerStream::new(listener),
+            shutdown,
+        )
+        .await
+}

@@ -1,0 +1,252 @@
+//! Counters of what the agent received, priced, refused and exported, rendered in the
+//! Prometheus text format.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The three OTLP signals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Traces,
+    Metrics,
+    Logs,
+}
+
+impl Signal {
+    pub const ALL: [Signal; 3] = [Signal::Traces, Signal::Metrics, Signal::Logs];
+
+    /// The item each signal carries, as the Collector names its counters.
+    pub fn item(self) -> &'static str {
+        match self {
+            Signal::Traces => "spans",
+            Signal::Metrics => "metric_points",
+            Signal::Logs => "log_records",
+        }
+    }
+
+    pub fn path(self) -> &'static str {
+        match self {
+            Signal::Traces => "/v1/traces",
+            Signal::Metrics => "/v1/metrics",
+            Signal::Logs => "/v1/logs",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Why a span with token usage carries no cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnpricedReason {
+    UnknownModel,
+    MissingModel,
+    InvalidUsage,
+}
+
+impl UnpricedReason {
+    pub const ALL: [UnpricedReason; 3] =
+        [Self::UnknownModel, Self::MissingModel, Self::InvalidUsage];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UnknownModel => "unknown_model",
+            Self::MissingModel => "missing_model",
+            Self::InvalidUsage => "invalid_usage",
+        }
+    }
+}
+
+#[derive(Default)]
+struct PerSignal([AtomicU64; 3]);
+
+impl PerSignal {
+    fn add(&self, signal: Signal, count: u64) {
+        self.0[signal.index()].fetch_add(count, Ordering::Relaxed);
+    }
+    fn get(&self, signal: Signal) -> u64 {
+        self.0[signal.index()].load(Ordering::Relaxed)
+    }
+}
+
+/// Every counter the agent keeps about itself. Shared by all stages; lock-free.
+#[derive(Default)]
+pub struct AgentCounters {
+    accepted: PerSignal,
+    refused: PerSignal,
+    rejected_requests: AtomicU64,
+    priced_spans: AtomicU64,
+    unpriced: [AtomicU64; 3],
+    sent: PerSignal,
+    send_failed: PerSignal,
+    queued_items: AtomicU64,
+    queue_capacity: AtomicU64,
+}
+
+impl AgentCounters {
+    pub fn accepted(&self, signal: Signal, items: u64) {
+        self.accepted.add(signal, items);
+    }
+    /// Items refused with a retryable status because a queue was full.
+    pub fn refused(&self, signal: Signal, items: u64) {
+        self.refused.add(signal, items);
+    }
+    /// Requests answered with a client error (bad content type, undecodable, too large).
+    pub fn rejected_request(&self) {
+        self.rejected_requests.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn priced(&self, spans: u64) {
+        self.priced_spans.fetch_add(spans, Ordering::Relaxed);
+    }
+    pub fn unpriced(&self, reason: UnpricedReason) {
+        self.unpriced[reason as usize].fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn sent(&self, signal: Signal, items: u64) {
+        self.sent.add(signal, items);
+    }
+    pub fn send_failed(&self, signal: Signal, items: u64) {
+        self.send_failed.add(signal, items);
+    }
+    pub fn queue_capacity_added(&self, items: u64) {
+        self.queue_capacity.fetch_add(items, Ordering::Relaxed);
+    }
+    pub fn queued(&self, items: u64) {
+        self.queued_items.fetch_add(items, Ordering::Relaxed);
+    }
+    pub fn dequeued(&self, items: u64) {
+        self.queued_items.fetch_sub(items, Ordering::Relaxed);
+    }
+
+    pub fn accepted_total(&self, signal: Signal) -> u64 {
+        self.accepted.get(signal)
+    }
+    pub fn refused_total(&self, signal: Signal) -> u64 {
+        self.refused.get(signal)
+    }
+    pub fn sent_total(&self, signal: Signal) -> u64 {
+        self.sent.get(signal)
+    }
+    pub fn send_failed_total(&self, signal: Signal) -> u64 {
+        self.send_failed.get(signal)
+    }
+    pub fn priced_total(&self) -> u64 {
+        self.priced_spans.load(Ordering::Relaxed)
+    }
+    pub fn unpriced_total(&self, reason: UnpricedReason) -> u64 {
+        self.unpriced[reason as usize].load(Ordering::Relaxed)
+    }
+
+    /// The counters in the Prometheus text exposition format.
+    pub fn render_prometheus(&self) -> String {
+        let mut out = String::with_capacity(2048);
+        let per_signal = [
+            (
+                "receiver_accepted",
+                "Items accepted by the receivers and queued for export.",
+                &self.accepted,
+            ),
+            (
+                "receiver_refused",
+                "Items refused with a retryable status because a queue was full.",
+                &self.refused,
+            ),
+            (
+                "exporter_sent",
+                "Items the exporters delivered.",
+                &self.sent,
+            ),
+            (
+                "exporter_send_failed",
+                "Items an exporter failed to deliver.",
+                &self.send_failed,
+            ),
+        ];
+        for (stem, help, counter) in per_signal {
+            for signal in Signal::ALL {
+                let name = format!("genai_cost_agent_{stem}_{}_total", signal.item());
+                counter_line(&mut out, &name, help, "", counter.get(signal));
+            }
+        }
+        counter_line(
+            &mut out,
+            "genai_cost_agent_receiver_rejected_requests_total",
+            "Requests answered with a client error.",
+            "",
+            self.rejected_requests.load(Ordering::Relaxed),
+        );
+        counter_line(
+            &mut out,
+            "genai_cost_agent_spans_priced_total",
+            "Spans given a cost.",
+            "",
+            self.priced_total(),
+        );
+        let name = "genai_cost_agent_spans_unpriced_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Spans with token usage that could not be priced, by reason."
+        );
+        let _ = writeln!(out, "# TYPE {name} counter");
+        for reason in UnpricedReason::ALL {
+            let _ = writeln!(
+                out,
+                "{name}{{reason=\"{}\"}} {}",
+                reason.as_str(),
+                self.unpriced_total(reason)
+            );
+        }
+        gauge_line(
+            &mut out,
+            "genai_cost_agent_exporter_queue_size",
+            "Items queued or in flight.",
+            self.queued_items.load(Ordering::Relaxed),
+        );
+        gauge_line(
+            &mut out,
+            "genai_cost_agent_exporter_queue_capacity",
+            "Items the queues can hold.",
+            self.queue_capacity.load(Ordering::Relaxed),
+        );
+        out
+    }
+}
+
+fn counter_line(out: &mut String, name: &str, help: &str, labels: &str, value: u64) {
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} counter\n{name}{labels} {value}"
+    );
+}
+
+fn gauge_line(out: &mut String, name: &str, help: &str, value: u64) {
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_render_in_prometheus_text_format() {
+        let counters = AgentCounters::default();
+        counters.accepted(Signal::Traces, 5);
+        counters.priced(3);
+        counters.unpriced(UnpricedReason::UnknownModel);
+        let text = counters.render_prometheus();
+        assert!(
+            text.contains("\ngenai_cost_agent_receiver_accepted_spans_total 5\n"),
+            "{text}"
+        );
+        assert!(text.contains("# TYPE genai_cost_agent_spans_priced_total counter\ngenai_cost_agent_spans_priced_total 3\n"));
+        assert!(
+            text.contains("genai_cost_agent_spans_unpriced_total{reason=\"unknown_model\"} 1\n")
+        );
+        assert!(
+            text.contains("genai_cost_agent_spans_unpriced_total{reason=\"invalid_usage\"} 0\n")
+        );
+    }
+}

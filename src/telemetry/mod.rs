@@ -1,0 +1,10 @@
+//! The agent's own telemetry: counters kept with atomics on the hot path, their Prometheus text
+//! rendering, and the health server (`/healthz`, `/readyz`, `/metrics`).
+
+mod counters;
+mod ratelimit;
+mod server;
+
+pub use counters::{AgentCounters, Signal, UnpricedReason};
+pub use ratelimit::RateLimitedLog;
+pub use server::{serve_telemetry, Health};
