@@ -1,0 +1,224 @@
+//! Shared pieces of the end-to-end tests: a capture backend (an OTLP/gRPC server that records
+//! what it receives) and the agent started in-process on ephemeral ports.
+
+#![allow(dead_code)]
+
+use genai_cost_agent::config::{load_str, LoadedConfig};
+use genai_cost_agent::Agent;
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
+    LogsService, LogsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use opentelemetry_proto::tonic::common::v1::{any_value::Value, KeyValue};
+use opentelemetry_proto::tonic::trace::v1::Span;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tonic::codec::CompressionEncoding;
+use tonic::{Request, Response, Status};
+
+/// Everything a capture backend received, in arrival order.
+#[derive(Default)]
+pub struct Captured {
+    pub traces: Mutex<Vec<ExportTraceServiceRequest>>,
+    pub metrics: Mutex<Vec<ExportMetricsServiceRequest>>,
+    pub logs: Mutex<Vec<ExportLogsServiceRequest>>,
+}
+
+impl Captured {
+    /// Every span received, with its resource's `service.name`.
+    pub fn spans(&self) -> Vec<Span> {
+        self.traces
+            .lock()
+            .unwrap()
+            .iter()
+            .flat_map(|request| &request.resource_spans)
+            .flat_map(|resource| &resource.scope_spans)
+            .flat_map(|scope| scope.spans.clone())
+            .collect()
+    }
+
+    pub fn span_count(&self) -> usize {
+        self.traces
+            .lock()
+            .unwrap()
+            .iter()
+            .flat_map(|request| &request.resource_spans)
+            .flat_map(|resource| &resource.scope_spans)
+            .map(|scope| scope.spans.len())
+            .sum()
+    }
+}
+
+#[derive(Clone)]
+struct CaptureService(Arc<Captured>);
+
+#[tonic::async_trait]
+impl TraceService for CaptureService {
+    async fn export(
+        &self,
+        request: Request<ExportTraceServiceRequest>,
+    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
+        self.0.traces.lock().unwrap().push(request.into_inner());
+        Ok(Response::new(Default::default()))
+    }
+}
+
+#[tonic::async_trait]
+impl MetricsService for CaptureService {
+    async fn export(
+        &self,
+        request: Request<ExportMetricsServiceRequest>,
+    ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
+        self.0.metrics.lock().unwrap().push(request.into_inner());
+        Ok(Response::new(Default::default()))
+    }
+}
+
+#[tonic::async_trait]
+impl LogsService for CaptureService {
+    async fn export(
+        &self,
+        request: Request<ExportLogsServiceRequest>,
+    ) -> Result<Response<ExportLogsServiceResponse>, Status> {
+        self.0.logs.lock().unwrap().push(request.into_inner());
+        Ok(Response::new(Default::default()))
+    }
+}
+
+/// Starts a capture backend on 127.0.0.1 port 0; returns its address and what it receives.
+pub async fn start_capture_backend() -> (SocketAddr, Arc<Captured>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let captured = Arc::new(Captured::default());
+    let service = CaptureService(captured.clone());
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(
+                TraceServiceServer::new(service.clone())
+                    .accept_compressed(CompressionEncoding::Gzip),
+            )
+            .add_service(
+                MetricsServiceServer::new(service.clone())
+                    .accept_compressed(CompressionEncoding::Gzip),
+            )
+            .add_service(
+                LogsServiceServer::new(service).accept_compressed(CompressionEncoding::Gzip),
+            )
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+    (address, captured)
+}
+
+/// The pricing block used by the tests: Sonnet 4.6 and GPT-4o at list prices.
+pub const TEST_PRICING: &str = r#"
+pricing:
+  models:
+    - { id: claude-sonnet-4-6, provider: anthropic, match: [claude-sonnet-4-6, "claude-sonnet-4-6-*"], input: "3", output: "15", cache_read: "0.30", cache_write: "3.75" }
+    - { id: gpt-4o, provider: openai, match: [gpt-4o, "gpt-4o-2*"], input: "2.50", output: "10", cache_read: "1.25" }
+"#;
+
+/// A configuration on ephemeral loopback ports exporting to `backend` over `protocol`.
+pub fn test_config(backend: &str, protocol: &str, extra_overrides: &[&str]) -> LoadedConfig {
+    let mut overrides: Vec<String> = vec![
+        "receivers.otlp.protocols.grpc.endpoint=127.0.0.1:0".into(),
+        "receivers.otlp.protocols.http.endpoint=127.0.0.1:0".into(),
+        "service.telemetry.endpoint=127.0.0.1:0".into(),
+        format!("exporters.otlp.endpoint={backend}"),
+        format!("exporters.otlp.protocol={protocol}"),
+        "exporters.otlp.batch.timeout=20ms".into(),
+        "service.shutdown_timeout=5s".into(),
+    ];
+    overrides.extend(extra_overrides.iter().map(|o| o.to_string()));
+    load_str(TEST_PRICING, &overrides, |_| None).unwrap()
+}
+
+/// Starts the agent in-process exporting over gRPC to `backend`.
+pub async fn start_agent(backend: SocketAddr, extra_overrides: &[&str]) -> Agent {
+    Agent::start(&test_config(
+        &format!("http://{backend}"),
+        "grpc",
+        extra_overrides,
+    ))
+    .await
+    .unwrap()
+}
+
+/// Waits until `condition` holds, for at most `limit`.
+pub async fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    condition()
+}
+
+/// The value of attribute `key`, if present.
+pub fn attribute<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a Value> {
+    attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| kv.value.as_ref()?.value.as_ref())
+}
+
+/// Asserts that a span carries exactly the worked example's cost attributes (Sonnet 4.6:
+/// 23,000 input of which 8,000 cache read and 10,000 cache write, 1,500 output).
+pub fn assert_worked_example_cost(span: &Span) {
+    let expected = [
+        ("gen_ai.usage.cost.amount", Value::DoubleValue(0.0774)),
+        (
+            "gen_ai.usage.cost.currency",
+            Value::StringValue("USD".into()),
+        ),
+        (
+            "gen_ai.usage.cost.source",
+            Value::StringValue("local".into()),
+        ),
+        ("gen_ai.usage.cost.input", Value::DoubleValue(0.015)),
+        ("gen_ai.usage.cost.output", Value::DoubleValue(0.0225)),
+        ("gen_ai.usage.cost.cache_read", Value::DoubleValue(0.0024)),
+        (
+            "gen_ai.usage.cost.cache_creation",
+            Value::DoubleValue(0.0375),
+        ),
+        (
+            "gen_ai.usage.cache.hit_ratio",
+            Value::DoubleValue(8000.0 / 23000.0),
+        ),
+        ("gen_ai.usage.cache.savings", Value::DoubleValue(0.0141)),
+        (
+            "gen_ai.usage.cost.price_id",
+            Value::StringValue("claude-sonnet-4-6".into()),
+        ),
+    ];
+    for (key, value) in expected {
+        assert_eq!(
+            attribute(&span.attributes, key),
+            Some(&value),
+            "{key} on span {}",
+            span.name
+        );
+    }
+    assert_eq!(
+        attribute(&span.attributes, "gen_ai.usage.cost.unpriced_reason"),
+        None
+    );
+}
