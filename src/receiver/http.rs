@@ -236,7 +236,7 @@ fn encoded_response<M: prost::Message + serde::Serialize>(
 ) -> Response {
     let body = match encoding {
         Encoding::Protobuf => message.encode_to_vec(),
-        Encoding::Json => serde_json::to_vec(message).unwrap_or_else(|_| b"{}".to_vec()),
+        Encoding::Json => json_without_nulls(message),
     };
     (
         status,
@@ -244,6 +244,15 @@ fn encoded_response<M: prost::Message + serde::Serialize>(
         body,
     )
         .into_response()
+}
+
+/// Proto3 JSON leaves unset fields out; serde writes them as `null`.
+fn json_without_nulls<M: serde::Serialize>(message: &M) -> Vec<u8> {
+    let mut value = serde_json::to_value(message).unwrap_or_default();
+    if let serde_json::Value::Object(fields) = &mut value {
+        fields.retain(|_, field| !field.is_null());
+    }
+    serde_json::to_vec(&value).unwrap_or_else(|_| b"{}".to_vec())
 }
 
 fn failure_response(encoding: Encoding, failure: Failure) -> Response {
