@@ -1,0 +1,266 @@
+//! The binary as a user runs it: `--version`, `validate`, the default config with the debug
+//! exporter, and SIGTERM flushing queued data before a clean exit.
+
+mod common;
+
+use common::*;
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_genai-cost-agent");
+
+fn repository_file(name: &str) -> String {
+    format!("{}/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn version_prints_the_package_version() {
+    let output = Command::new(BINARY).arg("--version").output().unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        format!("genai-cost-agent {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn validate_accepts_the_default_config() {
+    let output = Command::new(BINARY)
+        .args(["validate", "--config", &repository_file("config.yaml")])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).ends_with("config.yaml: valid\n"));
+}
+
+#[test]
+fn validate_refuses_a_bad_file_with_key_and_line() {
+    let path =
+        std::env::temp_dir().join(format!("genai-cost-agent-bad-{}.yaml", std::process::id()));
+    std::fs::write(
+        &path,
+        "receivers:\n  otlp:\n    protocols:\n      grpc:\n        endpoint: localhost:notaport\n",
+    )
+    .unwrap();
+    let output = Command::new(BINARY)
+        .args(["validate", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&path).ok();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("receivers.otlp.protocols.grpc.endpoint: `localhost:notaport`: `notaport` is not a port number at line 5"), "{stderr}");
+}
+
+#[test]
+fn validate_applies_set_overrides() {
+    let output = Command::new(BINARY)
+        .args([
+            "validate",
+            "--config",
+            &repository_file("config.yaml"),
+            "--set",
+            "exporters.otlp.compression=brotli",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("exporters.otlp.compression: unknown variant `brotli`"),
+        "{stderr}"
+    );
+}
+
+/// The agent process, with its standard output collected and its listen addresses read off its log.
+struct RunningBinary {
+    child: Child,
+    grpc: String,
+    http: String,
+    stdout: mpsc::Receiver<String>,
+}
+
+impl Drop for RunningBinary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_binary(overrides: &[&str]) -> RunningBinary {
+    let mut command = Command::new(BINARY);
+    command.args(["--config", &repository_file("config.yaml")]);
+    for assignment in [
+        "receivers.otlp.protocols.grpc.endpoint=127.0.0.1:0",
+        "receivers.otlp.protocols.http.endpoint=127.0.0.1:0",
+        "service.telemetry.endpoint=127.0.0.1:0",
+    ]
+    .iter()
+    .chain(overrides)
+    {
+        command.args(["--set", assignment]);
+    }
+    let mut child = command
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let (address_sender, addresses) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            if let Some(address) = line.split("address=").nth(1) {
+                let address = address
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                let kind = if line.contains("gRPC") {
+                    "grpc"
+                } else if line.contains("HTTP") {
+                    "http"
+                } else {
+                    "other"
+                };
+                let _ = address_sender.send((kind, address));
+            }
+        }
+    });
+    let mut stdout_pipe = child.stdout.take().unwrap();
+    let (stdout_sender, stdout) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout_pipe.read_to_string(&mut text);
+        let _ = stdout_sender.send(text);
+    });
+    let (mut grpc, mut http) = (String::new(), String::new());
+    while grpc.is_empty() || http.is_empty() {
+        let (kind, address) = addresses
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the agent logs its addresses");
+        match kind {
+            "grpc" => grpc = address,
+            "http" => http = address,
+            _ => {}
+        }
+    }
+    RunningBinary {
+        child,
+        grpc,
+        http,
+        stdout,
+    }
+}
+
+fn terminate(binary: &mut RunningBinary) -> (i32, String) {
+    let status = Command::new("kill")
+        .args(["-TERM", &binary.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = binary.child.try_wait().unwrap() {
+            let stdout = binary
+                .stdout
+                .recv_timeout(Duration::from_secs(5))
+                .unwrap_or_default();
+            return (status.code().unwrap_or(-1), stdout);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the agent did not exit after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn curl_json(url: &str, body: &str) -> String {
+    let output = Command::new("curl")
+        .args([
+            "-sS",
+            "--max-time",
+            "10",
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "--data-binary",
+            body,
+            url,
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn default_config_prints_priced_spans_with_the_debug_exporter() {
+    let mut binary = start_binary(&["exporters.debug.batch.timeout=10ms"]);
+    let span = r#"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"chat-app"}}]},"scopeSpans":[{"spans":[
+        {"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"chat",
+         "attributes":[{"key":"gen_ai.response.model","value":{"stringValue":"claude-sonnet-4-6-20260101"}},
+           {"key":"gen_ai.usage.input_tokens","value":{"intValue":"23000"}},{"key":"gen_ai.usage.output_tokens","value":{"intValue":"1500"}},
+           {"key":"gen_ai.usage.cache_read.input_tokens","value":{"intValue":"8000"}},{"key":"gen_ai.usage.cache_creation.input_tokens","value":{"intValue":"10000"}}]}]}]}]}"#;
+    assert_eq!(
+        curl_json(&format!("http://{}/v1/traces", binary.http), span),
+        "{}"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, stdout) = terminate(&mut binary);
+    assert_eq!(code, 0);
+    let expected = "priced span service=chat-app model=claude-sonnet-4-6-20260101 \
+        tokens[input=23000 output=1500 cache_read=8000 cache_creation=10000] \
+        cost[total=0.077400 input=0.015000 output=0.022500 cache_read=0.002400 cache_creation=0.037500] USD \
+        cache_hit_ratio=0.348 savings=0.014100 price=claude-sonnet-4-6";
+    assert!(
+        stdout.lines().any(|line| line == expected),
+        "no line\n{expected}\nin\n{stdout}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_flushes_queued_data_and_exits_zero() {
+    let (backend, captured) = start_capture_backend().await;
+    let endpoint = format!("exporters.otlp.endpoint=http://{backend}");
+    let mut binary = start_binary(&[&endpoint, "exporters.otlp.batch.timeout=60s"]);
+    let request = ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            scope_logs: vec![ScopeLogs {
+                log_records: vec![LogRecord {
+                    severity_text: "INFO".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    let mut client = LogsServiceClient::connect(format!("http://{}", binary.grpc))
+        .await
+        .unwrap();
+    client.export(request.clone()).await.unwrap();
+    drop(client);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        captured.logs.lock().unwrap().is_empty(),
+        "held by the 60 s batch timeout"
+    );
+    let (code, _) = tokio::task::spawn_blocking(move || terminate(&mut binary))
+        .await
+        .unwrap();
+    assert_eq!(code, 0);
+    assert_eq!(*captured.logs.lock().unwrap(), vec![request]);
+}
