@@ -4,9 +4,9 @@
 use crate::config::{BatchConfig, LoadedConfig, SendingQueueConfig};
 use crate::enrich::Enricher;
 use crate::exporter::{DebugExporter, ExportQueue, ExportWorker, Exporter, WorkerLimits};
-use crate::pricing::Catalog;
 use crate::receiver::{serve_grpc, serve_http, Intake};
 use crate::telemetry::{serve_telemetry, AgentCounters, Health};
+use crate::usage::UsageReader;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +25,8 @@ pub enum StartError {
     },
     #[error("exporters.otlp: {0}")]
     Exporter(#[from] crate::exporter::ExportError),
+    #[error("{0}")]
+    Config(String),
 }
 
 /// A running agent. Dropping it without [`Agent::shutdown`] abandons queued data.
@@ -85,7 +87,8 @@ impl Agent {
         }
         if loaded.debug_exporter_enabled() {
             let debug = &config.exporters.debug;
-            let exporter = Exporter::Debug(DebugExporter::start(debug.summary_interval.0));
+            let reader = UsageReader::from_config(&config.usage).map_err(StartError::Config)?;
+            let exporter = Exporter::Debug(DebugExporter::start(debug.summary_interval.0, reader));
             exporters.push((
                 exporter,
                 &debug.sending_queue,
@@ -108,11 +111,8 @@ impl Agent {
             queues.push(queue);
         }
 
-        let intake = Arc::new(Intake::new(
-            Enricher::new(Catalog::from_config(&config.pricing)),
-            queues,
-            counters.clone(),
-        ));
+        let enricher = Enricher::from_config(config).map_err(StartError::Config)?;
+        let intake = Arc::new(Intake::new(enricher, queues, counters.clone()));
         let protocols = &config.receivers.otlp.protocols;
         let mut receivers = Vec::new();
         let mut grpc_address = None;

@@ -223,8 +223,8 @@ fn default_config_prints_priced_spans_with_the_debug_exporter() {
     assert_eq!(code, 0);
     let expected = "priced span service=chat-app model=claude-sonnet-4-6-20260101 \
         tokens[input=23000 output=1500 cache_read=8000 cache_creation=10000] \
-        cost[total=0.077400 input=0.015000 output=0.022500 cache_read=0.002400 cache_creation=0.037500] USD \
-        cache_hit_ratio=0.348 savings=0.014100 price=claude-sonnet-4-6";
+        cost[total=0.077400 input=0.015000 output=0.022500 cache_read=0.002400 cache_creation=0.037500 tools=0.000000] USD \
+        cache_hit_ratio=0.348 savings=0.014100 price=claude-sonnet-4-6@2026-03-13";
     assert!(
         stdout.lines().any(|line| line == expected),
         "no line\n{expected}\nin\n{stdout}"

@@ -157,7 +157,7 @@ fn assert_json_span_arrived(captured: &Captured) {
         attribute(&span.attributes, "gen_ai.usage.input_tokens"),
         Some(&Value::IntValue(23_000))
     );
-    assert_worked_example_cost(span);
+    assert_worked_example_cost(span, "claude-sonnet-4-6@2026-01-01");
 }
 
 fn hex_bytes(hex: &str) -> Vec<u8> {

@@ -137,8 +137,8 @@ async fn llm_and_plain_span_round_trip(transport: Transport) {
         &sent[..],
         "the app's own attributes are kept as they were"
     );
-    assert_eq!(llm.attributes.len(), sent.len() + 10);
-    assert_worked_example_cost(llm);
+    assert_eq!(llm.attributes.len(), sent.len() + 12);
+    assert_worked_example_cost(llm, "claude-sonnet-4-6@2026-03-13");
     let plain = spans.iter().find(|span| span.name == "POST /chat").unwrap();
     assert_eq!(
         plain.attributes,
@@ -207,7 +207,7 @@ async fn ten_thousand_spans_arrive_exactly_once(transport: Transport) {
     assert_eq!(priced.len(), 2_000);
     priced
         .iter()
-        .for_each(|span| assert_worked_example_cost(span));
+        .for_each(|span| assert_worked_example_cost(span, "claude-sonnet-4-6@2026-03-13"));
     assert_eq!(agent.counters().priced_total(), 2_000);
     let _ = provider.shutdown();
     assert!(agent.shutdown().await);

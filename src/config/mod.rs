@@ -10,7 +10,9 @@ mod values;
 pub use expand::expand_env;
 pub use otlp_env::{resolve_otlp_exporter, OtlpExporterSettings};
 pub use schema::*;
-pub use values::{parse_duration, ConfigDuration, ListenAddress, MebiBytes, PerMillion};
+pub use values::{
+    parse_duration, ConfigDate, ConfigDuration, ListenAddress, MebiBytes, Multiplier, PerMillion,
+};
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -85,6 +87,10 @@ pub fn load_str(
         parse_overridden(&document)?
     };
     validate(&config)?;
+    crate::pricing::Catalog::build(&config.pricing)
+        .map_err(|message| invalid("pricing", message))?;
+    crate::usage::UsageReader::from_config(&config.usage)
+        .map_err(|message| invalid("usage", message))?;
     let otlp = resolve_otlp_exporter(&config.exporters.otlp, &env)?;
     let loaded = LoadedConfig {
         config,

@@ -1,7 +1,7 @@
 //! The configuration file's schema: every key the agent accepts, with its default.
 //! Unknown keys are refused (`deny_unknown_fields`), so a typo never passes silently.
 
-use super::values::{ConfigDuration, ListenAddress, MebiBytes, PerMillion};
+use super::values::{ConfigDate, ConfigDuration, ListenAddress, MebiBytes, Multiplier, PerMillion};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -13,6 +13,10 @@ pub struct Config {
     pub receivers: ReceiversConfig,
     #[serde(default)]
     pub pricing: PricingConfig,
+    #[serde(default)]
+    pub usage: UsageConfig,
+    #[serde(default)]
+    pub enrich: EnrichConfig,
     #[serde(default)]
     pub exporters: ExportersConfig,
     #[serde(default)]
@@ -91,6 +95,18 @@ impl Default for HttpReceiverConfig {
 pub struct PricingConfig {
     #[serde(default = "default_currency")]
     pub currency: String,
+    /// Use the catalog built into the binary; entries below replace built-ins of the same id.
+    #[serde(default = "yes")]
+    pub builtin: bool,
+    /// Ids of built-in entries to turn off.
+    #[serde(default)]
+    pub disable: Vec<String>,
+    /// Id of the entry that prices models no entry matches; none by default (`unknown_model`).
+    #[serde(default)]
+    pub fallback: Option<String>,
+    /// Multiplier for Bedrock in-region (not `global.`) Anthropic ids.
+    #[serde(default = "default_bedrock_regional")]
+    pub bedrock_regional_multiplier: Multiplier,
     #[serde(default)]
     pub models: Vec<ModelPriceConfig>,
 }
@@ -99,12 +115,17 @@ impl Default for PricingConfig {
     fn default() -> Self {
         Self {
             currency: default_currency(),
+            builtin: true,
+            disable: Vec::new(),
+            fallback: None,
+            bedrock_regional_multiplier: default_bedrock_regional(),
             models: Vec::new(),
         }
     }
 }
 
-/// One price entry: which model names it covers and what a million tokens of each kind cost.
+/// One price entry: which model names it covers and what a million tokens of each kind cost,
+/// either as one set of prices (the fields below) or as dated `versions`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelPriceConfig {
@@ -115,12 +136,232 @@ pub struct ModelPriceConfig {
     /// Model names, case-insensitive: exact, or a prefix ending in `*`.
     #[serde(rename = "match")]
     pub patterns: Vec<String>,
+    /// Where the prices come from.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Dated prices; or, for a single version, the price fields directly on the entry.
+    #[serde(default)]
+    pub versions: Vec<PriceVersionConfig>,
+    #[serde(default)]
+    pub effective_from: Option<ConfigDate>,
+    #[serde(default)]
+    pub input: Option<PerMillion>,
+    #[serde(default)]
+    pub output: Option<PerMillion>,
+    #[serde(default)]
+    pub cache_read: Option<PerMillion>,
+    #[serde(default)]
+    pub cache_write: Option<PerMillion>,
+    #[serde(default)]
+    pub cache_write_1h: Option<PerMillion>,
+    #[serde(default)]
+    pub batch_multiplier: Option<Multiplier>,
+    #[serde(default)]
+    pub web_search_per_1k: Option<PerMillion>,
+    #[serde(default)]
+    pub tiers: Vec<TierConfig>,
+}
+
+impl ModelPriceConfig {
+    /// The entry's versions, whichever way they were written; `Err` names what is wrong.
+    pub fn price_versions(&self) -> Result<Vec<PriceVersionConfig>, String> {
+        let single = self.input.is_some() || self.output.is_some();
+        match (single, self.versions.is_empty()) {
+            (true, false) => {
+                Err("write prices either on the entry or under `versions`, not both".into())
+            }
+            (false, true) => Err("needs `input` and `output` prices, or `versions`".into()),
+            (false, false) => Ok(self.versions.clone()),
+            (true, true) => Ok(vec![PriceVersionConfig {
+                effective_from: self.effective_from,
+                input: self.input.ok_or("`output` is given without `input`")?,
+                output: self.output.ok_or("`input` is given without `output`")?,
+                cache_read: self.cache_read,
+                cache_write: self.cache_write,
+                cache_write_1h: self.cache_write_1h,
+                batch_multiplier: self.batch_multiplier,
+                web_search_per_1k: self.web_search_per_1k,
+                tiers: self.tiers.clone(),
+            }]),
+        }
+    }
+}
+
+/// Prices in force from a date on.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceVersionConfig {
+    /// `YYYY-MM-DD` (UTC). The earliest version also prices spans older than its date.
+    #[serde(default)]
+    pub effective_from: Option<ConfigDate>,
+    pub input: PerMillion,
+    pub output: PerMillion,
+    /// Cache reads; the input price when left out.
+    #[serde(default)]
+    pub cache_read: Option<PerMillion>,
+    /// Cache writes (5-minute lifetime); the input price when left out.
+    #[serde(default)]
+    pub cache_write: Option<PerMillion>,
+    /// Cache writes with a 1-hour lifetime; the 5-minute price when left out.
+    #[serde(default)]
+    pub cache_write_1h: Option<PerMillion>,
+    /// Applied to token costs of batch requests (e.g. "0.5").
+    #[serde(default)]
+    pub batch_multiplier: Option<Multiplier>,
+    /// Fee per 1,000 web searches.
+    #[serde(default)]
+    pub web_search_per_1k: Option<PerMillion>,
+    /// Above a threshold of total input tokens (cache included), the whole request is billed at
+    /// the tier's prices.
+    #[serde(default)]
+    pub tiers: Vec<TierConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierConfig {
+    pub above_input_tokens: u64,
     pub input: PerMillion,
     pub output: PerMillion,
     #[serde(default)]
     pub cache_read: Option<PerMillion>,
     #[serde(default)]
     pub cache_write: Option<PerMillion>,
+    #[serde(default)]
+    pub cache_write_1h: Option<PerMillion>,
+}
+
+/// How token usage is read off spans.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsageConfig {
+    /// Rules deciding whether a source's input count includes cached tokens; tried before the
+    /// built-in rules, first match wins.
+    #[serde(default)]
+    pub semantics: Vec<SemanticsRuleConfig>,
+    /// Extra attribute names carrying 1-hour cache-write tokens.
+    #[serde(default)]
+    pub cache_write_1h_attributes: Vec<String>,
+    /// Extra attribute names carrying 5-minute cache-write tokens.
+    #[serde(default)]
+    pub cache_write_5m_attributes: Vec<String>,
+    /// Attribute names carrying the number of web searches of a call.
+    #[serde(default = "default_web_search_attributes")]
+    pub web_search_attributes: Vec<String>,
+    /// A span is a batch request when this attribute has this value.
+    #[serde(default)]
+    pub batch: BatchMarkerConfig,
+    #[serde(default)]
+    pub duplicates: DuplicatesConfig,
+}
+
+impl Default for UsageConfig {
+    fn default() -> Self {
+        Self {
+            semantics: Vec::new(),
+            cache_write_1h_attributes: Vec::new(),
+            cache_write_5m_attributes: Vec::new(),
+            web_search_attributes: default_web_search_attributes(),
+            batch: BatchMarkerConfig::default(),
+            duplicates: DuplicatesConfig::default(),
+        }
+    }
+}
+
+/// Conditions on the emitting source (all given ones must hold) and the reading they imply.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SemanticsRuleConfig {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Instrumentation scope name: exact, or a prefix ending in `*`.
+    #[serde(default)]
+    pub scope: Option<String>,
+    #[serde(default)]
+    pub scope_version_below: Option<String>,
+    #[serde(default)]
+    pub scope_version_at_least: Option<String>,
+    /// `telemetry.sdk.name` of the resource.
+    #[serde(default)]
+    pub sdk_name: Option<String>,
+    /// The dialect the input count was read from (semconv, openinference, vercel_v5, …).
+    #[serde(default)]
+    pub dialect: Option<String>,
+    /// The call's provider (anthropic, openai, …).
+    #[serde(default)]
+    pub provider: Option<String>,
+    pub input_includes_cache: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchMarkerConfig {
+    #[serde(default = "default_batch_attribute")]
+    pub attribute: String,
+    #[serde(default = "default_batch_value")]
+    pub value: String,
+}
+
+impl Default for BatchMarkerConfig {
+    fn default() -> Self {
+        Self {
+            attribute: default_batch_attribute(),
+            value: default_batch_value(),
+        }
+    }
+}
+
+/// Memory of recently priced calls, to price a call reported by two spans once.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DuplicatesConfig {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// How long a priced call is remembered.
+    #[serde(default = "five_minutes")]
+    pub window: ConfigDuration,
+    /// How many priced calls are remembered at most (oldest forgotten first).
+    #[serde(default = "default_duplicate_entries")]
+    pub max_entries: usize,
+}
+
+impl Default for DuplicatesConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            window: five_minutes(),
+            max_entries: default_duplicate_entries(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ExistingCostPolicy {
+    /// Compute our cost anyway; the span's own cost attributes stay as they are.
+    #[default]
+    Compute,
+    /// Use the cost already on the span as ours (`gen_ai.usage.cost.source = provider`).
+    Trust,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputDialect {
+    /// `llm.cost.*` as OpenInference defines them.
+    OpenInference,
+    /// OpenLIT's `gen_ai.usage.cost`.
+    OpenLit,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct EnrichConfig {
+    #[serde(default)]
+    pub existing_cost: ExistingCostPolicy,
+    /// Cost attributes written in other dialects too (only where the span has none).
+    #[serde(default)]
+    pub output_dialects: Vec<OutputDialect>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -342,6 +583,27 @@ fn default_consumers() -> usize {
 }
 fn default_batch_items() -> usize {
     8192
+}
+fn default_bedrock_regional() -> Multiplier {
+    Multiplier(rust_decimal::Decimal::new(11, 1))
+}
+fn default_web_search_attributes() -> Vec<String> {
+    vec![
+        "gen_ai.usage.web_search_requests".into(),
+        "anthropic.usage.server_tool_use.web_search_requests".into(),
+    ]
+}
+fn default_batch_attribute() -> String {
+    "gen_ai.request.batch".into()
+}
+fn default_batch_value() -> String {
+    "true".into()
+}
+fn default_duplicate_entries() -> usize {
+    100_000
+}
+fn five_minutes() -> ConfigDuration {
+    ConfigDuration(Duration::from_secs(300))
 }
 fn one_second() -> ConfigDuration {
     ConfigDuration(Duration::from_secs(1))

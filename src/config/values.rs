@@ -111,6 +111,101 @@ impl TryFrom<String> for ListenAddress {
     }
 }
 
+/// A non-negative exact factor such as `"0.5"` or `"1.1"`, written as a quoted decimal string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Multiplier(pub Decimal);
+
+impl<'de> Deserialize<'de> for Multiplier {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        PerMillion::deserialize(deserializer).map(|value| Multiplier(value.0))
+    }
+}
+
+/// A calendar date `YYYY-MM-DD`, as whole days since 1970-01-01 (UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ConfigDate {
+    pub days_since_epoch: i64,
+}
+
+impl ConfigDate {
+    /// Parses `YYYY-MM-DD`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let invalid = || format!("`{text}` is not a date YYYY-MM-DD");
+        let mut parts = text.trim().splitn(3, '-');
+        let mut next = |len: usize| -> Result<i64, String> {
+            let part = parts
+                .next()
+                .filter(|part| part.len() == len && part.bytes().all(|b| b.is_ascii_digit()))
+                .ok_or_else(invalid)?;
+            part.parse().map_err(|_| invalid())
+        };
+        let (year, month, day) = (next(4)?, next(2)?, next(2)?);
+        if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+            return Err(invalid());
+        }
+        Ok(ConfigDate {
+            days_since_epoch: days_from_civil(year, month, day),
+        })
+    }
+
+    /// Nanoseconds since the Unix epoch at midnight UTC of this date (0 before 1970).
+    pub fn unix_nanos(self) -> u64 {
+        u64::try_from(self.days_since_epoch).unwrap_or(0) * 86_400 * 1_000_000_000
+    }
+
+    /// The date as `YYYY-MM-DD`.
+    pub fn to_iso(self) -> String {
+        let (year, month, day) = civil_from_days(self.days_since_epoch);
+        format!("{year:04}-{month:02}-{day:02}")
+    }
+}
+
+impl<'de> Deserialize<'de> for ConfigDate {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(ParsedStr("a date YYYY-MM-DD", |text: &str| {
+            ConfigDate::parse(text)
+        }))
+    }
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// The inverse of [`days_from_civil`].
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
 /// A price in currency units per million tokens, exact. Written as a quoted decimal string
 /// (`"0.30"`) or a whole number; a YAML float is refused because it is not exact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -173,6 +268,26 @@ mod tests {
             parse_duration("5d").unwrap_err(),
             "`5d`: unknown unit `d` (use ms, s, m or h)"
         );
+    }
+
+    #[test]
+    fn dates_convert_to_days_and_back() {
+        assert_eq!(ConfigDate::parse("1970-01-01").unwrap().days_since_epoch, 0);
+        assert_eq!(
+            ConfigDate::parse("2026-03-13").unwrap().days_since_epoch,
+            20_525
+        );
+        assert_eq!(
+            ConfigDate::parse("2024-02-29").unwrap().to_iso(),
+            "2024-02-29"
+        );
+        assert_eq!(
+            ConfigDate::parse("2026-03-13").unwrap().unix_nanos(),
+            1_773_360_000_000_000_000
+        );
+        assert!(ConfigDate::parse("2025-02-29").is_err());
+        assert!(ConfigDate::parse("2025-13-01").is_err());
+        assert!(ConfigDate::parse("25-01-01").is_err());
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The span attributes the agent writes, and how a cost breakdown becomes attributes.
 //! Money is `Decimal` up to here; the wire type is double.
 
+use crate::config::OutputDialect;
 use crate::pricing::CostBreakdown;
+use crate::usage::ExistingCost;
 use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
 use rust_decimal::Decimal;
 
@@ -12,10 +14,13 @@ pub const COST_INPUT: &str = "gen_ai.usage.cost.input";
 pub const COST_OUTPUT: &str = "gen_ai.usage.cost.output";
 pub const COST_CACHE_READ: &str = "gen_ai.usage.cost.cache_read";
 pub const COST_CACHE_CREATION: &str = "gen_ai.usage.cost.cache_creation";
+pub const COST_TOOLS: &str = "gen_ai.usage.cost.tools";
 pub const CACHE_HIT_RATIO: &str = "gen_ai.usage.cache.hit_ratio";
 pub const CACHE_SAVINGS: &str = "gen_ai.usage.cache.savings";
 pub const PRICE_ID: &str = "gen_ai.usage.cost.price_id";
+pub const INPUT_SEMANTICS: &str = "gen_ai.usage.cost.input_semantics";
 pub const UNPRICED_REASON: &str = "gen_ai.usage.cost.unpriced_reason";
+pub const DUPLICATE_OF: &str = "gen_ai.usage.cost.duplicate_of";
 
 /// Whether an earlier agent already priced (or declined to price) this span.
 pub fn already_enriched(attributes: &[KeyValue]) -> bool {
@@ -35,17 +40,21 @@ pub fn decimal_to_f64(value: Decimal) -> f64 {
     value.to_string().parse().unwrap_or(f64::NAN)
 }
 
-fn double(key: &str, value: Decimal) -> KeyValue {
+pub fn double(key: &str, value: f64) -> KeyValue {
     KeyValue {
         key: key.to_string(),
         value: Some(AnyValue {
-            value: Some(Value::DoubleValue(decimal_to_f64(value))),
+            value: Some(Value::DoubleValue(value)),
         }),
         ..Default::default()
     }
 }
 
-fn string(key: &str, value: &str) -> KeyValue {
+pub fn money(key: &str, value: Decimal) -> KeyValue {
+    double(key, decimal_to_f64(value))
+}
+
+pub fn string(key: &str, value: &str) -> KeyValue {
     KeyValue {
         key: key.to_string(),
         value: Some(AnyValue {
@@ -55,27 +64,71 @@ fn string(key: &str, value: &str) -> KeyValue {
     }
 }
 
-/// Appends the cost attributes of a priced span.
-pub fn push_cost(
-    attributes: &mut Vec<KeyValue>,
+/// The attributes of a span priced by this agent.
+pub fn local_cost(
     cost: &CostBreakdown,
     currency: &str,
     price_id: &str,
-) {
-    attributes.reserve(11);
-    attributes.push(double(COST_AMOUNT, cost.total));
-    attributes.push(string(COST_CURRENCY, currency));
-    attributes.push(string(COST_SOURCE, "local"));
-    attributes.push(double(COST_INPUT, cost.input));
-    attributes.push(double(COST_OUTPUT, cost.output));
-    attributes.push(double(COST_CACHE_READ, cost.cache_read));
-    attributes.push(double(COST_CACHE_CREATION, cost.cache_creation));
-    attributes.push(double(CACHE_HIT_RATIO, cost.hit_ratio));
-    attributes.push(double(CACHE_SAVINGS, cost.savings));
-    attributes.push(string(PRICE_ID, price_id));
+    input_semantics: &str,
+) -> Vec<KeyValue> {
+    vec![
+        money(COST_AMOUNT, cost.total),
+        string(COST_CURRENCY, currency),
+        string(COST_SOURCE, "local"),
+        money(COST_INPUT, cost.input),
+        money(COST_OUTPUT, cost.output),
+        money(COST_CACHE_READ, cost.cache_read),
+        money(COST_CACHE_CREATION, cost.cache_creation),
+        money(COST_TOOLS, cost.tools),
+        money(CACHE_HIT_RATIO, cost.hit_ratio),
+        money(CACHE_SAVINGS, cost.savings),
+        string(PRICE_ID, price_id),
+        string(INPUT_SEMANTICS, input_semantics),
+    ]
 }
 
-/// Appends the reason a span with usage carries no cost.
-pub fn push_unpriced(attributes: &mut Vec<KeyValue>, reason: &str) {
-    attributes.push(string(UNPRICED_REASON, reason));
+/// The attributes of a span whose own, provider-reported cost is trusted.
+pub fn provider_cost(existing: &ExistingCost, currency: &str) -> Vec<KeyValue> {
+    let mut attributes = vec![
+        double(COST_AMOUNT, existing.total),
+        string(COST_CURRENCY, currency),
+        string(COST_SOURCE, "provider"),
+    ];
+    if let Some(prompt) = existing.prompt {
+        attributes.push(double(COST_INPUT, prompt));
+    }
+    if let Some(completion) = existing.completion {
+        attributes.push(double(COST_OUTPUT, completion));
+    }
+    attributes
+}
+
+/// The same cost in other dialects, for backends that read those; only names the span lacks.
+pub fn dialect_cost(
+    dialects: &[OutputDialect],
+    cost: &CostBreakdown,
+    existing: &[KeyValue],
+) -> Vec<KeyValue> {
+    let mut attributes = Vec::new();
+    for dialect in dialects {
+        match dialect {
+            OutputDialect::OpenInference => {
+                attributes.push(money("llm.cost.total", cost.total));
+                attributes.push(money(
+                    "llm.cost.prompt",
+                    cost.input + cost.cache_read + cost.cache_creation,
+                ));
+                attributes.push(money("llm.cost.completion", cost.output));
+                attributes.push(money("llm.cost.prompt_details.input", cost.input));
+                attributes.push(money("llm.cost.prompt_details.cache_read", cost.cache_read));
+                attributes.push(money(
+                    "llm.cost.prompt_details.cache_write",
+                    cost.cache_creation,
+                ));
+            }
+            OutputDialect::OpenLit => attributes.push(money("gen_ai.usage.cost", cost.total)),
+        }
+    }
+    attributes.retain(|new| !existing.iter().any(|old| old.key == new.key));
+    attributes
 }

@@ -3,7 +3,7 @@
 
 use super::Payload;
 use crate::enrich::attributes as cost;
-use crate::usage::{read_usage, SpanUsage};
+use crate::usage::{Source, SpanUsage, UsageReader};
 use opentelemetry_proto::tonic::common::v1::{any_value::Value, KeyValue};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use std::fmt::Write as _;
@@ -22,6 +22,7 @@ struct Tally {
 
 pub struct DebugExporter {
     tally: Arc<Tally>,
+    reader: UsageReader,
     summary: tokio::task::JoinHandle<()>,
 }
 
@@ -33,10 +34,14 @@ impl Drop for DebugExporter {
 
 impl DebugExporter {
     /// Starts the exporter and its summary task (needs a Tokio runtime).
-    pub fn start(summary_interval: Duration) -> Self {
+    pub fn start(summary_interval: Duration, reader: UsageReader) -> Self {
         let tally = Arc::new(Tally::default());
         let summary = tokio::spawn(print_summaries(tally.clone(), summary_interval));
-        Self { tally, summary }
+        Self {
+            tally,
+            reader,
+            summary,
+        }
     }
 
     pub fn export(&self, payload: &Payload) {
@@ -45,16 +50,31 @@ impl DebugExporter {
             Payload::Traces(request) => {
                 let mut out = String::new();
                 for resource in &request.resource_spans {
-                    let service = resource
+                    let resource_attributes = resource
                         .resource
                         .as_ref()
-                        .and_then(|resource| string_attr(&resource.attributes, "service.name"))
+                        .map_or(&[][..], |resource| &resource.attributes[..]);
+                    let service = string_attr(resource_attributes, "service.name")
                         .unwrap_or("unknown_service");
-                    for span in resource.scope_spans.iter().flat_map(|scope| &scope.spans) {
-                        if write_priced_line(&mut out, service, span) {
-                            self.tally.priced_spans.fetch_add(1, Ordering::Relaxed);
-                        } else {
-                            self.tally.other_spans.fetch_add(1, Ordering::Relaxed);
+                    let sdk_name = string_attr(resource_attributes, "telemetry.sdk.name");
+                    for scope in &resource.scope_spans {
+                        let source = Source {
+                            scope_name: scope
+                                .scope
+                                .as_ref()
+                                .map_or("", |scope| scope.name.as_str()),
+                            scope_version: scope
+                                .scope
+                                .as_ref()
+                                .map_or("", |scope| scope.version.as_str()),
+                            sdk_name,
+                        };
+                        for span in &scope.spans {
+                            if self.write_priced_line(&mut out, service, span, &source) {
+                                self.tally.priced_spans.fetch_add(1, Ordering::Relaxed);
+                            } else {
+                                self.tally.other_spans.fetch_add(1, Ordering::Relaxed);
+                            }
                         }
                     }
                 }
@@ -116,34 +136,44 @@ fn double_attr(attributes: &[KeyValue], key: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Writes the line of a priced span; false when the span carries no cost.
-fn write_priced_line(out: &mut String, service: &str, span: &Span) -> bool {
-    let attributes = &span.attributes;
-    let Some(price_id) = string_attr(attributes, cost::PRICE_ID) else {
-        return false;
-    };
-    let SpanUsage::Present { model, usage } = read_usage(attributes) else {
-        return false;
-    };
-    let money = |key: &str| double_attr(attributes, key);
-    let _ = writeln!(
+impl DebugExporter {
+    /// Writes the line of a priced span; false when the span carries no cost.
+    fn write_priced_line(
+        &self,
+        out: &mut String,
+        service: &str,
+        span: &Span,
+        source: &Source<'_>,
+    ) -> bool {
+        let attributes = &span.attributes;
+        let Some(price_id) = string_attr(attributes, cost::PRICE_ID) else {
+            return false;
+        };
+        let SpanUsage::Present(facts) = self.reader.read(attributes, &span.name, source) else {
+            return false;
+        };
+        let (model, usage) = (facts.model, facts.usage);
+        let money = |key: &str| double_attr(attributes, key);
+        let _ = writeln!(
         out,
         "priced span service={service} model={model} tokens[input={} output={} cache_read={} cache_creation={}] \
-         cost[total={:.6} input={:.6} output={:.6} cache_read={:.6} cache_creation={:.6}] {currency} \
+         cost[total={:.6} input={:.6} output={:.6} cache_read={:.6} cache_creation={:.6} tools={:.6}] {currency} \
          cache_hit_ratio={:.3} savings={:.6} price={price_id}",
         usage.input,
         usage.output,
         usage.cache_read,
-        usage.cache_creation,
+        usage.cache_write(),
         money(cost::COST_AMOUNT),
         money(cost::COST_INPUT),
         money(cost::COST_OUTPUT),
         money(cost::COST_CACHE_READ),
         money(cost::COST_CACHE_CREATION),
+        money(cost::COST_TOOLS),
         money(cost::CACHE_HIT_RATIO),
         money(cost::CACHE_SAVINGS),
         model = model.unwrap_or("?"),
         currency = string_attr(attributes, cost::COST_CURRENCY).unwrap_or(""),
     );
-    true
+        true
+    }
 }

@@ -1,37 +1,104 @@
-//! Price entries and the lookup from a span's model name to the entry that prices it.
-//! Patterns are case-insensitive: an exact name wins, then the longest matching prefix.
+//! The price catalog: built-in entries and the configuration's, with dated versions and tiers;
+//! the lookup from a span's model name to the entry, and the rates that apply to one call.
 
-use crate::config::{ModelPriceConfig, PricingConfig};
+use super::normalise::{normalise, NormalisedModel};
+use crate::config::{ConfigDate, ModelPriceConfig, PriceVersionConfig, PricingConfig, TierConfig};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 
-/// Prices of one model, in currency units per million tokens.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PriceEntry {
-    pub id: String,
-    pub provider: Option<String>,
-    pub input: Decimal,
-    pub output: Decimal,
-    /// Cache reads; the input price when the entry names none.
-    pub cache_read: Decimal,
-    /// Cache writes; the input price when the entry names none.
-    pub cache_write: Decimal,
+/// The catalog compiled into the binary (`builtin_catalog.yaml`).
+pub const BUILTIN_CATALOG: &str = include_str!("builtin_catalog.yaml");
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogFile {
+    models: Vec<ModelPriceConfig>,
 }
 
-impl From<&ModelPriceConfig> for PriceEntry {
-    fn from(model: &ModelPriceConfig) -> Self {
-        Self {
-            id: model.id.clone(),
-            provider: model.provider.clone(),
-            input: model.input.0,
-            output: model.output.0,
-            cache_read: model.cache_read.map_or(model.input.0, |price| price.0),
-            cache_write: model.cache_write.map_or(model.input.0, |price| price.0),
+/// Prices per million tokens of each kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rates {
+    pub input: Decimal,
+    pub output: Decimal,
+    pub cache_read: Decimal,
+    pub cache_write_5m: Decimal,
+    pub cache_write_1h: Decimal,
+}
+
+impl Rates {
+    fn scaled(self, factor: Decimal) -> Rates {
+        Rates {
+            input: self.input * factor,
+            output: self.output * factor,
+            cache_read: self.cache_read * factor,
+            cache_write_5m: self.cache_write_5m * factor,
+            cache_write_1h: self.cache_write_1h * factor,
         }
     }
 }
 
-/// All price entries, indexed for lookup by model name.
+/// Above `above_input_tokens` total input tokens the whole request is billed at `rates`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tier {
+    pub above_input_tokens: u64,
+    pub rates: Rates,
+}
+
+/// Prices in force from `effective_from` until the next version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceVersion {
+    /// 1970-01-01 when the entry gives no date.
+    pub effective_from: ConfigDate,
+    /// Whether the entry gave a date; price ids name only given dates.
+    pub dated: bool,
+    pub rates: Rates,
+    pub batch_multiplier: Decimal,
+    pub web_search_per_1k: Decimal,
+    /// Ascending thresholds.
+    pub tiers: Vec<Tier>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceEntry {
+    pub id: String,
+    pub provider: Option<String>,
+    pub source: Option<String>,
+    pub patterns: Vec<String>,
+    /// Ascending dates.
+    pub versions: Vec<PriceVersion>,
+    pub builtin: bool,
+}
+
+impl PriceEntry {
+    /// The version in force at `at` (days since the epoch); the earliest for older spans.
+    pub fn version_at(&self, at: ConfigDate) -> &PriceVersion {
+        self.versions
+            .iter()
+            .rev()
+            .find(|version| version.effective_from <= at)
+            .unwrap_or(&self.versions[0])
+    }
+}
+
+/// How a model name found its entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MatchKind {
+    /// The name (or its canonical form) is listed in the entry's `match`.
+    Exact(String),
+    /// The name starts with a `prefix*` pattern of the entry.
+    Prefix(String),
+    /// No entry matched; the configured fallback priced it.
+    Fallback,
+}
+
+#[derive(Debug, Clone)]
+pub struct ModelMatch<'a> {
+    pub entry: &'a PriceEntry,
+    pub kind: MatchKind,
+    pub model: NormalisedModel,
+}
+
+/// All price entries, indexed for lookup.
 #[derive(Debug, Default)]
 pub struct Catalog {
     currency: String,
@@ -39,31 +106,68 @@ pub struct Catalog {
     exact: HashMap<String, usize>,
     /// Lower-cased prefixes, longest first.
     prefixes: Vec<(String, usize)>,
+    fallback: Option<usize>,
+    bedrock_regional_multiplier: Decimal,
 }
 
 impl Catalog {
-    pub fn from_config(config: &PricingConfig) -> Self {
-        let mut catalog = Catalog {
-            currency: config.currency.clone(),
-            ..Default::default()
-        };
-        for model in &config.models {
-            let index = catalog.entries.len();
-            catalog.entries.push(PriceEntry::from(model));
-            for pattern in &model.patterns {
-                let pattern = pattern.to_lowercase();
-                match pattern.strip_suffix('*') {
-                    Some(prefix) => catalog.prefixes.push((prefix.to_string(), index)),
-                    None => {
-                        catalog.exact.entry(pattern).or_insert(index);
-                    }
+    /// Builds the catalog: built-ins (unless turned off), then the configuration's entries, which
+    /// replace built-ins of the same id. `Err` says which entry is wrong and why.
+    pub fn build(config: &PricingConfig) -> Result<Catalog, String> {
+        let mut configured: Vec<(ModelPriceConfig, bool)> = Vec::new();
+        if config.builtin {
+            let file: CatalogFile = serde_norway::from_str(BUILTIN_CATALOG)
+                .map_err(|err| format!("built-in catalog: {err}"))?;
+            configured.extend(file.models.into_iter().map(|model| (model, true)));
+            for id in &config.disable {
+                let before = configured.len();
+                configured.retain(|(model, _)| &model.id != id);
+                if configured.len() == before {
+                    return Err(format!("pricing.disable: `{id}` is not a built-in entry"));
                 }
             }
+        }
+        for model in &config.models {
+            configured.retain(|(existing, _)| existing.id != model.id);
+            configured.push((model.clone(), false));
+        }
+        let mut catalog = Catalog {
+            currency: config.currency.clone(),
+            bedrock_regional_multiplier: config.bedrock_regional_multiplier.0,
+            ..Default::default()
+        };
+        for (model, builtin) in configured {
+            catalog.add(
+                entry_from_config(&model, builtin)
+                    .map_err(|err| format!("pricing entry `{}`: {err}", model.id))?,
+            );
         }
         catalog
             .prefixes
             .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.1.cmp(&b.1)));
-        catalog
+        if let Some(fallback) = &config.fallback {
+            catalog.fallback = Some(
+                catalog
+                    .entries
+                    .iter()
+                    .position(|entry| &entry.id == fallback)
+                    .ok_or_else(|| format!("pricing.fallback: no entry has the id `{fallback}`"))?,
+            );
+        }
+        Ok(catalog)
+    }
+
+    fn add(&mut self, entry: PriceEntry) {
+        let index = self.entries.len();
+        for pattern in &entry.patterns {
+            match pattern.strip_suffix('*') {
+                Some(prefix) => self.prefixes.push((prefix.to_string(), index)),
+                None => {
+                    self.exact.entry(pattern.clone()).or_insert(index);
+                }
+            }
+        }
+        self.entries.push(entry);
     }
 
     /// ISO 4217 code of every price in the catalog.
@@ -71,96 +175,195 @@ impl Catalog {
         &self.currency
     }
 
-    /// The entry pricing `model`, or `None`: an unknown model is never priced by guessing.
-    pub fn lookup(&self, model: &str) -> Option<&PriceEntry> {
-        let model = model.trim().to_lowercase();
-        let index = self.exact.get(&model).copied().or_else(|| {
-            self.prefixes
-                .iter()
-                .find(|(prefix, _)| model.starts_with(prefix.as_str()))
-                .map(|(_, index)| *index)
-        })?;
-        self.entries.get(index)
+    pub fn entries(&self) -> &[PriceEntry] {
+        &self.entries
+    }
+
+    pub fn bedrock_regional_multiplier(&self) -> Decimal {
+        self.bedrock_regional_multiplier
+    }
+
+    /// The entry pricing `model`: an exact name (as sent, then canonical) first, then the longest
+    /// prefix, then the fallback. `None` when nothing matches: no guessing.
+    pub fn lookup(&self, model: &str) -> Option<ModelMatch<'_>> {
+        let normalised = normalise(model);
+        let names = [normalised.raw.as_str(), normalised.canonical.as_str()];
+        let found = names
+            .iter()
+            .find_map(|name| {
+                self.exact
+                    .get(*name)
+                    .map(|index| (*index, MatchKind::Exact(name.to_string())))
+            })
+            .or_else(|| {
+                names.iter().find_map(|name| {
+                    self.prefixes
+                        .iter()
+                        .find(|(prefix, _)| name.starts_with(prefix.as_str()))
+                        .map(|(prefix, index)| (*index, MatchKind::Prefix(format!("{prefix}*"))))
+                })
+            })
+            .or_else(|| self.fallback.map(|index| (index, MatchKind::Fallback)))?;
+        Some(ModelMatch {
+            entry: &self.entries[found.0],
+            kind: found.1,
+            model: normalised,
+        })
+    }
+}
+
+fn entry_from_config(model: &ModelPriceConfig, builtin: bool) -> Result<PriceEntry, String> {
+    let mut versions = model
+        .price_versions()?
+        .iter()
+        .map(version_from_config)
+        .collect::<Result<Vec<_>, _>>()?;
+    versions.sort_by_key(|version| version.effective_from);
+    if versions
+        .windows(2)
+        .any(|pair| pair[0].effective_from == pair[1].effective_from)
+    {
+        return Err("two versions have the same effective_from".into());
+    }
+    Ok(PriceEntry {
+        id: model.id.clone(),
+        provider: model.provider.clone(),
+        source: model.source.clone(),
+        patterns: model
+            .patterns
+            .iter()
+            .map(|pattern| pattern.trim().to_lowercase())
+            .collect(),
+        versions,
+        builtin,
+    })
+}
+
+fn version_from_config(version: &PriceVersionConfig) -> Result<PriceVersion, String> {
+    let rates = rates(
+        version.input.0,
+        version.output.0,
+        version.cache_read,
+        version.cache_write,
+        version.cache_write_1h,
+    );
+    let mut tiers: Vec<Tier> = version.tiers.iter().map(tier_from_config).collect();
+    tiers.sort_by_key(|tier| tier.above_input_tokens);
+    if tiers
+        .windows(2)
+        .any(|pair| pair[0].above_input_tokens == pair[1].above_input_tokens)
+    {
+        return Err("two tiers have the same above_input_tokens".into());
+    }
+    Ok(PriceVersion {
+        effective_from: version.effective_from.unwrap_or(ConfigDate {
+            days_since_epoch: 0,
+        }),
+        dated: version.effective_from.is_some(),
+        rates,
+        batch_multiplier: version
+            .batch_multiplier
+            .map_or(Decimal::ONE, |multiplier| multiplier.0),
+        web_search_per_1k: version.web_search_per_1k.map_or(Decimal::ZERO, |fee| fee.0),
+        tiers,
+    })
+}
+
+fn tier_from_config(tier: &TierConfig) -> Tier {
+    Tier {
+        above_input_tokens: tier.above_input_tokens,
+        rates: rates(
+            tier.input.0,
+            tier.output.0,
+            tier.cache_read,
+            tier.cache_write,
+            tier.cache_write_1h,
+        ),
+    }
+}
+
+/// Cache reads and writes default to the input price, 1-hour writes to the 5-minute price.
+fn rates(
+    input: Decimal,
+    output: Decimal,
+    cache_read: Option<crate::config::PerMillion>,
+    cache_write: Option<crate::config::PerMillion>,
+    cache_write_1h: Option<crate::config::PerMillion>,
+) -> Rates {
+    let cache_write_5m = cache_write.map_or(input, |price| price.0);
+    Rates {
+        input,
+        output,
+        cache_read: cache_read.map_or(input, |price| price.0),
+        cache_write_5m,
+        cache_write_1h: cache_write_1h.map_or(cache_write_5m, |price| price.0),
+    }
+}
+
+/// What applies to one call: the rates after tier and multipliers, and how they were chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedPrice {
+    pub rates: Rates,
+    pub web_search_per_1k: Decimal,
+    /// `id@version` plus what else was applied (`+above_200000`, `+batch`, `+bedrock_regional`,
+    /// `+fallback`).
+    pub price_id: String,
+    pub effective_from: ConfigDate,
+    pub tier: Option<u64>,
+    pub batch_multiplier: Option<Decimal>,
+    pub regional_multiplier: Option<Decimal>,
+}
+
+impl Catalog {
+    /// The price that applies to a call of `found` at `at` with `total_input` tokens.
+    pub fn apply(
+        &self,
+        found: &ModelMatch<'_>,
+        at: ConfigDate,
+        total_input: u64,
+        batch: bool,
+    ) -> AppliedPrice {
+        let version = found.entry.version_at(at);
+        let tier = version
+            .tiers
+            .iter()
+            .rev()
+            .find(|tier| total_input > tier.above_input_tokens);
+        let mut rates = tier.map_or(version.rates, |tier| tier.rates);
+        let mut price_id = found.entry.id.clone();
+        if version.dated {
+            price_id.push_str(&format!("@{}", version.effective_from.to_iso()));
+        }
+        if let Some(tier) = tier {
+            price_id.push_str(&format!("+above_{}", tier.above_input_tokens));
+        }
+        let batch_multiplier = batch.then_some(version.batch_multiplier);
+        if let Some(multiplier) = batch_multiplier {
+            rates = rates.scaled(multiplier);
+            price_id.push_str("+batch");
+        }
+        let regional_multiplier = found
+            .model
+            .bedrock_regional
+            .then_some(self.bedrock_regional_multiplier);
+        if let Some(multiplier) = regional_multiplier {
+            rates = rates.scaled(multiplier);
+            price_id.push_str("+bedrock_regional");
+        }
+        if found.kind == MatchKind::Fallback {
+            price_id.push_str("+fallback");
+        }
+        AppliedPrice {
+            rates,
+            web_search_per_1k: version.web_search_per_1k,
+            price_id,
+            effective_from: version.effective_from,
+            tier: tier.map(|tier| tier.above_input_tokens),
+            batch_multiplier,
+            regional_multiplier,
+        }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::PerMillion;
-    use rust_decimal_macros::dec;
-
-    fn model(id: &str, patterns: &[&str], input: Decimal) -> ModelPriceConfig {
-        ModelPriceConfig {
-            id: id.into(),
-            provider: None,
-            patterns: patterns.iter().map(|p| p.to_string()).collect(),
-            input: PerMillion(input),
-            output: PerMillion(dec!(1)),
-            cache_read: None,
-            cache_write: None,
-        }
-    }
-
-    fn catalog() -> Catalog {
-        Catalog::from_config(&PricingConfig {
-            currency: "USD".into(),
-            models: vec![
-                model(
-                    "sonnet-4",
-                    &["claude-sonnet-4", "claude-sonnet-4-2*"],
-                    dec!(3),
-                ),
-                model(
-                    "sonnet-4-5",
-                    &["claude-sonnet-4-5", "claude-sonnet-4-5-*"],
-                    dec!(3.1),
-                ),
-                model("gpt-4o", &["gpt-4o", "gpt-4o-2*"], dec!(2.5)),
-                model("gpt-4o-mini", &["gpt-4o-mini", "gpt-4o-mini-*"], dec!(0.15)),
-            ],
-        })
-    }
-
-    #[test]
-    fn exact_name_matches_case_insensitively() {
-        assert_eq!(
-            catalog().lookup("Claude-Sonnet-4-5").unwrap().id,
-            "sonnet-4-5"
-        );
-        assert_eq!(catalog().lookup("gpt-4o").unwrap().id, "gpt-4o");
-    }
-
-    #[test]
-    fn dated_names_match_their_prefix_and_longest_prefix_wins() {
-        let catalog = catalog();
-        assert_eq!(
-            catalog.lookup("claude-sonnet-4-5-20250929").unwrap().id,
-            "sonnet-4-5"
-        );
-        assert_eq!(
-            catalog.lookup("claude-sonnet-4-20250514").unwrap().id,
-            "sonnet-4"
-        );
-        assert_eq!(
-            catalog.lookup("gpt-4o-mini-2024-07-18").unwrap().id,
-            "gpt-4o-mini"
-        );
-        assert_eq!(catalog.lookup("gpt-4o-2024-08-06").unwrap().id, "gpt-4o");
-    }
-
-    #[test]
-    fn unknown_models_are_not_guessed() {
-        assert!(catalog().lookup("claude-sonnet-4-7").is_none());
-        assert!(catalog().lookup("gpt-4").is_none());
-    }
-
-    #[test]
-    fn missing_cache_prices_fall_back_to_input() {
-        let entry = catalog().lookup("gpt-4o").unwrap().clone();
-        assert_eq!(
-            (entry.cache_read, entry.cache_write),
-            (dec!(2.5), dec!(2.5))
-        );
-    }
-}
+mod tests;

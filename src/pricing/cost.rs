@@ -1,18 +1,21 @@
-//! The cost of one model call: each token kind at its own rate, the cache hit ratio, and what
-//! the cache saved against paying the plain input rate for every input token.
+//! The cost of one model call: each token kind at its own rate, tool fees, the cache hit ratio,
+//! and what the cache saved against paying the plain input rate for every input token.
 
-use super::PriceEntry;
+use super::catalog::AppliedPrice;
 use crate::usage::TokenUsage;
 use rust_decimal::Decimal;
 
 /// Cost of one call, in the catalog's currency, exact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CostBreakdown {
     /// Uncached input tokens at the input rate.
     pub input: Decimal,
     pub output: Decimal,
     pub cache_read: Decimal,
+    /// 5-minute and 1-hour cache writes, each at its own rate.
     pub cache_creation: Decimal,
+    /// Per-use tool fees (web searches).
+    pub tools: Decimal,
     pub total: Decimal,
     /// Cache-read tokens over all input tokens; zero when there is no input.
     pub hit_ratio: Decimal,
@@ -22,17 +25,21 @@ pub struct CostBreakdown {
 }
 
 const MILLION: Decimal = Decimal::from_parts(1_000_000, 0, 0, false, 0);
+const THOUSAND: Decimal = Decimal::from_parts(1_000, 0, 0, false, 0);
 
 fn at_rate(tokens: u64, per_million: Decimal) -> Decimal {
     Decimal::from(tokens) * per_million / MILLION
 }
 
-/// Prices `usage` with `price`. `usage` must be consistent (cache parts within input).
-pub fn cost_of(usage: &TokenUsage, price: &PriceEntry) -> CostBreakdown {
-    let input = at_rate(usage.uncached_input(), price.input);
-    let output = at_rate(usage.output, price.output);
-    let cache_read = at_rate(usage.cache_read, price.cache_read);
-    let cache_creation = at_rate(usage.cache_creation, price.cache_write);
+/// Prices `usage` at `price`. `usage` must be consistent (cache parts within input).
+pub fn cost_of(usage: &TokenUsage, price: &AppliedPrice) -> CostBreakdown {
+    let rates = &price.rates;
+    let input = at_rate(usage.uncached_input(), rates.input);
+    let output = at_rate(usage.output, rates.output);
+    let cache_read = at_rate(usage.cache_read, rates.cache_read);
+    let cache_creation = at_rate(usage.cache_write_5m, rates.cache_write_5m)
+        + at_rate(usage.cache_write_1h, rates.cache_write_1h);
+    let tools = Decimal::from(usage.web_searches) * price.web_search_per_1k / THOUSAND;
     let input_side = input + cache_read + cache_creation;
     let hit_ratio = if usage.input == 0 {
         Decimal::ZERO
@@ -44,42 +51,59 @@ pub fn cost_of(usage: &TokenUsage, price: &PriceEntry) -> CostBreakdown {
         output,
         cache_read,
         cache_creation,
-        total: input_side + output,
+        tools,
+        total: input_side + output + tools,
         hit_ratio,
-        savings: at_rate(usage.input, price.input) - input_side,
+        savings: at_rate(usage.input, rates.input) - input_side,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::ConfigDate;
+    use crate::pricing::catalog::Rates;
     use rust_decimal_macros::dec;
 
-    fn sonnet_4_6() -> PriceEntry {
-        PriceEntry {
-            id: "claude-sonnet-4-6".into(),
-            provider: Some("anthropic".into()),
-            input: dec!(3),
-            output: dec!(15),
-            cache_read: dec!(0.30),
-            cache_write: dec!(3.75),
+    fn sonnet_4_6() -> AppliedPrice {
+        AppliedPrice {
+            rates: Rates {
+                input: dec!(3),
+                output: dec!(15),
+                cache_read: dec!(0.30),
+                cache_write_5m: dec!(3.75),
+                cache_write_1h: dec!(6),
+            },
+            web_search_per_1k: dec!(10),
+            price_id: "claude-sonnet-4-6@2026-03-13".into(),
+            effective_from: ConfigDate {
+                days_since_epoch: 0,
+            },
+            tier: None,
+            batch_multiplier: None,
+            regional_multiplier: None,
+        }
+    }
+
+    fn usage(input: u64, output: u64, cache_read: u64, cache_write_5m: u64) -> TokenUsage {
+        TokenUsage {
+            input,
+            output,
+            cache_read,
+            cache_write_5m,
+            ..Default::default()
         }
     }
 
     #[test]
     fn worked_example_without_web_searches_costs_0_0774_and_saves_0_0141() {
         // 5,000 uncached + 10,000 cache write + 8,000 cache read = 23,000 input tokens.
-        let usage = TokenUsage {
-            input: 23_000,
-            output: 1_500,
-            cache_read: 8_000,
-            cache_creation: 10_000,
-        };
-        let cost = cost_of(&usage, &sonnet_4_6());
+        let cost = cost_of(&usage(23_000, 1_500, 8_000, 10_000), &sonnet_4_6());
         assert_eq!(cost.input, dec!(0.015000)); // 5,000 × 3 / 1M
         assert_eq!(cost.output, dec!(0.022500)); // 1,500 × 15 / 1M
         assert_eq!(cost.cache_creation, dec!(0.037500)); // 10,000 × 3.75 / 1M
         assert_eq!(cost.cache_read, dec!(0.002400)); // 8,000 × 0.30 / 1M
+        assert_eq!(cost.tools, dec!(0));
         assert_eq!(cost.total, dec!(0.077400));
         // 23,000 × 3 / 1M = 0.069 without caching; 0.069 − 0.015 − 0.0375 − 0.0024.
         assert_eq!(cost.savings, dec!(0.014100));
@@ -87,14 +111,34 @@ mod tests {
     }
 
     #[test]
-    fn cache_writes_without_reads_give_negative_savings() {
+    fn worked_example_with_two_web_searches_costs_0_0974() {
+        let mut usage = usage(23_000, 1_500, 8_000, 10_000);
+        usage.web_searches = 2;
+        let cost = cost_of(&usage, &sonnet_4_6());
+        assert_eq!(cost.tools, dec!(0.020000)); // 2 × 10 / 1,000
+        assert_eq!(cost.total, dec!(0.097400));
+        assert_eq!(cost.savings, dec!(0.014100));
+    }
+
+    #[test]
+    fn one_hour_writes_are_priced_at_their_own_rate() {
         let usage = TokenUsage {
             input: 10_000,
-            output: 0,
-            cache_read: 0,
-            cache_creation: 10_000,
+            cache_write_5m: 4_000,
+            cache_write_1h: 6_000,
+            ..Default::default()
         };
         let cost = cost_of(&usage, &sonnet_4_6());
+        // 4,000 × 3.75 / 1M + 6,000 × 6 / 1M = 0.015 + 0.036
+        assert_eq!(cost.cache_creation, dec!(0.051));
+        assert_eq!(cost.input, dec!(0));
+        // 10,000 × 3 / 1M − 0.051
+        assert_eq!(cost.savings, dec!(-0.021));
+    }
+
+    #[test]
+    fn cache_writes_without_reads_give_negative_savings() {
+        let cost = cost_of(&usage(10_000, 0, 0, 10_000), &sonnet_4_6());
         // 10,000 × 3 / 1M − 10,000 × 3.75 / 1M = 0.03 − 0.0375
         assert_eq!(cost.savings, dec!(-0.0075));
         assert_eq!(cost.total, dec!(0.0375));
@@ -103,20 +147,15 @@ mod tests {
 
     #[test]
     fn one_token_of_a_cheap_model_keeps_every_digit() {
-        let price = PriceEntry {
+        let mut price = sonnet_4_6();
+        price.rates = Rates {
             input: dec!(0.005),
             output: dec!(0.40),
             cache_read: dec!(0.005),
-            cache_write: dec!(0.005),
-            ..sonnet_4_6()
+            cache_write_5m: dec!(0.005),
+            cache_write_1h: dec!(0.005),
         };
-        let usage = TokenUsage {
-            input: 1,
-            output: 1,
-            cache_read: 0,
-            cache_creation: 0,
-        };
-        let cost = cost_of(&usage, &price);
+        let cost = cost_of(&usage(1, 1, 0, 0), &price);
         assert_eq!(cost.input, dec!(0.000000005));
         assert_eq!(cost.output, dec!(0.0000004));
         assert_eq!(cost.total, dec!(0.000000405));
@@ -124,13 +163,7 @@ mod tests {
 
     #[test]
     fn no_input_has_zero_hit_ratio_and_zero_savings() {
-        let usage = TokenUsage {
-            input: 0,
-            output: 10,
-            cache_read: 0,
-            cache_creation: 0,
-        };
-        let cost = cost_of(&usage, &sonnet_4_6());
+        let cost = cost_of(&usage(0, 10, 0, 0), &sonnet_4_6());
         assert_eq!(
             (cost.hit_ratio, cost.savings, cost.total),
             (Decimal::ZERO, Decimal::ZERO, dec!(0.00015))

@@ -1,8 +1,13 @@
-//! The price catalog: entries from the configuration, model-name matching, and the cost of a
-//! call computed exactly with `Decimal`.
+//! The price catalog (built-in and configured, with dated versions, tiers and multipliers),
+//! model-name normalisation, and the exact `Decimal` cost of a call.
 
 mod catalog;
 mod cost;
+mod normalise;
 
-pub use catalog::{Catalog, PriceEntry};
+pub use catalog::{
+    AppliedPrice, Catalog, MatchKind, ModelMatch, PriceEntry, PriceVersion, Rates, Tier,
+    BUILTIN_CATALOG,
+};
 pub use cost::{cost_of, CostBreakdown};
+pub use normalise::{normalise, NormalisedModel};

@@ -43,17 +43,28 @@ pub enum UnpricedReason {
     UnknownModel,
     MissingModel,
     InvalidUsage,
+    /// Usage on an agent, chain or workflow span that repeats its model calls' usage.
+    AggregateSpan,
+    /// A second span for a call another span was priced for.
+    Duplicate,
 }
 
 impl UnpricedReason {
-    pub const ALL: [UnpricedReason; 3] =
-        [Self::UnknownModel, Self::MissingModel, Self::InvalidUsage];
+    pub const ALL: [UnpricedReason; 5] = [
+        Self::UnknownModel,
+        Self::MissingModel,
+        Self::InvalidUsage,
+        Self::AggregateSpan,
+        Self::Duplicate,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::UnknownModel => "unknown_model",
             Self::MissingModel => "missing_model",
             Self::InvalidUsage => "invalid_usage",
+            Self::AggregateSpan => "aggregate_span",
+            Self::Duplicate => "duplicate",
         }
     }
 }
@@ -77,7 +88,7 @@ pub struct AgentCounters {
     refused: PerSignal,
     rejected_requests: AtomicU64,
     priced_spans: AtomicU64,
-    unpriced: [AtomicU64; 3],
+    unpriced: [AtomicU64; 5],
     sent: PerSignal,
     send_failed: PerSignal,
     queued_items: AtomicU64,

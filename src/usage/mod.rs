@@ -1,123 +1,374 @@
-//! Reading token usage and the model off a span's attributes, and deciding whether the counts
-//! make sense. The OpenTelemetry GenAI convention is the reading here: input includes cache
-//! reads and cache writes.
+//! Reading token usage off a span: every dialect's attribute names ([`dialects`]), which spans
+//! are model calls ([`call_kind`]), and whether the input count includes cached tokens
+//! ([`semantics`]). The result is always the convention's reading: input includes cache reads
+//! and writes, output includes reasoning.
 
+pub mod call_kind;
+pub mod dialects;
+pub mod semantics;
+
+pub use dialects::Dialect;
+pub use semantics::{SemanticsRules, Source};
+
+use crate::config::UsageConfig;
+use call_kind::{is_aggregate, KindMarkers};
+use dialects::{classify, Field};
 use opentelemetry_proto::tonic::common::v1::{any_value::Value, KeyValue};
 
-/// Token counts of one model call. `input` is all input tokens, cache reads and writes included.
+/// Token counts of one model call, in the convention's reading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct TokenUsage {
+    /// All input tokens, cache reads and writes included.
     pub input: u64,
+    /// All output tokens, reasoning included.
     pub output: u64,
     pub cache_read: u64,
-    pub cache_creation: u64,
+    pub cache_write_5m: u64,
+    pub cache_write_1h: u64,
+    pub reasoning: u64,
+    pub web_searches: u64,
 }
 
 impl TokenUsage {
+    pub fn cache_write(&self) -> u64 {
+        self.cache_write_5m + self.cache_write_1h
+    }
     /// Input tokens neither read from nor written to the cache.
     pub fn uncached_input(&self) -> u64 {
-        self.input - self.cache_read - self.cache_creation
+        self.input - self.cache_read - self.cache_write()
     }
+}
+
+/// How the span's input count was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputSemantics {
+    /// Input includes cached tokens, as the source's rule says.
+    IncludesCache,
+    /// Input excludes cached tokens, as the source's rule says; they were added.
+    ExcludesCache,
+    /// The rule said "includes", but the cache parts exceed the input: read as "excludes".
+    ExcludesCacheInferred,
+}
+
+impl InputSemantics {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InputSemantics::IncludesCache => "includes_cache",
+            InputSemantics::ExcludesCache => "excludes_cache",
+            InputSemantics::ExcludesCacheInferred => "excludes_cache_inferred",
+        }
+    }
+}
+
+/// A cost the instrumentation already wrote on the span.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ExistingCost {
+    pub total: f64,
+    pub prompt: Option<f64>,
+    pub completion: Option<f64>,
+}
+
+/// What a model-call span says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallFacts<'a> {
+    pub model: Option<&'a str>,
+    pub provider: Option<String>,
+    pub response_id: Option<&'a str>,
+    pub usage: TokenUsage,
+    pub semantics: InputSemantics,
+    pub dialect: Dialect,
+    /// How much detail the span gives (more token kinds, a 5m/1h split): the more precise of two
+    /// spans for one call is the one priced.
+    pub precision: u8,
+    pub batch: bool,
+    pub existing_cost: Option<ExistingCost>,
 }
 
 /// What a span says about token usage.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum SpanUsage<'a> {
-    /// No gen_ai token attribute: not a model call the agent prices.
+    /// No token attribute: not a model call.
     Absent,
-    /// Consistent usage, with the billed model when the span names one.
-    Present {
-        model: Option<&'a str>,
-        usage: TokenUsage,
-    },
-    /// Token attributes that cannot be counts, or parts larger than the whole.
+    /// Usage on a span that wraps model calls (agent, chain, workflow, Vercel parent).
+    Aggregate,
+    Present(CallFacts<'a>),
+    /// Counts that are not counts (negative, fractional, text) or parts larger than the whole.
     Invalid,
 }
 
-pub mod keys {
-    pub const INPUT_TOKENS: &str = "gen_ai.usage.input_tokens";
-    pub const OUTPUT_TOKENS: &str = "gen_ai.usage.output_tokens";
-    pub const PROMPT_TOKENS: &str = "gen_ai.usage.prompt_tokens";
-    pub const COMPLETION_TOKENS: &str = "gen_ai.usage.completion_tokens";
-    pub const CACHE_READ_TOKENS: &str = "gen_ai.usage.cache_read.input_tokens";
-    pub const CACHE_CREATION_TOKENS: &str = "gen_ai.usage.cache_creation.input_tokens";
-    pub const RESPONSE_MODEL: &str = "gen_ai.response.model";
-    pub const REQUEST_MODEL: &str = "gen_ai.request.model";
+/// One attribute value found for a field, with the rank of the name it came from.
+#[derive(Clone, Copy)]
+struct Slot<'a> {
+    rank: u8,
+    dialect: Dialect,
+    value: &'a Value,
 }
 
-/// The raw attribute values found in one pass; the current names win over deprecated ones.
-#[derive(Default)]
-struct Found<'a> {
-    input: Option<&'a Option<Value>>,
-    prompt: Option<&'a Option<Value>>,
-    output: Option<&'a Option<Value>>,
-    completion: Option<&'a Option<Value>>,
-    cache_read: Option<&'a Option<Value>>,
-    cache_creation: Option<&'a Option<Value>>,
-    response_model: Option<&'a str>,
-    request_model: Option<&'a str>,
+/// Reads usage according to the configuration.
+#[derive(Debug, Clone)]
+pub struct UsageReader {
+    rules: SemanticsRules,
+    /// Configured attribute names and the field each carries.
+    extra_names: Vec<(String, Field)>,
+    batch_attribute: String,
+    batch_value: String,
 }
 
-/// Reads the usage of one span from its attributes.
-pub fn read_usage(attributes: &[KeyValue]) -> SpanUsage<'_> {
-    let mut found = Found::default();
-    for attribute in attributes {
-        let Some(value) = attribute.value.as_ref().map(|any| &any.value) else {
-            continue;
+impl UsageReader {
+    pub fn from_config(config: &UsageConfig) -> Result<Self, String> {
+        let named = |names: &[String], field: Field| {
+            names
+                .iter()
+                .map(move |name| (name.clone(), field))
+                .collect::<Vec<_>>()
         };
-        match attribute.key.as_str() {
-            keys::INPUT_TOKENS => found.input = Some(value),
-            keys::PROMPT_TOKENS => found.prompt = Some(value),
-            keys::OUTPUT_TOKENS => found.output = Some(value),
-            keys::COMPLETION_TOKENS => found.completion = Some(value),
-            keys::CACHE_READ_TOKENS => found.cache_read = Some(value),
-            keys::CACHE_CREATION_TOKENS => found.cache_creation = Some(value),
-            keys::RESPONSE_MODEL => found.response_model = non_empty_str(value),
-            keys::REQUEST_MODEL => found.request_model = non_empty_str(value),
-            _ => {}
-        }
-    }
-    let input = found.input.or(found.prompt);
-    let output = found.output.or(found.completion);
-    if input.is_none() && output.is_none() {
-        return SpanUsage::Absent;
-    }
-    let counts = (|| {
-        Some(TokenUsage {
-            input: count_or_zero(input)?,
-            output: count_or_zero(output)?,
-            cache_read: count_or_zero(found.cache_read)?,
-            cache_creation: count_or_zero(found.cache_creation)?,
+        let mut extra_names = named(&config.cache_write_1h_attributes, Field::CacheWrite1h);
+        extra_names.extend(named(
+            &config.cache_write_5m_attributes,
+            Field::CacheWrite5m,
+        ));
+        extra_names.extend(named(&config.web_search_attributes, Field::WebSearches));
+        Ok(Self {
+            rules: SemanticsRules::new(&config.semantics)?,
+            extra_names,
+            batch_attribute: config.batch.attribute.clone(),
+            batch_value: config.batch.value.clone(),
         })
-    })();
-    match counts {
-        Some(usage)
-            if usage
-                .cache_read
-                .checked_add(usage.cache_creation)
-                .is_some_and(|parts| parts <= usage.input) =>
-        {
-            SpanUsage::Present {
-                model: found.response_model.or(found.request_model),
-                usage,
+    }
+
+    /// Reads the usage of one span.
+    pub fn read<'a>(
+        &self,
+        attributes: &'a [KeyValue],
+        span_name: &str,
+        source: &Source<'_>,
+    ) -> SpanUsage<'a> {
+        let mut slots: [Option<Slot<'a>>; Field::COUNT] = [None; Field::COUNT];
+        let mut batch = false;
+        let mut vercel_v6 = false;
+        for attribute in attributes {
+            let Some(value) = attribute.value.as_ref().and_then(|any| any.value.as_ref()) else {
+                continue;
+            };
+            let key = attribute.key.as_str();
+            let known = classify(key).or_else(|| {
+                self.extra_names
+                    .iter()
+                    .find(|(name, _)| name == key)
+                    .map(|(_, field)| dialects::Known {
+                        field: *field,
+                        rank: 100,
+                        dialect: Dialect::Semconv,
+                    })
+            });
+            if let Some(known) = known {
+                vercel_v6 |= known.dialect == Dialect::VercelV6;
+                let slot = &mut slots[known.field as usize];
+                if slot.is_none_or(|existing| known.rank < existing.rank) {
+                    *slot = Some(Slot {
+                        rank: known.rank,
+                        dialect: known.dialect,
+                        value,
+                    });
+                }
+            } else if key == self.batch_attribute {
+                batch = value_matches(value, &self.batch_value);
             }
         }
-        _ => SpanUsage::Invalid,
+        let slot = |field: Field| slots[field as usize];
+        if slot(Field::Input).is_none() && slot(Field::Output).is_none() {
+            return SpanUsage::Absent;
+        }
+        let text = |field: Field| slot(field).and_then(|slot| non_empty_str(slot.value));
+        let markers = KindMarkers {
+            operation: text(Field::Operation),
+            openinference_kind: text(Field::OpenInferenceKind),
+            traceloop_kind: text(Field::TraceloopKind),
+            vercel_operation: text(Field::VercelOperation),
+        };
+        if is_aggregate(&markers, span_name) {
+            return SpanUsage::Aggregate;
+        }
+        let mut dialect = slot(Field::Input)
+            .or(slot(Field::Output))
+            .map_or(Dialect::Semconv, |slot| slot.dialect);
+        if vercel_v6 && dialect == Dialect::VercelV5 {
+            dialect = Dialect::VercelV6;
+        }
+        let provider = text(Field::Provider).map(normalise_provider);
+        let Some(counts) = RawCounts::read(&slots) else {
+            return SpanUsage::Invalid;
+        };
+        let (includes_cache, _) = self
+            .rules
+            .includes_cache(source, dialect, provider.as_deref());
+        let Some((usage, semantics)) = counts.into_usage(includes_cache) else {
+            return SpanUsage::Invalid;
+        };
+        SpanUsage::Present(CallFacts {
+            model: text(Field::ResponseModel).or(text(Field::RequestModel)),
+            provider,
+            response_id: text(Field::ResponseId),
+            usage,
+            semantics,
+            dialect,
+            precision: counts.precision(),
+            batch,
+            existing_cost: existing_cost(&slots),
+        })
     }
 }
 
-fn non_empty_str(value: &Option<Value>) -> Option<&str> {
+/// The counts as found, before token semantics are applied.
+#[derive(Debug, Clone, Copy)]
+struct RawCounts {
+    input: Option<u64>,
+    output: Option<u64>,
+    cache_read: Option<u64>,
+    cache_write: Option<u64>,
+    cache_write_5m: Option<u64>,
+    cache_write_1h: Option<u64>,
+    reasoning: Option<u64>,
+    web_searches: Option<u64>,
+}
+
+impl RawCounts {
+    /// `None` when a present attribute is not a whole, non-negative count.
+    fn read(slots: &[Option<Slot<'_>>; Field::COUNT]) -> Option<RawCounts> {
+        let count = |field: Field| -> Option<Option<u64>> {
+            match slots[field as usize] {
+                None => Some(None),
+                Some(slot) => token_count(slot.value).map(Some),
+            }
+        };
+        Some(RawCounts {
+            input: count(Field::Input)?,
+            output: count(Field::Output)?,
+            cache_read: count(Field::CacheRead)?,
+            cache_write: count(Field::CacheWrite)?,
+            cache_write_5m: count(Field::CacheWrite5m)?,
+            cache_write_1h: count(Field::CacheWrite1h)?,
+            reasoning: count(Field::Reasoning)?,
+            web_searches: count(Field::WebSearches)?,
+        })
+    }
+
+    fn precision(&self) -> u8 {
+        let kinds = [
+            self.input,
+            self.output,
+            self.cache_read,
+            self.cache_write.or(self.cache_write_5m),
+            self.reasoning,
+        ];
+        let split = if self.cache_write_1h.is_some() { 2 } else { 0 };
+        kinds.iter().filter(|count| count.is_some()).count() as u8 + split
+    }
+
+    /// The convention's reading, or `None` when the parts cannot fit the whole.
+    fn into_usage(self, includes_cache: bool) -> Option<(TokenUsage, InputSemantics)> {
+        let cache_read = self.cache_read.unwrap_or(0);
+        let (cache_write_5m, cache_write_1h) = self.split_cache_write()?;
+        let cached = cache_read
+            .checked_add(cache_write_5m)?
+            .checked_add(cache_write_1h)?;
+        let reported_input = self.input.unwrap_or(0);
+        let (input, semantics) = if !includes_cache {
+            (
+                reported_input.checked_add(cached)?,
+                InputSemantics::ExcludesCache,
+            )
+        } else if cached <= reported_input {
+            (reported_input, InputSemantics::IncludesCache)
+        } else {
+            (
+                reported_input.checked_add(cached)?,
+                InputSemantics::ExcludesCacheInferred,
+            )
+        };
+        let output = self.output.unwrap_or(0);
+        let reasoning = self.reasoning.unwrap_or(0);
+        if reasoning > output {
+            return None;
+        }
+        let usage = TokenUsage {
+            input,
+            output,
+            cache_read,
+            cache_write_5m,
+            cache_write_1h,
+            reasoning,
+            web_searches: self.web_searches.unwrap_or(0),
+        };
+        Some((usage, semantics))
+    }
+
+    /// Cache writes split by lifetime: the 1-hour count when given, the rest at 5 minutes.
+    fn split_cache_write(&self) -> Option<(u64, u64)> {
+        let one_hour = self.cache_write_1h.unwrap_or(0);
+        let total = match (self.cache_write, self.cache_write_5m) {
+            (Some(total), _) => total,
+            (None, Some(five_minutes)) => five_minutes.checked_add(one_hour)?,
+            (None, None) => one_hour,
+        };
+        let five_minutes = total.checked_sub(one_hour)?;
+        if self
+            .cache_write_5m
+            .is_some_and(|given| self.cache_write.is_some() && given != five_minutes)
+        {
+            return None;
+        }
+        Some((five_minutes, one_hour))
+    }
+}
+
+fn existing_cost(slots: &[Option<Slot<'_>>; Field::COUNT]) -> Option<ExistingCost> {
+    let number = |field: Field| slots[field as usize].and_then(|slot| money(slot.value));
+    Some(ExistingCost {
+        total: number(Field::ExistingCost)?,
+        prompt: number(Field::ExistingCostPrompt),
+        completion: number(Field::ExistingCostCompletion),
+    })
+}
+
+fn money(value: &Value) -> Option<f64> {
     match value {
-        Some(Value::StringValue(text)) if !text.trim().is_empty() => Some(text.as_str()),
+        Value::DoubleValue(number) if number.is_finite() && *number >= 0.0 => Some(*number),
+        Value::IntValue(number) if *number >= 0 => Some(*number as f64),
+        Value::StringValue(text) => text
+            .trim()
+            .parse()
+            .ok()
+            .filter(|number: &f64| number.is_finite() && *number >= 0.0),
         _ => None,
     }
 }
 
-/// A missing attribute counts zero; a present one must be a whole, non-negative number.
-fn count_or_zero(value: Option<&Option<Value>>) -> Option<u64> {
+fn value_matches(value: &Value, wanted: &str) -> bool {
     match value {
-        None => Some(0),
-        Some(value) => token_count(value.as_ref()?),
+        Value::StringValue(text) => text.eq_ignore_ascii_case(wanted),
+        Value::BoolValue(flag) => flag.to_string() == wanted.to_ascii_lowercase(),
+        Value::IntValue(number) => number.to_string() == wanted,
+        _ => false,
+    }
+}
+
+/// `anthropic.messages` (Vercel) → `anthropic`; other names lower-cased as they are.
+fn normalise_provider(name: &str) -> String {
+    let lower = name.trim().to_ascii_lowercase();
+    match lower.split_once('.') {
+        Some((
+            vendor @ ("anthropic" | "openai" | "mistral" | "groq" | "deepseek" | "xai" | "cohere"),
+            _,
+        )) => vendor.to_string(),
+        _ => lower,
+    }
+}
+
+fn non_empty_str(value: &Value) -> Option<&str> {
+    match value {
+        Value::StringValue(text) if !text.trim().is_empty() => Some(text.as_str()),
+        _ => None,
     }
 }
 
@@ -134,116 +385,4 @@ fn token_count(value: &Value) -> Option<u64> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use opentelemetry_proto::tonic::common::v1::AnyValue;
-
-    fn attr(key: &str, value: Value) -> KeyValue {
-        KeyValue {
-            key: key.into(),
-            value: Some(AnyValue { value: Some(value) }),
-            ..Default::default()
-        }
-    }
-    fn int(key: &str, count: i64) -> KeyValue {
-        attr(key, Value::IntValue(count))
-    }
-    fn text(key: &str, text: &str) -> KeyValue {
-        attr(key, Value::StringValue(text.into()))
-    }
-
-    #[test]
-    fn span_without_token_attributes_has_no_usage() {
-        assert_eq!(
-            read_usage(&[text(keys::REQUEST_MODEL, "gpt-4o")]),
-            SpanUsage::Absent
-        );
-    }
-
-    #[test]
-    fn convention_attributes_are_read_with_the_response_model() {
-        let attributes = [
-            text(keys::REQUEST_MODEL, "claude-sonnet-4-6"),
-            text(keys::RESPONSE_MODEL, "claude-sonnet-4-6-20260101"),
-            int(keys::INPUT_TOKENS, 23_000),
-            int(keys::OUTPUT_TOKENS, 1_500),
-            int(keys::CACHE_READ_TOKENS, 8_000),
-            int(keys::CACHE_CREATION_TOKENS, 10_000),
-        ];
-        let expected = TokenUsage {
-            input: 23_000,
-            output: 1_500,
-            cache_read: 8_000,
-            cache_creation: 10_000,
-        };
-        assert_eq!(
-            read_usage(&attributes),
-            SpanUsage::Present {
-                model: Some("claude-sonnet-4-6-20260101"),
-                usage: expected
-            }
-        );
-        assert_eq!(expected.uncached_input(), 5_000);
-    }
-
-    #[test]
-    fn deprecated_names_are_read_and_current_names_win() {
-        let attributes = [
-            text(keys::REQUEST_MODEL, "gpt-4o"),
-            int(keys::PROMPT_TOKENS, 100),
-            int(keys::COMPLETION_TOKENS, 7),
-        ];
-        let SpanUsage::Present { usage, model } = read_usage(&attributes) else {
-            panic!()
-        };
-        assert_eq!((usage.input, usage.output, model), (100, 7, Some("gpt-4o")));
-
-        let both = [int(keys::PROMPT_TOKENS, 100), int(keys::INPUT_TOKENS, 120)];
-        let SpanUsage::Present { usage, model } = read_usage(&both) else {
-            panic!()
-        };
-        assert_eq!((usage.input, model), (120, None));
-    }
-
-    #[test]
-    fn numbers_as_strings_and_integral_doubles_are_counts() {
-        let attributes = [
-            text(keys::INPUT_TOKENS, "42"),
-            attr(keys::OUTPUT_TOKENS, Value::DoubleValue(8.0)),
-        ];
-        let SpanUsage::Present { usage, .. } = read_usage(&attributes) else {
-            panic!()
-        };
-        assert_eq!((usage.input, usage.output), (42, 8));
-    }
-
-    #[test]
-    fn negative_fractional_or_textual_counts_are_invalid() {
-        assert_eq!(
-            read_usage(&[int(keys::INPUT_TOKENS, -1)]),
-            SpanUsage::Invalid
-        );
-        assert_eq!(
-            read_usage(&[attr(keys::INPUT_TOKENS, Value::DoubleValue(1.5))]),
-            SpanUsage::Invalid
-        );
-        assert_eq!(
-            read_usage(&[text(keys::OUTPUT_TOKENS, "many")]),
-            SpanUsage::Invalid
-        );
-        assert_eq!(
-            read_usage(&[attr(keys::OUTPUT_TOKENS, Value::BoolValue(true))]),
-            SpanUsage::Invalid
-        );
-    }
-
-    #[test]
-    fn cache_parts_larger_than_input_are_invalid() {
-        let attributes = [
-            int(keys::INPUT_TOKENS, 100),
-            int(keys::CACHE_READ_TOKENS, 80),
-            int(keys::CACHE_CREATION_TOKENS, 30),
-        ];
-        assert_eq!(read_usage(&attributes), SpanUsage::Invalid);
-    }
-}
+mod tests;

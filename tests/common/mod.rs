@@ -125,13 +125,8 @@ pub async fn start_capture_backend() -> (SocketAddr, Arc<Captured>) {
     (address, captured)
 }
 
-/// The pricing block used by the tests: Sonnet 4.6 and GPT-4o at list prices.
-pub const TEST_PRICING: &str = r#"
-pricing:
-  models:
-    - { id: claude-sonnet-4-6, provider: anthropic, match: [claude-sonnet-4-6, "claude-sonnet-4-6-*"], input: "3", output: "15", cache_read: "0.30", cache_write: "3.75" }
-    - { id: gpt-4o, provider: openai, match: [gpt-4o, "gpt-4o-2*"], input: "2.50", output: "10", cache_read: "1.25" }
-"#;
+/// The tests price with the built-in catalog.
+pub const TEST_PRICING: &str = "";
 
 /// A configuration on ephemeral loopback ports exporting to `backend` over `protocol`.
 pub fn test_config(backend: &str, protocol: &str, extra_overrides: &[&str]) -> LoadedConfig {
@@ -181,7 +176,7 @@ pub fn attribute<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a Value>
 
 /// Asserts that a span carries exactly the worked example's cost attributes (Sonnet 4.6:
 /// 23,000 input of which 8,000 cache read and 10,000 cache write, 1,500 output).
-pub fn assert_worked_example_cost(span: &Span) {
+pub fn assert_worked_example_cost(span: &Span, price_id: &str) {
     let expected = [
         ("gen_ai.usage.cost.amount", Value::DoubleValue(0.0774)),
         (
@@ -204,9 +199,14 @@ pub fn assert_worked_example_cost(span: &Span) {
             Value::DoubleValue(8000.0 / 23000.0),
         ),
         ("gen_ai.usage.cache.savings", Value::DoubleValue(0.0141)),
+        ("gen_ai.usage.cost.tools", Value::DoubleValue(0.0)),
         (
             "gen_ai.usage.cost.price_id",
-            Value::StringValue("claude-sonnet-4-6".into()),
+            Value::StringValue(price_id.into()),
+        ),
+        (
+            "gen_ai.usage.cost.input_semantics",
+            Value::StringValue("includes_cache".into()),
         ),
     ];
     for (key, value) in expected {

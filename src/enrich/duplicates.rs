@@ -1,0 +1,241 @@
+//! Pricing one call once when two spans report it (an SDK's own span beside an
+//! instrumentation's). A bounded, time-limited memory of recently priced calls, keyed by
+//! response id within a trace and by parent/child links with the same token counts.
+//!
+//! Within one request the more precise span is priced (the caller offers spans most precise
+//! first). Across requests the first span to arrive is priced and a later one, even a more
+//! precise one, is marked `duplicate`: the first has already been forwarded with its cost.
+//! A call is remembered for `window` or until `max_entries` newer calls push it out; a second
+//! span arriving after that is priced again (counted twice).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// What identifies one priced call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallIdentity {
+    pub trace_id: Vec<u8>,
+    pub span_id: Vec<u8>,
+    pub parent_span_id: Vec<u8>,
+    pub response_id: Option<String>,
+    /// Input and output token counts: parent and child spans of one call report the same.
+    pub fingerprint: (u64, u64),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum CallKey {
+    Response(Vec<u8>, String),
+    Span(Vec<u8>, Vec<u8>),
+    ChildOf(Vec<u8>, Vec<u8>),
+}
+
+#[derive(Debug, Clone)]
+struct Remembered {
+    span_id: Vec<u8>,
+    fingerprint: (u64, u64),
+}
+
+#[derive(Default)]
+struct Recent {
+    by_key: HashMap<CallKey, Remembered>,
+    order: VecDeque<(Instant, Vec<CallKey>)>,
+}
+
+pub struct DuplicateTracker {
+    recent: Mutex<Recent>,
+    window: Duration,
+    max_entries: usize,
+}
+
+impl DuplicateTracker {
+    pub fn new(window: Duration, max_entries: usize) -> Self {
+        Self {
+            recent: Mutex::new(Recent::default()),
+            window,
+            max_entries: max_entries.max(1),
+        }
+    }
+
+    /// The span id of an earlier span for the same call, or `None` after remembering this one.
+    pub fn check_and_remember(&self, call: &CallIdentity) -> Option<Vec<u8>> {
+        let now = Instant::now();
+        let Ok(mut recent) = self.recent.lock() else {
+            return None;
+        };
+        recent.forget_older_than(now, self.window);
+        if let Some(earlier) = recent.earlier_span_of(call) {
+            return Some(earlier);
+        }
+        let remembered = Remembered {
+            span_id: call.span_id.clone(),
+            fingerprint: call.fingerprint,
+        };
+        let mut keys = vec![CallKey::Span(call.trace_id.clone(), call.span_id.clone())];
+        if let Some(response_id) = &call.response_id {
+            keys.push(CallKey::Response(
+                call.trace_id.clone(),
+                response_id.clone(),
+            ));
+        }
+        if !call.parent_span_id.is_empty() {
+            keys.push(CallKey::ChildOf(
+                call.trace_id.clone(),
+                call.parent_span_id.clone(),
+            ));
+        }
+        for key in &keys {
+            recent.by_key.insert(key.clone(), remembered.clone());
+        }
+        recent.order.push_back((now, keys));
+        while recent.order.len() > self.max_entries {
+            recent.forget_oldest();
+        }
+        None
+    }
+}
+
+impl Recent {
+    fn earlier_span_of(&self, call: &CallIdentity) -> Option<Vec<u8>> {
+        let other_span = |key: CallKey, same_counts: bool| {
+            self.by_key
+                .get(&key)
+                .filter(|earlier| {
+                    earlier.span_id != call.span_id
+                        && (!same_counts || earlier.fingerprint == call.fingerprint)
+                })
+                .map(|earlier| earlier.span_id.clone())
+        };
+        let by_response = call
+            .response_id
+            .as_ref()
+            .and_then(|id| other_span(CallKey::Response(call.trace_id.clone(), id.clone()), false));
+        by_response
+            .or_else(|| {
+                other_span(
+                    CallKey::Span(call.trace_id.clone(), call.parent_span_id.clone()),
+                    true,
+                )
+            })
+            .or_else(|| {
+                other_span(
+                    CallKey::ChildOf(call.trace_id.clone(), call.span_id.clone()),
+                    true,
+                )
+            })
+    }
+
+    fn forget_older_than(&mut self, now: Instant, window: Duration) {
+        while self
+            .order
+            .front()
+            .is_some_and(|(at, _)| now.duration_since(*at) > window)
+        {
+            self.forget_oldest();
+        }
+    }
+
+    fn forget_oldest(&mut self) {
+        if let Some((_, keys)) = self.order.pop_front() {
+            for key in keys {
+                self.by_key.remove(&key);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(
+        span: u8,
+        parent: u8,
+        response_id: Option<&str>,
+        fingerprint: (u64, u64),
+    ) -> CallIdentity {
+        CallIdentity {
+            trace_id: vec![7; 16],
+            span_id: vec![span; 8],
+            parent_span_id: if parent == 0 {
+                Vec::new()
+            } else {
+                vec![parent; 8]
+            },
+            response_id: response_id.map(str::to_string),
+            fingerprint,
+        }
+    }
+
+    #[test]
+    fn same_response_id_in_a_trace_is_a_duplicate() {
+        let tracker = DuplicateTracker::new(Duration::from_secs(60), 100);
+        assert_eq!(
+            tracker.check_and_remember(&call(1, 9, Some("msg_1"), (10, 5))),
+            None
+        );
+        assert_eq!(
+            tracker.check_and_remember(&call(2, 9, Some("msg_1"), (10, 5))),
+            Some(vec![1; 8])
+        );
+        assert_eq!(
+            tracker.check_and_remember(&call(3, 9, Some("msg_2"), (10, 5))),
+            None
+        );
+    }
+
+    #[test]
+    fn parent_and_child_with_equal_counts_are_one_call_in_either_order() {
+        let tracker = DuplicateTracker::new(Duration::from_secs(60), 100);
+        assert_eq!(
+            tracker.check_and_remember(&call(1, 0, None, (100, 20))),
+            None
+        );
+        assert_eq!(
+            tracker.check_and_remember(&call(2, 1, None, (100, 20))),
+            Some(vec![1; 8])
+        );
+        let tracker = DuplicateTracker::new(Duration::from_secs(60), 100);
+        assert_eq!(
+            tracker.check_and_remember(&call(2, 1, None, (100, 20))),
+            None
+        );
+        assert_eq!(
+            tracker.check_and_remember(&call(1, 0, None, (100, 20))),
+            Some(vec![2; 8])
+        );
+    }
+
+    #[test]
+    fn parent_and_child_with_different_counts_are_two_calls() {
+        let tracker = DuplicateTracker::new(Duration::from_secs(60), 100);
+        assert_eq!(
+            tracker.check_and_remember(&call(1, 0, None, (100, 20))),
+            None
+        );
+        assert_eq!(
+            tracker.check_and_remember(&call(2, 1, None, (100, 21))),
+            None
+        );
+    }
+
+    #[test]
+    fn memory_is_bounded_by_entries_and_time() {
+        let tracker = DuplicateTracker::new(Duration::from_secs(60), 1);
+        tracker.check_and_remember(&call(1, 0, Some("a"), (1, 1)));
+        tracker.check_and_remember(&call(2, 0, Some("b"), (1, 1)));
+        assert_eq!(
+            tracker.check_and_remember(&call(3, 0, Some("a"), (1, 1))),
+            None,
+            "forgotten after one newer call"
+        );
+        let tracker = DuplicateTracker::new(Duration::ZERO, 100);
+        tracker.check_and_remember(&call(1, 0, Some("a"), (1, 1)));
+        std::thread::sleep(Duration::from_millis(2));
+        assert_eq!(
+            tracker.check_and_remember(&call(2, 0, Some("a"), (1, 1))),
+            None,
+            "forgotten after the window"
+        );
+    }
+}
