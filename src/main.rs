@@ -1,7 +1,9 @@
 //! The command line: `run` (the default), `validate`; `--config`, `--set`, `--version`.
 
 use clap::{Parser, Subcommand};
-use genai_cost_agent::config::{self, LoadedConfig, LogFormat, LogLevel};
+use genai_cost_agent::config::{self, ConfigDate, LoadedConfig, LogFormat, LogLevel};
+use genai_cost_agent::pricing::explain::{self, PriceQuestion};
+use genai_cost_agent::pricing::Catalog;
 use genai_cost_agent::Agent;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,6 +31,42 @@ enum Command {
     Run,
     /// Check the configuration and exit: 0 when valid, 1 with the reason otherwise.
     Validate,
+    /// Price one call with the configured catalog and explain the result.
+    Price(PriceArgs),
+}
+
+#[derive(clap::Args)]
+struct PriceArgs {
+    /// The model id as the provider or instrumentation reports it.
+    #[arg(long, required_unless_present = "list")]
+    model: Option<String>,
+    /// Input tokens neither read from nor written to the cache.
+    #[arg(long, default_value_t = 0)]
+    input: u64,
+    #[arg(long, default_value_t = 0)]
+    output: u64,
+    #[arg(long, default_value_t = 0)]
+    cache_read: u64,
+    /// Cache writes with the 5-minute lifetime.
+    #[arg(long, default_value_t = 0)]
+    cache_write: u64,
+    #[arg(long = "cache-write-1h", default_value_t = 0)]
+    cache_write_1h: u64,
+    #[arg(long, default_value_t = 0)]
+    web_searches: u64,
+    /// Price as a batch request.
+    #[arg(long)]
+    batch: bool,
+    /// The date whose prices apply (YYYY-MM-DD, UTC); today by default.
+    #[arg(long, value_parser = parse_date)]
+    at: Option<ConfigDate>,
+    /// List the catalog's entries instead.
+    #[arg(long)]
+    list: bool,
+}
+
+fn parse_date(text: &str) -> Result<ConfigDate, String> {
+    ConfigDate::parse(text)
 }
 
 fn main() -> ExitCode {
@@ -52,6 +90,42 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Run => run(loaded),
+        Command::Price(args) => price(&loaded, args),
+    }
+}
+
+fn price(loaded: &LoadedConfig, args: PriceArgs) -> ExitCode {
+    let catalog = match Catalog::build(&loaded.config.pricing) {
+        Ok(catalog) => catalog,
+        Err(err) => {
+            eprintln!("genai-cost-agent: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if args.list {
+        print!("{}", explain::list(&catalog));
+        return ExitCode::SUCCESS;
+    }
+    let question = PriceQuestion {
+        model: args.model.unwrap_or_default(),
+        uncached_input: args.input,
+        output: args.output,
+        cache_read: args.cache_read,
+        cache_write_5m: args.cache_write,
+        cache_write_1h: args.cache_write_1h,
+        web_searches: args.web_searches,
+        batch: args.batch,
+        at: args.at.unwrap_or_else(ConfigDate::today),
+    };
+    match explain::explain(&catalog, &question) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("genai-cost-agent: {err}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -264,3 +264,88 @@ async fn sigterm_flushes_queued_data_and_exits_zero() {
     assert_eq!(code, 0);
     assert_eq!(*captured.logs.lock().unwrap(), vec![request]);
 }
+
+#[test]
+fn price_explains_the_worked_example() {
+    let output = Command::new(BINARY)
+        .args(["price", "--config", &repository_file("config.yaml")])
+        .args([
+            "--model",
+            "claude-sonnet-4-6-20260101",
+            "--input",
+            "5000",
+            "--output",
+            "1500",
+        ])
+        .args([
+            "--cache-write",
+            "10000",
+            "--cache-read",
+            "8000",
+            "--web-searches",
+            "2",
+            "--at",
+            "2026-06-01",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    for line in [
+        "matched by     exact name `claude-sonnet-4-6`",
+        "version        effective from 2026-03-13 (prices in force on 2026-06-01)",
+        "price id       claude-sonnet-4-6@2026-03-13",
+        "total                                                 0.0974",
+        "cache savings   0.0141 USD (all input at the input price minus input, cache reads and writes)",
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing `{line}` in\n{text}");
+    }
+}
+
+#[test]
+fn price_names_the_tier_and_multipliers_it_applied() {
+    let output = Command::new(BINARY)
+        .args(["price", "--config", &repository_file("config.yaml")])
+        .args([
+            "--model",
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "--input",
+            "250000",
+            "--output",
+            "100",
+            "--batch",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("multipliers    batch ×0.5, Bedrock in-region ×1.1"),
+        "{text}"
+    );
+    // 250,000 × 6 × 0.5 × 1.1 / 1M + 100 × 22.50 × 0.5 × 1.1 / 1M = 0.825 + 0.0012375
+    assert!(
+        text.lines()
+            .any(|l| l == "total                                              0.8262375"),
+        "{text}"
+    );
+}
+
+#[test]
+fn price_of_an_unknown_model_fails_with_the_reason() {
+    let output = Command::new(BINARY)
+        .args([
+            "price",
+            "--config",
+            &repository_file("config.yaml"),
+            "--model",
+            "llama-99",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no price entry matches `llama-99`"));
+}

@@ -122,7 +122,7 @@ impl<'de> Deserialize<'de> for Multiplier {
 }
 
 /// A calendar date `YYYY-MM-DD`, as whole days since 1970-01-01 (UTC).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct ConfigDate {
     pub days_since_epoch: i64,
 }
@@ -146,6 +146,19 @@ impl ConfigDate {
         Ok(ConfigDate {
             days_since_epoch: days_from_civil(year, month, day),
         })
+    }
+
+    /// The UTC date of a Unix time in nanoseconds.
+    pub fn from_unix_nanos(nanos: u64) -> Self {
+        ConfigDate {
+            days_since_epoch: (nanos / 86_400_000_000_000) as i64,
+        }
+    }
+
+    /// Today's UTC date.
+    pub fn today() -> Self {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        Self::from_unix_nanos(now.map_or(0, |since| since.as_nanos() as u64))
     }
 
     /// Nanoseconds since the Unix epoch at midnight UTC of this date (0 before 1970).

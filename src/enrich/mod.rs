@@ -285,15 +285,9 @@ fn string_attribute<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a str
 
 /// The UTC date a span started; today for spans without a start time.
 fn span_date(span: &Span) -> ConfigDate {
-    let nanos = if span.start_time_unix_nano == 0 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |since| since.as_nanos() as u64)
-    } else {
-        span.start_time_unix_nano
-    };
-    ConfigDate {
-        days_since_epoch: (nanos / 86_400_000_000_000) as i64,
+    match span.start_time_unix_nano {
+        0 => ConfigDate::today(),
+        nanos => ConfigDate::from_unix_nanos(nanos),
     }
 }
 

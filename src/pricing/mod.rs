@@ -3,6 +3,7 @@
 
 mod catalog;
 mod cost;
+pub mod explain;
 mod normalise;
 
 pub use catalog::{

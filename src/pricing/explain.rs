@@ -1,0 +1,209 @@
+//! `genai-cost-agent price`: the cost of one call as a person checking a bill wants to see it —
+//! the breakdown, the entry that matched, how, and which version, tier and multipliers applied.
+
+use super::{cost_of, Catalog, MatchKind};
+use crate::config::ConfigDate;
+use crate::usage::TokenUsage;
+use rust_decimal::Decimal;
+use std::fmt::Write;
+
+/// One call as given on the command line. `uncached_input` excludes cache reads and writes, as
+/// provider invoices list them.
+#[derive(Debug, Clone, Default)]
+pub struct PriceQuestion {
+    pub model: String,
+    pub uncached_input: u64,
+    pub output: u64,
+    pub cache_read: u64,
+    pub cache_write_5m: u64,
+    pub cache_write_1h: u64,
+    pub web_searches: u64,
+    pub batch: bool,
+    pub at: ConfigDate,
+}
+
+/// The answer as text, or why the model has no price.
+pub fn explain(catalog: &Catalog, question: &PriceQuestion) -> Result<String, String> {
+    let found = catalog.lookup(&question.model).ok_or_else(|| {
+        format!(
+            "no price entry matches `{}` (canonical name `{}`); configure one or a fallback",
+            question.model,
+            super::normalise(&question.model).canonical
+        )
+    })?;
+    let usage = TokenUsage {
+        input: question.uncached_input
+            + question.cache_read
+            + question.cache_write_5m
+            + question.cache_write_1h,
+        output: question.output,
+        cache_read: question.cache_read,
+        cache_write_5m: question.cache_write_5m,
+        cache_write_1h: question.cache_write_1h,
+        reasoning: 0,
+        web_searches: question.web_searches,
+    };
+    let applied = catalog.apply(&found, question.at, usage.input, question.batch);
+    let cost = cost_of(&usage, &applied);
+    let entry = found.entry;
+    let currency = catalog.currency();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "model          {} (canonical name {})",
+        question.model, found.model.canonical
+    );
+    let _ = writeln!(
+        out,
+        "entry          {} ({}{}{})",
+        entry.id,
+        if entry.builtin {
+            "built-in"
+        } else {
+            "configured"
+        },
+        entry
+            .provider
+            .as_deref()
+            .map(|provider| format!(", provider {provider}"))
+            .unwrap_or_default(),
+        entry
+            .source
+            .as_deref()
+            .map(|source| format!(", source {source}"))
+            .unwrap_or_default(),
+    );
+    let how = match &found.kind {
+        MatchKind::Exact(name) => format!("exact name `{name}`"),
+        MatchKind::Prefix(pattern) => format!("prefix `{pattern}`"),
+        MatchKind::Fallback => "no entry matched; the configured fallback".to_string(),
+    };
+    let _ = writeln!(out, "matched by     {how}");
+    let _ = writeln!(
+        out,
+        "version        effective from {} (prices in force on {})",
+        applied.effective_from.to_iso(),
+        question.at.to_iso()
+    );
+    let tier = match applied.tier {
+        Some(threshold) => format!("above {threshold} input tokens: the whole request at the tier's prices (total input {})", usage.input),
+        None => format!("base prices (total input {})", usage.input),
+    };
+    let _ = writeln!(out, "tier           {tier}");
+    let mut multipliers = Vec::new();
+    if let Some(batch) = applied.batch_multiplier {
+        multipliers.push(format!("batch ×{}", batch.normalize()));
+    }
+    if let Some(regional) = applied.regional_multiplier {
+        multipliers.push(format!("Bedrock in-region ×{}", regional.normalize()));
+    }
+    let _ = writeln!(
+        out,
+        "multipliers    {}",
+        if multipliers.is_empty() {
+            "none".to_string()
+        } else {
+            multipliers.join(", ")
+        }
+    );
+    let _ = writeln!(out, "price id       {}", applied.price_id);
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{:<18}{:>12}{:>14}{:>16}",
+        "",
+        "tokens",
+        "per 1M",
+        format!("cost ({currency})")
+    );
+    let rates = &applied.rates;
+    let cache_write_5m_cost =
+        Decimal::from(usage.cache_write_5m) * rates.cache_write_5m / Decimal::from(1_000_000);
+    let rows = [
+        (
+            "input (uncached)",
+            question.uncached_input,
+            rates.input,
+            cost.input,
+        ),
+        (
+            "cache read",
+            usage.cache_read,
+            rates.cache_read,
+            cost.cache_read,
+        ),
+        (
+            "cache write 5m",
+            usage.cache_write_5m,
+            rates.cache_write_5m,
+            cache_write_5m_cost,
+        ),
+        (
+            "cache write 1h",
+            usage.cache_write_1h,
+            rates.cache_write_1h,
+            cost.cache_creation - cache_write_5m_cost,
+        ),
+        ("output", usage.output, rates.output, cost.output),
+    ];
+    for (label, tokens, rate, amount) in rows {
+        let _ = writeln!(
+            out,
+            "{label:<18}{tokens:>12}{:>14}{:>16}",
+            rate.normalize(),
+            amount.normalize()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{:<18}{:>12}{:>14}{:>16}",
+        "web searches",
+        usage.web_searches,
+        format!("{}/1k", applied.web_search_per_1k.normalize()),
+        cost.tools.normalize()
+    );
+    let _ = writeln!(out, "{:<18}{:>42}", "total", cost.total.normalize());
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "cache hit ratio {}%",
+        (cost.hit_ratio * Decimal::ONE_HUNDRED)
+            .round_dp(2)
+            .normalize()
+    );
+    let _ = writeln!(out, "cache savings   {} {currency} (all input at the input price minus input, cache reads and writes)", cost.savings.normalize());
+    Ok(out)
+}
+
+/// Every entry of the catalog, one line each: id, provider, patterns, versions.
+pub fn list(catalog: &Catalog) -> String {
+    let mut out = String::new();
+    for entry in catalog.entries() {
+        let versions: Vec<String> = entry
+            .versions
+            .iter()
+            .map(|version| {
+                let tiers = if version.tiers.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (+{} tier)", version.tiers.len())
+                };
+                format!(
+                    "{}: in {} out {}{tiers}",
+                    version.effective_from.to_iso(),
+                    version.rates.input.normalize(),
+                    version.rates.output.normalize()
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "{:<22} {:<11} {:<40} {}",
+            entry.id,
+            entry.provider.as_deref().unwrap_or("-"),
+            entry.patterns.join(","),
+            versions.join("; ")
+        );
+    }
+    out
+}
