@@ -1,12 +1,15 @@
-//! Assembling and running the agent: exporters and their queues first, then the receivers and
-//! the telemetry server; shutdown in the reverse order (stop intake, drain queues, exit).
+//! Assembling and running the agent: exporters and their queues first, then the derived
+//! metrics, the receivers and the telemetry server; shutdown in the reverse order (stop intake,
+//! flush the derived metrics, drain the queues, exit).
 
-use crate::config::{BatchConfig, LoadedConfig, SendingQueueConfig};
+use crate::config::{BatchConfig, Config, LoadedConfig, SendingQueueConfig};
 use crate::enrich::Enricher;
 use crate::exporter::{DebugExporter, ExportQueue, ExportWorker, Exporter, WorkerLimits};
+use crate::metrics::{agent_identity, run_flusher, serve_prometheus, DerivedMetrics};
 use crate::receiver::{serve_grpc, serve_http, Intake};
 use crate::telemetry::{serve_telemetry, AgentCounters, Health};
 use crate::usage::UsageReader;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,13 +37,17 @@ pub struct Agent {
     grpc_address: Option<SocketAddr>,
     http_address: Option<SocketAddr>,
     telemetry_address: SocketAddr,
+    prometheus_address: Option<SocketAddr>,
     counters: Arc<AgentCounters>,
+    metrics: Option<Arc<DerivedMetrics>>,
     health: Arc<Health>,
     stop_receivers: watch::Sender<bool>,
+    stop_metrics: watch::Sender<bool>,
     stop_exporters: watch::Sender<bool>,
     receivers: Vec<JoinHandle<()>>,
+    flusher: Option<JoinHandle<()>>,
     workers: Vec<JoinHandle<()>>,
-    telemetry: JoinHandle<()>,
+    servers: Vec<JoinHandle<()>>,
     shutdown_timeout: Duration,
 }
 
@@ -59,12 +66,51 @@ async fn stopped(mut signal: watch::Receiver<bool>) {
     let _ = signal.wait_for(|stop| *stop).await;
 }
 
+/// Runs a server task, logging how it ended if it failed.
+fn spawn_server<E: std::fmt::Display>(
+    name: &'static str,
+    serve: impl Future<Output = Result<(), E>> + Send + 'static,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        if let Err(err) = serve.await {
+            tracing::error!("{name} stopped: {err}");
+        }
+    })
+}
+
 fn limits(queue: &SendingQueueConfig, batch: &BatchConfig) -> WorkerLimits {
     WorkerLimits {
         send_batch_size: batch.send_batch_size,
         batch_timeout: batch.timeout.0,
         num_consumers: queue.num_consumers,
     }
+}
+
+/// The configured exporters with their queue and batching settings.
+fn exporters(
+    loaded: &LoadedConfig,
+) -> Result<Vec<(Exporter, &SendingQueueConfig, WorkerLimits)>, StartError> {
+    let config = &loaded.config;
+    let mut exporters = Vec::new();
+    if let Some(settings) = &loaded.otlp {
+        let otlp = &config.exporters.otlp;
+        exporters.push((
+            Exporter::otlp(settings)?,
+            &otlp.sending_queue,
+            limits(&otlp.sending_queue, &otlp.batch),
+        ));
+    }
+    if loaded.debug_exporter_enabled() {
+        let debug = &config.exporters.debug;
+        let reader = UsageReader::from_config(&config.usage).map_err(StartError::Config)?;
+        let exporter = Exporter::Debug(DebugExporter::start(debug.summary_interval.0, reader));
+        exporters.push((
+            exporter,
+            &debug.sending_queue,
+            limits(&debug.sending_queue, &debug.batch),
+        ));
+    }
+    Ok(exporters)
 }
 
 impl Agent {
@@ -74,30 +120,12 @@ impl Agent {
         let counters = Arc::new(AgentCounters::default());
         let health = Arc::new(Health::default());
         let (stop_receivers, _) = watch::channel(false);
+        let (stop_metrics, _) = watch::channel(false);
         let (stop_exporters, _) = watch::channel(false);
 
-        let mut exporters = Vec::new();
-        if let Some(settings) = &loaded.otlp {
-            let otlp = &config.exporters.otlp;
-            exporters.push((
-                Exporter::otlp(settings)?,
-                &otlp.sending_queue,
-                limits(&otlp.sending_queue, &otlp.batch),
-            ));
-        }
-        if loaded.debug_exporter_enabled() {
-            let debug = &config.exporters.debug;
-            let reader = UsageReader::from_config(&config.usage).map_err(StartError::Config)?;
-            let exporter = Exporter::Debug(DebugExporter::start(debug.summary_interval.0, reader));
-            exporters.push((
-                exporter,
-                &debug.sending_queue,
-                limits(&debug.sending_queue, &debug.batch),
-            ));
-        }
         let mut queues = Vec::new();
         let mut workers = Vec::new();
-        for (exporter, queue_config, limits) in exporters {
+        for (exporter, queue_config, limits) in exporters(loaded)? {
             let (queue, receiver) = ExportQueue::new(
                 queue_config.queue_size,
                 queue_config.retry_after.0,
@@ -112,51 +140,52 @@ impl Agent {
         }
 
         let enricher = Enricher::from_config(config).map_err(StartError::Config)?;
-        let intake = Arc::new(Intake::new(enricher, queues, counters.clone()));
-        let protocols = &config.receivers.otlp.protocols;
-        let mut receivers = Vec::new();
-        let mut grpc_address = None;
-        if protocols.grpc.enabled {
-            let (listener, address) = bind(
-                "receivers.otlp.protocols.grpc.endpoint",
-                &protocols.grpc.endpoint.0,
-            )
-            .await?;
-            let serve = serve_grpc(
-                listener,
+        let metrics = config.metrics.enabled.then(|| {
+            Arc::new(DerivedMetrics::new(
+                &config.metrics,
+                enricher.catalog().currency(),
+                agent_identity(),
+                counters.clone(),
+            ))
+        });
+        let intake = Arc::new(Intake::new(
+            enricher,
+            queues,
+            metrics.clone(),
+            counters.clone(),
+        ));
+        let flusher = metrics.clone().map(|metrics| {
+            tokio::spawn(run_flusher(
+                metrics,
                 intake.clone(),
-                protocols.grpc.max_recv_msg_size_mib.0,
-                stopped(stop_receivers.subscribe()),
-            );
-            receivers.push(tokio::spawn(async move {
-                if let Err(err) = serve.await {
-                    tracing::error!("gRPC receiver stopped: {err}");
-                }
-            }));
-            tracing::info!(%address, "OTLP/gRPC receiver listening");
-            grpc_address = Some(address);
-        }
-        let mut http_address = None;
-        if protocols.http.enabled {
-            let (listener, address) = bind(
-                "receivers.otlp.protocols.http.endpoint",
-                &protocols.http.endpoint.0,
-            )
-            .await?;
-            let serve = serve_http(
-                listener,
-                intake.clone(),
-                protocols.http.max_request_body_size_mib.0,
-                stopped(stop_receivers.subscribe()),
-            );
-            receivers.push(tokio::spawn(async move {
-                if let Err(err) = serve.await {
-                    tracing::error!("HTTP receiver stopped: {err}");
-                }
-            }));
-            tracing::info!(%address, "OTLP/HTTP receiver listening");
-            http_address = Some(address);
-        }
+                config.metrics.interval.0,
+                stop_metrics.subscribe(),
+            ))
+        });
+
+        let mut servers = Vec::new();
+        let prometheus_address = match (&metrics, config.metrics.prometheus.enabled) {
+            (Some(metrics), true) => {
+                let (listener, address) = bind(
+                    "metrics.prometheus.endpoint",
+                    &config.metrics.prometheus.endpoint.0,
+                )
+                .await?;
+                servers.push(spawn_server(
+                    "Prometheus endpoint",
+                    serve_prometheus(
+                        listener,
+                        metrics.clone(),
+                        stopped(stop_exporters.subscribe()),
+                    ),
+                ));
+                tracing::info!(%address, "derived metrics for Prometheus at /metrics");
+                Some(address)
+            }
+            _ => None,
+        };
+        let (receivers, grpc_address, http_address) =
+            start_receivers(config, &intake, &stop_receivers).await?;
         drop(intake);
 
         let (listener, telemetry_address) = bind(
@@ -164,30 +193,32 @@ impl Agent {
             &config.service.telemetry.endpoint.0,
         )
         .await?;
-        let serve = serve_telemetry(
-            listener,
-            health.clone(),
-            counters.clone(),
-            stopped(stop_exporters.subscribe()),
-        );
-        let telemetry = tokio::spawn(async move {
-            if let Err(err) = serve.await {
-                tracing::error!("telemetry server stopped: {err}");
-            }
-        });
+        servers.push(spawn_server(
+            "telemetry server",
+            serve_telemetry(
+                listener,
+                health.clone(),
+                counters.clone(),
+                stopped(stop_exporters.subscribe()),
+            ),
+        ));
         tracing::info!(address = %telemetry_address, "health and metrics at /healthz, /readyz, /metrics");
         health.set_ready(true);
         Ok(Agent {
             grpc_address,
             http_address,
             telemetry_address,
+            prometheus_address,
             counters,
+            metrics,
             health,
             stop_receivers,
+            stop_metrics,
             stop_exporters,
             receivers,
+            flusher,
             workers,
-            telemetry,
+            servers,
             shutdown_timeout: config.service.shutdown_timeout.0,
         })
     }
@@ -201,12 +232,18 @@ impl Agent {
     pub fn telemetry_address(&self) -> SocketAddr {
         self.telemetry_address
     }
+    pub fn prometheus_address(&self) -> Option<SocketAddr> {
+        self.prometheus_address
+    }
     pub fn counters(&self) -> &Arc<AgentCounters> {
         &self.counters
     }
+    pub fn metrics(&self) -> Option<&Arc<DerivedMetrics>> {
+        self.metrics.as_ref()
+    }
 
-    /// Stops intake, exports what is queued within the shutdown timeout, and stops. Returns
-    /// whether everything queued was handed to the exporters in time.
+    /// Stops intake, sends the derived metrics a last time, exports what is queued within the
+    /// shutdown timeout, and stops. Returns whether everything queued was exported in time.
     pub async fn shutdown(self) -> bool {
         let deadline = tokio::time::Instant::now() + self.shutdown_timeout;
         self.health.set_ready(false);
@@ -217,6 +254,10 @@ impl Agent {
                     "a receiver did not finish its requests before the shutdown timeout"
                 );
             }
+        }
+        let _ = self.stop_metrics.send(true);
+        if let Some(flusher) = self.flusher {
+            let _ = tokio::time::timeout_at(deadline, flusher).await;
         }
         let _ = self.stop_exporters.send(true);
         let mut drained = true;
@@ -230,7 +271,55 @@ impl Agent {
         if !drained {
             tracing::error!("shutdown timeout reached with data still queued; it was not exported");
         }
-        let _ = self.telemetry.await;
+        for server in self.servers {
+            let _ = server.await;
+        }
         drained
     }
+}
+
+type ReceiverTasks = (Vec<JoinHandle<()>>, Option<SocketAddr>, Option<SocketAddr>);
+
+async fn start_receivers(
+    config: &Config,
+    intake: &Arc<Intake>,
+    stop: &watch::Sender<bool>,
+) -> Result<ReceiverTasks, StartError> {
+    let protocols = &config.receivers.otlp.protocols;
+    let mut tasks = Vec::new();
+    let mut grpc_address = None;
+    if protocols.grpc.enabled {
+        let (listener, address) = bind(
+            "receivers.otlp.protocols.grpc.endpoint",
+            &protocols.grpc.endpoint.0,
+        )
+        .await?;
+        let serve = serve_grpc(
+            listener,
+            intake.clone(),
+            protocols.grpc.max_recv_msg_size_mib.0,
+            stopped(stop.subscribe()),
+        );
+        tasks.push(spawn_server("gRPC receiver", serve));
+        tracing::info!(%address, "OTLP/gRPC receiver listening");
+        grpc_address = Some(address);
+    }
+    let mut http_address = None;
+    if protocols.http.enabled {
+        let (listener, address) = bind(
+            "receivers.otlp.protocols.http.endpoint",
+            &protocols.http.endpoint.0,
+        )
+        .await?;
+        let serve = serve_http(
+            listener,
+            intake.clone(),
+            protocols.http.max_request_body_size_mib.0,
+            stopped(stop.subscribe()),
+        );
+        tasks.push(spawn_server("HTTP receiver", serve));
+        tracing::info!(%address, "OTLP/HTTP receiver listening");
+        http_address = Some(address);
+    }
+    Ok((tasks, grpc_address, http_address))
 }

@@ -7,6 +7,7 @@ pub mod agent;
 pub mod config;
 pub mod enrich;
 pub mod exporter;
+pub mod metrics;
 pub mod pricing;
 pub mod receiver;
 pub mod telemetry;

@@ -21,6 +21,7 @@ pub const PRICE_ID: &str = "gen_ai.usage.cost.price_id";
 pub const INPUT_SEMANTICS: &str = "gen_ai.usage.cost.input_semantics";
 pub const UNPRICED_REASON: &str = "gen_ai.usage.cost.unpriced_reason";
 pub const DUPLICATE_OF: &str = "gen_ai.usage.cost.duplicate_of";
+pub const THRESHOLD_EXCEEDED: &str = "gen_ai.usage.cost.threshold_exceeded";
 
 /// Whether an earlier agent already priced (or declined to price) this span.
 pub fn already_enriched(attributes: &[KeyValue]) -> bool {

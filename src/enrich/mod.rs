@@ -1,26 +1,33 @@
 //! Per request: read each span's usage, decide which spans are priced (model calls, once per
-//! call), price them and attach the cost. Spans without gen_ai usage pass untouched; the app's
-//! own attributes are never changed or removed.
+//! call), price them and attach the cost, and describe each model call for the derived metrics.
+//! Spans without gen_ai usage pass untouched; the app's own attributes are never changed.
 
 pub mod attributes;
 mod duplicates;
+mod records;
 
 pub use duplicates::{CallIdentity, DuplicateTracker};
+pub use records::Dimensions;
 
 use crate::config::{Config, ConfigDate, ExistingCostPolicy, OutputDialect};
+use crate::metrics::CallRecord;
 use crate::pricing::{cost_of, Catalog, CostBreakdown};
 use crate::telemetry::{AgentCounters, UnpricedReason};
-use crate::usage::{CallFacts, Source, SpanUsage, UsageReader};
+use crate::usage::{CallFacts, ExistingCost, Source, SpanUsage, TokenUsage, UsageReader};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value::Value, KeyValue};
+use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::trace::v1::Span;
+use records::{Ancestry, Location};
+use rust_decimal::Decimal;
 
 /// What enrichment did to one request.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct EnrichOutcome {
     pub spans: u64,
     pub priced: u64,
     pub unpriced: u64,
+    /// One record per model call, for the derived metrics (empty when metrics are off).
+    pub records: Vec<CallRecord>,
 }
 
 /// What enrichment decided for one span.
@@ -31,7 +38,7 @@ pub enum SpanOutcome {
     Unpriced(UnpricedReason),
 }
 
-/// A priced call: the cost and how it was found.
+/// A priced call: the cost and the id of the price used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PricedCall {
     pub cost: CostBreakdown,
@@ -45,17 +52,19 @@ pub struct Enricher {
     duplicates: Option<DuplicateTracker>,
     existing_cost: ExistingCostPolicy,
     output_dialects: Vec<OutputDialect>,
+    /// Dimensions of the derived metrics; `None` when metrics are off.
+    dimensions: Option<Dimensions>,
 }
 
-/// Where a span sits in its request.
-type Location = (usize, usize, usize);
-
-/// A span with usage, waiting for the decision whether it is priced.
-struct Candidate {
+/// The decision for one span with usage, before duplicates are settled.
+struct Plan {
     location: Location,
     precision: u8,
-    identity: CallIdentity,
-    attributes: Result<Vec<KeyValue>, UnpricedReason>,
+    identity: Option<CallIdentity>,
+    priced: Result<(Vec<KeyValue>, CostBreakdown), UnpricedReason>,
+    /// Usage and dimensions for the metrics; `None` for spans that are not model calls.
+    call: Option<(Option<TokenUsage>, Vec<(String, String)>)>,
+    duration_seconds: Decimal,
 }
 
 impl Enricher {
@@ -66,6 +75,7 @@ impl Enricher {
             duplicates: None,
             existing_cost: ExistingCostPolicy::Compute,
             output_dialects: Vec::new(),
+            dimensions: None,
         }
     }
 
@@ -80,6 +90,10 @@ impl Enricher {
                 .then(|| DuplicateTracker::new(duplicates.window.0, duplicates.max_entries)),
             existing_cost: config.enrich.existing_cost,
             output_dialects: config.enrich.output_dialects.clone(),
+            dimensions: config
+                .metrics
+                .enabled
+                .then(|| Dimensions::from_config(&config.metrics)),
         })
     }
 
@@ -87,20 +101,21 @@ impl Enricher {
         &self.catalog
     }
 
-    /// Enriches every span of `request` in place and counts what happened.
+    /// Enriches every span of `request` in place, counts what happened and describes each
+    /// model call for the metrics.
     pub fn enrich_request(
         &self,
         request: &mut ExportTraceServiceRequest,
         counters: &AgentCounters,
     ) -> EnrichOutcome {
         let mut outcome = EnrichOutcome::default();
-        let mut additions: Vec<(Location, Vec<KeyValue>)> = Vec::new();
-        let mut candidates: Vec<Candidate> = Vec::new();
+        let mut plans = Vec::new();
         for (r, resource_spans) in request.resource_spans.iter().enumerate() {
-            let sdk_name = resource_spans
+            let resource = resource_spans
                 .resource
                 .as_ref()
-                .and_then(|resource| string_attribute(&resource.attributes, "telemetry.sdk.name"));
+                .map_or(&[][..], |resource| &resource.attributes[..]);
+            let sdk_name = records::string_value(resource, "telemetry.sdk.name");
             for (s, scope_spans) in resource_spans.scope_spans.iter().enumerate() {
                 let scope = scope_spans.scope.as_ref();
                 let source = Source {
@@ -110,27 +125,26 @@ impl Enricher {
                 };
                 for (i, span) in scope_spans.spans.iter().enumerate() {
                     outcome.spans += 1;
-                    match self.plan(span, &source) {
-                        Plan::Untouched => {}
-                        Plan::Unpriced(reason) => additions.push(((r, s, i), unpriced(reason))),
-                        Plan::Candidate(precision, identity, attributes) => {
-                            candidates.push(Candidate {
-                                location: (r, s, i),
-                                precision,
-                                identity,
-                                attributes,
-                            })
-                        }
+                    if let Some(plan) = self.plan(span, (r, s, i), &source, resource) {
+                        plans.push(plan);
                     }
                 }
             }
         }
-        // The most precise span of a call is offered first, so it is the one priced.
-        candidates.sort_by_key(|candidate| std::cmp::Reverse(candidate.precision));
-        for candidate in candidates {
-            additions.push((candidate.location, self.decide(candidate)));
+        if plans.is_empty() {
+            return outcome;
         }
-        for ((r, s, i), attributes) in additions {
+        // The most precise span of a call is decided first, so it is the one priced.
+        plans.sort_by_key(|plan| std::cmp::Reverse(plan.precision));
+        let mut additions = Vec::with_capacity(plans.len());
+        let mut drafts = Vec::new();
+        for plan in plans {
+            let (attributes, record) = self.decide(
+                plan.priced,
+                plan.identity.as_ref(),
+                plan.call,
+                plan.duration_seconds,
+            );
             match attributes
                 .iter()
                 .find(|kv| kv.key == attributes::UNPRICED_REASON)
@@ -140,73 +154,132 @@ impl Enricher {
                     outcome.unpriced += 1;
                     counters.unpriced(reason);
                 }
-                None => outcome.priced += 1,
+                None if !attributes.is_empty() => outcome.priced += 1,
+                None => {}
             }
+            if let Some(record) = record {
+                drafts.push((plan.location, record));
+            }
+            additions.push((plan.location, attributes));
+        }
+        if !drafts.is_empty() {
+            self.attribute(request, &mut drafts, &mut additions);
+        }
+        for ((r, s, i), attributes) in additions {
             request.resource_spans[r].scope_spans[s].spans[i]
                 .attributes
                 .extend(attributes);
         }
         counters.priced(outcome.priced);
+        outcome.records = drafts.into_iter().map(|(_, record)| record).collect();
         outcome
     }
 
-    /// Prices a lone span (outside any request), without duplicate detection.
+    /// Prices a lone span (outside any request), without duplicate detection or metrics.
     pub fn enrich_span(&self, span: &mut Span, source: &Source<'_>) -> SpanOutcome {
-        let (attributes, outcome) = match self.plan(span, source) {
-            Plan::Untouched => return SpanOutcome::Untouched,
-            Plan::Unpriced(reason) => (unpriced(reason), SpanOutcome::Unpriced(reason)),
-            Plan::Candidate(_, _, Ok(attributes)) => (attributes, SpanOutcome::Priced),
-            Plan::Candidate(_, _, Err(reason)) => (unpriced(reason), SpanOutcome::Unpriced(reason)),
+        let Some(plan) = self.plan(span, (0, 0, 0), source, &[]) else {
+            return SpanOutcome::Untouched;
+        };
+        let (attributes, outcome) = match plan.priced {
+            Ok((attributes, _)) => (attributes, SpanOutcome::Priced),
+            Err(reason) => (unpriced(reason), SpanOutcome::Unpriced(reason)),
         };
         span.attributes.extend(attributes);
         outcome
     }
 
-    fn plan(&self, span: &Span, source: &Source<'_>) -> Plan {
+    /// What to do with one span; `None` for spans that are not model calls and carry no usage.
+    fn plan(
+        &self,
+        span: &Span,
+        location: Location,
+        source: &Source<'_>,
+        resource: &[KeyValue],
+    ) -> Option<Plan> {
         if attributes::already_enriched(&span.attributes) {
-            return Plan::Untouched;
+            return None;
         }
-        let facts = match self.reader.read(&span.attributes, &span.name, source) {
-            SpanUsage::Absent => return Plan::Untouched,
-            SpanUsage::Aggregate => return Plan::Unpriced(UnpricedReason::AggregateSpan),
-            SpanUsage::Invalid => return Plan::Unpriced(UnpricedReason::InvalidUsage),
-            SpanUsage::Present(facts) => facts,
+        let dimensions = |facts: &CallFacts<'_>| {
+            self.dimensions
+                .as_ref()
+                .map(|dimensions| dimensions.of_call(facts, span, resource))
         };
-        let identity = CallIdentity {
-            trace_id: span.trace_id.clone(),
-            span_id: span.span_id.clone(),
-            parent_span_id: span.parent_span_id.clone(),
-            response_id: facts.response_id.map(str::to_string),
-            fingerprint: (facts.usage.input, facts.usage.output),
+        let duration_seconds = Decimal::from(
+            span.end_time_unix_nano
+                .saturating_sub(span.start_time_unix_nano),
+        ) / Decimal::from(1_000_000_000u64);
+        let bare = |priced| Plan {
+            location,
+            precision: 0,
+            identity: None,
+            priced,
+            call: None,
+            duration_seconds,
         };
-        let attributes = self.cost_attributes(&facts, span);
-        Plan::Candidate(facts.precision, identity, attributes)
+        match self.reader.read(&span.attributes, &span.name, source) {
+            SpanUsage::Absent => None,
+            SpanUsage::Aggregate => Some(bare(Err(UnpricedReason::AggregateSpan))),
+            SpanUsage::Invalid => Some(bare(Err(UnpricedReason::InvalidUsage))),
+            SpanUsage::CallWithoutUsage(facts) => {
+                let call = dimensions(&facts).map(|dimensions| (None, dimensions));
+                call.map(|call| Plan {
+                    call: Some(call),
+                    ..bare(Ok((Vec::new(), CostBreakdown::default())))
+                })
+            }
+            SpanUsage::Present(facts) => Some(Plan {
+                location,
+                precision: facts.precision,
+                identity: Some(CallIdentity {
+                    trace_id: span.trace_id.clone(),
+                    span_id: span.span_id.clone(),
+                    parent_span_id: span.parent_span_id.clone(),
+                    response_id: facts.response_id.map(str::to_string),
+                    fingerprint: (facts.usage.input, facts.usage.output),
+                }),
+                priced: self.cost_attributes(&facts, span),
+                call: dimensions(&facts).map(|dimensions| (Some(facts.usage), dimensions)),
+                duration_seconds,
+            }),
+        }
     }
 
-    /// The cost attributes of a model-call span, or why it cannot be priced.
+    /// The cost attributes of a model-call span and its cost, or why it cannot be priced.
     fn cost_attributes(
         &self,
         facts: &CallFacts<'_>,
         span: &Span,
-    ) -> Result<Vec<KeyValue>, UnpricedReason> {
-        if let (ExistingCostPolicy::Trust, Some(existing)) =
-            (self.existing_cost, &facts.existing_cost)
+    ) -> Result<(Vec<KeyValue>, CostBreakdown), UnpricedReason> {
+        let currency = self.catalog.currency();
+        let (mut attributes, cost) = match (self.existing_cost, &facts.existing_cost) {
+            (ExistingCostPolicy::Trust, Some(existing)) => (
+                attributes::provider_cost(existing, currency),
+                trusted_cost(existing),
+            ),
+            _ => {
+                let priced = self.price(facts, span_date(span))?;
+                let mut attributes = attributes::local_cost(
+                    &priced.cost,
+                    currency,
+                    &priced.price_id,
+                    facts.semantics.as_str(),
+                );
+                attributes.extend(attributes::dialect_cost(
+                    &self.output_dialects,
+                    &priced.cost,
+                    &span.attributes,
+                ));
+                (attributes, priced.cost)
+            }
+        };
+        if let Some(highest) = self
+            .dimensions
+            .as_ref()
+            .and_then(|dimensions| dimensions.exceeded(cost.total).last().copied())
         {
-            return Ok(attributes::provider_cost(existing, self.catalog.currency()));
+            attributes.push(attributes::money(attributes::THRESHOLD_EXCEEDED, highest));
         }
-        let priced = self.price(facts, span_date(span))?;
-        let mut attributes = attributes::local_cost(
-            &priced.cost,
-            self.catalog.currency(),
-            &priced.price_id,
-            facts.semantics.as_str(),
-        );
-        attributes.extend(attributes::dialect_cost(
-            &self.output_dialects,
-            &priced.cost,
-            &span.attributes,
-        ));
-        Ok(attributes)
+        Ok((attributes, cost))
     }
 
     /// Prices the call a span describes, at the prices in force on `at`.
@@ -229,15 +302,43 @@ impl Enricher {
         })
     }
 
-    fn decide(&self, candidate: Candidate) -> Vec<KeyValue> {
-        let attributes = match candidate.attributes {
-            Ok(attributes) => attributes,
-            Err(reason) => return unpriced(reason),
+    /// Settles duplicates: the attributes to add and the call's metrics record.
+    fn decide(
+        &self,
+        priced: Result<(Vec<KeyValue>, CostBreakdown), UnpricedReason>,
+        identity: Option<&CallIdentity>,
+        call: Option<(Option<TokenUsage>, Vec<(String, String)>)>,
+        duration_seconds: Decimal,
+    ) -> (Vec<KeyValue>, Option<CallRecord>) {
+        let record = |cost: Option<CostBreakdown>, unpriced: Option<UnpricedReason>| {
+            call.clone().map(|(usage, dimensions)| CallRecord {
+                thresholds_exceeded: match (&self.dimensions, &cost) {
+                    (Some(configured), Some(cost)) => configured.exceeded(cost.total),
+                    _ => Vec::new(),
+                },
+                dimensions,
+                usage,
+                cost,
+                duration_seconds: Some(duration_seconds),
+                unpriced,
+            })
         };
+        let (attributes, cost) = match priced {
+            Ok(priced) => priced,
+            Err(reason @ (UnpricedReason::AggregateSpan | UnpricedReason::Duplicate)) => {
+                return (unpriced(reason), None)
+            }
+            Err(reason) => return (unpriced(reason), record(None, Some(reason))),
+        };
+        if attributes.is_empty() {
+            // A model call without usage: nothing to add, but it counts as a request.
+            return (attributes, record(None, None));
+        }
         let earlier = self
             .duplicates
             .as_ref()
-            .and_then(|tracker| tracker.check_and_remember(&candidate.identity));
+            .zip(identity)
+            .and_then(|(tracker, identity)| tracker.check_and_remember(identity));
         match earlier {
             Some(priced_span) => {
                 let mut marked = unpriced(UnpricedReason::Duplicate);
@@ -245,17 +346,75 @@ impl Enricher {
                     attributes::DUPLICATE_OF,
                     &hex(&priced_span),
                 ));
-                marked
+                (marked, None)
             }
-            None => attributes,
+            None => (attributes, record(Some(cost), None)),
+        }
+    }
+
+    /// Adds the attribution keys to each record's dimensions, copying inherited ones onto spans.
+    fn attribute(
+        &self,
+        request: &ExportTraceServiceRequest,
+        drafts: &mut [(Location, CallRecord)],
+        additions: &mut Vec<(Location, Vec<KeyValue>)>,
+    ) {
+        let Some(dimensions) = self
+            .dimensions
+            .as_ref()
+            .filter(|dimensions| !dimensions.attribution_keys.is_empty())
+        else {
+            return;
+        };
+        let all_spans = request
+            .resource_spans
+            .iter()
+            .flat_map(|resource| &resource.scope_spans)
+            .flat_map(|scope| &scope.spans);
+        let ancestry = Ancestry::of_request(all_spans);
+        for ((r, s, i), record) in drafts.iter_mut() {
+            let resource_spans = &request.resource_spans[*r];
+            let resource = resource_spans
+                .resource
+                .as_ref()
+                .map_or(&[][..], |resource| &resource.attributes[..]);
+            let span = &resource_spans.scope_spans[*s].spans[*i];
+            let mut copied = Vec::new();
+            for (key, value, inherited) in
+                records::attribution(&dimensions.attribution_keys, span, &ancestry, resource)
+            {
+                if inherited && dimensions.copy_to_span {
+                    copied.push(attributes::string(&key, &value));
+                }
+                record.dimensions.push((key, value));
+            }
+            if !copied.is_empty() {
+                additions.push(((*r, *s, *i), copied));
+            }
         }
     }
 }
 
-enum Plan {
-    Untouched,
-    Unpriced(UnpricedReason),
-    Candidate(u8, CallIdentity, Result<Vec<KeyValue>, UnpricedReason>),
+/// A provider-reported cost as a breakdown (only what the span says).
+fn trusted_cost(existing: &ExistingCost) -> CostBreakdown {
+    let exact = |value: f64| Decimal::from_f64_retain(value).unwrap_or_default();
+    CostBreakdown {
+        input: existing.prompt.map(exact).unwrap_or_default(),
+        output: existing.completion.map(exact).unwrap_or_default(),
+        total: exact(existing.total),
+        ..CostBreakdown::default()
+    }
+}
+
+fn reason_of(attribute: &KeyValue) -> Option<UnpricedReason> {
+    match attribute.value.as_ref()?.value.as_ref()? {
+        opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(text) => {
+            UnpricedReason::ALL
+                .into_iter()
+                .find(|reason| reason.as_str() == text)
+        }
+        _ => None,
+    }
 }
 
 fn unpriced(reason: UnpricedReason) -> Vec<KeyValue> {
@@ -263,24 +422,6 @@ fn unpriced(reason: UnpricedReason) -> Vec<KeyValue> {
         attributes::UNPRICED_REASON,
         reason.as_str(),
     )]
-}
-
-fn reason_of(attribute: &KeyValue) -> Option<UnpricedReason> {
-    match attribute.value.as_ref()?.value.as_ref()? {
-        Value::StringValue(text) => UnpricedReason::ALL
-            .into_iter()
-            .find(|reason| reason.as_str() == text),
-        _ => None,
-    }
-}
-
-fn string_attribute<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a str> {
-    attributes.iter().find(|kv| kv.key == key).and_then(|kv| {
-        match kv.value.as_ref()?.value.as_ref()? {
-            Value::StringValue(text) => Some(text.as_str()),
-            _ => None,
-        }
-    })
 }
 
 /// The UTC date a span started; today for spans without a start time.

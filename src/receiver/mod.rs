@@ -9,7 +9,8 @@ pub use grpc::serve_grpc;
 pub use http::serve_http;
 
 use crate::enrich::Enricher;
-use crate::exporter::{ExportQueue, Payload};
+use crate::exporter::{ExportQueue, Payload, Reservation};
+use crate::metrics::DerivedMetrics;
 use crate::telemetry::AgentCounters;
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsServiceRequest, ExportLogsServiceResponse,
@@ -29,18 +30,25 @@ pub struct Refused {
     pub retry_after: Duration,
 }
 
-/// Where every receiver delivers: enrichment and the exporters' queues.
+/// Where every receiver delivers: enrichment, the derived metrics and the exporters' queues.
 pub struct Intake {
     enricher: Enricher,
     queues: Vec<ExportQueue>,
+    metrics: Option<Arc<DerivedMetrics>>,
     counters: Arc<AgentCounters>,
 }
 
 impl Intake {
-    pub fn new(enricher: Enricher, queues: Vec<ExportQueue>, counters: Arc<AgentCounters>) -> Self {
+    pub fn new(
+        enricher: Enricher,
+        queues: Vec<ExportQueue>,
+        metrics: Option<Arc<DerivedMetrics>>,
+        counters: Arc<AgentCounters>,
+    ) -> Self {
         Self {
             enricher,
             queues,
+            metrics,
             counters,
         }
     }
@@ -50,28 +58,52 @@ impl Intake {
     }
 
     /// Enriches and queues `payload` for every exporter, or refuses it whole: either every
-    /// exporter gets the data or none does, so a retry never duplicates.
+    /// exporter gets the data or none does, so a retry never duplicates. Metrics are derived
+    /// only from data that was queued.
     pub fn accept(&self, mut payload: Payload) -> Result<(), Refused> {
         let signal = payload.signal();
         let items = payload.item_count();
         if items == 0 {
             return Ok(());
         }
-        let mut reservations = Vec::with_capacity(self.queues.len());
-        for queue in &self.queues {
-            match queue.try_reserve(items) {
-                Some(reservation) => reservations.push(reservation),
-                None => {
-                    self.counters.refused(signal, items as u64);
-                    return Err(Refused {
-                        retry_after: queue.retry_after(),
-                    });
-                }
+        let reservations = self
+            .reserve(items)
+            .inspect_err(|_| self.counters.refused(signal, items as u64))?;
+        let records = match &mut payload {
+            Payload::Traces(request) => {
+                self.enricher
+                    .enrich_request(request, &self.counters)
+                    .records
             }
+            _ => Vec::new(),
+        };
+        self.send(reservations, payload)
+            .inspect_err(|_| self.counters.refused(signal, items as u64))?;
+        self.counters.accepted(signal, items as u64);
+        if let Some(metrics) = &self.metrics {
+            metrics.record(&records);
         }
-        if let Payload::Traces(request) = &mut payload {
-            self.enricher.enrich_request(request, &self.counters);
-        }
+        Ok(())
+    }
+
+    /// Queues metric points the agent derived itself.
+    pub fn enqueue_derived(&self, payload: Payload) -> Result<(), Refused> {
+        let reservations = self.reserve(payload.item_count())?;
+        self.send(reservations, payload)
+    }
+
+    fn reserve(&self, items: usize) -> Result<Vec<Reservation>, Refused> {
+        self.queues
+            .iter()
+            .map(|queue| {
+                queue.try_reserve(items).ok_or(Refused {
+                    retry_after: queue.retry_after(),
+                })
+            })
+            .collect()
+    }
+
+    fn send(&self, reservations: Vec<Reservation>, mut payload: Payload) -> Result<(), Refused> {
         let retry_after = self
             .queues
             .first()
@@ -83,13 +115,11 @@ impl Intake {
             } else {
                 std::mem::replace(&mut payload, Payload::Logs(Default::default()))
             };
-            if reservation.send(copy).is_err() {
-                // The exporter has stopped: the agent is shutting down.
-                self.counters.refused(signal, items as u64);
-                return Err(Refused { retry_after });
-            }
+            // Fails only when an exporter has stopped: the agent is shutting down.
+            reservation
+                .send(copy)
+                .map_err(|_| Refused { retry_after })?;
         }
-        self.counters.accepted(signal, items as u64);
         Ok(())
     }
 }

@@ -92,6 +92,7 @@ pub struct AgentCounters {
     sent: PerSignal,
     send_failed: PerSignal,
     queued_items: AtomicU64,
+    metric_overflow_points: AtomicU64,
     queue_capacity: AtomicU64,
 }
 
@@ -106,6 +107,13 @@ impl AgentCounters {
     /// Requests answered with a client error (bad content type, undecodable, too large).
     pub fn rejected_request(&self) {
         self.rejected_requests.fetch_add(1, Ordering::Relaxed);
+    }
+    /// A derived metric point went to the overflow series (cardinality limit reached).
+    pub fn metric_overflow(&self) {
+        self.metric_overflow_points.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn metric_overflow_total(&self) -> u64 {
+        self.metric_overflow_points.load(Ordering::Relaxed)
     }
     pub fn priced(&self, spans: u64) {
         self.priced_spans.fetch_add(spans, Ordering::Relaxed);
@@ -218,6 +226,13 @@ impl AgentCounters {
             "genai_cost_agent_exporter_queue_capacity",
             "Items the queues can hold.",
             self.queue_capacity.load(Ordering::Relaxed),
+        );
+        counter_line(
+            &mut out,
+            "genai_cost_agent_metric_overflow_points_total",
+            "Derived metric points sent to the overflow series because a metric reached its cardinality limit.",
+            "",
+            self.metric_overflow_total(),
         );
         out
     }

@@ -71,7 +71,11 @@ pub struct ExistingCost {
 /// What a model-call span says.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallFacts<'a> {
+    /// The billed model: the response model, else the request model.
     pub model: Option<&'a str>,
+    pub request_model: Option<&'a str>,
+    pub response_model: Option<&'a str>,
+    pub operation: Option<&'a str>,
     pub provider: Option<String>,
     pub response_id: Option<&'a str>,
     pub usage: TokenUsage,
@@ -94,7 +98,19 @@ pub enum SpanUsage<'a> {
     Present(CallFacts<'a>),
     /// Counts that are not counts (negative, fractional, text) or parts larger than the whole.
     Invalid,
+    /// A model call that reports no usage (failed calls, some streams): nothing to price, but
+    /// it counts as a request. The usage in the facts is zero.
+    CallWithoutUsage(CallFacts<'a>),
 }
+
+/// `gen_ai.operation.name` values of model calls.
+const MODEL_CALL_OPERATIONS: [&str; 5] = [
+    "chat",
+    "text_completion",
+    "generate_content",
+    "embeddings",
+    "completion",
+];
 
 /// One attribute value found for a field, with the rank of the name it came from.
 #[derive(Clone, Copy)]
@@ -176,10 +192,38 @@ impl UsageReader {
             }
         }
         let slot = |field: Field| slots[field as usize];
-        if slot(Field::Input).is_none() && slot(Field::Output).is_none() {
-            return SpanUsage::Absent;
-        }
         let text = |field: Field| slot(field).and_then(|slot| non_empty_str(slot.value));
+        let bare_facts = || CallFacts {
+            model: text(Field::ResponseModel).or(text(Field::RequestModel)),
+            request_model: text(Field::RequestModel),
+            response_model: text(Field::ResponseModel),
+            operation: text(Field::Operation),
+            provider: text(Field::Provider).map(normalise_provider),
+            response_id: text(Field::ResponseId),
+            usage: TokenUsage::default(),
+            semantics: InputSemantics::IncludesCache,
+            dialect: Dialect::Semconv,
+            precision: 0,
+            batch,
+            existing_cost: None,
+        };
+        if slot(Field::Input).is_none() && slot(Field::Output).is_none() {
+            let operation = text(Field::Operation);
+            let model_call = operation.map_or(
+                text(Field::RequestModel).is_some() || text(Field::ResponseModel).is_some(),
+                |op| {
+                    MODEL_CALL_OPERATIONS
+                        .iter()
+                        .any(|known| op.eq_ignore_ascii_case(known))
+                },
+            ) || text(Field::OpenInferenceKind)
+                .is_some_and(|kind| kind.eq_ignore_ascii_case("llm"));
+            return if model_call {
+                SpanUsage::CallWithoutUsage(bare_facts())
+            } else {
+                SpanUsage::Absent
+            };
+        }
         let markers = KindMarkers {
             operation: text(Field::Operation),
             openinference_kind: text(Field::OpenInferenceKind),
@@ -206,15 +250,13 @@ impl UsageReader {
             return SpanUsage::Invalid;
         };
         SpanUsage::Present(CallFacts {
-            model: text(Field::ResponseModel).or(text(Field::RequestModel)),
             provider,
-            response_id: text(Field::ResponseId),
             usage,
             semantics,
             dialect,
             precision: counts.precision(),
-            batch,
             existing_cost: existing_cost(&slots),
+            ..bare_facts()
         })
     }
 }

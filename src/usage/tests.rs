@@ -32,11 +32,31 @@ fn usage_of(attributes: &[KeyValue]) -> TokenUsage {
 }
 
 #[test]
-fn span_without_token_attributes_has_no_usage() {
+fn span_without_gen_ai_attributes_has_no_usage() {
+    assert_eq!(read(&[text("http.route", "/chat")]), SpanUsage::Absent);
     assert_eq!(
-        read(&[text("gen_ai.request.model", "gpt-4o")]),
+        read(&[text("gen_ai.operation.name", "execute_tool")]),
         SpanUsage::Absent
     );
+}
+
+#[test]
+fn model_call_without_tokens_is_a_call_without_usage() {
+    let attributes = [
+        text("gen_ai.request.model", "gpt-4o"),
+        text("error.type", "429"),
+    ];
+    let SpanUsage::CallWithoutUsage(facts) = read(&attributes) else {
+        panic!()
+    };
+    assert_eq!(
+        (facts.request_model, facts.usage),
+        (Some("gpt-4o"), TokenUsage::default())
+    );
+    assert!(matches!(
+        read(&[text("openinference.span.kind", "LLM")]),
+        SpanUsage::CallWithoutUsage(_)
+    ));
 }
 
 #[test]

@@ -1,0 +1,169 @@
+//! What the derived metrics need from a request's model calls: the dimensions of each call
+//! (operation, provider, models, error type, service, resource keys) and the user's attribution
+//! keys, read from the span, else its ancestors in the same request, else its resource.
+
+use crate::config::MetricsConfig;
+use crate::usage::CallFacts;
+use opentelemetry_proto::tonic::common::v1::{any_value::Value, KeyValue};
+use opentelemetry_proto::tonic::trace::v1::{status::StatusCode, Span};
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+
+/// How deep the ancestor walk goes before giving up (cycles in bad data end it too).
+const MAX_ANCESTRY: usize = 32;
+
+/// The configured dimensions.
+#[derive(Debug, Clone, Default)]
+pub struct Dimensions {
+    pub resource_keys: Vec<String>,
+    pub attribution_keys: Vec<String>,
+    pub copy_to_span: bool,
+    /// Ascending.
+    pub thresholds: Vec<Decimal>,
+}
+
+impl Dimensions {
+    pub fn from_config(config: &MetricsConfig) -> Self {
+        let mut thresholds: Vec<Decimal> = config
+            .cost_thresholds
+            .iter()
+            .map(|threshold| threshold.0)
+            .collect();
+        thresholds.sort();
+        thresholds.dedup();
+        Self {
+            resource_keys: config.resource_keys.clone(),
+            attribution_keys: config.attribution.keys.clone(),
+            copy_to_span: config.attribution.copy_to_span,
+            thresholds,
+        }
+    }
+
+    /// The dimensions a call has on its own: from its span and its resource.
+    pub fn of_call(
+        &self,
+        facts: &CallFacts<'_>,
+        span: &Span,
+        resource: &[KeyValue],
+    ) -> Vec<(String, String)> {
+        let mut dimensions =
+            Vec::with_capacity(8 + self.resource_keys.len() + self.attribution_keys.len());
+        let mut push = |key: &str, value: Option<&str>| {
+            if let Some(value) = value {
+                dimensions.push((key.to_string(), value.to_string()));
+            }
+        };
+        push("gen_ai.operation.name", facts.operation);
+        push("gen_ai.provider.name", facts.provider.as_deref());
+        push("gen_ai.request.model", facts.request_model);
+        push("gen_ai.response.model", facts.response_model);
+        push("error.type", error_type(span).as_deref());
+        push("service.name", string_value(resource, "service.name"));
+        for key in &self.resource_keys {
+            push(key, string_value(resource, key));
+        }
+        dimensions
+    }
+
+    /// Thresholds `total` exceeds.
+    pub fn exceeded(&self, total: Decimal) -> Vec<Decimal> {
+        self.thresholds
+            .iter()
+            .copied()
+            .filter(|threshold| total > *threshold)
+            .collect()
+    }
+}
+
+/// `error.type` of a failed call: the attribute, else `_OTHER` when the span status is ERROR.
+fn error_type(span: &Span) -> Option<String> {
+    if let Some(value) = any_string(&span.attributes, "error.type") {
+        return Some(value);
+    }
+    let failed = span
+        .status
+        .as_ref()
+        .is_some_and(|status| status.code == StatusCode::Error as i32);
+    failed.then(|| "_OTHER".to_string())
+}
+
+pub fn string_value<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a str> {
+    attributes.iter().find(|kv| kv.key == key).and_then(|kv| {
+        match kv.value.as_ref()?.value.as_ref()? {
+            Value::StringValue(text) => Some(text.as_str()),
+            _ => None,
+        }
+    })
+}
+
+/// The attribute as text whatever its type (ids are often integers).
+fn any_string(attributes: &[KeyValue], key: &str) -> Option<String> {
+    let value = attributes
+        .iter()
+        .find(|kv| kv.key == key)?
+        .value
+        .as_ref()?
+        .value
+        .as_ref()?;
+    match value {
+        Value::StringValue(text) => Some(text.clone()),
+        Value::IntValue(number) => Some(number.to_string()),
+        Value::BoolValue(flag) => Some(flag.to_string()),
+        Value::DoubleValue(number) => Some(number.to_string()),
+        _ => None,
+    }
+}
+
+/// Where a span sits in its request: (resource, scope, span) indexes.
+pub type Location = (usize, usize, usize);
+
+/// Spans of one request by id, to walk from a span to its ancestors.
+pub struct Ancestry<'a> {
+    by_id: HashMap<(&'a [u8], &'a [u8]), &'a Span>,
+}
+
+impl<'a> Ancestry<'a> {
+    pub fn of_request(spans: impl Iterator<Item = &'a Span>) -> Self {
+        Self {
+            by_id: spans
+                .map(|span| ((span.trace_id.as_slice(), span.span_id.as_slice()), span))
+                .collect(),
+        }
+    }
+
+    /// The value of `key` on the nearest ancestor of `span` that has it.
+    pub fn inherited(&self, span: &Span, key: &str) -> Option<String> {
+        let mut parent = span.parent_span_id.as_slice();
+        for _ in 0..MAX_ANCESTRY {
+            if parent.is_empty() {
+                return None;
+            }
+            let ancestor = self.by_id.get(&(span.trace_id.as_slice(), parent))?;
+            if let Some(value) = any_string(&ancestor.attributes, key) {
+                return Some(value);
+            }
+            parent = ancestor.parent_span_id.as_slice();
+        }
+        None
+    }
+}
+
+/// Attribution values of one span: (key, value, whether it must be copied onto the span).
+pub fn attribution(
+    keys: &[String],
+    span: &Span,
+    ancestry: &Ancestry<'_>,
+    resource: &[KeyValue],
+) -> Vec<(String, String, bool)> {
+    keys.iter()
+        .filter_map(|key| {
+            if let Some(own) = any_string(&span.attributes, key) {
+                return Some((key.clone(), own, false));
+            }
+            ancestry
+                .inherited(span, key)
+                .or_else(|| any_string(resource, key))
+                .map(|value| (key.clone(), value, true))
+        })
+        .collect()
+}

@@ -1,0 +1,163 @@
+//! Derived metrics: every priced model call becomes metric points (tokens, duration, cost by
+//! kind, cost per request, cache savings, unpriced calls, threshold crossings), aggregated per
+//! series with a cardinality limit, sent as OTLP every interval and optionally served to
+//! Prometheus.
+
+mod flusher;
+mod instruments;
+mod otlp;
+mod prometheus;
+mod record;
+mod series;
+
+pub use flusher::{agent_identity, flush_once, run_flusher};
+pub use instruments::{prometheus_label, Instrument, Kind};
+pub use prometheus::{render as render_prometheus, serve_prometheus};
+pub use record::CallRecord;
+pub use series::{SeriesKey, Value, OVERFLOW_KEY};
+
+use crate::config::{MetricsConfig, Temporality};
+use crate::telemetry::AgentCounters;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use rust_decimal::Decimal;
+use series::SeriesTable;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The state of every derived metric, shared by the receivers (recording) and the flusher.
+pub struct DerivedMetrics {
+    tables: Mutex<HashMap<Instrument, SeriesTable>>,
+    bounds: HashMap<Instrument, Vec<Decimal>>,
+    currency: String,
+    temporality: Temporality,
+    cardinality_limit: usize,
+    idle_timeout: Duration,
+    /// Resource attributes of the derived metrics: the agent's identity.
+    identity: Vec<(String, String)>,
+    counters: Arc<AgentCounters>,
+}
+
+impl DerivedMetrics {
+    pub fn new(
+        config: &MetricsConfig,
+        currency: &str,
+        identity: Vec<(String, String)>,
+        counters: Arc<AgentCounters>,
+    ) -> Self {
+        Self {
+            tables: Mutex::new(HashMap::new()),
+            bounds: Instrument::ALL
+                .iter()
+                .map(|instrument| (*instrument, instrument.bounds()))
+                .collect(),
+            currency: currency.to_string(),
+            temporality: config.temporality,
+            cardinality_limit: config.cardinality_limit.max(2),
+            idle_timeout: config.series_idle_timeout.0,
+            identity,
+            counters,
+        }
+    }
+
+    pub fn currency(&self) -> &str {
+        &self.currency
+    }
+
+    /// Adds the points of `records`.
+    pub fn record(&self, records: &[CallRecord]) {
+        if records.is_empty() {
+            return;
+        }
+        let now = unix_nanos_now();
+        let Ok(mut tables) = self.tables.lock() else {
+            return;
+        };
+        for record in records {
+            for (instrument, extra, value) in record::points(record) {
+                let mut key = record.dimensions.clone();
+                if let Some((name, label)) = extra {
+                    key.push((name.to_string(), label));
+                }
+                let bounds = &self.bounds[&instrument];
+                let table = tables.entry(instrument).or_default();
+                let empty = || match instrument.kind() {
+                    Kind::Histogram => Value::Histogram {
+                        buckets: vec![0; bounds.len() + 1],
+                        count: 0,
+                        sum: Decimal::ZERO,
+                    },
+                    Kind::MonotonicSum | Kind::Sum => Value::Sum(Decimal::ZERO),
+                };
+                let (series, overflow) = table.entry(key, self.cardinality_limit, empty, now);
+                if overflow {
+                    self.counters.metric_overflow();
+                }
+                add(&mut series.value, bounds, value);
+            }
+        }
+    }
+
+    /// The points to send now, as one OTLP request (`None` when there is nothing to send).
+    /// With delta temporality, call [`DerivedMetrics::committed`] once it is queued.
+    pub fn collect(&self) -> Option<ExportMetricsServiceRequest> {
+        let now = unix_nanos_now();
+        let mut tables = self.tables.lock().ok()?;
+        for table in tables.values_mut() {
+            table.forget_idle(self.idle_timeout);
+        }
+        otlp::build_request(self, &mut tables, now)
+    }
+
+    /// The last collected delta reached the exporters' queues.
+    pub fn committed(&self) {
+        if let Ok(mut tables) = self.tables.lock() {
+            tables.values_mut().for_each(SeriesTable::commit);
+        }
+    }
+
+    /// Cumulative values of every series, for the Prometheus endpoint and tests.
+    pub fn snapshot(&self) -> Vec<(Instrument, SeriesKey, Value)> {
+        let Ok(tables) = self.tables.lock() else {
+            return Vec::new();
+        };
+        let mut points: Vec<_> = tables
+            .iter()
+            .flat_map(|(instrument, table)| {
+                table
+                    .cumulative()
+                    .map(move |(key, series)| (*instrument, key.clone(), series.value.clone()))
+            })
+            .collect();
+        points.sort_by(|a, b| (a.0 as usize, &a.1).cmp(&(b.0 as usize, &b.1)));
+        points
+    }
+}
+
+fn add(value: &mut Value, bounds: &[Decimal], amount: Decimal) {
+    match value {
+        Value::Sum(sum) => *sum += amount,
+        Value::Histogram {
+            buckets,
+            count,
+            sum,
+        } => {
+            let bucket = bounds
+                .iter()
+                .position(|bound| amount <= *bound)
+                .unwrap_or(bounds.len());
+            buckets[bucket] += 1;
+            *count += 1;
+            *sum += amount;
+        }
+    }
+}
+
+pub fn unix_nanos_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos() as u64)
+}
+
+#[cfg(test)]
+mod tests;
