@@ -56,6 +56,13 @@ pub struct Enricher {
     dimensions: Option<Dimensions>,
 }
 
+/// A model call as the metrics will see it, before its cost is settled.
+#[derive(Clone)]
+struct CallDraft {
+    usage: Option<TokenUsage>,
+    dimensions: Vec<(String, String)>,
+}
+
 /// The decision for one span with usage, before duplicates are settled.
 struct Plan {
     location: Location,
@@ -63,7 +70,7 @@ struct Plan {
     identity: Option<CallIdentity>,
     priced: Result<(Vec<KeyValue>, CostBreakdown), UnpricedReason>,
     /// Usage and dimensions for the metrics; `None` for spans that are not model calls.
-    call: Option<(Option<TokenUsage>, Vec<(String, String)>)>,
+    call: Option<CallDraft>,
     duration_seconds: Decimal,
 }
 
@@ -221,7 +228,10 @@ impl Enricher {
             SpanUsage::Aggregate => Some(bare(Err(UnpricedReason::AggregateSpan))),
             SpanUsage::Invalid => Some(bare(Err(UnpricedReason::InvalidUsage))),
             SpanUsage::CallWithoutUsage(facts) => {
-                let call = dimensions(&facts).map(|dimensions| (None, dimensions));
+                let call = dimensions(&facts).map(|dimensions| CallDraft {
+                    usage: None,
+                    dimensions,
+                });
                 call.map(|call| Plan {
                     call: Some(call),
                     ..bare(Ok((Vec::new(), CostBreakdown::default())))
@@ -238,7 +248,10 @@ impl Enricher {
                     fingerprint: (facts.usage.input, facts.usage.output),
                 }),
                 priced: self.cost_attributes(&facts, span),
-                call: dimensions(&facts).map(|dimensions| (Some(facts.usage), dimensions)),
+                call: dimensions(&facts).map(|dimensions| CallDraft {
+                    usage: Some(facts.usage),
+                    dimensions,
+                }),
                 duration_seconds,
             }),
         }
@@ -307,21 +320,22 @@ impl Enricher {
         &self,
         priced: Result<(Vec<KeyValue>, CostBreakdown), UnpricedReason>,
         identity: Option<&CallIdentity>,
-        call: Option<(Option<TokenUsage>, Vec<(String, String)>)>,
+        call: Option<CallDraft>,
         duration_seconds: Decimal,
     ) -> (Vec<KeyValue>, Option<CallRecord>) {
         let record = |cost: Option<CostBreakdown>, unpriced: Option<UnpricedReason>| {
-            call.clone().map(|(usage, dimensions)| CallRecord {
-                thresholds_exceeded: match (&self.dimensions, &cost) {
-                    (Some(configured), Some(cost)) => configured.exceeded(cost.total),
-                    _ => Vec::new(),
-                },
-                dimensions,
-                usage,
-                cost,
-                duration_seconds: Some(duration_seconds),
-                unpriced,
-            })
+            call.clone()
+                .map(|CallDraft { usage, dimensions }| CallRecord {
+                    thresholds_exceeded: match (&self.dimensions, &cost) {
+                        (Some(configured), Some(cost)) => configured.exceeded(cost.total),
+                        _ => Vec::new(),
+                    },
+                    dimensions,
+                    usage,
+                    cost,
+                    duration_seconds: Some(duration_seconds),
+                    unpriced,
+                })
         };
         let (attributes, cost) = match priced {
             Ok(priced) => priced,

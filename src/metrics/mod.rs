@@ -74,7 +74,12 @@ impl DerivedMetrics {
             return;
         };
         for record in records {
-            for (instrument, extra, value) in record::points(record) {
+            for record::Point {
+                instrument,
+                extra,
+                value,
+            } in record::points(record)
+            {
                 let mut key = record.dimensions.clone();
                 if let Some((name, label)) = extra {
                     key.push((name.to_string(), label));

@@ -20,14 +20,23 @@ pub struct CallRecord {
     pub thresholds_exceeded: Vec<Decimal>,
 }
 
-/// The points one record adds: (instrument, extra attribute, value).
-pub fn points(
-    record: &CallRecord,
-) -> Vec<(super::Instrument, Option<(&'static str, String)>, Decimal)> {
+/// One value for one instrument, with the attribute that sets it apart from the call's others.
+pub struct Point {
+    pub instrument: super::Instrument,
+    pub extra: Option<(&'static str, String)>,
+    pub value: Decimal,
+}
+
+/// The points one record adds.
+pub fn points(record: &CallRecord) -> Vec<Point> {
     use super::Instrument::*;
     let mut points = Vec::new();
     if let Some(duration) = record.duration_seconds {
-        points.push((OperationDuration, None, duration));
+        points.push(Point {
+            instrument: OperationDuration,
+            extra: None,
+            value: duration,
+        });
     }
     if let Some(usage) = &record.usage {
         let kinds = [
@@ -39,11 +48,11 @@ pub fn points(
         ];
         for (kind, tokens, always) in kinds {
             if always || tokens > 0 {
-                points.push((
-                    TokenUsage,
-                    Some(("gen_ai.token.type", kind.to_string())),
-                    Decimal::from(tokens),
-                ));
+                points.push(Point {
+                    instrument: TokenUsage,
+                    extra: Some(("gen_ai.token.type", kind.to_string())),
+                    value: Decimal::from(tokens),
+                });
             }
         }
     }
@@ -57,25 +66,37 @@ pub fn points(
         ];
         for (kind, amount, always) in kinds {
             if always || !amount.is_zero() {
-                points.push((Cost, Some(("gen_ai.cost.type", kind.to_string())), amount));
+                points.push(Point {
+                    instrument: Cost,
+                    extra: Some(("gen_ai.cost.type", kind.to_string())),
+                    value: amount,
+                });
             }
         }
-        points.push((RequestCost, None, cost.total));
-        points.push((CacheSavings, None, cost.savings));
+        points.push(Point {
+            instrument: RequestCost,
+            extra: None,
+            value: cost.total,
+        });
+        points.push(Point {
+            instrument: CacheSavings,
+            extra: None,
+            value: cost.savings,
+        });
     }
     if let Some(reason) = record.unpriced {
-        points.push((
-            Unpriced,
-            Some(("reason", reason.as_str().to_string())),
-            Decimal::ONE,
-        ));
+        points.push(Point {
+            instrument: Unpriced,
+            extra: Some(("reason", reason.as_str().to_string())),
+            value: Decimal::ONE,
+        });
     }
     for threshold in &record.thresholds_exceeded {
-        points.push((
-            ThresholdExceeded,
-            Some(("threshold", threshold.normalize().to_string())),
-            Decimal::ONE,
-        ));
+        points.push(Point {
+            instrument: ThresholdExceeded,
+            extra: Some(("threshold", threshold.normalize().to_string())),
+            value: Decimal::ONE,
+        });
     }
     points
 }
