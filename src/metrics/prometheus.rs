@@ -13,7 +13,13 @@ use tokio::net::TcpListener;
 /// Every derived series, cumulative, as Prometheus text.
 pub fn render(metrics: &DerivedMetrics) -> String {
     let mut out = String::new();
-    let identity: Vec<(String, String)> = metrics.identity.clone();
+    // The agent's identity goes on `target_info`, as the OpenTelemetry-to-Prometheus mapping
+    // does with resource attributes; the scrape's own job and instance labels tell agents apart.
+    let identity = label_text(&metrics.identity, None);
+    let _ = writeln!(
+        out,
+        "# HELP target_info Target metadata\n# TYPE target_info gauge\ntarget_info{identity} 1"
+    );
     let snapshot = metrics.snapshot();
     for instrument in Instrument::ALL {
         let series: Vec<_> = snapshot
@@ -35,14 +41,13 @@ pub fn render(metrics: &DerivedMetrics) -> String {
             instrument.description()
         );
         for (_, key, value) in series {
-            let labels: Vec<(String, String)> =
-                key.iter().chain(identity.iter()).cloned().collect();
+            let labels = key.as_slice();
             match value {
                 Value::Sum(sum) => {
                     let _ = writeln!(
                         out,
                         "{name}{} {}",
-                        label_text(&labels, None),
+                        label_text(labels, None),
                         sum.normalize()
                     );
                 }
@@ -62,16 +67,16 @@ pub fn render(metrics: &DerivedMetrics) -> String {
                         let _ = writeln!(
                             out,
                             "{name}_bucket{} {cumulative}",
-                            label_text(&labels, Some(&bound))
+                            label_text(labels, Some(&bound))
                         );
                     }
                     let _ = writeln!(
                         out,
                         "{name}_sum{} {}",
-                        label_text(&labels, None),
+                        label_text(labels, None),
                         sum.normalize()
                     );
-                    let _ = writeln!(out, "{name}_count{} {count}", label_text(&labels, None));
+                    let _ = writeln!(out, "{name}_count{} {count}", label_text(labels, None));
                 }
             }
         }
