@@ -3,6 +3,7 @@
 //! flush the derived metrics, drain the queues, exit).
 
 use crate::config::{BatchConfig, Config, LoadedConfig, SendingQueueConfig};
+use crate::enrich::hold::HoldBuffer;
 use crate::enrich::Enricher;
 use crate::exporter::{DebugExporter, ExportQueue, ExportWorker, Exporter, WorkerLimits};
 use crate::metrics::{agent_identity, run_flusher, serve_prometheus, DerivedMetrics};
@@ -42,10 +43,12 @@ pub struct Agent {
     metrics: Option<Arc<DerivedMetrics>>,
     health: Arc<Health>,
     stop_receivers: watch::Sender<bool>,
+    stop_hold: watch::Sender<bool>,
     stop_metrics: watch::Sender<bool>,
     stop_exporters: watch::Sender<bool>,
     receivers: Vec<JoinHandle<()>>,
     flusher: Option<JoinHandle<()>>,
+    releaser: Option<JoinHandle<()>>,
     workers: Vec<JoinHandle<()>>,
     servers: Vec<JoinHandle<()>>,
     shutdown_timeout: Duration,
@@ -120,6 +123,7 @@ impl Agent {
         let counters = Arc::new(AgentCounters::default());
         let health = Arc::new(Health::default());
         let (stop_receivers, _) = watch::channel(false);
+        let (stop_hold, _) = watch::channel(false);
         let (stop_metrics, _) = watch::channel(false);
         let (stop_exporters, _) = watch::channel(false);
 
@@ -148,12 +152,17 @@ impl Agent {
                 counters.clone(),
             ))
         });
+        let hold = hold_buffer(config);
+        let holding = hold.is_some();
         let intake = Arc::new(Intake::new(
             enricher,
             queues,
             metrics.clone(),
+            hold,
             counters.clone(),
         ));
+        let releaser =
+            holding.then(|| tokio::spawn(run_releaser(intake.clone(), stop_hold.subscribe())));
         let flusher = metrics.clone().map(|metrics| {
             tokio::spawn(run_flusher(
                 metrics,
@@ -213,10 +222,12 @@ impl Agent {
             metrics,
             health,
             stop_receivers,
+            stop_hold,
             stop_metrics,
             stop_exporters,
             receivers,
             flusher,
+            releaser,
             workers,
             servers,
             shutdown_timeout: config.service.shutdown_timeout.0,
@@ -255,6 +266,10 @@ impl Agent {
                 );
             }
         }
+        let _ = self.stop_hold.send(true);
+        if let Some(releaser) = self.releaser {
+            let _ = tokio::time::timeout_at(deadline, releaser).await;
+        }
         let _ = self.stop_metrics.send(true);
         if let Some(flusher) = self.flusher {
             let _ = tokio::time::timeout_at(deadline, flusher).await;
@@ -276,6 +291,35 @@ impl Agent {
         }
         drained
     }
+}
+
+/// The attribution hold, when configured (it needs metrics and attribution keys).
+fn hold_buffer(config: &Config) -> Option<HoldBuffer> {
+    let metrics = &config.metrics;
+    let attribution = &metrics.attribution;
+    let hold = &attribution.hold;
+    (metrics.enabled && hold.enabled && !attribution.keys.is_empty()).then(|| {
+        HoldBuffer::new(
+            attribution.keys.clone(),
+            attribution.copy_to_span,
+            hold.max_wait.0,
+            hold.max_spans,
+            hold.max_bytes_mib.0,
+        )
+    })
+}
+
+/// Releases held spans whose wait is over, ten times a second; all of them when stopping. The
+/// stop comes after the receivers stopped and before the last metrics flush.
+async fn run_releaser(intake: Arc<Intake>, mut stop: watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => intake.release_due(false),
+            _ = stop.changed() => break,
+        }
+    }
+    intake.release_due(true);
 }
 
 type ReceiverTasks = (Vec<JoinHandle<()>>, Option<SocketAddr>, Option<SocketAddr>);

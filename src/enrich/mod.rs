@@ -4,6 +4,7 @@
 
 pub mod attributes;
 mod duplicates;
+pub mod hold;
 mod records;
 
 pub use duplicates::{CallIdentity, DuplicateTracker};
@@ -28,6 +29,17 @@ pub struct EnrichOutcome {
     pub unpriced: u64,
     /// One record per model call, for the derived metrics (empty when metrics are off).
     pub records: Vec<CallRecord>,
+    /// Priced spans missing attribution keys whose ancestors are outside this request.
+    pub awaiting: Vec<Awaiting>,
+}
+
+/// A priced span that could still learn attribution keys from ancestors sent later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Awaiting {
+    pub location: (usize, usize, usize),
+    /// Index of the span's record in [`EnrichOutcome::records`].
+    pub record: usize,
+    pub missing: Vec<String>,
 }
 
 /// What enrichment decided for one span.
@@ -170,7 +182,7 @@ impl Enricher {
             additions.push((plan.location, attributes));
         }
         if !drafts.is_empty() {
-            self.attribute(request, &mut drafts, &mut additions);
+            outcome.awaiting = self.attribute(request, &mut drafts, &mut additions);
         }
         for ((r, s, i), attributes) in additions {
             request.resource_spans[r].scope_spans[s].spans[i]
@@ -367,18 +379,20 @@ impl Enricher {
     }
 
     /// Adds the attribution keys to each record's dimensions, copying inherited ones onto spans.
+    /// Adds the attribution keys to each record's dimensions, copying inherited ones onto spans;
+    /// returns the records still missing keys whose ancestors are outside the request.
     fn attribute(
         &self,
         request: &ExportTraceServiceRequest,
         drafts: &mut [(Location, CallRecord)],
         additions: &mut Vec<(Location, Vec<KeyValue>)>,
-    ) {
+    ) -> Vec<Awaiting> {
         let Some(dimensions) = self
             .dimensions
             .as_ref()
             .filter(|dimensions| !dimensions.attribution_keys.is_empty())
         else {
-            return;
+            return Vec::new();
         };
         let all_spans = request
             .resource_spans
@@ -386,7 +400,8 @@ impl Enricher {
             .flat_map(|resource| &resource.scope_spans)
             .flat_map(|scope| &scope.spans);
         let ancestry = Ancestry::of_request(all_spans);
-        for ((r, s, i), record) in drafts.iter_mut() {
+        let mut awaiting = Vec::new();
+        for (index, ((r, s, i), record)) in drafts.iter_mut().enumerate() {
             let resource_spans = &request.resource_spans[*r];
             let resource = resource_spans
                 .resource
@@ -394,9 +409,15 @@ impl Enricher {
                 .map_or(&[][..], |resource| &resource.attributes[..]);
             let span = &resource_spans.scope_spans[*s].spans[*i];
             let mut copied = Vec::new();
-            for (key, value, inherited) in
-                records::attribution(&dimensions.attribution_keys, span, &ancestry, resource)
-            {
+            let found =
+                records::attribution(&dimensions.attribution_keys, span, &ancestry, resource);
+            let missing: Vec<String> = dimensions
+                .attribution_keys
+                .iter()
+                .filter(|key| !found.iter().any(|(have, _, _)| have == *key))
+                .cloned()
+                .collect();
+            for (key, value, inherited) in found {
                 if inherited && dimensions.copy_to_span {
                     copied.push(attributes::string(&key, &value));
                 }
@@ -405,7 +426,15 @@ impl Enricher {
             if !copied.is_empty() {
                 additions.push(((*r, *s, *i), copied));
             }
+            if !missing.is_empty() && ancestry.leaves_request(span) {
+                awaiting.push(Awaiting {
+                    location: (*r, *s, *i),
+                    record: index,
+                    missing,
+                });
+            }
         }
+        awaiting
     }
 }
 

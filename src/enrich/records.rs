@@ -131,6 +131,21 @@ impl<'a> Ancestry<'a> {
         }
     }
 
+    /// Whether the ancestors of `span` leave the request before reaching the trace's root.
+    pub fn leaves_request(&self, span: &Span) -> bool {
+        let mut parent = span.parent_span_id.as_slice();
+        for _ in 0..MAX_ANCESTRY {
+            if parent.is_empty() {
+                return false;
+            }
+            match self.by_id.get(&(span.trace_id.as_slice(), parent)) {
+                Some(ancestor) => parent = ancestor.parent_span_id.as_slice(),
+                None => return true,
+            }
+        }
+        false
+    }
+
     /// The value of `key` on the nearest ancestor of `span` that has it.
     pub fn inherited(&self, span: &Span, key: &str) -> Option<String> {
         let mut parent = span.parent_span_id.as_slice();

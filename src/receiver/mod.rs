@@ -8,10 +8,13 @@ mod http;
 pub use grpc::serve_grpc;
 pub use http::serve_http;
 
+use crate::enrich::hold::{HeldSpan, HoldBuffer, Release};
+use crate::enrich::EnrichOutcome;
 use crate::enrich::Enricher;
 use crate::exporter::{ExportQueue, Payload, Reservation};
-use crate::metrics::DerivedMetrics;
+use crate::metrics::{CallRecord, DerivedMetrics};
 use crate::telemetry::AgentCounters;
+use crate::telemetry::Signal;
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
@@ -21,8 +24,12 @@ use opentelemetry_proto::tonic::collector::metrics::v1::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans};
+use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::Duration;
+use std::time::Instant;
 
 /// Data was not accepted and the sender should try again after `retry_after`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +42,7 @@ pub struct Intake {
     enricher: Enricher,
     queues: Vec<ExportQueue>,
     metrics: Option<Arc<DerivedMetrics>>,
+    hold: Option<Mutex<HoldBuffer>>,
     counters: Arc<AgentCounters>,
 }
 
@@ -43,12 +51,14 @@ impl Intake {
         enricher: Enricher,
         queues: Vec<ExportQueue>,
         metrics: Option<Arc<DerivedMetrics>>,
+        hold: Option<HoldBuffer>,
         counters: Arc<AgentCounters>,
     ) -> Self {
         Self {
             enricher,
             queues,
             metrics,
+            hold: hold.map(Mutex::new),
             counters,
         }
     }
@@ -69,21 +79,130 @@ impl Intake {
         let reservations = self
             .reserve(items)
             .inspect_err(|_| self.counters.refused(signal, items as u64))?;
-        let records = match &mut payload {
+        let (records, ready) = match &mut payload {
             Payload::Traces(request) => {
-                self.enricher
-                    .enrich_request(request, &self.counters)
-                    .records
+                let outcome = self.enricher.enrich_request(request, &self.counters);
+                self.hold_awaiting(request, outcome)
             }
-            _ => Vec::new(),
+            _ => (Vec::new(), Vec::new()),
         };
         self.send(reservations, payload)
             .inspect_err(|_| self.counters.refused(signal, items as u64))?;
         self.counters.accepted(signal, items as u64);
-        if let Some(metrics) = &self.metrics {
-            metrics.record(&records);
-        }
+        self.record(&records);
+        self.release(ready, false);
         Ok(())
+    }
+
+    fn record(&self, records: &[CallRecord]) {
+        if let Some(metrics) = &self.metrics {
+            metrics.record(records);
+        }
+    }
+
+    /// Moves spans awaiting their ancestors from `request` into the hold (as far as it has room),
+    /// lets the request's spans resolve earlier held ones, and returns the records of the spans
+    /// that stay in the request and the held spans now ready to go.
+    fn hold_awaiting(
+        &self,
+        request: &mut ExportTraceServiceRequest,
+        outcome: EnrichOutcome,
+    ) -> (Vec<CallRecord>, Vec<(HeldSpan, Release)>) {
+        let Some(Ok(mut hold)) = self.hold.as_ref().map(|hold| hold.lock()) else {
+            return (outcome.records, Vec::new());
+        };
+        let mut records: Vec<Option<CallRecord>> = outcome.records.into_iter().map(Some).collect();
+        let mut moved = HashSet::new();
+        for awaiting in outcome.awaiting {
+            let (r, s, i) = awaiting.location;
+            let Some(record) = records[awaiting.record].clone() else {
+                continue;
+            };
+            let resource_spans = &request.resource_spans[r];
+            let scope_spans = &resource_spans.scope_spans[s];
+            let held = HeldSpan::new(
+                resource_spans.resource.clone(),
+                resource_spans.schema_url.clone(),
+                scope_spans.scope.clone(),
+                scope_spans.schema_url.clone(),
+                scope_spans.spans[i].clone(),
+                record,
+                awaiting.missing,
+            );
+            match hold.hold(held) {
+                Ok(()) => {
+                    moved.insert(awaiting.location);
+                    records[awaiting.record] = None;
+                    self.counters.held();
+                }
+                Err(_) => self.counters.hold_full(),
+            }
+        }
+        remove_spans(request, &moved);
+        hold.observe(request);
+        let ready = hold.take_ready(Instant::now(), false);
+        (records.into_iter().flatten().collect(), ready)
+    }
+
+    /// Sends held spans whose wait is over; all of them with `everything` (at shutdown).
+    pub fn release_due(&self, everything: bool) {
+        let ready = match self.hold.as_ref().map(|hold| hold.lock()) {
+            Some(Ok(mut hold)) => hold.take_ready(Instant::now(), everything),
+            _ => return,
+        };
+        self.release(ready, everything);
+    }
+
+    /// Queues released spans as one request and records their metrics. When the queue is full
+    /// they go back into the hold for the next attempt (at shutdown they are counted as lost).
+    fn release(&self, ready: Vec<(HeldSpan, Release)>, shutting_down: bool) {
+        if ready.is_empty() {
+            return;
+        }
+        let count = ready.len() as u64;
+        for (_, release) in &ready {
+            self.counters.released(*release);
+        }
+        let request = ExportTraceServiceRequest {
+            resource_spans: ready
+                .iter()
+                .map(|(held, _)| ResourceSpans {
+                    resource: held.resource.clone(),
+                    schema_url: held.resource_schema_url.clone(),
+                    scope_spans: vec![ScopeSpans {
+                        scope: held.scope.clone(),
+                        spans: vec![held.span.clone()],
+                        schema_url: held.scope_schema_url.clone(),
+                    }],
+                })
+                .collect(),
+        };
+        match self
+            .reserve(ready.len())
+            .and_then(|reservations| self.send(reservations, Payload::Traces(request)))
+        {
+            Ok(()) => {
+                let records: Vec<CallRecord> =
+                    ready.into_iter().map(|(held, _)| held.record).collect();
+                self.record(&records);
+            }
+            Err(_) if shutting_down => {
+                self.counters.send_failed(Signal::Traces, count);
+                tracing::error!("{count} held spans could not be queued at shutdown and are lost");
+            }
+            Err(_) => {
+                if let Some(Ok(mut hold)) = self.hold.as_ref().map(|hold| hold.lock()) {
+                    for (held, _) in ready {
+                        if hold.hold(held).is_err() {
+                            self.counters.send_failed(Signal::Traces, 1);
+                            tracing::warn!(
+                                "a held span was dropped: the export queue and the hold are full"
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Queues metric points the agent derived itself.
@@ -121,6 +240,26 @@ impl Intake {
                 .map_err(|_| Refused { retry_after })?;
         }
         Ok(())
+    }
+}
+
+/// Removes the spans at `locations` from `request`.
+fn remove_spans(
+    request: &mut ExportTraceServiceRequest,
+    locations: &HashSet<(usize, usize, usize)>,
+) {
+    if locations.is_empty() {
+        return;
+    }
+    for (r, resource_spans) in request.resource_spans.iter_mut().enumerate() {
+        for (s, scope_spans) in resource_spans.scope_spans.iter_mut().enumerate() {
+            let mut index = 0;
+            scope_spans.spans.retain(|_| {
+                let keep = !locations.contains(&(r, s, index));
+                index += 1;
+                keep
+            });
+        }
     }
 }
 

@@ -93,6 +93,10 @@ pub struct AgentCounters {
     send_failed: PerSignal,
     queued_items: AtomicU64,
     metric_overflow_points: AtomicU64,
+    held_spans: AtomicU64,
+    hold_full: AtomicU64,
+    /// Released from the hold: resolved, reached root, timeout, shutdown.
+    hold_released: [AtomicU64; 4],
     queue_capacity: AtomicU64,
 }
 
@@ -108,6 +112,21 @@ impl AgentCounters {
     pub fn rejected_request(&self) {
         self.rejected_requests.fetch_add(1, Ordering::Relaxed);
     }
+    /// A span entered the attribution hold.
+    pub fn held(&self) {
+        self.held_spans.fetch_add(1, Ordering::Relaxed);
+    }
+    /// A span that should have waited for its ancestors went on at once: the hold was full.
+    pub fn hold_full(&self) {
+        self.hold_full.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn released(&self, release: crate::enrich::hold::Release) {
+        self.hold_released[release as usize].fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn released_total(&self, release: crate::enrich::hold::Release) -> u64 {
+        self.hold_released[release as usize].load(Ordering::Relaxed)
+    }
+
     /// A derived metric point went to the overflow series (cardinality limit reached).
     pub fn metric_overflow(&self) {
         self.metric_overflow_points.fetch_add(1, Ordering::Relaxed);
@@ -234,6 +253,32 @@ impl AgentCounters {
             "",
             self.metric_overflow_total(),
         );
+        counter_line(
+            &mut out,
+            "genai_cost_agent_hold_spans_total",
+            "Priced spans that waited for their ancestors.",
+            "",
+            self.held_spans.load(Ordering::Relaxed),
+        );
+        counter_line(
+            &mut out,
+            "genai_cost_agent_hold_full_total",
+            "Priced spans that went on without waiting because the hold was full.",
+            "",
+            self.hold_full.load(Ordering::Relaxed),
+        );
+        let name = "genai_cost_agent_hold_released_total";
+        let _ = writeln!(out, "# HELP {name} Spans released from the attribution hold, by reason.\n# TYPE {name} counter");
+        for (index, reason) in ["resolved", "reached_root", "timeout", "shutdown"]
+            .iter()
+            .enumerate()
+        {
+            let _ = writeln!(
+                out,
+                "{name}{{reason=\"{reason}\"}} {}",
+                self.hold_released[index].load(Ordering::Relaxed)
+            );
+        }
         out
     }
 }

@@ -1,0 +1,300 @@
+//! The attribution hold: a priced span whose attribution keys live on an ancestor that has not
+//! arrived yet waits, bounded in time, spans and bytes, for that ancestor to arrive in a later
+//! request. It leaves when every key is found, when its chain reaches the trace's root, or when
+//! its wait ends — then with what is known.
+
+use crate::metrics::CallRecord;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{
+    any_value::Value, AnyValue, InstrumentationScope, KeyValue,
+};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// A span waiting for its ancestors, with everything needed to send it on its own.
+#[derive(Debug, Clone)]
+pub struct HeldSpan {
+    pub resource: Option<Resource>,
+    pub resource_schema_url: String,
+    pub scope: Option<InstrumentationScope>,
+    pub scope_schema_url: String,
+    pub span: Span,
+    pub record: CallRecord,
+    /// Attribution keys not found yet.
+    pub missing: Vec<String>,
+    deadline: Instant,
+    bytes: usize,
+}
+
+impl HeldSpan {
+    pub fn new(
+        resource: Option<Resource>,
+        resource_schema_url: String,
+        scope: Option<InstrumentationScope>,
+        scope_schema_url: String,
+        span: Span,
+        record: CallRecord,
+        missing: Vec<String>,
+    ) -> Self {
+        let bytes = span.encoded_len() + resource.as_ref().map_or(0, Message::encoded_len) + 256;
+        Self {
+            resource,
+            resource_schema_url,
+            scope,
+            scope_schema_url,
+            span,
+            record,
+            missing,
+            deadline: Instant::now(),
+            bytes,
+        }
+    }
+}
+
+/// Why a held span left the hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release {
+    /// Every missing key was found on an ancestor.
+    Resolved,
+    /// The ancestors up to the trace's root arrived; some keys are on none of them.
+    ReachedRoot,
+    /// The wait ended before the ancestors arrived.
+    Timeout,
+    /// The agent is stopping.
+    Shutdown,
+}
+
+/// A span of a trace with held spans: its parent and the attribution values it carries.
+#[derive(Debug, Clone)]
+struct KnownSpan {
+    parent: Vec<u8>,
+    values: Vec<(String, String)>,
+}
+
+#[derive(Debug, Default)]
+struct TraceState {
+    held: Vec<HeldSpan>,
+    known: HashMap<Vec<u8>, KnownSpan>,
+}
+
+/// Every held span, by trace.
+#[derive(Debug)]
+pub struct HoldBuffer {
+    keys: Vec<String>,
+    copy_to_span: bool,
+    max_wait: Duration,
+    max_spans: usize,
+    max_bytes: usize,
+    traces: HashMap<Vec<u8>, TraceState>,
+    spans: usize,
+    bytes: usize,
+}
+
+impl HoldBuffer {
+    pub fn new(
+        keys: Vec<String>,
+        copy_to_span: bool,
+        max_wait: Duration,
+        max_spans: usize,
+        max_bytes: usize,
+    ) -> Self {
+        Self {
+            keys,
+            copy_to_span,
+            max_wait,
+            max_spans,
+            max_bytes,
+            traces: HashMap::new(),
+            spans: 0,
+            bytes: 0,
+        }
+    }
+
+    /// Held spans and the bytes they take.
+    pub fn size(&self) -> (usize, usize) {
+        (self.spans, self.bytes)
+    }
+
+    /// Takes `held` in, or gives it back when the hold is full.
+    pub fn hold(&mut self, mut held: HeldSpan) -> Result<(), Box<HeldSpan>> {
+        if self.spans + 1 > self.max_spans || self.bytes + held.bytes > self.max_bytes {
+            return Err(Box::new(held));
+        }
+        held.deadline = Instant::now() + self.max_wait;
+        self.spans += 1;
+        self.bytes += held.bytes;
+        self.traces
+            .entry(held.span.trace_id.clone())
+            .or_default()
+            .held
+            .push(held);
+        Ok(())
+    }
+
+    /// Remembers the spans of `request` that belong to traces with held spans.
+    pub fn observe(&mut self, request: &ExportTraceServiceRequest) {
+        if self.traces.is_empty() {
+            return;
+        }
+        for span in request
+            .resource_spans
+            .iter()
+            .flat_map(|resource| &resource.scope_spans)
+            .flat_map(|scope| &scope.spans)
+        {
+            let Some(trace) = self.traces.get_mut(&span.trace_id) else {
+                continue;
+            };
+            let values = self
+                .keys
+                .iter()
+                .filter_map(|key| {
+                    string_of(&span.attributes, key).map(|value| (key.clone(), value))
+                })
+                .collect::<Vec<_>>();
+            let added = 24
+                + values
+                    .iter()
+                    .map(|(key, value)| key.len() + value.len())
+                    .sum::<usize>();
+            if trace
+                .known
+                .insert(
+                    span.span_id.clone(),
+                    KnownSpan {
+                        parent: span.parent_span_id.clone(),
+                        values,
+                    },
+                )
+                .is_none()
+            {
+                self.bytes += added;
+            }
+        }
+    }
+
+    /// Takes out the spans ready to go (all of them with `everything`), with the values found
+    /// applied to their records and — when configured — to the spans.
+    pub fn take_ready(&mut self, now: Instant, everything: bool) -> Vec<(HeldSpan, Release)> {
+        let mut ready = Vec::new();
+        let copy_to_span = self.copy_to_span;
+        let keys = self.keys.clone();
+        self.traces.retain(|_, trace| {
+            let mut waiting = Vec::new();
+            for mut held in std::mem::take(&mut trace.held) {
+                let (found, reached_root) = walk(&trace.known, &held);
+                let release = if found.len() == held.missing.len() {
+                    Some(Release::Resolved)
+                } else if reached_root {
+                    Some(Release::ReachedRoot)
+                } else if now >= held.deadline {
+                    Some(Release::Timeout)
+                } else if everything {
+                    Some(Release::Shutdown)
+                } else {
+                    None
+                };
+                match release {
+                    Some(release) => {
+                        apply(&mut held, found, &keys, copy_to_span);
+                        ready.push((held, release));
+                    }
+                    None => waiting.push(held),
+                }
+            }
+            trace.held = waiting;
+            !trace.held.is_empty()
+        });
+        self.recount();
+        ready
+    }
+
+    fn recount(&mut self) {
+        self.spans = self.traces.values().map(|trace| trace.held.len()).sum();
+        self.bytes = self
+            .traces
+            .values()
+            .map(|trace| {
+                trace.held.iter().map(|held| held.bytes).sum::<usize>()
+                    + trace
+                        .known
+                        .values()
+                        .map(|known| {
+                            24 + known
+                                .values
+                                .iter()
+                                .map(|(k, v)| k.len() + v.len())
+                                .sum::<usize>()
+                        })
+                        .sum::<usize>()
+            })
+            .sum();
+    }
+}
+
+/// Values of the missing keys found up the known ancestors, nearest first, and whether the walk
+/// reached the trace's root.
+fn walk(known: &HashMap<Vec<u8>, KnownSpan>, held: &HeldSpan) -> (Vec<(String, String)>, bool) {
+    let mut found: Vec<(String, String)> = Vec::new();
+    let mut parent = held.span.parent_span_id.clone();
+    for _ in 0..64 {
+        if parent.is_empty() {
+            return (found, true);
+        }
+        let Some(ancestor) = known.get(&parent) else {
+            return (found, false);
+        };
+        for (key, value) in &ancestor.values {
+            if held.missing.contains(key) && !found.iter().any(|(have, _)| have == key) {
+                found.push((key.clone(), value.clone()));
+            }
+        }
+        if found.len() == held.missing.len() {
+            return (found, false);
+        }
+        parent = ancestor.parent.clone();
+    }
+    (found, false)
+}
+
+/// Adds the found values to the record (keeping the configured key order) and the span.
+fn apply(held: &mut HeldSpan, found: Vec<(String, String)>, keys: &[String], copy_to_span: bool) {
+    if copy_to_span {
+        for (key, value) in &found {
+            held.span.attributes.push(KeyValue {
+                key: key.clone(),
+                value: Some(AnyValue {
+                    value: Some(Value::StringValue(value.clone())),
+                }),
+                ..Default::default()
+            });
+        }
+    }
+    let dimensions = &mut held.record.dimensions;
+    dimensions.extend(found);
+    let (mut attribution, base): (Vec<_>, Vec<_>) = dimensions
+        .drain(..)
+        .partition(|(key, _)| keys.contains(key));
+    attribution.sort_by_key(|(key, _)| keys.iter().position(|k| k == key));
+    *dimensions = base.into_iter().chain(attribution).collect();
+}
+
+fn string_of(attributes: &[KeyValue], key: &str) -> Option<String> {
+    match attributes
+        .iter()
+        .find(|kv| kv.key == key)?
+        .value
+        .as_ref()?
+        .value
+        .as_ref()?
+    {
+        Value::StringValue(text) => Some(text.clone()),
+        Value::IntValue(number) => Some(number.to_string()),
+        Value::BoolValue(flag) => Some(flag.to_string()),
+        Value::DoubleValue(number) => Some(number.to_string()),
+        _ => None,
+    }
+}
