@@ -2,7 +2,7 @@
 //! metrics, the receivers and the telemetry server; shutdown in the reverse order (stop intake,
 //! flush the derived metrics, drain the queues, exit).
 
-use crate::config::{BatchConfig, Config, LoadedConfig, SendingQueueConfig};
+use crate::config::{BatchConfig, Config, LoadedConfig, RetryConfig, SendingQueueConfig};
 use crate::enrich::hold::HoldBuffer;
 use crate::enrich::Enricher;
 use crate::exporter::{DebugExporter, ExportQueue, ExportWorker, Exporter, WorkerLimits};
@@ -81,11 +81,12 @@ fn spawn_server<E: std::fmt::Display>(
     })
 }
 
-fn limits(queue: &SendingQueueConfig, batch: &BatchConfig) -> WorkerLimits {
+fn limits(queue: &SendingQueueConfig, batch: &BatchConfig, retry: &RetryConfig) -> WorkerLimits {
     WorkerLimits {
         send_batch_size: batch.send_batch_size,
         batch_timeout: batch.timeout.0,
         num_consumers: queue.num_consumers,
+        retry: retry.clone(),
     }
 }
 
@@ -100,7 +101,7 @@ fn exporters(
         exporters.push((
             Exporter::otlp(settings)?,
             &otlp.sending_queue,
-            limits(&otlp.sending_queue, &otlp.batch),
+            limits(&otlp.sending_queue, &otlp.batch, &otlp.retry_on_failure),
         ));
     }
     if loaded.debug_exporter_enabled() {
@@ -110,7 +111,14 @@ fn exporters(
         exporters.push((
             exporter,
             &debug.sending_queue,
-            limits(&debug.sending_queue, &debug.batch),
+            limits(
+                &debug.sending_queue,
+                &debug.batch,
+                &RetryConfig {
+                    enabled: false,
+                    ..RetryConfig::default()
+                },
+            ),
         ));
     }
     Ok(exporters)
@@ -133,6 +141,7 @@ impl Agent {
             let (queue, receiver) = ExportQueue::new(
                 queue_config.queue_size,
                 queue_config.retry_after.0,
+                queue_config.enqueue_timeout.0,
                 counters.clone(),
             );
             tracing::info!(exporter = exporter.name(), "exporter ready");
@@ -342,6 +351,7 @@ async fn start_receivers(
             listener,
             intake.clone(),
             protocols.grpc.max_recv_msg_size_mib.0,
+            protocols.grpc.refuse_with,
             stopped(stop.subscribe()),
         );
         tasks.push(spawn_server("gRPC receiver", serve));
@@ -359,6 +369,7 @@ async fn start_receivers(
             listener,
             intake.clone(),
             protocols.http.max_request_body_size_mib.0,
+            protocols.http.refuse_with,
             stopped(stop.subscribe()),
         );
         tasks.push(spawn_server("HTTP receiver", serve));

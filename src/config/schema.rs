@@ -58,6 +58,17 @@ pub struct GrpcReceiverConfig {
     /// Largest accepted request, after decompression.
     #[serde(default = "four_mib")]
     pub max_recv_msg_size_mib: MebiBytes,
+    /// The status a sender gets when the queue is full (with `RetryInfo` either way).
+    #[serde(default)]
+    pub refuse_with: GrpcRefusal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum GrpcRefusal {
+    #[default]
+    Unavailable,
+    ResourceExhausted,
 }
 
 impl Default for GrpcReceiverConfig {
@@ -66,6 +77,7 @@ impl Default for GrpcReceiverConfig {
             enabled: true,
             endpoint: default_grpc_endpoint(),
             max_recv_msg_size_mib: four_mib(),
+            refuse_with: GrpcRefusal::Unavailable,
         }
     }
 }
@@ -80,6 +92,19 @@ pub struct HttpReceiverConfig {
     /// Largest accepted request body, both as sent and after decompression.
     #[serde(default = "four_mib")]
     pub max_request_body_size_mib: MebiBytes,
+    /// The status a sender gets when the queue is full (with `Retry-After` either way).
+    #[serde(default)]
+    pub refuse_with: HttpRefusal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum HttpRefusal {
+    /// 503 Service Unavailable.
+    #[default]
+    ServiceUnavailable,
+    /// 429 Too Many Requests.
+    TooManyRequests,
 }
 
 impl Default for HttpReceiverConfig {
@@ -88,6 +113,7 @@ impl Default for HttpReceiverConfig {
             enabled: true,
             endpoint: default_http_endpoint(),
             max_request_body_size_mib: four_mib(),
+            refuse_with: HttpRefusal::ServiceUnavailable,
         }
     }
 }
@@ -532,6 +558,37 @@ pub struct OtlpExporterConfig {
     pub sending_queue: SendingQueueConfig,
     #[serde(default)]
     pub batch: BatchConfig,
+    #[serde(default)]
+    pub retry_on_failure: RetryConfig,
+}
+
+/// Retries of retryable failures, as the Collector's `retry_on_failure`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetryConfig {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default = "five_seconds")]
+    pub initial_interval: ConfigDuration,
+    #[serde(default = "thirty_seconds")]
+    pub max_interval: ConfigDuration,
+    /// 0 retries forever.
+    #[serde(default = "five_minutes")]
+    pub max_elapsed_time: ConfigDuration,
+    #[serde(default = "default_multiplier")]
+    pub multiplier: f64,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            initial_interval: five_seconds(),
+            max_interval: thirty_seconds(),
+            max_elapsed_time: five_minutes(),
+            multiplier: default_multiplier(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -579,9 +636,12 @@ pub struct SendingQueueConfig {
     /// Exports that may run at once.
     #[serde(default = "default_consumers")]
     pub num_consumers: usize,
-    /// What a refused sender is told to wait before retrying (`Retry-After`).
+    /// What a refused sender is told to wait before retrying (`Retry-After`, `RetryInfo`).
     #[serde(default = "one_second")]
     pub retry_after: ConfigDuration,
+    /// How long a sender waits for room in a full queue before it is refused (0: refused at once).
+    #[serde(default = "zero_seconds")]
+    pub enqueue_timeout: ConfigDuration,
 }
 
 impl Default for SendingQueueConfig {
@@ -590,6 +650,7 @@ impl Default for SendingQueueConfig {
             queue_size: default_queue_items(),
             num_consumers: default_consumers(),
             retry_after: one_second(),
+            enqueue_timeout: zero_seconds(),
         }
     }
 }
@@ -727,6 +788,15 @@ fn default_duplicate_entries() -> usize {
 }
 fn five_minutes() -> ConfigDuration {
     ConfigDuration(Duration::from_secs(300))
+}
+fn zero_seconds() -> ConfigDuration {
+    ConfigDuration(Duration::ZERO)
+}
+fn thirty_seconds() -> ConfigDuration {
+    ConfigDuration(Duration::from_secs(30))
+}
+fn default_multiplier() -> f64 {
+    1.5
 }
 fn one_minute() -> ConfigDuration {
     ConfigDuration(Duration::from_secs(60))

@@ -6,30 +6,52 @@ mod otlp_grpc;
 mod otlp_http;
 mod payload;
 mod queue;
+mod raw_codec;
+pub mod retry;
 mod worker;
 
 pub use debug::DebugExporter;
-pub use otlp_grpc::GrpcExporter;
+pub use otlp_grpc::{retry_delay, status_with_retry_info, GrpcExporter};
 pub use otlp_http::HttpExporter;
 pub use payload::Payload;
 pub use queue::{ExportQueue, Queued, Reservation};
 pub use worker::{ExportWorker, WorkerLimits};
 
 use crate::config::{OtlpExporterSettings, OtlpProtocol};
+use crate::telemetry::Signal;
+use bytes::Bytes;
+use prost::Message;
 
 /// Why an export failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
-    #[error("gRPC status {code:?}: {message}", code = .0.code(), message = .0.message())]
-    Grpc(tonic::Status),
+    #[error("gRPC status {code:?}: {message}", code = status.code(), message = status.message())]
+    Grpc {
+        status: tonic::Status,
+        retry_after: Option<std::time::Duration>,
+    },
     #[error("HTTP {status}: {body}")]
-    Http { status: u16, body: String },
+    Http {
+        status: u16,
+        body: String,
+        retry_after: Option<std::time::Duration>,
+    },
     #[error("transport: {0}")]
     Transport(String),
     #[error("no answer within {0:?}")]
     Timeout(std::time::Duration),
     #[error("invalid exporter setting: {0}")]
     Setup(String),
+}
+
+/// A batch ready to send, possibly more than once: OTLP exporters send it as bytes encoded once.
+pub enum Prepared {
+    Encoded {
+        signal: Signal,
+        bytes: Bytes,
+        gzipped: bool,
+    },
+    Decoded(Payload),
 }
 
 /// One configured destination.
@@ -57,15 +79,46 @@ impl Exporter {
         }
     }
 
-    /// Sends one batch; `Ok` carries how many items the backend rejected (partial success).
-    pub async fn export(&self, payload: Payload) -> Result<u64, ExportError> {
+    /// Readies a batch for sending (encoding, compressing for HTTP).
+    pub fn prepare(&self, payload: Payload) -> Prepared {
+        let signal = payload.signal();
+        let encode = |payload: &Payload| {
+            Bytes::from(match payload {
+                Payload::Traces(message) => message.encode_to_vec(),
+                Payload::Metrics(message) => message.encode_to_vec(),
+                Payload::Logs(message) => message.encode_to_vec(),
+            })
+        };
         match self {
-            Exporter::Grpc(exporter) => exporter.export(payload).await,
-            Exporter::Http(exporter) => exporter.export(payload).await,
-            Exporter::Debug(exporter) => {
-                exporter.export(&payload);
+            Exporter::Grpc(_) => Prepared::Encoded {
+                signal,
+                bytes: encode(&payload),
+                gzipped: false,
+            },
+            Exporter::Http(exporter) => {
+                let (bytes, gzipped) = exporter.body(encode(&payload));
+                Prepared::Encoded {
+                    signal,
+                    bytes,
+                    gzipped,
+                }
+            }
+            Exporter::Debug(_) => Prepared::Decoded(payload),
+        }
+    }
+
+    /// Sends one prepared batch; `Ok` carries how many items the backend rejected.
+    pub async fn send(&self, prepared: &Prepared) -> Result<u64, ExportError> {
+        match (self, prepared) {
+            (Exporter::Grpc(exporter), _) => exporter.send(prepared).await,
+            (Exporter::Http(exporter), _) => exporter.send(prepared).await,
+            (Exporter::Debug(exporter), Prepared::Decoded(payload)) => {
+                exporter.export(payload);
                 Ok(0)
             }
+            (Exporter::Debug(_), Prepared::Encoded { .. }) => Err(ExportError::Setup(
+                "the debug exporter prints decoded batches".into(),
+            )),
         }
     }
 }

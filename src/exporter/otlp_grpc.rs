@@ -1,10 +1,13 @@
-//! OTLP over gRPC with tonic: gzip, headers as metadata, a per-request timeout.
+//! OTLP over gRPC with tonic: the batch goes out as the bytes it was encoded to once, with gzip,
+//! headers as metadata and a per-request timeout; a refusal's `RetryInfo` is read for the retry.
 
-use super::{ExportError, Payload};
+use super::raw_codec::RawCodec;
+use super::{ExportError, Prepared};
 use crate::config::{Compression, OtlpExporterSettings};
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
-use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use crate::telemetry::Signal;
+use bytes::Bytes;
+use http::uri::PathAndQuery;
+use prost::Message;
 use std::time::Duration;
 use tonic::codec::CompressionEncoding;
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
@@ -15,6 +18,14 @@ pub struct GrpcExporter {
     metadata: MetadataMap,
     gzip: bool,
     timeout: Duration,
+}
+
+fn method(signal: Signal) -> PathAndQuery {
+    PathAndQuery::from_static(match signal {
+        Signal::Traces => "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+        Signal::Metrics => "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+        Signal::Logs => "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+    })
 }
 
 impl GrpcExporter {
@@ -40,48 +51,128 @@ impl GrpcExporter {
         })
     }
 
-    fn request<T>(&self, message: T) -> tonic::Request<T> {
-        let mut request = tonic::Request::new(message);
-        *request.metadata_mut() = self.metadata.clone();
-        request.set_timeout(self.timeout);
-        request
-    }
-
-    fn encoding(&self) -> Option<CompressionEncoding> {
-        self.gzip.then_some(CompressionEncoding::Gzip)
-    }
-
-    /// Sends one batch; returns how many items the backend rejected.
-    pub async fn export(&self, payload: Payload) -> Result<u64, ExportError> {
-        let channel = self.channel.clone();
-        // The three services differ only in their client and response types.
-        macro_rules! call {
-            ($client:ident, $message:expr, $rejected:ident) => {{
-                let mut client = $client::new(channel).max_encoding_message_size(usize::MAX);
-                if let Some(encoding) = self.encoding() {
-                    client = client.send_compressed(encoding);
-                }
-                let response = client.export(self.request($message)).await?.into_inner();
-                Ok::<i64, tonic::Status>(
-                    response
-                        .partial_success
-                        .map_or(0, |partial| partial.$rejected),
-                )
-            }};
-        }
-        let call = async {
-            match payload {
-                Payload::Traces(message) => call!(TraceServiceClient, message, rejected_spans),
-                Payload::Metrics(message) => {
-                    call!(MetricsServiceClient, message, rejected_data_points)
-                }
-                Payload::Logs(message) => call!(LogsServiceClient, message, rejected_log_records),
-            }
+    /// Sends one encoded batch; returns how many items the backend rejected.
+    pub async fn send(&self, prepared: &Prepared) -> Result<u64, ExportError> {
+        let Prepared::Encoded { signal, bytes, .. } = prepared else {
+            return Err(ExportError::Setup(
+                "the gRPC exporter sends encoded batches".into(),
+            ));
         };
+        let call = self.call(*signal, bytes.clone());
         match tokio::time::timeout(self.timeout, call).await {
-            Ok(Ok(rejected)) => Ok(rejected.max(0) as u64),
-            Ok(Err(status)) => Err(ExportError::Grpc(status)),
+            Ok(Ok(rejected)) => Ok(rejected),
+            Ok(Err(status)) => Err(ExportError::Grpc {
+                retry_after: retry_delay(&status),
+                status,
+            }),
             Err(_) => Err(ExportError::Timeout(self.timeout)),
         }
+    }
+
+    async fn call(&self, signal: Signal, bytes: Bytes) -> Result<u64, tonic::Status> {
+        let mut client =
+            tonic::client::Grpc::new(self.channel.clone()).max_encoding_message_size(usize::MAX);
+        if self.gzip {
+            client = client.send_compressed(CompressionEncoding::Gzip);
+        }
+        client
+            .ready()
+            .await
+            .map_err(|err| tonic::Status::unavailable(format!("connection: {err}")))?;
+        let mut request = tonic::Request::new(bytes);
+        *request.metadata_mut() = self.metadata.clone();
+        request.set_timeout(self.timeout);
+        let response = client
+            .unary(request, method(signal), RawCodec)
+            .await?
+            .into_inner();
+        Ok(response
+            .partial_success
+            .map_or(0, |partial| partial.rejected.max(0) as u64))
+    }
+}
+
+/// `google.rpc.Status` as carried in `grpc-status-details-bin`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    pub code: i32,
+    #[prost(string, tag = "2")]
+    pub message: String,
+    #[prost(message, repeated, tag = "3")]
+    pub details: Vec<Any>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Any {
+    #[prost(string, tag = "1")]
+    pub type_url: String,
+    #[prost(bytes = "vec", tag = "2")]
+    pub value: Vec<u8>,
+}
+
+/// `google.rpc.RetryInfo`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct RetryInfo {
+    #[prost(message, optional, tag = "1")]
+    pub retry_delay: Option<ProtoDuration>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ProtoDuration {
+    #[prost(int64, tag = "1")]
+    pub seconds: i64,
+    #[prost(int32, tag = "2")]
+    pub nanos: i32,
+}
+
+pub const RETRY_INFO_TYPE: &str = "type.googleapis.com/google.rpc.RetryInfo";
+
+/// The delay a server asked for in a `RetryInfo` detail, if any.
+pub fn retry_delay(status: &tonic::Status) -> Option<Duration> {
+    let details = RpcStatus::decode(status.details()).ok()?;
+    let info = details
+        .details
+        .iter()
+        .find(|any| any.type_url == RETRY_INFO_TYPE)?;
+    let delay = RetryInfo::decode(info.value.as_slice()).ok()?.retry_delay?;
+    Some(Duration::new(
+        delay.seconds.max(0) as u64,
+        delay.nanos.max(0) as u32,
+    ))
+}
+
+/// A status carrying a `RetryInfo` detail that asks the client to wait `delay`.
+pub fn status_with_retry_info(code: tonic::Code, message: &str, delay: Duration) -> tonic::Status {
+    let info = RetryInfo {
+        retry_delay: Some(ProtoDuration {
+            seconds: delay.as_secs() as i64,
+            nanos: delay.subsec_nanos() as i32,
+        }),
+    };
+    let details = RpcStatus {
+        code: code as i32,
+        message: message.to_string(),
+        details: vec![Any {
+            type_url: RETRY_INFO_TYPE.into(),
+            value: info.encode_to_vec(),
+        }],
+    };
+    tonic::Status::with_details(code, message, Bytes::from(details.encode_to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_info_round_trips_through_a_status() {
+        let status = status_with_retry_info(
+            tonic::Code::ResourceExhausted,
+            "full",
+            Duration::from_millis(2500),
+        );
+        assert_eq!(retry_delay(&status), Some(Duration::from_millis(2500)));
+        assert_eq!(retry_delay(&tonic::Status::unavailable("x")), None);
     }
 }

@@ -1,6 +1,8 @@
-//! OTLP over HTTP/protobuf with hyper: `POST <endpoint>/v1/<signal>`, gzip, headers, timeout.
+//! OTLP over HTTP/protobuf with hyper: `POST <endpoint>/v1/<signal>` with the batch's encoded
+//! bytes, gzip, headers and a timeout; `Retry-After` is read for the retry.
 
-use super::{ExportError, Payload};
+use super::raw_codec::ExportResponse;
+use super::{ExportError, Prepared};
 use crate::config::{Compression, OtlpExporterSettings};
 use bytes::Bytes;
 use flate2::write::GzEncoder;
@@ -11,22 +13,6 @@ use hyper_util::rt::TokioExecutor;
 use prost::Message;
 use std::io::Write;
 use std::time::Duration;
-
-/// The shape shared by the three OTLP export responses: field 1 is the partial success, whose
-/// field 1 counts rejected items and field 2 says why.
-#[derive(Clone, PartialEq, prost::Message)]
-struct ExportResponse {
-    #[prost(message, optional, tag = "1")]
-    partial_success: Option<PartialSuccess>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct PartialSuccess {
-    #[prost(int64, tag = "1")]
-    rejected: i64,
-    #[prost(string, tag = "2")]
-    error_message: String,
-}
 
 pub struct HttpExporter {
     client: Client<HttpConnector, Full<Bytes>>,
@@ -58,27 +44,45 @@ impl HttpExporter {
         })
     }
 
+    /// The body of a batch: its encoded bytes, gzipped when configured (once, before retries);
+    /// the flag says whether it was.
+    pub fn body(&self, encoded: Bytes) -> (Bytes, bool) {
+        if !self.gzip {
+            return (encoded, false);
+        }
+        let mut encoder = GzEncoder::new(
+            Vec::with_capacity(encoded.len() / 4),
+            flate2::Compression::fast(),
+        );
+        match encoder.write_all(&encoded).and_then(|()| encoder.finish()) {
+            Ok(compressed) => (Bytes::from(compressed), true),
+            Err(_) => (encoded, false),
+        }
+    }
+
     /// Sends one batch; returns how many items the backend rejected.
-    pub async fn export(&self, payload: Payload) -> Result<u64, ExportError> {
-        let url = format!("{}{}", self.endpoint, payload.signal().path());
-        let encoded = match &payload {
-            Payload::Traces(message) => message.encode_to_vec(),
-            Payload::Metrics(message) => message.encode_to_vec(),
-            Payload::Logs(message) => message.encode_to_vec(),
+    pub async fn send(&self, prepared: &Prepared) -> Result<u64, ExportError> {
+        let Prepared::Encoded {
+            signal,
+            bytes,
+            gzipped,
+        } = prepared
+        else {
+            return Err(ExportError::Setup(
+                "the HTTP exporter sends encoded batches".into(),
+            ));
         };
+        let url = format!("{}{}", self.endpoint, signal.path());
         let mut builder =
             http::Request::post(url).header(http::header::CONTENT_TYPE, "application/x-protobuf");
-        let body = if self.gzip {
+        if *gzipped {
             builder = builder.header(http::header::CONTENT_ENCODING, "gzip");
-            gzip(&encoded).map_err(|err| ExportError::Transport(format!("gzip: {err}")))?
-        } else {
-            encoded
-        };
+        }
         for (name, value) in &self.headers {
             builder = builder.header(name, value);
         }
         let request = builder
-            .body(Full::new(Bytes::from(body)))
+            .body(Full::new(bytes.clone()))
             .map_err(|err| ExportError::Setup(err.to_string()))?;
         let exchange = async {
             let response = self
@@ -87,6 +91,10 @@ impl HttpExporter {
                 .await
                 .map_err(|err| ExportError::Transport(err.to_string()))?;
             let status = response.status();
+            let retry_after = response
+                .headers()
+                .get(http::header::RETRY_AFTER)
+                .and_then(parse_retry_after);
             let body = response
                 .into_body()
                 .collect()
@@ -98,6 +106,7 @@ impl HttpExporter {
                 return Err(ExportError::Http {
                     status: status.as_u16(),
                     body: text,
+                    retry_after,
                 });
             }
             let rejected = ExportResponse::decode(body)
@@ -112,11 +121,13 @@ impl HttpExporter {
     }
 }
 
-fn gzip(data: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut encoder = GzEncoder::new(
-        Vec::with_capacity(data.len() / 4),
-        flate2::Compression::fast(),
-    );
-    encoder.write_all(data)?;
-    encoder.finish()
+/// `Retry-After` as delay seconds (the HTTP-date form is not honoured; backoff applies then).
+fn parse_retry_after(value: &http::HeaderValue) -> Option<Duration> {
+    value
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
 }

@@ -40,6 +40,8 @@ pub struct ExportQueue {
     capacity: Arc<Semaphore>,
     capacity_items: usize,
     retry_after: Duration,
+    /// How long a sender may wait for room before being refused.
+    enqueue_timeout: Duration,
     counters: Arc<AgentCounters>,
 }
 
@@ -67,6 +69,7 @@ impl ExportQueue {
     pub fn new(
         capacity_items: usize,
         retry_after: Duration,
+        enqueue_timeout: Duration,
         counters: Arc<AgentCounters>,
     ) -> (Self, mpsc::UnboundedReceiver<Queued>) {
         let (sender, receiver) = mpsc::unbounded_channel();
@@ -76,6 +79,7 @@ impl ExportQueue {
             capacity: Arc::new(Semaphore::new(capacity_items)),
             capacity_items,
             retry_after,
+            enqueue_timeout,
             counters,
         };
         (queue, receiver)
@@ -90,16 +94,39 @@ impl ExportQueue {
             .clone()
             .try_acquire_many_owned(permits as u32)
             .ok()?;
+        Some(self.reservation(permit, items))
+    }
+
+    /// Like [`ExportQueue::try_reserve`], but waits up to the queue's `enqueue_timeout` for room.
+    pub async fn reserve(&self, items: usize) -> Option<Reservation> {
+        if let Some(reservation) = self.try_reserve(items) {
+            return Some(reservation);
+        }
+        if self.enqueue_timeout.is_zero() {
+            return None;
+        }
+        let permits = items.clamp(1, self.capacity_items) as u32;
+        let permit = tokio::time::timeout(
+            self.enqueue_timeout,
+            self.capacity.clone().acquire_many_owned(permits),
+        )
+        .await
+        .ok()?
+        .ok()?;
+        Some(self.reservation(permit, items))
+    }
+
+    fn reservation(&self, permit: OwnedSemaphorePermit, items: usize) -> Reservation {
         self.counters.queued(items as u64);
         let slot = QueueSlot {
             _permit: permit,
             items: items as u64,
             counters: self.counters.clone(),
         };
-        Some(Reservation {
+        Reservation {
             queue: self.clone(),
             slot,
-        })
+        }
     }
 
     /// What a refused sender is told to wait.

@@ -2,7 +2,9 @@
 //! age, runs up to `num_consumers` exports at once, and on shutdown flushes what is queued.
 
 use super::queue::{QueueSlot, Queued};
-use super::{Exporter, Payload};
+use super::retry::{verdict, Backoff, Verdict};
+use super::{Exporter, Payload, Prepared};
+use crate::config::RetryConfig;
 use crate::telemetry::{AgentCounters, RateLimitedLog, Signal};
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,11 +20,12 @@ struct PendingBatch {
 }
 
 /// Batching and concurrency limits of one worker.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct WorkerLimits {
     pub send_batch_size: usize,
     pub batch_timeout: Duration,
     pub num_consumers: usize,
+    pub retry: RetryConfig,
 }
 
 pub struct ExportWorker {
@@ -44,11 +47,11 @@ impl ExportWorker {
     ) -> Self {
         Self {
             exporter,
+            consumers: Arc::new(Semaphore::new(limits.num_consumers)),
             limits,
             counters,
             pending: [None, None, None],
             oldest: None,
-            consumers: Arc::new(Semaphore::new(limits.num_consumers)),
             in_flight: JoinSet::new(),
             errors: Arc::new(RateLimitedLog::new(Duration::from_secs(10))),
         }
@@ -131,33 +134,71 @@ impl ExportWorker {
         let exporter = self.exporter.clone();
         let counters = self.counters.clone();
         let errors = self.errors.clone();
+        let retry = self.limits.retry.clone();
         self.in_flight.spawn(async move {
             let signal: Signal = batch.payload.signal();
             let items = batch.items;
-            match exporter.export(batch.payload).await {
-                Ok(rejected) => {
-                    counters.sent(signal, items.saturating_sub(rejected));
-                    if rejected > 0 {
-                        counters.send_failed(signal, rejected);
-                        errors.warn(&format!(
-                            "{}: backend rejected {rejected} of {items} {}",
-                            exporter.name(),
-                            signal.item()
-                        ));
-                    }
-                }
-                Err(err) => {
-                    counters.send_failed(signal, items);
+            let prepared = exporter.prepare(batch.payload);
+            send_with_retries(
+                &exporter, &prepared, signal, items, &retry, &counters, &errors,
+            )
+            .await;
+            drop(batch.slots);
+            drop(consumer);
+        });
+    }
+}
+
+/// Sends one batch, retrying retryable failures by the policy; counts the outcome.
+async fn send_with_retries(
+    exporter: &Exporter,
+    prepared: &Prepared,
+    signal: Signal,
+    items: u64,
+    retry: &RetryConfig,
+    counters: &AgentCounters,
+    errors: &RateLimitedLog,
+) {
+    let mut backoff = Backoff::new(retry, items ^ std::process::id() as u64);
+    loop {
+        let error = match exporter.send(prepared).await {
+            Ok(rejected) => {
+                counters.sent(signal, items.saturating_sub(rejected));
+                if rejected > 0 {
+                    counters.dropped(signal, rejected, "partial_success");
                     errors.warn(&format!(
-                        "{}: export of {items} {} failed: {err}",
+                        "{}: backend rejected {rejected} of {items} {}",
                         exporter.name(),
                         signal.item()
                     ));
                 }
+                return;
             }
-            drop(batch.slots);
-            drop(consumer);
-        });
+            Err(error) => error,
+        };
+        let reason = match verdict(&error) {
+            Verdict::Retry { after } => match backoff.wait(after) {
+                Some(wait) => {
+                    counters.retried(signal, items);
+                    errors.warn(&format!(
+                        "{}: export of {items} {} failed, retrying in {wait:.1?}: {error}",
+                        exporter.name(),
+                        signal.item()
+                    ));
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+                None => "retries_exhausted",
+            },
+            Verdict::Permanent { reason } => reason,
+        };
+        counters.dropped(signal, items, reason);
+        errors.warn(&format!(
+            "{}: dropped {items} {} ({reason}): {error}",
+            exporter.name(),
+            signal.item()
+        ));
+        return;
     }
 }
 

@@ -2,6 +2,8 @@
 //! decoded message size, UNAVAILABLE when the queue is full.
 
 use super::{Intake, SignalRequest};
+use crate::config::GrpcRefusal;
+use crate::exporter::status_with_retry_info;
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
     LogsService, LogsServiceServer,
 };
@@ -29,19 +31,31 @@ use tonic::{Request, Response, Status};
 #[derive(Clone)]
 struct OtlpGrpc {
     intake: Arc<Intake>,
+    refuse_with: GrpcRefusal,
 }
 
 impl OtlpGrpc {
-    fn accept<R: SignalRequest>(
+    async fn accept<R: SignalRequest>(
         &self,
         request: Request<R>,
     ) -> Result<Response<R::Response>, Status> {
-        match self.intake.accept(request.into_inner().into_payload()) {
+        match self
+            .intake
+            .accept(request.into_inner().into_payload())
+            .await
+        {
             Ok(()) => Ok(Response::new(R::Response::default())),
-            Err(refused) => Err(Status::unavailable(format!(
-                "the agent's export queue is full; retry in {}s",
-                refused.retry_after.as_secs_f64()
-            ))),
+            Err(refused) => {
+                let message = format!(
+                    "the agent's export queue is full; retry in {:.1}s",
+                    refused.retry_after.as_secs_f64()
+                );
+                let code = match self.refuse_with {
+                    GrpcRefusal::Unavailable => tonic::Code::Unavailable,
+                    GrpcRefusal::ResourceExhausted => tonic::Code::ResourceExhausted,
+                };
+                Err(status_with_retry_info(code, &message, refused.retry_after))
+            }
         }
     }
 }
@@ -52,7 +66,7 @@ impl TraceService for OtlpGrpc {
         &self,
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        self.accept(request)
+        self.accept(request).await
     }
 }
 
@@ -62,7 +76,7 @@ impl MetricsService for OtlpGrpc {
         &self,
         request: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        self.accept(request)
+        self.accept(request).await
     }
 }
 
@@ -72,7 +86,7 @@ impl LogsService for OtlpGrpc {
         &self,
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        self.accept(request)
+        self.accept(request).await
     }
 }
 
@@ -81,9 +95,13 @@ pub async fn serve_grpc(
     listener: TcpListener,
     intake: Arc<Intake>,
     max_message_bytes: usize,
+    refuse_with: GrpcRefusal,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), tonic::transport::Error> {
-    let service = OtlpGrpc { intake };
+    let service = OtlpGrpc {
+        intake,
+        refuse_with,
+    };
     tonic::transport::Server::builder()
         .add_service(
             TraceServiceServer::new(service.clone())

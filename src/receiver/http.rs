@@ -3,6 +3,7 @@
 //! the status codes the OTLP specification names for each failure.
 
 use super::{Intake, SignalRequest};
+use crate::config::HttpRefusal;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -28,6 +29,8 @@ const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 struct HttpState {
     intake: Arc<Intake>,
     max_body_bytes: usize,
+    /// 503 or 429, with `Retry-After`, when the queue is full.
+    refuse_status: StatusCode,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,8 +77,13 @@ pub async fn serve_http(
     listener: TcpListener,
     intake: Arc<Intake>,
     max_body_bytes: usize,
+    refuse_with: HttpRefusal,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let refuse_status = match refuse_with {
+        HttpRefusal::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        HttpRefusal::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+    };
     let router = Router::new()
         .route("/v1/traces", post(export::<ExportTraceServiceRequest>))
         .route("/v1/metrics", post(export::<ExportMetricsServiceRequest>))
@@ -83,6 +91,7 @@ pub async fn serve_http(
         .with_state(HttpState {
             intake,
             max_body_bytes,
+            refuse_status,
         });
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
@@ -109,14 +118,14 @@ async fn export<R: SignalRequest>(
         );
     };
     match decode::<R>(&state, &headers, body, encoding).await {
-        Ok(request) => match state.intake.accept(request.into_payload()) {
+        Ok(request) => match state.intake.accept(request.into_payload()).await {
             Ok(()) => encoded_response(StatusCode::OK, encoding, &R::Response::default()),
             Err(refused) => {
                 let seconds = refused.retry_after.as_secs().max(1);
                 let mut response = failure_response(
                     encoding,
                     Failure::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
+                        state.refuse_status,
                         format!("the agent's export queue is full; retry in {seconds}s"),
                     ),
                 );
@@ -257,10 +266,10 @@ fn json_without_nulls<M: serde::Serialize>(message: &M) -> Vec<u8> {
 
 fn failure_response(encoding: Encoding, failure: Failure) -> Response {
     let code = match failure.status {
-        StatusCode::SERVICE_UNAVAILABLE => 14, // UNAVAILABLE
-        StatusCode::PAYLOAD_TOO_LARGE => 8,    // RESOURCE_EXHAUSTED
-        StatusCode::REQUEST_TIMEOUT => 4,      // DEADLINE_EXCEEDED
-        _ => 3,                                // INVALID_ARGUMENT
+        StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS => 14, // UNAVAILABLE
+        StatusCode::PAYLOAD_TOO_LARGE => 8,                                    // RESOURCE_EXHAUSTED
+        StatusCode::REQUEST_TIMEOUT => 4,                                      // DEADLINE_EXCEEDED
+        _ => 3,                                                                // INVALID_ARGUMENT
     };
     encoded_response(
         failure.status,

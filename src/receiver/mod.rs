@@ -70,14 +70,15 @@ impl Intake {
     /// Enriches and queues `payload` for every exporter, or refuses it whole: either every
     /// exporter gets the data or none does, so a retry never duplicates. Metrics are derived
     /// only from data that was queued.
-    pub fn accept(&self, mut payload: Payload) -> Result<(), Refused> {
+    pub async fn accept(&self, mut payload: Payload) -> Result<(), Refused> {
         let signal = payload.signal();
         let items = payload.item_count();
         if items == 0 {
             return Ok(());
         }
         let reservations = self
-            .reserve(items)
+            .reserve_waiting(items)
+            .await
             .inspect_err(|_| self.counters.refused(signal, items as u64))?;
         let (records, ready) = match &mut payload {
             Payload::Traces(request) => {
@@ -209,6 +210,17 @@ impl Intake {
     pub fn enqueue_derived(&self, payload: Payload) -> Result<(), Refused> {
         let reservations = self.reserve(payload.item_count())?;
         self.send(reservations, payload)
+    }
+
+    /// Room in every queue, waiting up to each queue's `enqueue_timeout`.
+    async fn reserve_waiting(&self, items: usize) -> Result<Vec<Reservation>, Refused> {
+        let mut reservations = Vec::with_capacity(self.queues.len());
+        for queue in &self.queues {
+            reservations.push(queue.reserve(items).await.ok_or(Refused {
+                retry_after: queue.retry_after(),
+            })?);
+        }
+        Ok(reservations)
     }
 
     fn reserve(&self, items: usize) -> Result<Vec<Reservation>, Refused> {

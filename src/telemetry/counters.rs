@@ -92,6 +92,9 @@ pub struct AgentCounters {
     sent: PerSignal,
     send_failed: PerSignal,
     queued_items: AtomicU64,
+    retried: PerSignal,
+    /// Items dropped after an export failed for good, by signal and reason.
+    dropped: std::sync::Mutex<std::collections::BTreeMap<(&'static str, &'static str), u64>>,
     metric_overflow_points: AtomicU64,
     held_spans: AtomicU64,
     hold_full: AtomicU64,
@@ -142,6 +145,25 @@ impl AgentCounters {
     }
     pub fn sent(&self, signal: Signal, items: u64) {
         self.sent.add(signal, items);
+    }
+    /// Items whose export is retried after a retryable failure (once per retry).
+    pub fn retried(&self, signal: Signal, items: u64) {
+        self.retried.add(signal, items);
+    }
+    /// Items dropped for good, with the reason; they also count as failed.
+    pub fn dropped(&self, signal: Signal, items: u64, reason: &'static str) {
+        self.send_failed(signal, items);
+        if let Ok(mut dropped) = self.dropped.lock() {
+            *dropped.entry((signal.item(), reason)).or_default() += items;
+        }
+    }
+    pub fn retried_total(&self, signal: Signal) -> u64 {
+        self.retried.get(signal)
+    }
+    pub fn dropped_total(&self, signal: Signal, reason: &str) -> u64 {
+        self.dropped.lock().map_or(0, |dropped| {
+            dropped.get(&(signal.item(), reason)).copied().unwrap_or(0)
+        })
     }
     pub fn send_failed(&self, signal: Signal, items: u64) {
         self.send_failed.add(signal, items);
@@ -253,6 +275,25 @@ impl AgentCounters {
             "",
             self.metric_overflow_total(),
         );
+        for signal in Signal::ALL {
+            let name = format!("genai_cost_agent_exporter_retried_{}_total", signal.item());
+            counter_line(
+                &mut out,
+                &name,
+                "Items whose export was retried, once per retry.",
+                "",
+                self.retried.get(signal),
+            );
+        }
+        if let Ok(dropped) = self.dropped.lock() {
+            for ((item, reason), count) in dropped.iter() {
+                let name = format!("genai_cost_agent_exporter_dropped_{item}_total");
+                let _ = writeln!(
+                    out,
+                    "# TYPE {name} counter\n{name}{{reason=\"{reason}\"}} {count}"
+                );
+            }
+        }
         counter_line(
             &mut out,
             "genai_cost_agent_hold_spans_total",
