@@ -29,11 +29,15 @@ mod options {
         pub seconds: f64,
         pub connections: usize,
         pub spans_per_request: usize,
-        pub llm_fraction: f64,
+                pub llm_fraction: f64,
+        /// Derived metrics on (default) or off.
+        pub metrics: bool,
+        /// Distinct `user.id` values on LLM spans, an attribution dimension (0: no user).
+        pub users: usize,
     }
 
-    const USAGE: &str = "usage: load [--seconds S] [--connections N] \
-                         [--spans-per-request M] [--llm-fraction F]";
+        const USAGE: &str = "usage: load [--seconds S] [--connections N] \
+                         [--spans-per-request M] [--llm-fraction F] [--metrics on|off] [--users N]";
 
     impl Options {
         pub fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
@@ -41,7 +45,9 @@ mod options {
                 seconds: 10.0,
                 connections: 4,
                 spans_per_request: 100,
-                llm_fraction: 0.2,
+                                llm_fraction: 0.2,
+                metrics: true,
+                users: 0,
             };
             let mut args = args;
             while let Some(arg) = args.next() {
@@ -59,7 +65,15 @@ mod options {
                     "--spans-per-request" => {
                         options.spans_per_request = value.parse().map_err(|_| bad())?
                     }
-                    "--llm-fraction" => options.llm_fraction = value.parse().map_err(|_| bad())?,
+                                        "--llm-fraction" => options.llm_fraction = value.parse().map_err(|_| bad())?,
+                    "--metrics" => {
+                        options.metrics = match value.as_str() {
+                            "on" => true,
+                            "off" => false,
+                            _ => return Err(bad()),
+                        }
+                    }
+                    "--users" => options.users = value.parse().map_err(|_| bad())?,
                     _ => return Err(format!("unknown argument `{arg}`\n{USAGE}")),
                 }
             }
@@ -77,8 +91,11 @@ mod options {
             if !(1..=10_000).contains(&self.spans_per_request) {
                 return Err("--spans-per-request must be in 1..=10000".into());
             }
-            if !(0.0..=1.0).contains(&self.llm_fraction) {
+                        if !(0.0..=1.0).contains(&self.llm_fraction) {
                 return Err("--llm-fraction must be in [0, 1]".into());
+            }
+            if self.users > 99_999 {
+                return Err("--users must be at most 99999".into());
             }
             Ok(())
         }
@@ -132,18 +149,24 @@ mod workload {
     pub struct Template {
         bytes: Bytes,
         /// (byte offset, index of the span whose id goes there).
-        patches: Vec<(usize, usize)>,
+                patches: Vec<(usize, usize)>,
+        /// Byte offsets of the five digits of each `user-NNNNN` value.
+        user_patches: Vec<usize>,
         pub llm_spans: u64,
     }
 
     impl Template {
-        pub fn build(variant: usize, spans: usize, llm_fraction: f64) -> Template {
+                pub fn build(variant: usize, spans: usize, llm_fraction: f64, with_users: bool) -> Template {
             let mut llm_spans = 0;
             let spans: Vec<Span> = (0..spans)
                 .map(|index| {
                     if is_llm(index + variant * 7, llm_fraction) {
-                        llm_spans += 1;
-                        llm_span(index)
+                                                llm_spans += 1;
+                        let mut span = llm_span(index);
+                        if with_users {
+                            span.attributes.push(text("user.id", USER_PLACEHOLDER));
+                        }
+                        span
                     } else {
                         plain_span(index)
                     }
@@ -162,23 +185,39 @@ mod workload {
                 expected,
                 "placeholder ids not found in the encoding"
             );
+                        let user_patches = bytes
+                .windows(USER_PLACEHOLDER.len())
+                .enumerate()
+                .filter(|(_, window)| *window == USER_PLACEHOLDER.as_bytes())
+                .map(|(offset, _)| offset + USER_PLACEHOLDER.len() - 5)
+                .collect();
             Template {
                 bytes: bytes.into(),
                 patches,
+                user_patches,
                 llm_spans,
             }
         }
 
         /// The request with the real ids of `connection`'s request number `request`.
-        pub fn render(&self, connection: usize, request: u64) -> Bytes {
+                pub fn render(&self, connection: usize, request: u64, users: usize) -> Bytes {
             let mut bytes = BytesMut::from(&self.bytes[..]);
             for &(offset, index) in &self.patches {
                 let id = span_id(connection, request, index).to_be_bytes();
                 bytes[offset..offset + 8].copy_from_slice(&id);
             }
+            if users > 0 {
+                for (position, &offset) in self.user_patches.iter().enumerate() {
+                    let user = (request as usize * 131 + position * 17 + connection * 7919) % users;
+                    bytes[offset..offset + 5].copy_from_slice(format!("{user:05}").as_bytes());
+                }
+            }
             bytes.freeze()
         }
     }
+
+        /// The `user.id` of LLM spans before its digits are set per request.
+    const USER_PLACEHOLDER: &str = "user-00000";
 
     /// Spreads `fraction` of the indexes evenly.
     fn is_llm(index: usize, fraction: f64) -> bool {
@@ -584,7 +623,7 @@ mod agent {
         pub sink: u16,
     }
 
-    pub fn config_yaml(ports: &Ports, models: &[(&str, &str, [&str; 4])]) -> String {
+        pub fn config_yaml(ports: &Ports, models: &[(&str, &str, [&str; 4])], metrics: bool, users: usize) -> String {
         let mut prices = String::new();
         for (model, provider, [input, output, cache_read, cache_write]) in models {
             prices.push_str(&format!(
@@ -598,8 +637,10 @@ mod agent {
              pricing:\n  currency: USD\n  models:\n{prices}\
              exporters:\n  otlp:\n    endpoint: http://127.0.0.1:{sink}\n    protocol: grpc\n    \
              compression: none\n  debug:\n    enabled: never\n\
+                          metrics:\n  enabled: {metrics}\n  attribution:\n    keys: [{keys}]\n\
              service:\n  telemetry:\n    endpoint: 127.0.0.1:{telemetry}\n    logs:\n      \
              level: warn\n",
+            keys = if users > 0 { "user.id" } else { "" },
             grpc = ports.grpc,
             http = ports.http,
             sink = ports.sink,
@@ -904,8 +945,9 @@ mod generator {
     pub async fn run(
         connection: usize,
         channel: Channel,
-        templates: Arc<Vec<Template>>,
+                templates: Arc<Vec<Template>>,
         spans_per_request: u64,
+        users: usize,
         deadline: Instant,
     ) -> ConnectionReport {
         let mut client = tonic::client::Grpc::new(channel);
@@ -917,7 +959,7 @@ mod generator {
         while Instant::now() < deadline {
             let request = report.requests;
             let template = &templates[(request as usize + connection) % templates.len()];
-            let body = template.render(connection, request);
+            let body = template.render(connection, request, users);
             report.requests += 1;
             report.spans_sent += spans_per_request;
             match send_until_answered(&mut client, body, deadline, &mut report).await {
@@ -1076,11 +1118,13 @@ impl Results {
         let (o, load, d, cpu) = (&self.options, &self.load, &self.delivery, &self.cpu);
         println!("\n=== genai-cost-agent load benchmark ===");
         println!(
-            "load:      {} connections x {} spans/request, {:.0}% LLM spans, {:.1} s",
+                        "load:      {} connections x {} spans/request, {:.0}% LLM spans, {:.1} s, derived metrics {}, {} users",
             o.connections,
             o.spans_per_request,
             o.llm_fraction * 100.0,
-            load.wall.as_secs_f64()
+            load.wall.as_secs_f64(),
+            if o.metrics { "on" } else { "off" },
+            o.users
         );
         println!(
             "sent:      {} requests, {} spans; acknowledged {} spans ({} LLM)",
@@ -1159,7 +1203,9 @@ impl Results {
             "seconds": round(load.wall.as_secs_f64(), 3),
             "connections": o.connections,
             "spans_per_request": o.spans_per_request,
-            "llm_fraction": o.llm_fraction,
+                        "llm_fraction": o.llm_fraction,
+            "derived_metrics": o.metrics,
+            "users": o.users,
             "requests": load.sum(|r| r.requests),
             "spans_sent": load.sum(|r| r.spans_sent),
             "spans_acknowledged": self.acked(),
@@ -1287,10 +1333,8 @@ async fn generate(
         .enumerate()
         .map(|(connection, channel)| {
             let templates = templates.clone();
-            let spans = options.spans_per_request as u64;
-            tokio::spawn(generator::run(
-                connection, channel, templates, spans, deadline,
-            ))
+                        let spans = options.spans_per_request as u64;
+            tokio::spawn(generator::run(connection, channel, templates, spans, options.users, deadline))
         })
         .collect();
     let mut reports = Vec::new();
@@ -1308,6 +1352,7 @@ async fn generate(
 fn launch_agent(
     scratch: &agent::ScratchDir,
     sink_port: u16,
+    options: &options::Options,
 ) -> BoxResult<(agent::AgentProcess, std::net::SocketAddr)> {
     let binary = agent::build_binary()?;
     let ports = agent::Ports {
@@ -1317,7 +1362,7 @@ fn launch_agent(
         sink: sink_port,
     };
     let config = scratch.0.join("config.yaml");
-    std::fs::write(&config, agent::config_yaml(&ports, &workload::MODELS))?;
+    std::fs::write(&config, agent::config_yaml(&ports, &workload::MODELS, options.metrics, options.users))?;
     let log = scratch.0.join("agent.log");
     let mut process = agent::AgentProcess::spawn(&binary, &config, log, ports.telemetry)?;
     if let Err(err) = process.wait_ready(PROCESS_TIMEOUT) {
@@ -1356,7 +1401,7 @@ fn run(options: options::Options) -> BoxResult<Results> {
     let templates: Arc<Vec<_>> = Arc::new(
         (0..workload::SERVICES.len())
             .map(|variant| {
-                workload::Template::build(variant, options.spans_per_request, options.llm_fraction)
+                workload::Template::build(variant, options.spans_per_request, options.llm_fraction, options.users > 0)
             })
             .collect(),
     );
@@ -1366,7 +1411,7 @@ fn run(options: options::Options) -> BoxResult<Results> {
     )));
     let sink = runtime.block_on(sink::SinkServer::start(ledger.clone()))?;
     let scratch = agent::ScratchDir::create()?;
-    let (process, grpc) = launch_agent(&scratch, sink.address.port())?;
+    let (process, grpc) = launch_agent(&scratch, sink.address.port(), &options)?;
     eprintln!(
         "agent pid {} ready (gRPC {grpc}, sink {}); loading for {} s...",
         process.pid(),
