@@ -8,6 +8,11 @@ use genai_cost_agent::Agent;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// mimalloc: the hot path allocates per decoded span, and glibc's allocator showed up as ~40%
+/// of the agent's CPU under load (see README, "Load benchmark").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "genai-cost-agent",

@@ -8,6 +8,7 @@
 //! A call is remembered for `window` or until `max_entries` newer calls push it out; a second
 //! span arriving after that is priced again (counted twice).
 
+use rustc_hash::FxBuildHasher;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -15,30 +16,50 @@ use std::time::{Duration, Instant};
 /// What identifies one priced call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallIdentity {
-    pub trace_id: Vec<u8>,
-    pub span_id: Vec<u8>,
-    pub parent_span_id: Vec<u8>,
+    pub trace_id: TraceId,
+    pub span_id: SpanId,
+    /// `None` for a root span.
+    pub parent_span_id: Option<SpanId>,
     pub response_id: Option<String>,
     /// Input and output token counts: parent and child spans of one call report the same.
     pub fingerprint: (u64, u64),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum CallKey {
-    Response(Vec<u8>, String),
-    Span(Vec<u8>, Vec<u8>),
-    ChildOf(Vec<u8>, Vec<u8>),
+pub type TraceId = [u8; 16];
+pub type SpanId = [u8; 8];
+
+/// The id bytes as fixed arrays (ids of another length are padded or cut: they are invalid
+/// in OTLP anyway, and only need to compare equal to themselves).
+pub fn trace_id(bytes: &[u8]) -> TraceId {
+    let mut id = [0; 16];
+    let length = bytes.len().min(16);
+    id[..length].copy_from_slice(&bytes[..length]);
+    id
 }
 
-#[derive(Debug, Clone)]
+pub fn span_id(bytes: &[u8]) -> SpanId {
+    let mut id = [0; 8];
+    let length = bytes.len().min(8);
+    id[..length].copy_from_slice(&bytes[..length]);
+    id
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum CallKey {
+    Response(TraceId, String),
+    Span(TraceId, SpanId),
+    ChildOf(TraceId, SpanId),
+}
+
+#[derive(Debug, Clone, Copy)]
 struct Remembered {
-    span_id: Vec<u8>,
+    span_id: SpanId,
     fingerprint: (u64, u64),
 }
 
 #[derive(Default)]
 struct Recent {
-    by_key: HashMap<CallKey, Remembered>,
+    by_key: HashMap<CallKey, Remembered, FxBuildHasher>,
     order: VecDeque<(Instant, Vec<CallKey>)>,
 }
 
@@ -58,7 +79,7 @@ impl DuplicateTracker {
     }
 
     /// The span id of an earlier span for the same call, or `None` after remembering this one.
-    pub fn check_and_remember(&self, call: &CallIdentity) -> Option<Vec<u8>> {
+    pub fn check_and_remember(&self, call: &CallIdentity) -> Option<SpanId> {
         let now = Instant::now();
         let Ok(mut recent) = self.recent.lock() else {
             return None;
@@ -68,24 +89,18 @@ impl DuplicateTracker {
             return Some(earlier);
         }
         let remembered = Remembered {
-            span_id: call.span_id.clone(),
+            span_id: call.span_id,
             fingerprint: call.fingerprint,
         };
-        let mut keys = vec![CallKey::Span(call.trace_id.clone(), call.span_id.clone())];
+        let mut keys = vec![CallKey::Span(call.trace_id, call.span_id)];
         if let Some(response_id) = &call.response_id {
-            keys.push(CallKey::Response(
-                call.trace_id.clone(),
-                response_id.clone(),
-            ));
+            keys.push(CallKey::Response(call.trace_id, response_id.clone()));
         }
-        if !call.parent_span_id.is_empty() {
-            keys.push(CallKey::ChildOf(
-                call.trace_id.clone(),
-                call.parent_span_id.clone(),
-            ));
+        if let Some(parent) = call.parent_span_id {
+            keys.push(CallKey::ChildOf(call.trace_id, parent));
         }
         for key in &keys {
-            recent.by_key.insert(key.clone(), remembered.clone());
+            recent.by_key.insert(key.clone(), remembered);
         }
         recent.order.push_back((now, keys));
         while recent.order.len() > self.max_entries {
@@ -96,7 +111,7 @@ impl DuplicateTracker {
 }
 
 impl Recent {
-    fn earlier_span_of(&self, call: &CallIdentity) -> Option<Vec<u8>> {
+    fn earlier_span_of(&self, call: &CallIdentity) -> Option<SpanId> {
         let other_span = |key: CallKey, same_counts: bool| {
             self.by_key
                 .get(&key)
@@ -104,25 +119,18 @@ impl Recent {
                     earlier.span_id != call.span_id
                         && (!same_counts || earlier.fingerprint == call.fingerprint)
                 })
-                .map(|earlier| earlier.span_id.clone())
+                .map(|earlier| earlier.span_id)
         };
         let by_response = call
             .response_id
             .as_ref()
-            .and_then(|id| other_span(CallKey::Response(call.trace_id.clone(), id.clone()), false));
+            .and_then(|id| other_span(CallKey::Response(call.trace_id, id.clone()), false));
         by_response
             .or_else(|| {
-                other_span(
-                    CallKey::Span(call.trace_id.clone(), call.parent_span_id.clone()),
-                    true,
-                )
+                call.parent_span_id
+                    .and_then(|parent| other_span(CallKey::Span(call.trace_id, parent), true))
             })
-            .or_else(|| {
-                other_span(
-                    CallKey::ChildOf(call.trace_id.clone(), call.span_id.clone()),
-                    true,
-                )
-            })
+            .or_else(|| other_span(CallKey::ChildOf(call.trace_id, call.span_id), true))
     }
 
     fn forget_older_than(&mut self, now: Instant, window: Duration) {
@@ -155,13 +163,9 @@ mod tests {
         fingerprint: (u64, u64),
     ) -> CallIdentity {
         CallIdentity {
-            trace_id: vec![7; 16],
-            span_id: vec![span; 8],
-            parent_span_id: if parent == 0 {
-                Vec::new()
-            } else {
-                vec![parent; 8]
-            },
+            trace_id: [7; 16],
+            span_id: [span; 8],
+            parent_span_id: (parent != 0).then_some([parent; 8]),
             response_id: response_id.map(str::to_string),
             fingerprint,
         }
@@ -176,7 +180,7 @@ mod tests {
         );
         assert_eq!(
             tracker.check_and_remember(&call(2, 9, Some("msg_1"), (10, 5))),
-            Some(vec![1; 8])
+            Some([1; 8])
         );
         assert_eq!(
             tracker.check_and_remember(&call(3, 9, Some("msg_2"), (10, 5))),
@@ -193,7 +197,7 @@ mod tests {
         );
         assert_eq!(
             tracker.check_and_remember(&call(2, 1, None, (100, 20))),
-            Some(vec![1; 8])
+            Some([1; 8])
         );
         let tracker = DuplicateTracker::new(Duration::from_secs(60), 100);
         assert_eq!(
@@ -202,7 +206,7 @@ mod tests {
         );
         assert_eq!(
             tracker.check_and_remember(&call(1, 0, None, (100, 20))),
-            Some(vec![2; 8])
+            Some([2; 8])
         );
     }
 

@@ -253,9 +253,10 @@ impl Enricher {
                 location,
                 precision: facts.precision,
                 identity: Some(CallIdentity {
-                    trace_id: span.trace_id.clone(),
-                    span_id: span.span_id.clone(),
-                    parent_span_id: span.parent_span_id.clone(),
+                    trace_id: duplicates::trace_id(&span.trace_id),
+                    span_id: duplicates::span_id(&span.span_id),
+                    parent_span_id: (!span.parent_span_id.is_empty())
+                        .then(|| duplicates::span_id(&span.parent_span_id)),
                     response_id: facts.response_id.map(str::to_string),
                     fingerprint: (facts.usage.input, facts.usage.output),
                 }),

@@ -9,6 +9,7 @@ mod otlp;
 mod prometheus;
 mod record;
 mod series;
+mod state;
 
 pub use flusher::{agent_identity, flush_once, run_flusher};
 pub use instruments::{prometheus_label, Instrument, Kind};
@@ -20,14 +21,14 @@ use crate::config::{MetricsConfig, Temporality};
 use crate::telemetry::AgentCounters;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use rust_decimal::Decimal;
-use series::SeriesTable;
+use state::State;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The state of every derived metric, shared by the receivers (recording) and the flusher.
 pub struct DerivedMetrics {
-    tables: Mutex<HashMap<Instrument, SeriesTable>>,
+    state: Mutex<State>,
     bounds: HashMap<Instrument, Vec<Decimal>>,
     currency: String,
     temporality: Temporality,
@@ -46,7 +47,7 @@ impl DerivedMetrics {
         counters: Arc<AgentCounters>,
     ) -> Self {
         Self {
-            tables: Mutex::new(HashMap::new()),
+            state: Mutex::new(State::default()),
             bounds: Instrument::ALL
                 .iter()
                 .map(|instrument| (*instrument, instrument.bounds()))
@@ -69,23 +70,19 @@ impl DerivedMetrics {
         if records.is_empty() {
             return;
         }
-        let now = unix_nanos_now();
-        let Ok(mut tables) = self.tables.lock() else {
+        let (now, instant) = (unix_nanos_now(), std::time::Instant::now());
+        let Ok(mut state) = self.state.lock() else {
             return;
         };
         for record in records {
+            let base = state.base(&record.dimensions);
             for record::Point {
                 instrument,
                 extra,
                 value,
             } in record::points(record)
             {
-                let mut key = record.dimensions.clone();
-                if let Some((name, label)) = extra {
-                    key.push((name.to_string(), label));
-                }
                 let bounds = &self.bounds[&instrument];
-                let table = tables.entry(instrument).or_default();
                 let empty = || match instrument.kind() {
                     Kind::Histogram => Value::Histogram {
                         buckets: vec![0; bounds.len() + 1],
@@ -94,7 +91,13 @@ impl DerivedMetrics {
                     },
                     Kind::MonotonicSum | Kind::Sum => Value::Sum(Decimal::ZERO),
                 };
-                let (series, overflow) = table.entry(key, self.cardinality_limit, empty, now);
+                let (series, overflow) = state.table(instrument).entry(
+                    State::key(base, extra),
+                    self.cardinality_limit,
+                    empty,
+                    now,
+                    instant,
+                );
                 if overflow {
                     self.counters.metric_overflow();
                 }
@@ -107,31 +110,38 @@ impl DerivedMetrics {
     /// With delta temporality, call [`DerivedMetrics::committed`] once it is queued.
     pub fn collect(&self) -> Option<ExportMetricsServiceRequest> {
         let now = unix_nanos_now();
-        let mut tables = self.tables.lock().ok()?;
-        for table in tables.values_mut() {
-            table.forget_idle(self.idle_timeout);
+        let mut state = self.state.lock().ok()?;
+        for instrument in Instrument::ALL {
+            state.table(instrument).forget_idle(self.idle_timeout);
         }
-        otlp::build_request(self, &mut tables, now)
+        state.compact();
+        otlp::build_request(self, &mut state, now)
     }
 
     /// The last collected delta reached the exporters' queues.
     pub fn committed(&self) {
-        if let Ok(mut tables) = self.tables.lock() {
-            tables.values_mut().for_each(SeriesTable::commit);
+        if let Ok(mut state) = self.state.lock() {
+            for instrument in Instrument::ALL {
+                state.table(instrument).commit();
+            }
         }
     }
 
     /// Cumulative values of every series, for the Prometheus endpoint and tests.
     pub fn snapshot(&self) -> Vec<(Instrument, SeriesKey, Value)> {
-        let Ok(tables) = self.tables.lock() else {
+        let Ok(state) = self.state.lock() else {
             return Vec::new();
         };
-        let mut points: Vec<_> = tables
+        let mut points: Vec<_> = Instrument::ALL
             .iter()
-            .flat_map(|(instrument, table)| {
-                table
+            .flat_map(|instrument| {
+                let state = &state;
+                state
+                    .table_ref(*instrument)
                     .cumulative()
-                    .map(move |(key, series)| (*instrument, key.clone(), series.value.clone()))
+                    .map(move |(key, series)| {
+                        (*instrument, state.expand(key), series.value.clone())
+                    })
             })
             .collect();
         points.sort_by(|a, b| (a.0 as usize, &a.1).cmp(&(b.0 as usize, &b.1)));

@@ -1,6 +1,7 @@
 //! Derived metric state as an OTLP metrics request, cumulative or delta.
 
-use super::series::{SeriesKey, SeriesTable, Value};
+use super::series::{SeriesKey, Value};
+use super::state::State;
 use super::{DerivedMetrics, Instrument, Kind};
 use crate::config::Temporality;
 use crate::enrich::attributes::decimal_to_f64;
@@ -11,7 +12,6 @@ use opentelemetry_proto::tonic::metrics::v1::{
     NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use std::collections::HashMap;
 
 fn key_values(pairs: &[(String, String)]) -> Vec<KeyValue> {
     pairs
@@ -29,7 +29,7 @@ fn key_values(pairs: &[(String, String)]) -> Vec<KeyValue> {
 /// One request holding every instrument's points, or `None` when there are none.
 pub fn build_request(
     metrics: &DerivedMetrics,
-    tables: &mut HashMap<Instrument, SeriesTable>,
+    state: &mut State,
     now: u64,
 ) -> Option<ExportMetricsServiceRequest> {
     let temporality = match metrics.temporality {
@@ -38,16 +38,18 @@ pub fn build_request(
     };
     let mut built = Vec::new();
     for instrument in Instrument::ALL {
-        let Some(table) = tables.get_mut(&instrument) else {
-            continue;
-        };
-        let points: Vec<(SeriesKey, u64, Value)> = match metrics.temporality {
-            Temporality::Cumulative => table
+        let keyed: Vec<_> = match metrics.temporality {
+            Temporality::Cumulative => state
+                .table_ref(instrument)
                 .cumulative()
                 .map(|(key, series)| (key.clone(), series.start_unix_nanos, series.value.clone()))
                 .collect(),
-            Temporality::Delta => table.collect_delta(now),
+            Temporality::Delta => state.table(instrument).collect_delta(now),
         };
+        let points: Vec<(SeriesKey, u64, Value)> = keyed
+            .into_iter()
+            .map(|(key, start, value)| (state.expand(&key), start, value))
+            .collect();
         if points.is_empty() {
             continue;
         }

@@ -23,7 +23,7 @@ pub struct CallRecord {
 /// One value for one instrument, with the attribute that sets it apart from the call's others.
 pub struct Point {
     pub instrument: super::Instrument,
-    pub extra: Option<(&'static str, String)>,
+    pub extra: super::state::Extra,
     pub value: Decimal,
 }
 
@@ -50,7 +50,7 @@ pub fn points(record: &CallRecord) -> Vec<Point> {
             if always || tokens > 0 {
                 points.push(Point {
                     instrument: TokenUsage,
-                    extra: Some(("gen_ai.token.type", kind.to_string())),
+                    extra: Some(("gen_ai.token.type", std::borrow::Cow::Borrowed(kind))),
                     value: Decimal::from(tokens),
                 });
             }
@@ -68,7 +68,7 @@ pub fn points(record: &CallRecord) -> Vec<Point> {
             if always || !amount.is_zero() {
                 points.push(Point {
                     instrument: Cost,
-                    extra: Some(("gen_ai.cost.type", kind.to_string())),
+                    extra: Some(("gen_ai.cost.type", std::borrow::Cow::Borrowed(kind))),
                     value: amount,
                 });
             }
@@ -87,14 +87,17 @@ pub fn points(record: &CallRecord) -> Vec<Point> {
     if let Some(reason) = record.unpriced {
         points.push(Point {
             instrument: Unpriced,
-            extra: Some(("reason", reason.as_str().to_string())),
+            extra: Some(("reason", std::borrow::Cow::Borrowed(reason.as_str()))),
             value: Decimal::ONE,
         });
     }
     for threshold in &record.thresholds_exceeded {
         points.push(Point {
             instrument: ThresholdExceeded,
-            extra: Some(("threshold", threshold.normalize().to_string())),
+            extra: Some((
+                "threshold",
+                std::borrow::Cow::Owned(threshold.normalize().to_string()),
+            )),
             value: Decimal::ONE,
         });
     }

@@ -2,6 +2,7 @@
 //! one overflow series, idle series forgotten, and what was last exported (for delta).
 
 use rust_decimal::Decimal;
+use rustc_hash::FxBuildHasher;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -62,38 +63,67 @@ pub struct Series {
     collected: Option<(Value, u64)>,
 }
 
-/// All series of one instrument.
-#[derive(Debug, Default)]
-pub struct SeriesTable {
-    series: HashMap<SeriesKey, Series>,
+/// A key that can stand for the overflow series.
+pub trait TableKey: std::hash::Hash + Eq + Clone {
+    fn overflow() -> Self;
 }
 
-impl SeriesTable {
+impl TableKey for SeriesKey {
+    fn overflow() -> Self {
+        vec![(OVERFLOW_KEY.to_string(), "true".to_string())]
+    }
+}
+
+/// All series of one instrument.
+#[derive(Debug)]
+pub struct SeriesTable<K = SeriesKey> {
+    series: HashMap<K, Series, FxBuildHasher>,
+}
+
+impl<K> Default for SeriesTable<K> {
+    fn default() -> Self {
+        Self {
+            series: HashMap::default(),
+        }
+    }
+}
+
+impl<K: TableKey> SeriesTable<K> {
     /// The series for `key`, created empty if there is room; else the overflow series.
     /// Returns whether the point went to the overflow series.
     pub fn entry(
         &mut self,
-        key: SeriesKey,
+        key: K,
         limit: usize,
         empty: impl FnOnce() -> Value,
         now_unix_nanos: u64,
+        now: Instant,
     ) -> (&mut Series, bool) {
         let overflow =
-            !self.series.contains_key(&key) && self.series.len() >= limit.saturating_sub(1);
-        let key = if overflow {
-            vec![(OVERFLOW_KEY.to_string(), "true".to_string())]
-        } else {
-            key
-        };
+            self.series.len() >= limit.saturating_sub(1) && !self.series.contains_key(&key);
+        let key = if overflow { K::overflow() } else { key };
         let series = self.series.entry(key).or_insert_with(|| Series {
             value: empty(),
             start_unix_nanos: now_unix_nanos,
-            last_update: Instant::now(),
+            last_update: now,
             exported: None,
             collected: None,
         });
-        series.last_update = Instant::now();
+        series.last_update = now;
         (series, overflow)
+    }
+
+    /// Replaces every key by `rename(key)`.
+    pub fn rekey(&mut self, rename: impl Fn(&K) -> K) {
+        self.series = std::mem::take(&mut self.series)
+            .into_iter()
+            .map(|(key, series)| (rename(&key), series))
+            .collect();
+    }
+
+    /// Keys of the series held.
+    pub fn keys(&self) -> impl Iterator<Item = &K> {
+        self.series.keys()
     }
 
     /// Forgets series not updated for `idle`; returns how many.
@@ -105,13 +135,13 @@ impl SeriesTable {
     }
 
     /// Cumulative points: every series from its start.
-    pub fn cumulative(&self) -> impl Iterator<Item = (&SeriesKey, &Series)> {
+    pub fn cumulative(&self) -> impl Iterator<Item = (&K, &Series)> {
         self.series.iter()
     }
 
     /// Delta points since the last committed export: (key, start, value); series without change
     /// are left out. Remembers what was collected until [`SeriesTable::commit`].
-    pub fn collect_delta(&mut self, now_unix_nanos: u64) -> Vec<(SeriesKey, u64, Value)> {
+    pub fn collect_delta(&mut self, now_unix_nanos: u64) -> Vec<(K, u64, Value)> {
         let mut points = Vec::new();
         for (key, series) in &mut self.series {
             let (baseline, since) = match &series.exported {
@@ -150,7 +180,13 @@ mod tests {
     }
 
     fn add(table: &mut SeriesTable, user: &str, amount: Decimal, limit: usize) -> bool {
-        let (series, overflow) = table.entry(key(user), limit, || Value::Sum(Decimal::ZERO), 1);
+        let (series, overflow) = table.entry(
+            key(user),
+            limit,
+            || Value::Sum(Decimal::ZERO),
+            1,
+            Instant::now(),
+        );
         if let Value::Sum(sum) = &mut series.value {
             *sum += amount;
         }
@@ -159,7 +195,7 @@ mod tests {
 
     #[test]
     fn points_beyond_the_limit_go_to_one_overflow_series() {
-        let mut table = SeriesTable::default();
+        let mut table: SeriesTable = SeriesTable::default();
         assert!(!add(&mut table, "a", dec!(1), 3));
         assert!(!add(&mut table, "b", dec!(1), 3));
         assert!(add(&mut table, "c", dec!(1), 3));
@@ -179,7 +215,7 @@ mod tests {
 
     #[test]
     fn delta_reports_changes_since_the_committed_export() {
-        let mut table = SeriesTable::default();
+        let mut table: SeriesTable = SeriesTable::default();
         add(&mut table, "a", dec!(5), 10);
         let first = table.collect_delta(100);
         assert_eq!(first, vec![(key("a"), 1, Value::Sum(dec!(5)))]);
