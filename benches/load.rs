@@ -29,14 +29,14 @@ mod options {
         pub seconds: f64,
         pub connections: usize,
         pub spans_per_request: usize,
-                pub llm_fraction: f64,
+        pub llm_fraction: f64,
         /// Derived metrics on (default) or off.
         pub metrics: bool,
         /// Distinct `user.id` values on LLM spans, an attribution dimension (0: no user).
         pub users: usize,
     }
 
-        const USAGE: &str = "usage: load [--seconds S] [--connections N] \
+    const USAGE: &str = "usage: load [--seconds S] [--connections N] \
                          [--spans-per-request M] [--llm-fraction F] [--metrics on|off] [--users N]";
 
     impl Options {
@@ -45,7 +45,7 @@ mod options {
                 seconds: 10.0,
                 connections: 4,
                 spans_per_request: 100,
-                                llm_fraction: 0.2,
+                llm_fraction: 0.2,
                 metrics: true,
                 users: 0,
             };
@@ -65,7 +65,7 @@ mod options {
                     "--spans-per-request" => {
                         options.spans_per_request = value.parse().map_err(|_| bad())?
                     }
-                                        "--llm-fraction" => options.llm_fraction = value.parse().map_err(|_| bad())?,
+                    "--llm-fraction" => options.llm_fraction = value.parse().map_err(|_| bad())?,
                     "--metrics" => {
                         options.metrics = match value.as_str() {
                             "on" => true,
@@ -91,7 +91,7 @@ mod options {
             if !(1..=10_000).contains(&self.spans_per_request) {
                 return Err("--spans-per-request must be in 1..=10000".into());
             }
-                        if !(0.0..=1.0).contains(&self.llm_fraction) {
+            if !(0.0..=1.0).contains(&self.llm_fraction) {
                 return Err("--llm-fraction must be in [0, 1]".into());
             }
             if self.users > 99_999 {
@@ -149,19 +149,24 @@ mod workload {
     pub struct Template {
         bytes: Bytes,
         /// (byte offset, index of the span whose id goes there).
-                patches: Vec<(usize, usize)>,
+        patches: Vec<(usize, usize)>,
         /// Byte offsets of the five digits of each `user-NNNNN` value.
         user_patches: Vec<usize>,
         pub llm_spans: u64,
     }
 
     impl Template {
-                pub fn build(variant: usize, spans: usize, llm_fraction: f64, with_users: bool) -> Template {
+        pub fn build(
+            variant: usize,
+            spans: usize,
+            llm_fraction: f64,
+            with_users: bool,
+        ) -> Template {
             let mut llm_spans = 0;
             let spans: Vec<Span> = (0..spans)
                 .map(|index| {
                     if is_llm(index + variant * 7, llm_fraction) {
-                                                llm_spans += 1;
+                        llm_spans += 1;
                         let mut span = llm_span(index);
                         if with_users {
                             span.attributes.push(text("user.id", USER_PLACEHOLDER));
@@ -185,7 +190,7 @@ mod workload {
                 expected,
                 "placeholder ids not found in the encoding"
             );
-                        let user_patches = bytes
+            let user_patches = bytes
                 .windows(USER_PLACEHOLDER.len())
                 .enumerate()
                 .filter(|(_, window)| *window == USER_PLACEHOLDER.as_bytes())
@@ -200,7 +205,7 @@ mod workload {
         }
 
         /// The request with the real ids of `connection`'s request number `request`.
-                pub fn render(&self, connection: usize, request: u64, users: usize) -> Bytes {
+        pub fn render(&self, connection: usize, request: u64, users: usize) -> Bytes {
             let mut bytes = BytesMut::from(&self.bytes[..]);
             for &(offset, index) in &self.patches {
                 let id = span_id(connection, request, index).to_be_bytes();
@@ -216,7 +221,7 @@ mod workload {
         }
     }
 
-        /// The `user.id` of LLM spans before its digits are set per request.
+    /// The `user.id` of LLM spans before its digits are set per request.
     const USER_PLACEHOLDER: &str = "user-00000";
 
     /// Spreads `fraction` of the indexes evenly.
@@ -623,7 +628,12 @@ mod agent {
         pub sink: u16,
     }
 
-        pub fn config_yaml(ports: &Ports, models: &[(&str, &str, [&str; 4])], metrics: bool, users: usize) -> String {
+    pub fn config_yaml(
+        ports: &Ports,
+        models: &[(&str, &str, [&str; 4])],
+        metrics: bool,
+        users: usize,
+    ) -> String {
         let mut prices = String::new();
         for (model, provider, [input, output, cache_read, cache_write]) in models {
             prices.push_str(&format!(
@@ -945,7 +955,7 @@ mod generator {
     pub async fn run(
         connection: usize,
         channel: Channel,
-                templates: Arc<Vec<Template>>,
+        templates: Arc<Vec<Template>>,
         spans_per_request: u64,
         users: usize,
         deadline: Instant,
@@ -1333,8 +1343,15 @@ async fn generate(
         .enumerate()
         .map(|(connection, channel)| {
             let templates = templates.clone();
-                        let spans = options.spans_per_request as u64;
-            tokio::spawn(generator::run(connection, channel, templates, spans, options.users, deadline))
+            let spans = options.spans_per_request as u64;
+            tokio::spawn(generator::run(
+                connection,
+                channel,
+                templates,
+                spans,
+                options.users,
+                deadline,
+            ))
         })
         .collect();
     let mut reports = Vec::new();
@@ -1362,7 +1379,10 @@ fn launch_agent(
         sink: sink_port,
     };
     let config = scratch.0.join("config.yaml");
-    std::fs::write(&config, agent::config_yaml(&ports, &workload::MODELS, options.metrics, options.users))?;
+    std::fs::write(
+        &config,
+        agent::config_yaml(&ports, &workload::MODELS, options.metrics, options.users),
+    )?;
     let log = scratch.0.join("agent.log");
     let mut process = agent::AgentProcess::spawn(&binary, &config, log, ports.telemetry)?;
     if let Err(err) = process.wait_ready(PROCESS_TIMEOUT) {
@@ -1401,7 +1421,12 @@ fn run(options: options::Options) -> BoxResult<Results> {
     let templates: Arc<Vec<_>> = Arc::new(
         (0..workload::SERVICES.len())
             .map(|variant| {
-                workload::Template::build(variant, options.spans_per_request, options.llm_fraction, options.users > 0)
+                workload::Template::build(
+                    variant,
+                    options.spans_per_request,
+                    options.llm_fraction,
+                    options.users > 0,
+                )
             })
             .collect(),
     );
