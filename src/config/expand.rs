@@ -3,7 +3,8 @@
 
 use super::ConfigError;
 
-/// Expands every `${env:…}` reference in `text`, reading variables through `lookup`.
+/// Expands every `${env:…}` reference in `text`, reading variables through `lookup`. YAML
+/// comments are left as they are, references in them included.
 ///
 /// An unset variable without a default expands to the empty string (the Collector's rule) and is
 /// reported in the returned warnings. A value spanning several lines is refused: it would change
@@ -14,11 +15,41 @@ pub fn expand_env(
 ) -> Result<(String, Vec<String>), ConfigError> {
     let mut out = String::with_capacity(text.len());
     let mut warnings = Vec::new();
-    let mut rest = text;
+    for (index, line) in text.split_inclusive('\n').enumerate() {
+        let (code, comment) = line.split_at(comment_start(line));
+        expand_line(code, index + 1, &lookup, &mut out, &mut warnings)?;
+        out.push_str(comment);
+    }
+    Ok((out, warnings))
+}
+
+/// Where a line's comment begins: a `#` outside quotes, at the start or after white space.
+fn comment_start(line: &str) -> usize {
+    let mut quote = None;
+    let mut previous = ' ';
+    for (offset, c) in line.char_indices() {
+        match (quote, c) {
+            (None, '#') if previous.is_whitespace() => return offset,
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(open), c) if c == open => quote = None,
+            _ => {}
+        }
+        previous = c;
+    }
+    line.len()
+}
+
+fn expand_line(
+    line_text: &str,
+    line: usize,
+    lookup: &impl Fn(&str) -> Option<String>,
+    out: &mut String,
+    warnings: &mut Vec<String>,
+) -> Result<(), ConfigError> {
+    let mut rest = line_text;
     while let Some(pos) = rest.find('$') {
         out.push_str(&rest[..pos]);
         let after = &rest[pos + 1..];
-        let line = line_of(text, text.len() - rest.len() + pos);
         if let Some(tail) = after.strip_prefix('$') {
             out.push('$');
             rest = tail;
@@ -29,8 +60,7 @@ pub fn expand_env(
                     line,
                     message: "`${` without a closing `}`".into(),
                 })?;
-            let body = &body_and_tail[..end];
-            out.push_str(&resolve(body, line, &lookup, &mut warnings)?);
+            out.push_str(&resolve(&body_and_tail[..end], line, lookup, warnings)?);
             rest = &body_and_tail[end + 1..];
         } else {
             out.push('$');
@@ -38,7 +68,7 @@ pub fn expand_env(
         }
     }
     out.push_str(rest);
-    Ok((out, warnings))
+    Ok(())
 }
 
 fn resolve(
@@ -84,10 +114,6 @@ fn resolve(
     Ok(value)
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset].bytes().filter(|b| *b == b'\n').count() + 1
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +147,20 @@ mod tests {
             warnings,
             vec!["line 3: environment variable MISSING is not set; using an empty value"]
         );
+    }
+
+    #[test]
+    fn references_in_comments_are_left_alone() {
+        let (out, warnings) = expand_env(
+            "# set ${env:MISSING} here\nkey: \"a # b ${env:HOST}\" # ${env:NOPE}\n",
+            env,
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "# set ${env:MISSING} here\nkey: \"a # b collector:4317\" # ${env:NOPE}\n"
+        );
+        assert!(warnings.is_empty());
     }
 
     #[test]

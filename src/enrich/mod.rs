@@ -200,6 +200,7 @@ impl Enricher {
             return SpanOutcome::Untouched;
         };
         let (attributes, outcome) = match plan.priced {
+            Ok((attributes, _)) if attributes.is_empty() => return SpanOutcome::Untouched,
             Ok((attributes, _)) => (attributes, SpanOutcome::Priced),
             Err(reason) => (unpriced(reason), SpanOutcome::Unpriced(reason)),
         };
