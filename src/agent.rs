@@ -7,7 +7,7 @@ use crate::enrich::hold::HoldBuffer;
 use crate::enrich::Enricher;
 use crate::exporter::{DebugExporter, ExportQueue, ExportWorker, Exporter, WorkerLimits};
 use crate::metrics::{agent_identity, run_flusher, serve_prometheus, DerivedMetrics};
-use crate::receiver::{serve_grpc, serve_http, Intake};
+use crate::receiver::{serve_grpc, serve_http, Intake, Route};
 use crate::telemetry::{serve_telemetry, AgentCounters, Health};
 use crate::usage::UsageReader;
 use std::future::Future;
@@ -27,8 +27,8 @@ pub enum StartError {
         address: String,
         source: std::io::Error,
     },
-    #[error("exporters.otlp: {0}")]
-    Exporter(#[from] crate::exporter::ExportError),
+    #[error("exporters.{0}: {1}")]
+    Exporter(String, crate::exporter::ExportError),
     #[error("{0}")]
     Config(String),
 }
@@ -90,36 +90,44 @@ fn limits(queue: &SendingQueueConfig, batch: &BatchConfig, retry: &RetryConfig) 
     }
 }
 
+/// One exporter to start: its name, the exporter, its queue and batching, the signals it gets.
+struct PlannedExporter<'a> {
+    name: String,
+    exporter: Exporter,
+    queue: &'a SendingQueueConfig,
+    limits: WorkerLimits,
+    signals: [bool; 3],
+}
+
 /// The configured exporters with their queue and batching settings.
-fn exporters(
-    loaded: &LoadedConfig,
-) -> Result<Vec<(Exporter, &SendingQueueConfig, WorkerLimits)>, StartError> {
+fn exporters(loaded: &LoadedConfig) -> Result<Vec<PlannedExporter<'_>>, StartError> {
     let config = &loaded.config;
     let mut exporters = Vec::new();
-    if let Some(settings) = &loaded.otlp {
-        let otlp = &config.exporters.otlp;
-        exporters.push((
-            Exporter::otlp(settings)?,
-            &otlp.sending_queue,
-            limits(&otlp.sending_queue, &otlp.batch, &otlp.retry_on_failure),
-        ));
+    for named in &loaded.otlp {
+        let otlp = &config.exporters.otlp[&named.name];
+        exporters.push(PlannedExporter {
+            name: named.name.clone(),
+            exporter: Exporter::otlp(&named.settings)
+                .map_err(|err| StartError::Exporter(named.name.clone(), err))?,
+            queue: &otlp.sending_queue,
+            limits: limits(&otlp.sending_queue, &otlp.batch, &otlp.retry_on_failure),
+            signals: named.signals,
+        });
     }
     if loaded.debug_exporter_enabled() {
         let debug = &config.exporters.debug;
         let reader = UsageReader::from_config(&config.usage).map_err(StartError::Config)?;
-        let exporter = Exporter::Debug(DebugExporter::start(debug.summary_interval.0, reader));
-        exporters.push((
-            exporter,
-            &debug.sending_queue,
-            limits(
-                &debug.sending_queue,
-                &debug.batch,
-                &RetryConfig {
-                    enabled: false,
-                    ..RetryConfig::default()
-                },
-            ),
-        ));
+        let no_retries = RetryConfig {
+            enabled: false,
+            ..RetryConfig::default()
+        };
+        exporters.push(PlannedExporter {
+            name: "debug".into(),
+            exporter: Exporter::Debug(DebugExporter::start(debug.summary_interval.0, reader)),
+            queue: &debug.sending_queue,
+            limits: limits(&debug.sending_queue, &debug.batch, &no_retries),
+            signals: [true; 3],
+        });
     }
     Ok(exporters)
 }
@@ -137,19 +145,29 @@ impl Agent {
 
         let mut queues = Vec::new();
         let mut workers = Vec::new();
-        for (exporter, queue_config, limits) in exporters(loaded)? {
+        for planned in exporters(loaded)? {
+            let queue_config = planned.queue;
             let (queue, receiver) = ExportQueue::new(
                 queue_config.queue_size,
                 queue_config.retry_after.0,
                 queue_config.enqueue_timeout.0,
                 counters.clone(),
             );
-            tracing::info!(exporter = exporter.name(), "exporter ready");
-            let worker = ExportWorker::new(Arc::new(exporter), limits, counters.clone());
+            tracing::info!(exporter = %planned.name, "exporter ready");
+            let worker = ExportWorker::new(
+                planned.name.clone(),
+                Arc::new(planned.exporter),
+                planned.limits,
+                counters.clone(),
+            );
             workers.push(tokio::spawn(
                 worker.run(receiver, stop_exporters.subscribe()),
             ));
-            queues.push(queue);
+            queues.push(Route {
+                name: planned.name,
+                queue,
+                signals: planned.signals,
+            });
         }
 
         let enricher = Enricher::from_config(config).map_err(StartError::Config)?;

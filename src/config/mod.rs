@@ -39,9 +39,18 @@ pub enum ConfigError {
 #[derive(Debug)]
 pub struct LoadedConfig {
     pub config: Config,
-    /// The OTLP exporter's effective settings; `None` when no endpoint is configured.
-    pub otlp: Option<OtlpExporterSettings>,
+    /// The OTLP exporters with an endpoint, by name, with their effective settings.
+    pub otlp: Vec<NamedExporter>,
     pub warnings: Vec<String>,
+}
+
+/// One OTLP exporter: its name (`otlp`, `otlp/<name>`), where it sends, which signals it gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedExporter {
+    pub name: String,
+    pub settings: OtlpExporterSettings,
+    /// Traces, metrics, logs.
+    pub signals: [bool; 3],
 }
 
 impl LoadedConfig {
@@ -50,7 +59,7 @@ impl LoadedConfig {
         match self.config.exporters.debug.enabled {
             DebugMode::Always => true,
             DebugMode::Never => false,
-            DebugMode::Auto => self.otlp.is_none(),
+            DebugMode::Auto => self.otlp.is_empty(),
         }
     }
 }
@@ -91,13 +100,13 @@ pub fn load_str(
         .map_err(|message| invalid("pricing", message))?;
     crate::usage::UsageReader::from_config(&config.usage)
         .map_err(|message| invalid("usage", message))?;
-    let otlp = resolve_otlp_exporter(&config.exporters.otlp, &env)?;
+    let otlp = named_exporters(&config, &env)?;
     let loaded = LoadedConfig {
         config,
         otlp,
         warnings,
     };
-    if loaded.otlp.is_none() && !loaded.debug_exporter_enabled() {
+    if loaded.otlp.is_empty() && !loaded.debug_exporter_enabled() {
         return Err(invalid(
             "exporters",
             "no exporter: set exporters.otlp.endpoint (or OTEL_EXPORTER_OTLP_ENDPOINT) or enable exporters.debug",
@@ -137,21 +146,58 @@ fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
     }
 }
 
+/// The OTLP exporters that have an endpoint. The standard `OTEL_EXPORTER_OTLP_*` variables
+/// apply to the exporter named `otlp` only.
+fn named_exporters(
+    config: &Config,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<Vec<NamedExporter>, ConfigError> {
+    let mut exporters = Vec::new();
+    for (name, exporter) in &config.exporters.otlp {
+        let no_env = |_: &str| None;
+        let resolved = if name == "otlp" {
+            resolve_otlp_exporter(exporter, env)
+        } else {
+            resolve_otlp_exporter(exporter, &no_env)
+        };
+        let renamed = |error: ConfigError| match error {
+            ConfigError::Invalid { key, message } => ConfigError::Invalid {
+                key: key.replacen("exporters.otlp", &format!("exporters.{name}"), 1),
+                message,
+            },
+            other => other,
+        };
+        if let Some(settings) = resolved.map_err(renamed)? {
+            let takes = |signal| exporter.signals.contains(&signal);
+            let signals = [
+                takes(SignalName::Traces),
+                takes(SignalName::Metrics),
+                takes(SignalName::Logs),
+            ];
+            exporters.push(NamedExporter {
+                name: name.clone(),
+                settings,
+                signals,
+            });
+        }
+    }
+    Ok(exporters)
+}
+
 /// Checks that span several keys or that the schema cannot express.
 fn validate(config: &Config) -> Result<(), ConfigError> {
     validate_pricing(&config.pricing)?;
-    for (name, queue, batch) in [
-        (
-            "otlp",
-            &config.exporters.otlp.sending_queue,
-            &config.exporters.otlp.batch,
-        ),
-        (
-            "debug",
-            &config.exporters.debug.sending_queue,
-            &config.exporters.debug.batch,
-        ),
-    ] {
+    let otlp = config
+        .exporters
+        .otlp
+        .iter()
+        .map(|(name, exporter)| (name.as_str(), &exporter.sending_queue, &exporter.batch));
+    let debug = std::iter::once((
+        "debug",
+        &config.exporters.debug.sending_queue,
+        &config.exporters.debug.batch,
+    ));
+    for (name, queue, batch) in otlp.chain(debug) {
         if queue.queue_size == 0 {
             return Err(invalid(
                 &format!("exporters.{name}.sending_queue.queue_size"),

@@ -513,13 +513,76 @@ impl Default for PrometheusConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+/// The exporters: `otlp` and any number of `otlp/<name>` (each with its own queue, retries and
+/// signals), and `debug`.
+#[derive(Debug, Clone)]
 pub struct ExportersConfig {
-    #[serde(default)]
-    pub otlp: OtlpExporterConfig,
-    #[serde(default)]
+    /// By name: `otlp`, `otlp/<name>`.
+    pub otlp: std::collections::BTreeMap<String, OtlpExporterConfig>,
     pub debug: DebugExporterConfig,
+}
+
+impl Default for ExportersConfig {
+    fn default() -> Self {
+        Self {
+            otlp: [("otlp".to_string(), OtlpExporterConfig::default())].into(),
+            debug: DebugExporterConfig::default(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ExportersConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ExportersVisitor;
+        impl<'de> serde::de::Visitor<'de> for ExportersVisitor {
+            type Value = ExportersConfig;
+            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+                formatter.write_str("a map of exporters: otlp, otlp/<name>, debug")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ExportersConfig, A::Error> {
+                let mut exporters = ExportersConfig {
+                    otlp: Default::default(),
+                    debug: DebugExporterConfig::default(),
+                };
+                while let Some(name) = map.next_key::<String>()? {
+                    let otlp_name = name == "otlp"
+                        || name
+                            .strip_prefix("otlp/")
+                            .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'));
+                    if name == "debug" {
+                        exporters.debug = map.next_value()?;
+                    } else if otlp_name {
+                        let config = map
+                            .next_value::<Option<OtlpExporterConfig>>()?
+                            .unwrap_or_default();
+                        exporters.otlp.insert(name, config);
+                    } else {
+                        return Err(serde::de::Error::custom(format!(
+                            "unknown exporter `{name}`: use otlp, otlp/<name> or debug"
+                        )));
+                    }
+                }
+                Ok(exporters)
+            }
+        }
+        deserializer.deserialize_map(ExportersVisitor)
+    }
+}
+
+/// One of the three OTLP signals, as configuration names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignalName {
+    Traces,
+    Metrics,
+    Logs,
+}
+
+fn all_signals() -> Vec<SignalName> {
+    vec![SignalName::Traces, SignalName::Metrics, SignalName::Logs]
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -560,6 +623,9 @@ pub struct OtlpExporterConfig {
     pub batch: BatchConfig,
     #[serde(default)]
     pub retry_on_failure: RetryConfig,
+    /// The signals this exporter gets (derived metrics count as metrics).
+    #[serde(default = "all_signals")]
+    pub signals: Vec<SignalName>,
 }
 
 /// Retries of retryable failures, as the Collector's `retry_on_failure`.

@@ -22,7 +22,7 @@ fn empty_file_gives_defaults_with_debug_exporter() {
     );
     assert_eq!(config.service.telemetry.endpoint.0, "localhost:13133");
     assert_eq!(config.pricing.currency, "USD");
-    assert!(loaded.otlp.is_none());
+    assert!(loaded.otlp.is_empty());
     assert!(loaded.debug_exporter_enabled());
 }
 
@@ -88,7 +88,7 @@ fn set_overrides_apply_after_the_file() {
         no_env,
     )
     .unwrap();
-    let otlp = loaded.otlp.unwrap();
+    let otlp = loaded.otlp[0].settings.clone();
     assert_eq!(otlp.endpoint, "http://127.0.0.1:9999");
     assert_eq!(otlp.protocol, OtlpProtocol::HttpProtobuf);
 }
@@ -110,9 +110,9 @@ fn environment_fills_the_default_config_pattern() {
         (name == "OTEL_EXPORTER_OTLP_ENDPOINT").then(|| "http://tempo:4317".to_string())
     };
     let loaded = load_str(text, &[], env).unwrap();
-    assert_eq!(loaded.otlp.as_ref().unwrap().endpoint, "http://tempo:4317");
+    assert_eq!(loaded.otlp[0].settings.endpoint, "http://tempo:4317");
     assert!(!loaded.debug_exporter_enabled());
-    assert!(load(text).unwrap().otlp.is_none());
+    assert!(load(text).unwrap().otlp.is_empty());
 }
 
 #[test]
@@ -129,4 +129,47 @@ fn the_repository_default_config_is_valid() {
     let loaded = load(text).unwrap();
     assert!(loaded.config.pricing.builtin);
     assert!(loaded.debug_exporter_enabled());
+}
+
+#[test]
+fn named_otlp_exporters_have_their_own_settings_and_signals() {
+    let text = "exporters:\n  otlp/tempo:\n    endpoint: http://tempo:4317\n    signals: [traces]\n  otlp/metrics:\n    endpoint: http://mimir:4318\n    protocol: http/protobuf\n    signals: [metrics]\n";
+    let env = |name: &str| {
+        (name == "OTEL_EXPORTER_OTLP_ENDPOINT").then(|| "http://ignored:4317".to_string())
+    };
+    let loaded = load_str(text, &[], env).unwrap();
+    let named: Vec<(&str, &str, [bool; 3])> = loaded
+        .otlp
+        .iter()
+        .map(|exporter| {
+            (
+                exporter.name.as_str(),
+                exporter.settings.endpoint.as_str(),
+                exporter.signals,
+            )
+        })
+        .collect();
+    assert_eq!(
+        named,
+        vec![
+            ("otlp/metrics", "http://mimir:4318", [false, true, false]),
+            ("otlp/tempo", "http://tempo:4317", [true, false, false])
+        ]
+    );
+    assert!(!loaded.debug_exporter_enabled());
+}
+
+#[test]
+fn unknown_exporter_types_and_bad_named_settings_are_refused() {
+    let message = load("exporters:\n  zipkin:\n    endpoint: x\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("unknown exporter `zipkin`: use otlp, otlp/<name> or debug"),
+        "{message}"
+    );
+    let message = load("exporters:\n  otlp/tempo:\n    endpoint: https://tempo:4317\n")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(message, "exporters.otlp/tempo.endpoint: `https://tempo:4317`: TLS is not supported yet; use http://");
 }

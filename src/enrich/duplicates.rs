@@ -23,6 +23,8 @@ pub struct CallIdentity {
     pub response_id: Option<String>,
     /// Input and output token counts: parent and child spans of one call report the same.
     pub fingerprint: (u64, u64),
+    /// Start and end (Unix nanoseconds): sibling spans of one call nest in time.
+    pub interval: (u64, u64),
 }
 
 pub type TraceId = [u8; 16];
@@ -49,12 +51,17 @@ enum CallKey {
     Response(TraceId, String),
     Span(TraceId, SpanId),
     ChildOf(TraceId, SpanId),
+    /// Same trace, same parent, same input and output counts.
+    Sibling(TraceId, SpanId, (u64, u64)),
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Remembered {
     span_id: SpanId,
     fingerprint: (u64, u64),
+    interval: (u64, u64),
+    /// Whether the span carried a response id (two different ids are two calls).
+    response_id: Option<u64>,
 }
 
 #[derive(Default)]
@@ -91,6 +98,8 @@ impl DuplicateTracker {
         let remembered = Remembered {
             span_id: call.span_id,
             fingerprint: call.fingerprint,
+            interval: call.interval,
+            response_id: call.response_id.as_deref().map(fingerprint_of),
         };
         let mut keys = vec![CallKey::Span(call.trace_id, call.span_id)];
         if let Some(response_id) = &call.response_id {
@@ -98,6 +107,7 @@ impl DuplicateTracker {
         }
         if let Some(parent) = call.parent_span_id {
             keys.push(CallKey::ChildOf(call.trace_id, parent));
+            keys.push(CallKey::Sibling(call.trace_id, parent, call.fingerprint));
         }
         for key in &keys {
             recent.by_key.insert(key.clone(), remembered);
@@ -108,6 +118,20 @@ impl DuplicateTracker {
         }
         None
     }
+}
+
+/// A hash of a response id, to compare ids without keeping them.
+fn fingerprint_of(response_id: &str) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = FxBuildHasher.build_hasher();
+    hasher.write(response_id.as_bytes());
+    hasher.finish()
+}
+
+/// Whether one interval lies within the other (a zero interval — no times — never nests).
+fn nested(a: (u64, u64), b: (u64, u64)) -> bool {
+    let valid = |(start, end): (u64, u64)| start > 0 && end >= start;
+    valid(a) && valid(b) && ((a.0 <= b.0 && b.1 <= a.1) || (b.0 <= a.0 && a.1 <= b.1))
 }
 
 impl Recent {
@@ -130,7 +154,16 @@ impl Recent {
                 call.parent_span_id
                     .and_then(|parent| other_span(CallKey::Span(call.trace_id, parent), true))
             })
-            .or_else(|| other_span(CallKey::ChildOf(call.trace_id, call.span_id), true))
+                        .or_else(|| other_span(CallKey::ChildOf(call.trace_id, call.span_id), true))
+            .or_else(|| {
+                // Siblings with equal counts are one call only when one lies within the other in
+                // time (an SDK span inside an instrumentation's span); two calls made in
+                // parallel with equal counts overlap without nesting, or not at all.
+                let parent = call.parent_span_id?;
+                let earlier = self.by_key.get(&CallKey::Sibling(call.trace_id, parent, call.fingerprint))?;
+                let different_responses = matches!((earlier.response_id, call.response_id.as_deref().map(fingerprint_of)), (Some(a), Some(b)) if a != b);
+                (earlier.span_id != call.span_id && !different_responses && nested(earlier.interval, call.interval)).then_some(earlier.span_id)
+            })
     }
 
     fn forget_older_than(&mut self, now: Instant, window: Duration) {
@@ -168,6 +201,7 @@ mod tests {
             parent_span_id: (parent != 0).then_some([parent; 8]),
             response_id: response_id.map(str::to_string),
             fingerprint,
+            interval: (100, 200),
         }
     }
 
@@ -207,6 +241,24 @@ mod tests {
         assert_eq!(
             tracker.check_and_remember(&call(1, 0, None, (100, 20))),
             Some([2; 8])
+        );
+    }
+
+    #[test]
+    fn nested_siblings_with_equal_counts_are_one_call_but_parallel_ones_are_two() {
+        let tracker = DuplicateTracker::new(Duration::from_secs(60), 100);
+        let mut outer = call(2, 9, None, (10_000, 400));
+        outer.interval = (100, 500);
+        let mut inner = call(3, 9, Some("msg_1"), (10_000, 400));
+        inner.interval = (150, 450);
+        assert_eq!(tracker.check_and_remember(&inner), None);
+        assert_eq!(tracker.check_and_remember(&outer), Some([3; 8]));
+        let mut parallel = call(4, 9, None, (10_000, 400));
+        parallel.interval = (300, 900);
+        assert_eq!(
+            tracker.check_and_remember(&parallel),
+            None,
+            "overlapping without nesting: a second call"
         );
     }
 

@@ -260,6 +260,7 @@ impl Enricher {
                         .then(|| duplicates::span_id(&span.parent_span_id)),
                     response_id: facts.response_id.map(str::to_string),
                     fingerprint: (facts.usage.input, facts.usage.output),
+                    interval: (span.start_time_unix_nano, span.end_time_unix_nano),
                 }),
                 priced: self.cost_attributes(&facts, span),
                 call: dimensions(&facts).map(|dimensions| CallDraft {

@@ -29,6 +29,8 @@ pub struct WorkerLimits {
 }
 
 pub struct ExportWorker {
+    /// The configured name (`otlp`, `otlp/tempo`, `debug`), for logs.
+    name: Arc<str>,
     exporter: Arc<Exporter>,
     limits: WorkerLimits,
     counters: Arc<AgentCounters>,
@@ -41,11 +43,13 @@ pub struct ExportWorker {
 
 impl ExportWorker {
     pub fn new(
+        name: String,
         exporter: Arc<Exporter>,
         limits: WorkerLimits,
         counters: Arc<AgentCounters>,
     ) -> Self {
         Self {
+            name: name.into(),
             exporter,
             consumers: Arc::new(Semaphore::new(limits.num_consumers)),
             limits,
@@ -135,12 +139,13 @@ impl ExportWorker {
         let counters = self.counters.clone();
         let errors = self.errors.clone();
         let retry = self.limits.retry.clone();
+        let name = self.name.clone();
         self.in_flight.spawn(async move {
             let signal: Signal = batch.payload.signal();
             let items = batch.items;
             let prepared = exporter.prepare(batch.payload);
             send_with_retries(
-                &exporter, &prepared, signal, items, &retry, &counters, &errors,
+                &name, &exporter, &prepared, signal, items, &retry, &counters, &errors,
             )
             .await;
             drop(batch.slots);
@@ -150,7 +155,9 @@ impl ExportWorker {
 }
 
 /// Sends one batch, retrying retryable failures by the policy; counts the outcome.
+#[allow(clippy::too_many_arguments)]
 async fn send_with_retries(
+    name: &str,
     exporter: &Exporter,
     prepared: &Prepared,
     signal: Signal,
@@ -168,7 +175,7 @@ async fn send_with_retries(
                     counters.dropped(signal, rejected, "partial_success");
                     errors.warn(&format!(
                         "{}: backend rejected {rejected} of {items} {}",
-                        exporter.name(),
+                        name,
                         signal.item()
                     ));
                 }
@@ -182,7 +189,7 @@ async fn send_with_retries(
                     counters.retried(signal, items);
                     errors.warn(&format!(
                         "{}: export of {items} {} failed, retrying in {wait:.1?}: {error}",
-                        exporter.name(),
+                        name,
                         signal.item()
                     ));
                     tokio::time::sleep(wait).await;
@@ -195,7 +202,7 @@ async fn send_with_retries(
         counters.dropped(signal, items, reason);
         errors.warn(&format!(
             "{}: dropped {items} {} ({reason}): {error}",
-            exporter.name(),
+            name,
             signal.item()
         ));
         return;

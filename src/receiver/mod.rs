@@ -14,7 +14,7 @@ use crate::enrich::Enricher;
 use crate::exporter::{ExportQueue, Payload, Reservation};
 use crate::metrics::{CallRecord, DerivedMetrics};
 use crate::telemetry::AgentCounters;
-use crate::telemetry::Signal;
+use crate::telemetry::{RateLimitedLog, Signal};
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
@@ -40,26 +40,29 @@ pub struct Refused {
 /// Where every receiver delivers: enrichment, the derived metrics and the exporters' queues.
 pub struct Intake {
     enricher: Enricher,
-    queues: Vec<ExportQueue>,
+    routes: Vec<Route>,
     metrics: Option<Arc<DerivedMetrics>>,
     hold: Option<Mutex<HoldBuffer>>,
     counters: Arc<AgentCounters>,
+    drops: RateLimitedLog,
 }
 
 impl Intake {
     pub fn new(
         enricher: Enricher,
-        queues: Vec<ExportQueue>,
+        routes: Vec<Route>,
         metrics: Option<Arc<DerivedMetrics>>,
         hold: Option<HoldBuffer>,
         counters: Arc<AgentCounters>,
     ) -> Self {
+        let drops = RateLimitedLog::new(Duration::from_secs(10));
         Self {
             enricher,
-            queues,
+            routes,
             metrics,
             hold: hold.map(Mutex::new),
             counters,
+            drops,
         }
     }
 
@@ -77,7 +80,7 @@ impl Intake {
             return Ok(());
         }
         let reservations = self
-            .reserve_waiting(items)
+            .reserve_waiting(signal, items)
             .await
             .inspect_err(|_| self.counters.refused(signal, items as u64))?;
         let (records, ready) = match &mut payload {
@@ -179,7 +182,7 @@ impl Intake {
                 .collect(),
         };
         match self
-            .reserve(ready.len())
+            .reserve(Signal::Traces, ready.len())
             .and_then(|reservations| self.send(reservations, Payload::Traces(request)))
         {
             Ok(()) => {
@@ -208,37 +211,74 @@ impl Intake {
 
     /// Queues metric points the agent derived itself.
     pub fn enqueue_derived(&self, payload: Payload) -> Result<(), Refused> {
-        let reservations = self.reserve(payload.item_count())?;
+        let reservations = self.reserve(payload.signal(), payload.item_count())?;
         self.send(reservations, payload)
     }
 
-    /// Room in every queue, waiting up to each queue's `enqueue_timeout`.
-    async fn reserve_waiting(&self, items: usize) -> Result<Vec<Reservation>, Refused> {
-        let mut reservations = Vec::with_capacity(self.queues.len());
-        for queue in &self.queues {
-            reservations.push(queue.reserve(items).await.ok_or(Refused {
-                retry_after: queue.retry_after(),
-            })?);
+    /// Room for `items` of `signal` in the queue of every exporter taking that signal, waiting
+    /// up to each queue's `enqueue_timeout`. When some queues are full but not all, the data goes
+    /// to those with room and the full ones count it as dropped (`queue_full`): a slow or dead
+    /// exporter never stalls the others. Only when every queue is full is the sender refused.
+    async fn reserve_waiting(
+        &self,
+        signal: Signal,
+        items: usize,
+    ) -> Result<Vec<Reservation>, Refused> {
+        let mut results = Vec::new();
+        for route in self.routes_for(signal) {
+            results.push((route, route.queue.reserve(items).await));
+        }
+        self.settle(signal, items, results)
+    }
+
+    /// Like [`Intake::reserve_waiting`], without waiting.
+    fn reserve(&self, signal: Signal, items: usize) -> Result<Vec<Reservation>, Refused> {
+        let results = self
+            .routes_for(signal)
+            .map(|route| (route, route.queue.try_reserve(items)))
+            .collect();
+        self.settle(signal, items, results)
+    }
+
+    fn routes_for(&self, signal: Signal) -> impl Iterator<Item = &Route> {
+        self.routes
+            .iter()
+            .filter(move |route| route.signals[signal as usize])
+    }
+
+    fn settle(
+        &self,
+        signal: Signal,
+        items: usize,
+        results: Vec<(&Route, Option<Reservation>)>,
+    ) -> Result<Vec<Reservation>, Refused> {
+        if results.is_empty() {
+            self.counters.dropped(signal, items as u64, "no_exporter");
+            return Ok(Vec::new());
+        }
+        if results.iter().all(|(_, reservation)| reservation.is_none()) {
+            return Err(Refused {
+                retry_after: results[0].0.queue.retry_after(),
+            });
+        }
+        let mut reservations = Vec::with_capacity(results.len());
+        for (route, reservation) in results {
+            match reservation {
+                Some(reservation) => reservations.push(reservation),
+                None => {
+                    self.counters.dropped(signal, items as u64, "queue_full");
+                    self.drops.warn(&format!("exporter {}: queue full, {items} {} dropped for it (the other exporters got them)", route.name, signal.item()));
+                }
+            }
         }
         Ok(reservations)
     }
 
-    fn reserve(&self, items: usize) -> Result<Vec<Reservation>, Refused> {
-        self.queues
-            .iter()
-            .map(|queue| {
-                queue.try_reserve(items).ok_or(Refused {
-                    retry_after: queue.retry_after(),
-                })
-            })
-            .collect()
-    }
-
     fn send(&self, reservations: Vec<Reservation>, mut payload: Payload) -> Result<(), Refused> {
         let retry_after = self
-            .queues
+            .routes
             .first()
-            .map_or(Duration::from_secs(1), ExportQueue::retry_after);
+            .map_or(Duration::from_secs(1), |route| route.queue.retry_after());
         let mut reservations = reservations.into_iter().peekable();
         while let Some(reservation) = reservations.next() {
             let copy = if reservations.peek().is_some() {
@@ -253,6 +293,14 @@ impl Intake {
         }
         Ok(())
     }
+}
+
+/// An exporter's queue and the signals it takes.
+pub struct Route {
+    pub name: String,
+    pub queue: ExportQueue,
+    /// Traces, metrics, logs.
+    pub signals: [bool; 3],
 }
 
 /// Removes the spans at `locations` from `request`.

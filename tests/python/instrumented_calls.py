@@ -1,0 +1,593 @@
+"""Real instrumentation libraries from PyPI, exporting over OTLP to the agent under test.
+
+Starts a fake Anthropic / OpenAI API on 127.0.0.1 (port 0, in a thread) that answers with fixed
+token usage, instruments the official `anthropic` and `openai` clients with the instrumentations
+that `--libraries` names (OpenLLMetry's, OpenInference's, or both at once), makes a fixed set of
+calls, each in its own trace under an app span `POST /chat` whose `app.call` attribute names the
+call, then force-flushes and shuts down the tracer provider. The Anthropic SDK (2.x) adds its own
+span to every Anthropic call. One library set per process: the instrumentors' `uninstrument()`
+does not reliably undo their wrapping (OpenLLMetry's OpenAI wrapper stays, and wraps twice when
+instrumented again).
+
+Every span the provider exported is also printed to stdout as one JSON document (one line, prefixed
+with `EXPORTED_SPANS `), so that the test can compare what left the app with what the agent
+forwarded.
+
+Exit codes: 0 success, 3 a required package is missing, 1 anything else.
+
+Used by tests/python_instrumentation.rs; install the packages with
+`python3 -m pip install -r tests/python/requirements.txt`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+import warnings
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+try:
+    import anthropic
+    import openai
+    from openinference.instrumentation.anthropic import (
+        AnthropicInstrumentor as OpenInferenceAnthropicInstrumentor,
+    )
+    from openinference.instrumentation.openai import (
+        OpenAIInstrumentor as OpenInferenceOpenAIInstrumentor,
+    )
+    from opentelemetry import trace
+    from opentelemetry.instrumentation.anthropic import (
+        AnthropicInstrumentor as OpenLLMetryAnthropicInstrumentor,
+    )
+    from opentelemetry.instrumentation.openai import (
+        OpenAIInstrumentor as OpenLLMetryOpenAIInstrumentor,
+    )
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+except ImportError as error:  # pragma: no cover - reported to the Rust test
+    print(
+        f"MISSING_PYTHON_PACKAGES: {error}. Install them with "
+        "`python3 -m pip install -r tests/python/requirements.txt`",
+        file=sys.stderr,
+    )
+    sys.exit(3)
+
+SERVICE_NAME = "python-instrumented-app"
+
+# The usage the fake API answers with, keyed by the prompt text of the call. The expected costs in
+# tests/python_instrumentation.rs are worked out by hand from these numbers.
+ANTHROPIC_RESPONSES = {
+    # Anthropic's `input_tokens` is uncached; cache writes split 5m/1h.
+    "anthropic-openllmetry": {
+        "id": "msg_01OpenLLMetryCall0000001",
+        "model": "claude-sonnet-4-5-20250929",
+        "usage": {
+            "input_tokens": 2000,
+            "output_tokens": 1500,
+            "cache_read_input_tokens": 8000,
+            "cache_creation_input_tokens": 10000,
+            "cache_creation": {
+                "ephemeral_5m_input_tokens": 6000,
+                "ephemeral_1h_input_tokens": 4000,
+            },
+            "service_tier": "standard",
+        },
+    },
+    # No 5m/1h split: cache writes are priced at the 5-minute rate.
+    "anthropic-openinference": {
+        "id": "msg_01OpenInferenceCall000001",
+        "model": "claude-sonnet-4-5-20250929",
+        "usage": {
+            "input_tokens": 4000,
+            "output_tokens": 800,
+            "cache_read_input_tokens": 30000,
+            "cache_creation_input_tokens": 6000,
+            "service_tier": "standard",
+        },
+    },
+    # Streamed (`messages.create(stream=True)`), cache writes all 5m.
+    "anthropic-stream-openllmetry": {
+        "id": "msg_01OpenLLMetryStream000001",
+        "model": "claude-sonnet-4-5-20250929",
+        "usage": {
+            "input_tokens": 3000,
+            "output_tokens": 600,
+            "cache_read_input_tokens": 12000,
+            "cache_creation_input_tokens": 5000,
+            "cache_creation": {
+                "ephemeral_5m_input_tokens": 5000,
+                "ephemeral_1h_input_tokens": 0,
+            },
+            "service_tier": "standard",
+        },
+    },
+    # Streamed (`messages.stream()`), all cache reads, no writes.
+    "anthropic-stream-openinference": {
+        "id": "msg_01OpenInferenceStream0001",
+        "model": "claude-sonnet-4-5-20250929",
+        "usage": {
+            "input_tokens": 1000,
+            "output_tokens": 400,
+            "cache_read_input_tokens": 9000,
+            "cache_creation_input_tokens": 0,
+            "service_tier": "standard",
+        },
+    },
+    # Both instrumentations at once (and the SDK): three spans for one call; 1h writes only.
+    "anthropic-both": {
+        "id": "msg_01BothInstrumentations001",
+        "model": "claude-haiku-4-5-20251001",
+        "usage": {
+            "input_tokens": 2500,
+            "output_tokens": 500,
+            "cache_read_input_tokens": 20000,
+            "cache_creation_input_tokens": 2500,
+            "cache_creation": {
+                "ephemeral_5m_input_tokens": 0,
+                "ephemeral_1h_input_tokens": 2500,
+            },
+            "service_tier": "standard",
+        },
+    },
+}
+
+OPENAI_RESPONSES = {
+    # `prompt_tokens` includes the cached tokens; `completion_tokens` includes reasoning.
+    "openai-openinference": {
+        "id": "chatcmpl-OpenInferenceCall0001",
+        "model": "gpt-4o-2024-08-06",
+        "usage": {
+            "prompt_tokens": 10000,
+            "completion_tokens": 700,
+            "total_tokens": 10700,
+            "prompt_tokens_details": {"cached_tokens": 8000, "audio_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": 0,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
+        },
+    },
+    "openai-openllmetry": {
+        "id": "chatcmpl-OpenLLMetryCall00001",
+        "model": "gpt-5-2025-08-07",
+        "usage": {
+            "prompt_tokens": 20000,
+            "completion_tokens": 3000,
+            "total_tokens": 23000,
+            "prompt_tokens_details": {"cached_tokens": 15000, "audio_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": 2000,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
+        },
+    },
+    # Streamed with `stream_options={"include_usage": True}`.
+    "openai-stream-openinference": {
+        "id": "chatcmpl-OpenInferenceStream01",
+        "model": "gpt-4o-mini-2024-07-18",
+        "usage": {
+            "prompt_tokens": 40000,
+            "completion_tokens": 1000,
+            "total_tokens": 41000,
+            "prompt_tokens_details": {"cached_tokens": 32000, "audio_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": 0,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
+        },
+    },
+    "openai-both": {
+        "id": "chatcmpl-BothInstrumentations",
+        "model": "gpt-4.1-mini-2025-04-14",
+        "usage": {
+            "prompt_tokens": 50000,
+            "completion_tokens": 2000,
+            "total_tokens": 52000,
+            "prompt_tokens_details": {"cached_tokens": 40000, "audio_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": 0,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
+        },
+    },
+    "openai-stream-openllmetry": {
+        "id": "chatcmpl-OpenLLMetryStream001",
+        "model": "gpt-4.1-2025-04-14",
+        "usage": {
+            "prompt_tokens": 5000,
+            "completion_tokens": 250,
+            "total_tokens": 5250,
+            "prompt_tokens_details": {"cached_tokens": 4000, "audio_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": 0,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
+        },
+    },
+}
+
+
+def _prompt_of(body: dict) -> str:
+    content = body["messages"][-1]["content"]
+    if isinstance(content, list):
+        content = "".join(part.get("text", "") for part in content)
+    return content
+
+
+class FakeApi(BaseHTTPRequestHandler):
+    """`POST /v1/messages` (Anthropic) and `POST /v1/chat/completions` (OpenAI), non-streaming."""
+
+    def do_POST(self) -> None:  # noqa: N802 - the handler's API
+        length = int(self.headers.get("content-length", "0"))
+        body = json.loads(self.rfile.read(length) or b"{}")
+        prompt = _prompt_of(body)
+        if self.path == "/v1/messages" and prompt in ANTHROPIC_RESPONSES:
+            answer = ANTHROPIC_RESPONSES[prompt]
+            if body.get("stream"):
+                return self._anthropic_stream(answer)
+            return self._answer(
+                200,
+                {
+                    "id": answer["id"],
+                    "type": "message",
+                    "role": "assistant",
+                    "model": answer["model"],
+                    "content": [{"type": "text", "text": "Cached answer."}],
+                    "stop_reason": "end_turn",
+                    "stop_sequence": None,
+                    "usage": answer["usage"],
+                },
+                {"request-id": "req_" + answer["id"]},
+            )
+        if self.path == "/v1/chat/completions" and prompt in OPENAI_RESPONSES:
+            answer = OPENAI_RESPONSES[prompt]
+            if body.get("stream"):
+                include_usage = (body.get("stream_options") or {}).get("include_usage")
+                return self._openai_stream(answer, include_usage)
+            return self._answer(
+                200,
+                {
+                    "id": answer["id"],
+                    "object": "chat.completion",
+                    "created": 1761955200,
+                    "model": answer["model"],
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {
+                                "role": "assistant",
+                                "content": "Cached answer.",
+                                "refusal": None,
+                                "annotations": [],
+                            },
+                            "logprobs": None,
+                            "finish_reason": "stop",
+                        }
+                    ],
+                    "usage": answer["usage"],
+                    "service_tier": "default",
+                    "system_fingerprint": "fp_fake",
+                },
+            )
+        return self._answer(404, {"error": {"message": f"no fake for {self.path} {prompt!r}"}})
+
+    def _anthropic_stream(self, answer: dict) -> None:
+        """Server-sent events as the Messages API streams them: the usage of the input in
+        `message_start`, the final output count in `message_delta`."""
+        usage = answer["usage"]
+        start_usage = {key: value for key, value in usage.items() if key != "output_tokens"}
+        start_usage["output_tokens"] = 1
+        self._events(
+            [
+                (
+                    "message_start",
+                    {
+                        "type": "message_start",
+                        "message": {
+                            "id": answer["id"],
+                            "type": "message",
+                            "role": "assistant",
+                            "model": answer["model"],
+                            "content": [],
+                            "stop_reason": None,
+                            "stop_sequence": None,
+                            "usage": start_usage,
+                        },
+                    },
+                ),
+                (
+                    "content_block_start",
+                    {
+                        "type": "content_block_start",
+                        "index": 0,
+                        "content_block": {"type": "text", "text": ""},
+                    },
+                ),
+                (
+                    "content_block_delta",
+                    {
+                        "type": "content_block_delta",
+                        "index": 0,
+                        "delta": {"type": "text_delta", "text": "Cached answer."},
+                    },
+                ),
+                ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+                (
+                    "message_delta",
+                    {
+                        "type": "message_delta",
+                        "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                        "usage": {"output_tokens": usage["output_tokens"]},
+                    },
+                ),
+                ("message_stop", {"type": "message_stop"}),
+            ],
+            {"request-id": "req_" + answer["id"]},
+        )
+
+    def _openai_stream(self, answer: dict, include_usage: bool) -> None:
+        """Chat completion chunks; with `include_usage`, a last chunk without choices carries
+        the usage."""
+
+        def chunk(choices: list, usage: dict | None = None) -> dict:
+            return {
+                "id": answer["id"],
+                "object": "chat.completion.chunk",
+                "created": 1761955200,
+                "model": answer["model"],
+                "system_fingerprint": "fp_fake",
+                "choices": choices,
+                "usage": usage,
+            }
+
+        chunks = [
+            chunk([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]),
+            chunk([{"index": 0, "delta": {"content": "Cached answer."}, "finish_reason": None}]),
+            chunk([{"index": 0, "delta": {}, "finish_reason": "stop"}]),
+        ]
+        if include_usage:
+            chunks.append(chunk([], answer["usage"]))
+        self._events([(None, item) for item in chunks] + [(None, "[DONE]")])
+
+    def _events(self, events: list, headers: dict | None = None) -> None:
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("cache-control", "no-cache")
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        for event, data in events:
+            text = data if isinstance(data, str) else json.dumps(data)
+            if event:
+                self.wfile.write(f"event: {event}\n".encode())
+            self.wfile.write(f"data: {text}\n\n".encode())
+            self.wfile.flush()
+        self.close_connection = True
+
+    def _answer(self, status: int, payload: dict, headers: dict | None = None) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:  # quiet
+        pass
+
+
+def _exporter(endpoint: str, protocol: str):
+    if protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        return OTLPSpanExporter(endpoint=endpoint, insecure=True, timeout=10)
+    if protocol == "http/protobuf":
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        return OTLPSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces", timeout=10)
+    raise SystemExit(f"unknown protocol {protocol}")
+
+
+def _value(value):
+    if isinstance(value, tuple):
+        return [_value(item) for item in value]
+    return value
+
+
+def _describe(span) -> dict:
+    scope = span.instrumentation_scope
+    return {
+        "name": span.name,
+        "scope": scope.name if scope else "",
+        "scope_version": (scope.version or "") if scope else "",
+        "trace_id": format(span.context.trace_id, "032x"),
+        "span_id": format(span.context.span_id, "016x"),
+        "parent_span_id": format(span.parent.span_id, "016x") if span.parent else "",
+        "start_time_unix_nano": span.start_time,
+        "end_time_unix_nano": span.end_time,
+        "attributes": {key: _value(value) for key, value in span.attributes.items()},
+    }
+
+
+def main() -> int:
+    # The SDK warns that the dated models answered by the fake API are deprecated.
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--endpoint", required=True, help="the agent's OTLP endpoint, http://host:port")
+    parser.add_argument("--protocol", default="grpc", choices=["grpc", "http/protobuf"])
+    parser.add_argument(
+        "--libraries", default="openllmetry", choices=["openllmetry", "openinference", "both"]
+    )
+    arguments = parser.parse_args()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeApi)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+
+    provider = TracerProvider(resource=Resource.create({"service.name": SERVICE_NAME}))
+    # One export at force_flush: every span of the run reaches the agent in one request.
+    provider.add_span_processor(
+        BatchSpanProcessor(
+            _exporter(arguments.endpoint, arguments.protocol),
+            schedule_delay_millis=60_000,
+            max_export_batch_size=512,
+        )
+    )
+    copies = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(copies))
+    # The Anthropic SDK (2.x) traces its own calls through the global provider.
+    trace.set_tracer_provider(provider)
+    tracer = provider.get_tracer("python-instrumented-app", "1.0.0")
+
+    anthropic_client = anthropic.Anthropic(api_key="sk-ant-test", base_url=base, max_retries=0)
+    openai_client = openai.OpenAI(api_key="sk-test", base_url=base + "/v1", max_retries=0)
+
+    system = [
+        {
+            "type": "text",
+            "text": "A long system prompt worth caching.",
+            "cache_control": {"type": "ephemeral"},
+        }
+    ]
+
+    def anthropic_call(prompt: str, model: str = "claude-sonnet-4-5") -> None:
+        message = anthropic_client.messages.create(
+            model=model,
+            max_tokens=2048,
+            system=system,
+            messages=[{"role": "user", "content": prompt}],
+        )
+        assert message.usage.cache_read_input_tokens, message
+
+    def anthropic_create_stream(prompt: str) -> None:
+        events = anthropic_client.messages.create(
+            model="claude-sonnet-4-5",
+            max_tokens=2048,
+            system=system,
+            messages=[{"role": "user", "content": prompt}],
+            stream=True,
+        )
+        kinds = [event.type for event in events]
+        assert kinds[-1] == "message_stop", kinds
+
+    def anthropic_stream_helper(prompt: str) -> None:
+        with anthropic_client.messages.stream(
+            model="claude-sonnet-4-5",
+            max_tokens=2048,
+            system=system,
+            messages=[{"role": "user", "content": prompt}],
+        ) as stream:
+            message = stream.get_final_message()
+        assert message.usage.cache_read_input_tokens, message
+
+    def openai_call(prompt: str, model: str) -> None:
+        completion = openai_client.chat.completions.create(
+            model=model,
+            messages=[
+                {"role": "system", "content": "A long system prompt worth caching."},
+                {"role": "user", "content": prompt},
+            ],
+        )
+        assert completion.usage.prompt_tokens_details.cached_tokens, completion
+
+    def openai_stream(prompt: str, model: str) -> None:
+        chunks = openai_client.chat.completions.create(
+            model=model,
+            messages=[
+                {"role": "system", "content": "A long system prompt worth caching."},
+                {"role": "user", "content": prompt},
+            ],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        usage = [chunk.usage for chunk in chunks if chunk.usage]
+        assert usage and usage[0].prompt_tokens_details.cached_tokens, usage
+
+    calls = {
+        "openllmetry": [
+            ("anthropic-openllmetry", lambda: anthropic_call("anthropic-openllmetry")),
+            ("anthropic-stream-openllmetry", lambda: anthropic_create_stream("anthropic-stream-openllmetry")),
+            ("openai-openllmetry", lambda: openai_call("openai-openllmetry", "gpt-5")),
+            ("openai-stream-openllmetry", lambda: openai_stream("openai-stream-openllmetry", "gpt-4.1")),
+        ],
+        "openinference": [
+            ("anthropic-openinference", lambda: anthropic_call("anthropic-openinference")),
+            (
+                "anthropic-stream-openinference",
+                lambda: anthropic_stream_helper("anthropic-stream-openinference"),
+            ),
+            ("openai-openinference", lambda: openai_call("openai-openinference", "gpt-4o")),
+            (
+                "openai-stream-openinference",
+                lambda: openai_stream("openai-stream-openinference", "gpt-4o-mini"),
+            ),
+        ],
+        "both": [
+            ("anthropic-both", lambda: anthropic_call("anthropic-both", "claude-haiku-4-5")),
+            ("openai-both", lambda: openai_call("openai-both", "gpt-4.1-mini")),
+        ],
+    }[arguments.libraries]
+    instrumentors = {
+        "openllmetry": [OpenLLMetryAnthropicInstrumentor, OpenLLMetryOpenAIInstrumentor],
+        "openinference": [OpenInferenceAnthropicInstrumentor, OpenInferenceOpenAIInstrumentor],
+        "both": [
+            OpenLLMetryAnthropicInstrumentor,
+            OpenLLMetryOpenAIInstrumentor,
+            OpenInferenceAnthropicInstrumentor,
+            OpenInferenceOpenAIInstrumentor,
+        ],
+    }[arguments.libraries]
+    for instrumentor in instrumentors:
+        instrumentor().instrument(tracer_provider=provider)
+
+    for name, call in calls:
+        # Each call in its own trace, under the app's request span.
+        with tracer.start_as_current_span(
+            "POST /chat",
+            context=trace.set_span_in_context(trace.INVALID_SPAN),
+            kind=trace.SpanKind.SERVER,
+            attributes={
+                "http.request.method": "POST",
+                "http.route": "/chat",
+                "http.response.status_code": 200,
+                "user.id": "u-42",
+                "app.call": name,
+            },
+        ):
+            with tracer.start_as_current_span(
+                "retrieve documents", attributes={"db.system.name": "postgresql", "documents": 3}
+            ):
+                pass
+            call()
+
+    started = time.monotonic()
+    flushed = provider.force_flush(timeout_millis=15_000)
+    provider.shutdown()
+    server.shutdown()
+    if not flushed:
+        print(f"force_flush timed out after {time.monotonic() - started:.1f}s", file=sys.stderr)
+        return 1
+    spans = [_describe(span) for span in copies.get_finished_spans()]
+    print("EXPORTED_SPANS " + json.dumps(spans, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,841 @@
+//! End to end with REAL instrumentation libraries from PyPI: `tests/python/instrumented_calls.py`
+//! calls a fake Anthropic / OpenAI API through the official `anthropic` and `openai` clients,
+//! instrumented by OpenLLMetry and OpenInference, and exports over OTLP to the agent running
+//! in-process; a capture backend receives what the agent forwards.
+//!
+//! Needs the packages of `tests/python/requirements.txt`:
+//! `python3 -m pip install -r tests/python/requirements.txt` (set `PYTHON` to use another
+//! interpreter). Without them the tests fail, they do not skip.
+//!
+//! Three processes, one per library set (`--libraries openllmetry | openinference | both`), ten
+//! calls, each in its own trace under an app span `POST /chat` whose `app.call` names it:
+//! non-streaming and streaming calls, prompt-cache reads and writes (Anthropic's 5m/1h split),
+//! OpenAI cached and reasoning tokens, and calls described by two or three spans.
+//!
+//! Tested with (scope name → library, version; span name):
+//! - `com.anthropic.sdk.python` → anthropic 2.10.0; `anthropic.messages.create`, the SDK's own
+//!   span on every Anthropic call, the only one with the 5m/1h cache-write split
+//! - `opentelemetry.instrumentation.anthropic` → OpenLLMetry opentelemetry-instrumentation-anthropic
+//!   0.62.4; `anthropic.chat`, a sibling of the SDK's span with the same `gen_ai.response.id`
+//! - `openinference.instrumentation.anthropic` → openinference-instrumentation-anthropic 3.1.0;
+//!   `messages.create` (the parent of the SDK's span) and `messages.stream` (a SIBLING of the
+//!   SDK's span), both without a response id
+//! - `openinference.instrumentation.openai` → openinference-instrumentation-openai 0.1.66;
+//!   `ChatCompletion`
+//! - `opentelemetry.instrumentation.openai.v1` → OpenLLMetry opentelemetry-instrumentation-openai
+//!   0.62.4; `openai.chat`
+//! - openai 3.51.0 (emits no spans of its own), opentelemetry-sdk and -exporter-otlp 1.45.2.
+
+mod common;
+
+use common::*;
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use opentelemetry_proto::tonic::common::v1::KeyValue;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use serde_json::Value as Json;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SCRIPT: &str = "tests/python/instrumented_calls.py";
+const SERVICE_NAME: &str = "python-instrumented-app";
+const APP_SCOPE: &str = "python-instrumented-app";
+const ANTHROPIC_SDK: &str = "com.anthropic.sdk.python";
+const OPENLLMETRY_ANTHROPIC: &str = "opentelemetry.instrumentation.anthropic";
+const OPENLLMETRY_OPENAI: &str = "opentelemetry.instrumentation.openai.v1";
+const OPENINFERENCE_ANTHROPIC: &str = "openinference.instrumentation.anthropic";
+const OPENINFERENCE_OPENAI: &str = "openinference.instrumentation.openai";
+
+/// Exit code of the script when a package is missing.
+const MISSING_PACKAGES: i32 = 3;
+/// The script's `--libraries` values, one process each.
+const LIBRARY_SETS: [&str; 3] = ["openllmetry", "openinference", "both"];
+const SCRIPT_TIME_LIMIT: Duration = Duration::from_secs(120);
+
+/// Attributes the agent may add to a span; every other attribute must arrive as the app sent it.
+const AGENT_ATTRIBUTES: [&str; 15] = [
+    "gen_ai.usage.cost.amount",
+    "gen_ai.usage.cost.currency",
+    "gen_ai.usage.cost.source",
+    "gen_ai.usage.cost.input",
+    "gen_ai.usage.cost.output",
+    "gen_ai.usage.cost.cache_read",
+    "gen_ai.usage.cost.cache_creation",
+    "gen_ai.usage.cost.tools",
+    "gen_ai.usage.cache.hit_ratio",
+    "gen_ai.usage.cache.savings",
+    "gen_ai.usage.cost.price_id",
+    "gen_ai.usage.cost.input_semantics",
+    "gen_ai.usage.cost.unpriced_reason",
+    "gen_ai.usage.cost.duplicate_of",
+    "gen_ai.usage.cost.threshold_exceeded",
+];
+
+/// A span as the Python SDK finished it (before export), printed by the script.
+#[derive(Debug, serde::Deserialize)]
+struct Emitted {
+    name: String,
+    scope: String,
+    scope_version: String,
+    trace_id: String,
+    span_id: String,
+    parent_span_id: String,
+    attributes: serde_json::Map<String, Json>,
+}
+
+/// A span as the backend received it from the agent, with its instrumentation scope.
+struct Forwarded {
+    scope: String,
+    service_name: Option<String>,
+    span: Span,
+}
+
+impl Forwarded {
+    fn attribute(&self, key: &str) -> Option<&Value> {
+        attribute(&self.span.attributes, key)
+    }
+
+    fn string(&self, key: &str) -> Option<&str> {
+        match self.attribute(key) {
+            Some(Value::StringValue(text)) => Some(text),
+            _ => None,
+        }
+    }
+
+    fn span_id(&self) -> String {
+        hex(&self.span.span_id)
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::new(), |mut text, byte| {
+        let _ = write!(text, "{byte:02x}");
+        text
+    })
+}
+
+/// Runs the script against `endpoint`; returns the spans it exported and its stderr. Panics with
+/// the script's stderr when it fails, and with the install command when its packages are missing.
+fn run_script(endpoint: &str, protocol: &str, libraries: &str) -> (Vec<Emitted>, String) {
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = format!("{}/{SCRIPT}", env!("CARGO_MANIFEST_DIR"));
+    let mut child = Command::new(&python)
+        .args([&script, "--endpoint", endpoint, "--protocol", protocol])
+        .args(["--libraries", libraries])
+        .env("PYTHONUNBUFFERED", "1")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| {
+            panic!(
+                "cannot start `{python}` ({error}): the Python instrumentation test needs Python \
+                 3.11 with `{python} -m pip install -r tests/python/requirements.txt`"
+            )
+        });
+    let read_all = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    };
+    let stdout = read_all(Box::new(child.stdout.take().unwrap()));
+    let stderr = read_all(Box::new(child.stderr.take().unwrap()));
+    let deadline = Instant::now() + SCRIPT_TIME_LIMIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let stdout = stdout.join().unwrap();
+    let stderr = stderr.join().unwrap();
+    let Some(status) = status else {
+        panic!(
+            "{SCRIPT} did not finish within {SCRIPT_TIME_LIMIT:?}\n--- stderr ---\n{stderr}\n--- \
+             stdout ---\n{stdout}"
+        );
+    };
+    if status.code() == Some(MISSING_PACKAGES) {
+        panic!(
+            "Python packages for the instrumentation test are missing; CI must run \
+             `{python} -m pip install -r tests/python/requirements.txt`\n{stderr}"
+        );
+    }
+    assert!(
+        status.success(),
+        "{SCRIPT} failed ({status})\n--- stderr ---\n{stderr}\n--- stdout ---\n{stdout}"
+    );
+    let line = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("EXPORTED_SPANS "))
+        .unwrap_or_else(|| panic!("{SCRIPT} printed no EXPORTED_SPANS line\n{stdout}\n{stderr}"));
+    let emitted = serde_json::from_str(line).expect("EXPORTED_SPANS is JSON");
+    (emitted, stderr)
+}
+
+/// Every span the backend received, keyed by span id (hex).
+fn forwarded_spans(captured: &Captured) -> BTreeMap<String, Forwarded> {
+    let mut spans = BTreeMap::new();
+    for request in captured.traces.lock().unwrap().iter() {
+        for resource in &request.resource_spans {
+            let service_name = resource.resource.as_ref().and_then(|resource| {
+                match attribute(&resource.attributes, "service.name") {
+                    Some(Value::StringValue(name)) => Some(name.clone()),
+                    _ => None,
+                }
+            });
+            for scope in &resource.scope_spans {
+                let scope_name = scope
+                    .scope
+                    .as_ref()
+                    .map(|scope| scope.name.clone())
+                    .unwrap_or_default();
+                for span in &scope.spans {
+                    let forwarded = Forwarded {
+                        scope: scope_name.clone(),
+                        service_name: service_name.clone(),
+                        span: span.clone(),
+                    };
+                    let previous = spans.insert(forwarded.span_id(), forwarded);
+                    assert!(
+                        previous.is_none(),
+                        "span {} arrived twice",
+                        hex(&span.span_id)
+                    );
+                }
+            }
+        }
+    }
+    spans
+}
+
+/// The JSON form of an OTLP attribute value, for comparing with what the script printed.
+fn as_json(value: &Value) -> Json {
+    match value {
+        Value::StringValue(text) => Json::from(text.as_str()),
+        Value::BoolValue(flag) => Json::from(*flag),
+        Value::IntValue(number) => Json::from(*number),
+        Value::DoubleValue(number) => Json::from(*number),
+        Value::ArrayValue(array) => Json::Array(
+            array
+                .values
+                .iter()
+                .map(|item| item.value.as_ref().map(as_json).unwrap_or(Json::Null))
+                .collect(),
+        ),
+        other => Json::from(format!("{other:?}")),
+    }
+}
+
+fn show(value: Option<&Value>) -> String {
+    value
+        .map(|value| as_json(value).to_string())
+        .unwrap_or_else(|| "<absent>".into())
+}
+
+/// Every forwarded span with its scope and its gen_ai / llm / anthropic / cost attributes.
+fn dump(spans: &BTreeMap<String, Forwarded>) -> String {
+    let mut text = String::from("--- spans the backend received ---\n");
+    for (id, span) in spans {
+        let _ = writeln!(
+            text,
+            "{} [scope {}] span {id} parent {}",
+            span.span.name,
+            span.scope,
+            hex(&span.span.parent_span_id)
+        );
+        for kv in &span.span.attributes {
+            let content = kv.key.contains("messages")
+                || kv.key.contains("system_instructions")
+                || kv.key.contains(".content")
+                || kv.key.starts_with("llm.input_messages")
+                || kv.key.starts_with("llm.output_messages")
+                || kv.key.starts_with("input.")
+                || kv.key.starts_with("output.");
+            if !content {
+                let _ = writeln!(text, "    {} = {}", kv.key, show(value_of(kv)));
+            }
+        }
+    }
+    text
+}
+
+fn value_of(kv: &KeyValue) -> Option<&Value> {
+    kv.value.as_ref()?.value.as_ref()
+}
+
+/// The cost the agent must write on the span that prices one call.
+struct ExpectedCost {
+    price_id: &'static str,
+    amount: f64,
+    input: f64,
+    output: f64,
+    cache_read: f64,
+    cache_creation: f64,
+    savings: f64,
+    hit_ratio: f64,
+}
+
+/// One model call of the script (its own trace, named by the app span's `app.call`).
+struct Call {
+    key: &'static str,
+    /// The script's `--libraries` run that makes it.
+    libraries: &'static str,
+    /// The scopes of the spans that describe the call, sorted.
+    scopes: &'static [&'static str],
+    cost: ExpectedCost,
+}
+
+// Prices (USD per million tokens, built-in catalog):
+//   Sonnet 4.5: input 3, output 15, cache read 0.30, cache write 5m 3.75, 1h 6
+//   Haiku 4.5:  input 1, output 5,  cache read 0.10, cache write 5m 1.25, 1h 2
+//   GPT-5 1.25 / cached 0.125 / output 10; GPT-4o 2.50 / 1.25 / 10;
+//   GPT-4o mini 0.15 / 0.075 / 0.60; GPT-4.1 2 / 0.50 / 8; GPT-4.1 mini 0.40 / 0.10 / 1.60.
+// Anthropic's `input_tokens` is uncached; OpenAI's `prompt_tokens` includes the cached tokens
+// and `completion_tokens` the reasoning tokens. Savings = all input at the input price − what
+// input, cache reads and cache writes cost; hit ratio = cache read / all input.
+const CALLS: [Call; 10] = [
+    Call {
+        key: "anthropic-openllmetry",
+        libraries: "openllmetry",
+        scopes: &[ANTHROPIC_SDK, OPENLLMETRY_ANTHROPIC],
+        // claude-sonnet-4-5-20250929: input_tokens 2,000, output 1,500, cache read 8,000, cache
+        // write 10,000 = 6,000 5m + 4,000 1h; all input 20,000 (< 200K: no long-context tier).
+        //   input        2,000 × 3    = 0.006
+        //   output       1,500 × 15   = 0.0225
+        //   cache read   8,000 × 0.30 = 0.0024
+        //   cache write  6,000 × 3.75 + 4,000 × 6 = 0.0225 + 0.024 = 0.0465
+        //   total                     = 0.0774
+        //   savings 20,000 × 3 = 0.06 − 0.006 − 0.0465 − 0.0024 = 0.0051; hit 8,000 / 20,000
+        // Only the SDK's span has the 5m/1h split: OpenLLMetry's 10,000 at the 5m rate would
+        // make 0.0375 and a total of 0.0684.
+        cost: ExpectedCost {
+            price_id: "claude-sonnet-4-5@2026-01-01",
+            amount: 0.0774,
+            input: 0.006,
+            output: 0.0225,
+            cache_read: 0.0024,
+            cache_creation: 0.0465,
+            savings: 0.0051,
+            hit_ratio: 0.4,
+        },
+    },
+    Call {
+        key: "anthropic-stream-openllmetry",
+        libraries: "openllmetry",
+        scopes: &[ANTHROPIC_SDK, OPENLLMETRY_ANTHROPIC],
+        // Streamed, claude-sonnet-4-5-20250929: input_tokens 3,000, output 600, cache read
+        // 12,000, cache write 5,000 (5m); all input 20,000. OpenLLMetry reports 601 output
+        // tokens (it adds message_start's 1 to message_delta's cumulative 600); the SDK 600.
+        //   input        3,000 × 3    = 0.009
+        //   output         600 × 15   = 0.009
+        //   cache read  12,000 × 0.30 = 0.0036
+        //   cache write  5,000 × 3.75 = 0.01875
+        //   total                     = 0.04035
+        //   savings 20,000 × 3 = 0.06 − 0.009 − 0.01875 − 0.0036 = 0.02865; hit 12,000 / 20,000
+        cost: ExpectedCost {
+            price_id: "claude-sonnet-4-5@2026-01-01",
+            amount: 0.04035,
+            input: 0.009,
+            output: 0.009,
+            cache_read: 0.0036,
+            cache_creation: 0.01875,
+            savings: 0.02865,
+            hit_ratio: 0.6,
+        },
+    },
+    Call {
+        key: "openai-openllmetry",
+        libraries: "openllmetry",
+        scopes: &[OPENLLMETRY_OPENAI],
+        // gpt-5-2025-08-07: prompt_tokens 20,000 of which cached 15,000; completion 3,000 of
+        // which reasoning 2,000 (reasoning is output, not added again).
+        //   input (uncached)  5,000 × 1.25  = 0.00625
+        //   cache read       15,000 × 0.125 = 0.001875
+        //   output            3,000 × 10    = 0.03
+        //   total                           = 0.038125
+        //   savings 20,000 × 1.25 = 0.025 − 0.00625 − 0.001875 = 0.016875; hit 15,000 / 20,000
+        cost: ExpectedCost {
+            price_id: "gpt-5@2026-01-01",
+            amount: 0.038125,
+            input: 0.00625,
+            output: 0.03,
+            cache_read: 0.001875,
+            cache_creation: 0.0,
+            savings: 0.016875,
+            hit_ratio: 0.75,
+        },
+    },
+    Call {
+        key: "openai-stream-openllmetry",
+        libraries: "openllmetry",
+        scopes: &[OPENLLMETRY_OPENAI],
+        // Streamed with include_usage, gpt-4.1-2025-04-14: prompt 5,000 of which cached 4,000,
+        // completion 250.
+        //   input (uncached) 1,000 × 2    = 0.002
+        //   cache read       4,000 × 0.50 = 0.002
+        //   output             250 × 8    = 0.002
+        //   total                         = 0.006
+        //   savings 5,000 × 2 = 0.01 − 0.002 − 0.002 = 0.006; hit 4,000 / 5,000
+        cost: ExpectedCost {
+            price_id: "gpt-4.1@2026-01-01",
+            amount: 0.006,
+            input: 0.002,
+            output: 0.002,
+            cache_read: 0.002,
+            cache_creation: 0.0,
+            savings: 0.006,
+            hit_ratio: 0.8,
+        },
+    },
+    Call {
+        key: "anthropic-openinference",
+        libraries: "openinference",
+        scopes: &[ANTHROPIC_SDK, OPENINFERENCE_ANTHROPIC],
+        // claude-sonnet-4-5-20250929: input_tokens 4,000, output 800, cache read 30,000, cache
+        // write 6,000 (no split: 5m rate); all input 40,000.
+        //   input        4,000 × 3    = 0.012
+        //   output         800 × 15   = 0.012
+        //   cache read  30,000 × 0.30 = 0.009
+        //   cache write  6,000 × 3.75 = 0.0225
+        //   total                     = 0.0555
+        //   savings 40,000 × 3 = 0.12 − 0.012 − 0.0225 − 0.009 = 0.0765; hit 30,000 / 40,000
+        cost: ExpectedCost {
+            price_id: "claude-sonnet-4-5@2026-01-01",
+            amount: 0.0555,
+            input: 0.012,
+            output: 0.012,
+            cache_read: 0.009,
+            cache_creation: 0.0225,
+            savings: 0.0765,
+            hit_ratio: 0.75,
+        },
+    },
+    Call {
+        key: "anthropic-stream-openinference",
+        libraries: "openinference",
+        scopes: &[ANTHROPIC_SDK, OPENINFERENCE_ANTHROPIC],
+        // Streamed with `messages.stream()`, claude-sonnet-4-5-20250929: input_tokens 1,000,
+        // output 400, cache read 9,000, no cache write; all input 10,000.
+        //   input       1,000 × 3    = 0.003
+        //   output        400 × 15   = 0.006
+        //   cache read  9,000 × 0.30 = 0.0027
+        //   total                    = 0.0117
+        //   savings 10,000 × 3 = 0.03 − 0.003 − 0.0027 = 0.0243; hit 9,000 / 10,000
+        cost: ExpectedCost {
+            price_id: "claude-sonnet-4-5@2026-01-01",
+            amount: 0.0117,
+            input: 0.003,
+            output: 0.006,
+            cache_read: 0.0027,
+            cache_creation: 0.0,
+            savings: 0.0243,
+            hit_ratio: 0.9,
+        },
+    },
+    Call {
+        key: "openai-openinference",
+        libraries: "openinference",
+        scopes: &[OPENINFERENCE_OPENAI],
+        // gpt-4o-2024-08-06: prompt_tokens 10,000 of which cached 8,000, completion 700.
+        //   input (uncached) 2,000 × 2.50 = 0.005
+        //   cache read       8,000 × 1.25 = 0.01
+        //   output             700 × 10   = 0.007
+        //   total                         = 0.022
+        //   savings 10,000 × 2.50 = 0.025 − 0.005 − 0.01 = 0.01; hit 8,000 / 10,000
+        cost: ExpectedCost {
+            price_id: "gpt-4o@2026-01-01",
+            amount: 0.022,
+            input: 0.005,
+            output: 0.007,
+            cache_read: 0.01,
+            cache_creation: 0.0,
+            savings: 0.01,
+            hit_ratio: 0.8,
+        },
+    },
+    Call {
+        key: "openai-stream-openinference",
+        libraries: "openinference",
+        scopes: &[OPENINFERENCE_OPENAI],
+        // Streamed with include_usage, gpt-4o-mini-2024-07-18: prompt 40,000 of which cached
+        // 32,000, completion 1,000.
+        //   input (uncached)  8,000 × 0.15  = 0.0012
+        //   cache read       32,000 × 0.075 = 0.0024
+        //   output            1,000 × 0.60  = 0.0006
+        //   total                           = 0.0042
+        //   savings 40,000 × 0.15 = 0.006 − 0.0012 − 0.0024 = 0.0024; hit 32,000 / 40,000
+        cost: ExpectedCost {
+            price_id: "gpt-4o-mini@2026-01-01",
+            amount: 0.0042,
+            input: 0.0012,
+            output: 0.0006,
+            cache_read: 0.0024,
+            cache_creation: 0.0,
+            savings: 0.0024,
+            hit_ratio: 0.8,
+        },
+    },
+    Call {
+        key: "anthropic-both",
+        libraries: "both",
+        scopes: &[
+            ANTHROPIC_SDK,
+            OPENINFERENCE_ANTHROPIC,
+            OPENLLMETRY_ANTHROPIC,
+        ],
+        // Three spans for one call. claude-haiku-4-5-20251001: input_tokens 2,500, output 500,
+        // cache read 20,000, cache write 2,500 all 1h; all input 25,000.
+        //   input        2,500 × 1    = 0.0025
+        //   output         500 × 5    = 0.0025
+        //   cache read  20,000 × 0.10 = 0.002
+        //   cache write  2,500 × 2    = 0.005 (1h; at the 5m rate it would be 0.003125)
+        //   total                     = 0.012
+        //   savings 25,000 × 1 = 0.025 − 0.0025 − 0.005 − 0.002 = 0.0155; hit 20,000 / 25,000
+        cost: ExpectedCost {
+            price_id: "claude-haiku-4-5@2026-01-01",
+            amount: 0.012,
+            input: 0.0025,
+            output: 0.0025,
+            cache_read: 0.002,
+            cache_creation: 0.005,
+            savings: 0.0155,
+            hit_ratio: 0.8,
+        },
+    },
+    Call {
+        key: "openai-both",
+        libraries: "both",
+        scopes: &[OPENINFERENCE_OPENAI, OPENLLMETRY_OPENAI],
+        // Two spans for one call (OpenLLMetry's the parent). gpt-4.1-mini-2025-04-14: prompt
+        // 50,000 of which cached 40,000, completion 2,000.
+        //   input (uncached) 10,000 × 0.40 = 0.004
+        //   cache read       40,000 × 0.10 = 0.004
+        //   output            2,000 × 1.60 = 0.0032
+        //   total                          = 0.0112
+        //   savings 50,000 × 0.40 = 0.02 − 0.004 − 0.004 = 0.012; hit 40,000 / 50,000
+        cost: ExpectedCost {
+            price_id: "gpt-4.1-mini@2026-01-01",
+            amount: 0.0112,
+            input: 0.004,
+            output: 0.0032,
+            cache_read: 0.004,
+            cache_creation: 0.0,
+            savings: 0.012,
+            hit_ratio: 0.8,
+        },
+    },
+];
+
+/// Collects every mismatch, so that one run reports all of them with the spans.
+#[derive(Default)]
+struct Failures(Vec<String>);
+
+impl Failures {
+    fn check(&mut self, ok: bool, message: impl FnOnce() -> String) {
+        if !ok {
+            self.0.push(message());
+        }
+    }
+}
+
+fn check_priced(failures: &mut Failures, what: &str, span: &Forwarded, cost: &ExpectedCost) {
+    let expected = [
+        ("gen_ai.usage.cost.amount", Value::DoubleValue(cost.amount)),
+        ("gen_ai.usage.cost.input", Value::DoubleValue(cost.input)),
+        ("gen_ai.usage.cost.output", Value::DoubleValue(cost.output)),
+        (
+            "gen_ai.usage.cost.cache_read",
+            Value::DoubleValue(cost.cache_read),
+        ),
+        (
+            "gen_ai.usage.cost.cache_creation",
+            Value::DoubleValue(cost.cache_creation),
+        ),
+        ("gen_ai.usage.cost.tools", Value::DoubleValue(0.0)),
+        (
+            "gen_ai.usage.cache.savings",
+            Value::DoubleValue(cost.savings),
+        ),
+        (
+            "gen_ai.usage.cache.hit_ratio",
+            Value::DoubleValue(cost.hit_ratio),
+        ),
+        (
+            "gen_ai.usage.cost.price_id",
+            Value::StringValue(cost.price_id.into()),
+        ),
+        (
+            "gen_ai.usage.cost.currency",
+            Value::StringValue("USD".into()),
+        ),
+        (
+            "gen_ai.usage.cost.source",
+            Value::StringValue("local".into()),
+        ),
+        (
+            "gen_ai.usage.cost.input_semantics",
+            Value::StringValue("includes_cache".into()),
+        ),
+    ];
+    for (key, value) in expected {
+        let actual = span.attribute(key);
+        failures.check(actual == Some(&value), || {
+            format!(
+                "{what}: {key} on `{}` [{}] is {}, expected {}",
+                span.span.name,
+                span.scope,
+                show(actual),
+                show(Some(&value))
+            )
+        });
+    }
+}
+
+async fn real_libraries_are_priced_once_per_call(protocol: &'static str) {
+    let (backend, captured) = start_capture_backend().await;
+    let agent = start_agent(backend, &[]).await;
+    let endpoint = match protocol {
+        "grpc" => format!("http://{}", agent.grpc_address().unwrap()),
+        _ => format!("http://{}", agent.http_address().unwrap()),
+    };
+    // One process per library set (the instrumentors cannot be undone within a process).
+    let runs: Vec<_> = LIBRARY_SETS
+        .iter()
+        .map(|libraries| {
+            let endpoint = endpoint.clone();
+            tokio::task::spawn_blocking(move || run_script(&endpoint, protocol, libraries))
+        })
+        .collect();
+    let mut emitted = Vec::new();
+    let mut stderr = String::new();
+    for run in runs {
+        let (spans, errors) = run.await.unwrap();
+        emitted.extend(spans);
+        stderr.push_str(&errors);
+    }
+    assert!(
+        wait_until(Duration::from_secs(10), || captured.span_count()
+            >= emitted.len())
+        .await,
+        "{} of {} spans arrived\n--- the scripts' stderr ---\n{stderr}",
+        captured.span_count(),
+        emitted.len()
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let forwarded = forwarded_spans(&captured);
+    let mut failures = Failures::default();
+
+    // Every span the app exported arrives once, from the scope that emitted it, with the app's
+    // own attributes unchanged; the agent only adds its cost attributes.
+    failures.check(forwarded.len() == emitted.len(), || {
+        format!(
+            "{} spans arrived, the app exported {}",
+            forwarded.len(),
+            emitted.len()
+        )
+    });
+    for sent in &emitted {
+        let Some(received) = forwarded.get(&sent.span_id) else {
+            failures.0.push(format!(
+                "span `{}` [{}] {} never arrived",
+                sent.name, sent.scope, sent.span_id
+            ));
+            continue;
+        };
+        failures.check(received.scope == sent.scope, || {
+            format!(
+                "span `{}` arrived in scope {} (sent in {})",
+                sent.name, received.scope, sent.scope
+            )
+        });
+        failures.check(
+            hex(&received.span.trace_id) == sent.trace_id
+                && hex(&received.span.parent_span_id) == sent.parent_span_id,
+            || format!("span `{}` lost its trace or parent", sent.name),
+        );
+        failures.check(
+            received.service_name.as_deref() == Some(SERVICE_NAME),
+            || format!("span `{}` lost its service.name", sent.name),
+        );
+        let received_attributes: HashMap<&str, Json> = received
+            .span
+            .attributes
+            .iter()
+            .map(|kv| {
+                (
+                    kv.key.as_str(),
+                    value_of(kv).map(as_json).unwrap_or(Json::Null),
+                )
+            })
+            .collect();
+        for (key, value) in &sent.attributes {
+            failures.check(received_attributes.get(key.as_str()) == Some(value), || {
+                format!(
+                    "`{}` [{}]: the app's attribute {key} = {value} arrived as {:?}",
+                    sent.name,
+                    sent.scope,
+                    received_attributes.get(key.as_str())
+                )
+            });
+        }
+        for key in received_attributes.keys() {
+            let added = !sent.attributes.contains_key(*key);
+            failures.check(!added || AGENT_ATTRIBUTES.contains(key), || {
+                format!(
+                    "`{}` [{}]: unexpected attribute {key} added",
+                    sent.name, sent.scope
+                )
+            });
+        }
+        if sent.scope == APP_SCOPE {
+            // The app's own, non-LLM spans pass exactly as they were sent.
+            failures.check(
+                received.span.attributes.len() == sent.attributes.len(),
+                || {
+                    format!(
+                        "the app's non-LLM span `{}` was changed: {:?}",
+                        sent.name,
+                        received_attributes.keys().collect::<Vec<_>>()
+                    )
+                },
+            );
+        }
+    }
+    let scopes: BTreeMap<&str, &str> = emitted
+        .iter()
+        .map(|span| (span.scope.as_str(), span.scope_version.as_str()))
+        .collect();
+    eprintln!("instrumentation scopes and versions seen: {scopes:?}");
+
+    // Each call is priced exactly once, with the hand-worked cost; any other span describing the
+    // same call is marked `duplicate` and names the priced span.
+    let calls_made: Vec<(&str, &str)> = emitted
+        .iter()
+        .filter_map(|span| match span.attributes.get("app.call") {
+            Some(Json::String(call)) => Some((call.as_str(), span.trace_id.as_str())),
+            _ => None,
+        })
+        .collect();
+    failures.check(calls_made.len() == CALLS.len(), || {
+        format!(
+            "the script made calls {calls_made:?}, expected {}",
+            CALLS.len()
+        )
+    });
+    for call in &CALLS {
+        let what = format!("{} ({})", call.key, call.libraries);
+        let Some((_, trace_id)) = calls_made.iter().find(|(key, _)| *key == call.key) else {
+            failures
+                .0
+                .push(format!("{what}: the script made no such call"));
+            continue;
+        };
+        let spans: Vec<&Forwarded> = forwarded
+            .values()
+            .filter(|span| hex(&span.span.trace_id) == *trace_id && span.scope != APP_SCOPE)
+            .collect();
+        let mut scopes: Vec<&str> = spans.iter().map(|span| span.scope.as_str()).collect();
+        scopes.sort_unstable();
+        failures.check(scopes == call.scopes, || {
+            format!("{what}: spans from {scopes:?}, expected {:?}", call.scopes)
+        });
+        let priced: Vec<&&Forwarded> = spans
+            .iter()
+            .filter(|span| span.attribute("gen_ai.usage.cost.amount").is_some())
+            .collect();
+        failures.check(priced.len() == 1, || {
+            format!(
+                "{what}: {} spans priced, expected exactly one: {:?}",
+                priced.len(),
+                priced
+                    .iter()
+                    .map(|span| format!(
+                        "`{}` [{}] amount {}",
+                        span.span.name,
+                        span.scope,
+                        show(span.attribute("gen_ai.usage.cost.amount"))
+                    ))
+                    .collect::<Vec<_>>()
+            )
+        });
+        let Some(priced) = priced.first() else {
+            continue;
+        };
+        check_priced(&mut failures, &what, priced, &call.cost);
+        failures.check(
+            priced
+                .attribute("gen_ai.usage.cost.unpriced_reason")
+                .is_none(),
+            || format!("{what}: the priced span also has an unpriced_reason"),
+        );
+        for other in spans
+            .iter()
+            .filter(|span| span.span_id() != priced.span_id())
+        {
+            failures.check(
+                other.string("gen_ai.usage.cost.unpriced_reason") == Some("duplicate"),
+                || {
+                    format!(
+                        "{what}: `{}` [{}] has unpriced_reason {}, expected \"duplicate\"",
+                        other.span.name,
+                        other.scope,
+                        show(other.attribute("gen_ai.usage.cost.unpriced_reason"))
+                    )
+                },
+            );
+            failures.check(
+                other.string("gen_ai.usage.cost.duplicate_of") == Some(&priced.span_id()),
+                || {
+                    format!(
+                        "{what}: `{}` [{}] has duplicate_of {}, expected {}",
+                        other.span.name,
+                        other.scope,
+                        show(other.attribute("gen_ai.usage.cost.duplicate_of")),
+                        priced.span_id()
+                    )
+                },
+            );
+        }
+    }
+    failures.check(
+        agent.counters().priced_total() == CALLS.len() as u64,
+        || {
+            format!(
+                "the agent counted {} priced calls, expected {}",
+                agent.counters().priced_total(),
+                CALLS.len()
+            )
+        },
+    );
+
+    assert!(
+        failures.0.is_empty(),
+        "{} mismatches:\n{}\n{}",
+        failures.0.len(),
+        failures.0.join("\n"),
+        dump(&forwarded)
+    );
+    assert!(agent.shutdown().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_python_instrumentation_over_grpc_is_priced_once_per_call() {
+    real_libraries_are_priced_once_per_call("grpc").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_python_instrumentation_over_http_is_priced_once_per_call() {
+    real_libraries_are_priced_once_per_call("http/protobuf").await;
+}
