@@ -87,10 +87,32 @@ impl DuplicateTracker {
 
     /// The span id of an earlier span for the same call, or `None` after remembering this one.
     pub fn check_and_remember(&self, call: &CallIdentity) -> Option<SpanId> {
+        self.memory()?.check_and_remember(call)
+    }
+
+    /// The memory, locked for a run of calls (one request's).
+    pub fn memory(&self) -> Option<Memory<'_>> {
+        let recent = self.recent.lock().ok()?;
+        Some(Memory {
+            recent,
+            window: self.window,
+            max_entries: self.max_entries,
+        })
+    }
+}
+
+/// The memory of priced calls, held for one request.
+pub struct Memory<'a> {
+    recent: std::sync::MutexGuard<'a, Recent>,
+    window: Duration,
+    max_entries: usize,
+}
+
+impl Memory<'_> {
+    /// The span id of an earlier span for the same call, or `None` after remembering this one.
+    pub fn check_and_remember(&mut self, call: &CallIdentity) -> Option<SpanId> {
         let now = Instant::now();
-        let Ok(mut recent) = self.recent.lock() else {
-            return None;
-        };
+        let recent = &mut self.recent;
         recent.forget_older_than(now, self.window);
         if let Some(earlier) = recent.earlier_span_of(call) {
             return Some(earlier);

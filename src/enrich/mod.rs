@@ -7,7 +7,7 @@ mod duplicates;
 pub mod hold;
 mod records;
 
-pub use duplicates::{CallIdentity, DuplicateTracker};
+pub use duplicates::{CallIdentity, DuplicateTracker, Memory};
 pub use records::Dimensions;
 
 use crate::config::{Config, ConfigDate, ExistingCostPolicy, OutputDialect};
@@ -157,8 +157,11 @@ impl Enricher {
         plans.sort_by_key(|plan| std::cmp::Reverse(plan.precision));
         let mut additions = Vec::with_capacity(plans.len());
         let mut drafts = Vec::new();
+        // One lock of the duplicate memory for the whole request.
+        let mut memory = self.duplicates.as_ref().and_then(DuplicateTracker::memory);
         for plan in plans {
             let (attributes, record) = self.decide(
+                memory.as_mut(),
                 plan.priced,
                 plan.identity.as_ref(),
                 plan.call,
@@ -181,6 +184,7 @@ impl Enricher {
             }
             additions.push((plan.location, attributes));
         }
+        drop(memory);
         if !drafts.is_empty() {
             outcome.awaiting = self.attribute(request, &mut drafts, &mut additions);
         }
@@ -333,6 +337,7 @@ impl Enricher {
     /// Settles duplicates: the attributes to add and the call's metrics record.
     fn decide(
         &self,
+        memory: Option<&mut Memory<'_>>,
         priced: Result<(Vec<KeyValue>, CostBreakdown), UnpricedReason>,
         identity: Option<&CallIdentity>,
         call: Option<CallDraft>,
@@ -363,11 +368,9 @@ impl Enricher {
             // A model call without usage: nothing to add, but it counts as a request.
             return (attributes, record(None, None));
         }
-        let earlier = self
-            .duplicates
-            .as_ref()
+        let earlier = memory
             .zip(identity)
-            .and_then(|(tracker, identity)| tracker.check_and_remember(identity));
+            .and_then(|(memory, identity)| memory.check_and_remember(identity));
         match earlier {
             Some(priced_span) => {
                 let mut marked = unpriced(UnpricedReason::Duplicate);

@@ -22,14 +22,19 @@ use crate::telemetry::AgentCounters;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use rust_decimal::Decimal;
 use state::State;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// Records parked while the state is busy, at most; beyond, receivers wait for the state.
+const MAX_PARKED: usize = 100_000;
 
 /// The state of every derived metric, shared by the receivers (recording) and the flusher.
 pub struct DerivedMetrics {
     state: Mutex<State>,
-    bounds: HashMap<Instrument, Vec<Decimal>>,
+    /// Records waiting for the state while another thread held it.
+    parked: Mutex<Vec<CallRecord>>,
+    /// Bucket boundaries, by instrument.
+    bounds: Vec<Vec<Decimal>>,
     currency: String,
     temporality: Temporality,
     cardinality_limit: usize,
@@ -48,9 +53,10 @@ impl DerivedMetrics {
     ) -> Self {
         Self {
             state: Mutex::new(State::default()),
+            parked: Mutex::new(Vec::new()),
             bounds: Instrument::ALL
                 .iter()
-                .map(|instrument| (*instrument, instrument.bounds()))
+                .map(|instrument| instrument.bounds())
                 .collect(),
             currency: currency.to_string(),
             temporality: config.temporality,
@@ -65,15 +71,46 @@ impl DerivedMetrics {
         &self.currency
     }
 
-    /// Adds the points of `records`.
-    pub fn record(&self, records: &[CallRecord]) {
+    /// Adds the points of `records`. Receivers never wait on each other here: when the state
+    /// is busy the records are parked (a short lock) and applied by whoever takes the state next.
+    pub fn record(&self, records: Vec<CallRecord>) {
+        if records.is_empty() {
+            return;
+        }
+        let mut state = match self.state.try_lock() {
+            Ok(state) => state,
+            Err(std::sync::TryLockError::WouldBlock) => {
+                if let Ok(mut parked) = self.parked.lock() {
+                    if parked.len() < MAX_PARKED {
+                        parked.extend(records);
+                        return;
+                    }
+                }
+                match self.state.lock() {
+                    Ok(state) => state,
+                    Err(_) => return,
+                }
+            }
+            Err(std::sync::TryLockError::Poisoned(_)) => return,
+        };
+        self.apply_parked(&mut state);
+        self.apply(&mut state, &records);
+    }
+
+    fn apply_parked(&self, state: &mut State) {
+        let parked = self
+            .parked
+            .lock()
+            .map(|mut parked| std::mem::take(&mut *parked))
+            .unwrap_or_default();
+        self.apply(state, &parked);
+    }
+
+    fn apply(&self, state: &mut State, records: &[CallRecord]) {
         if records.is_empty() {
             return;
         }
         let (now, instant) = (unix_nanos_now(), std::time::Instant::now());
-        let Ok(mut state) = self.state.lock() else {
-            return;
-        };
         for record in records {
             let base = state.base(&record.dimensions);
             for record::Point {
@@ -82,7 +119,7 @@ impl DerivedMetrics {
                 value,
             } in record::points(record)
             {
-                let bounds = &self.bounds[&instrument];
+                let bounds = &self.bounds[instrument as usize];
                 let empty = || match instrument.kind() {
                     Kind::Histogram => Value::Histogram {
                         buckets: vec![0; bounds.len() + 1],
@@ -111,6 +148,7 @@ impl DerivedMetrics {
     pub fn collect(&self) -> Option<ExportMetricsServiceRequest> {
         let now = unix_nanos_now();
         let mut state = self.state.lock().ok()?;
+        self.apply_parked(&mut state);
         for instrument in Instrument::ALL {
             state.table(instrument).forget_idle(self.idle_timeout);
         }
@@ -129,9 +167,10 @@ impl DerivedMetrics {
 
     /// Cumulative values of every series, for the Prometheus endpoint and tests.
     pub fn snapshot(&self) -> Vec<(Instrument, SeriesKey, Value)> {
-        let Ok(state) = self.state.lock() else {
+        let Ok(mut state) = self.state.lock() else {
             return Vec::new();
         };
+        self.apply_parked(&mut state);
         let mut points: Vec<_> = Instrument::ALL
             .iter()
             .flat_map(|instrument| {

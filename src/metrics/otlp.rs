@@ -56,7 +56,7 @@ pub fn build_request(
         built.push(metric(
             instrument,
             &metrics.currency,
-            &metrics.bounds[&instrument],
+            &metrics.bounds[instrument as usize],
             points,
             now,
             temporality,

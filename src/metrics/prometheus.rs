@@ -58,7 +58,7 @@ pub fn render(metrics: &DerivedMetrics) -> String {
                 } => {
                     let mut cumulative = 0;
                     for (bucket, bound) in buckets.iter().zip(
-                        metrics.bounds[&instrument]
+                        metrics.bounds[instrument as usize]
                             .iter()
                             .map(|b| b.normalize().to_string())
                             .chain(["+Inf".to_string()]),

@@ -158,7 +158,7 @@ fn metrics_for(config: &str, temporality_override: Option<&str>) -> (Enricher, D
 fn record_fixed(enricher: &Enricher, metrics: &DerivedMetrics) -> ExportTraceServiceRequest {
     let mut request = fixed_request();
     let outcome = enricher.enrich_request(&mut request, &AgentCounters::default());
-    metrics.record(&outcome.records);
+    metrics.record(outcome.records);
     request
 }
 
@@ -456,7 +456,7 @@ fn series_beyond_the_cardinality_limit_go_to_the_overflow_series() {
             .attributes
             .push(text("user.id", &format!("user-{user}")));
         let outcome = enricher.enrich_request(&mut request, &AgentCounters::default());
-        metrics.record(&outcome.records);
+        metrics.record(outcome.records);
     }
     let overflow = pairs(&[(OVERFLOW_KEY, "true")]);
     let series: Vec<_> = metrics

@@ -93,12 +93,12 @@ impl Intake {
         self.send(reservations, payload)
             .inspect_err(|_| self.counters.refused(signal, items as u64))?;
         self.counters.accepted(signal, items as u64);
-        self.record(&records);
+        self.record(records);
         self.release(ready, false);
         Ok(())
     }
 
-    fn record(&self, records: &[CallRecord]) {
+    fn record(&self, records: Vec<CallRecord>) {
         if let Some(metrics) = &self.metrics {
             metrics.record(records);
         }
@@ -188,7 +188,7 @@ impl Intake {
             Ok(()) => {
                 let records: Vec<CallRecord> =
                     ready.into_iter().map(|(held, _)| held.record).collect();
-                self.record(&records);
+                self.record(records);
             }
             Err(_) if shutting_down => {
                 self.counters.send_failed(Signal::Traces, count);
