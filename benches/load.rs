@@ -544,7 +544,15 @@ mod sink {
                 .add_service(traces)
                 .add_service(metrics)
                 .serve_with_incoming_shutdown(
-                    tokio_stream::wrappers::TcpListenerStream::new(listener),
+                    {
+                        use tokio_stream::StreamExt;
+                        // No Nagle: acknowledgements must not wait for delayed ACKs.
+                        tokio_stream::wrappers::TcpListenerStream::new(listener).map(|accepted| {
+                            accepted.inspect(|stream| {
+                                let _ = stream.set_nodelay(true);
+                            })
+                        })
+                    },
                     async {
                         let _ = stopped.await;
                     },

@@ -118,9 +118,19 @@ pub async fn serve_grpc(
                 .accept_compressed(CompressionEncoding::Gzip)
                 .max_decoding_message_size(max_message_bytes),
         )
-        .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::TcpListenerStream::new(listener),
-            shutdown,
-        )
+        .serve_with_incoming_shutdown(incoming_without_delay(listener), shutdown)
         .await
+}
+
+/// Accepted connections with Nagle's algorithm off: small OTLP answers must not wait for
+/// delayed ACKs (a 40 ms stall per request otherwise, for some request sizes).
+fn incoming_without_delay(
+    listener: TcpListener,
+) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use tokio_stream::StreamExt;
+    tokio_stream::wrappers::TcpListenerStream::new(listener).map(|accepted| {
+        accepted.inspect(|stream| {
+            let _ = stream.set_nodelay(true);
+        })
+    })
 }

@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use axum::serve::ListenerExt;
 use axum::Router;
 use bytes::Bytes;
 use flate2::read::GzDecoder;
@@ -93,6 +94,10 @@ pub async fn serve_http(
             max_body_bytes,
             refuse_status,
         });
+    let listener = listener.tap_io(|stream| {
+        // No Nagle: answers must not wait for delayed ACKs.
+        let _ = stream.set_nodelay(true);
+    });
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await
