@@ -343,19 +343,19 @@ impl Enricher {
         call: Option<CallDraft>,
         duration_seconds: Decimal,
     ) -> (Vec<KeyValue>, Option<CallRecord>) {
-        let record = |cost: Option<CostBreakdown>, unpriced: Option<UnpricedReason>| {
-            call.clone()
-                .map(|CallDraft { usage, dimensions }| CallRecord {
-                    thresholds_exceeded: match (&self.dimensions, &cost) {
-                        (Some(configured), Some(cost)) => configured.exceeded(cost.total),
-                        _ => Vec::new(),
-                    },
-                    dimensions,
-                    usage,
-                    cost,
-                    duration_seconds: Some(duration_seconds),
-                    unpriced,
-                })
+        // Called once, on whichever path ends: the draft moves into the record.
+        let record = move |cost: Option<CostBreakdown>, unpriced: Option<UnpricedReason>| {
+            call.map(|CallDraft { usage, dimensions }| CallRecord {
+                thresholds_exceeded: match (&self.dimensions, &cost) {
+                    (Some(configured), Some(cost)) => configured.exceeded(cost.total),
+                    _ => Vec::new(),
+                },
+                dimensions,
+                usage,
+                cost,
+                duration_seconds: Some(duration_seconds),
+                unpriced,
+            })
         };
         let (attributes, cost) = match priced {
             Ok(priced) => priced,

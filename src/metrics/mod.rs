@@ -111,13 +111,15 @@ impl DerivedMetrics {
             return;
         }
         let (now, instant) = (unix_nanos_now(), std::time::Instant::now());
+        let mut points = Vec::with_capacity(16);
         for record in records {
             let base = state.base(&record.dimensions);
+            record::fill_points(record, &mut points);
             for record::Point {
                 instrument,
                 extra,
                 value,
-            } in record::points(record)
+            } in points.drain(..)
             {
                 let bounds = &self.bounds[instrument as usize];
                 let empty = || match instrument.kind() {

@@ -27,10 +27,10 @@ pub struct Point {
     pub value: Decimal,
 }
 
-/// The points one record adds.
-pub fn points(record: &CallRecord) -> Vec<Point> {
+/// The points one record adds, in `points` (cleared first; reused across records).
+pub fn fill_points(record: &CallRecord, points: &mut Vec<Point>) {
+    points.clear();
     use super::Instrument::*;
-    let mut points = Vec::new();
     if let Some(duration) = record.duration_seconds {
         points.push(Point {
             instrument: OperationDuration,
@@ -101,5 +101,4 @@ pub fn points(record: &CallRecord) -> Vec<Point> {
             value: Decimal::ONE,
         });
     }
-    points
 }

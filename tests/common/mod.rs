@@ -23,7 +23,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use opentelemetry_proto::tonic::common::v1::{any_value::Value, KeyValue};
+use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -152,6 +152,28 @@ pub async fn start_agent(backend: SocketAddr, extra_overrides: &[&str]) -> Agent
     ))
     .await
     .unwrap()
+}
+
+/// A string attribute.
+pub fn text(key: &str, value: &str) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue {
+            value: Some(Value::StringValue(value.into())),
+        }),
+        ..Default::default()
+    }
+}
+
+/// An integer attribute.
+pub fn int(key: &str, value: i64) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue {
+            value: Some(Value::IntValue(value)),
+        }),
+        ..Default::default()
+    }
 }
 
 /// Waits until `condition` holds, for at most `limit`.
