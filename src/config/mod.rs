@@ -217,6 +217,27 @@ fn validate(config: &Config) -> Result<(), ConfigError> {
             ));
         }
     }
+    for (name, exporter) in &config.exporters.otlp {
+        let retry = &exporter.retry_on_failure;
+        if !(retry.multiplier.is_finite() && (1.0..=10.0).contains(&retry.multiplier)) {
+            return Err(invalid(
+                &format!("exporters.{name}.retry_on_failure.multiplier"),
+                "must be from 1 to 10",
+            ));
+        }
+        if retry.initial_interval.0.is_zero() || retry.max_interval.0 < retry.initial_interval.0 {
+            return Err(invalid(
+                &format!("exporters.{name}.retry_on_failure"),
+                "needs 0 < initial_interval ≤ max_interval",
+            ));
+        }
+        if exporter.sending_queue.queue_size > 100_000_000 {
+            return Err(invalid(
+                &format!("exporters.{name}.sending_queue.queue_size"),
+                "must be at most 100000000",
+            ));
+        }
+    }
     let protocols = &config.receivers.otlp.protocols;
     if !protocols.grpc.enabled && !protocols.http.enabled {
         return Err(invalid(

@@ -173,3 +173,19 @@ fn unknown_exporter_types_and_bad_named_settings_are_refused() {
         .to_string();
     assert_eq!(message, "exporters.otlp/tempo.endpoint: `https://tempo:4317`: TLS is not supported yet; use http://");
 }
+
+#[test]
+fn retry_settings_that_cannot_work_are_refused() {
+    let message = load("exporters:\n  otlp:\n    retry_on_failure:\n      multiplier: 0.5\n")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        message,
+        "exporters.otlp.retry_on_failure.multiplier: must be from 1 to 10"
+    );
+    let message = load("exporters:\n  otlp:\n    retry_on_failure:\n      initial_interval: 1m\n      max_interval: 1s\n").unwrap_err().to_string();
+    assert_eq!(
+        message,
+        "exporters.otlp.retry_on_failure: needs 0 < initial_interval ≤ max_interval"
+    );
+}

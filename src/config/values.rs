@@ -61,7 +61,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             ))
         }
     };
-    Ok(Duration::from_secs_f64(seconds))
+    Duration::try_from_secs_f64(seconds).map_err(|_| format!("`{text}` is out of range"))
 }
 
 /// A positive whole number of mebibytes, converted to bytes.
@@ -269,6 +269,14 @@ mod tests {
         assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
         assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn durations_out_of_range_are_refused() {
+        assert_eq!(
+            parse_duration("99999999999999999999999h").unwrap_err(),
+            "`99999999999999999999999h` is out of range"
+        );
     }
 
     #[test]

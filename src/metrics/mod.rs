@@ -192,7 +192,8 @@ impl DerivedMetrics {
 
 fn add(value: &mut Value, bounds: &[Decimal], amount: Decimal) {
     match value {
-        Value::Sum(sum) => *sum += amount,
+        // Sums saturate rather than overflow (money sums of ~10^28 are not real traffic).
+        Value::Sum(sum) => *sum = sum.saturating_add(amount),
         Value::Histogram {
             buckets,
             count,
@@ -204,7 +205,7 @@ fn add(value: &mut Value, bounds: &[Decimal], amount: Decimal) {
                 .unwrap_or(bounds.len());
             buckets[bucket] += 1;
             *count += 1;
-            *sum += amount;
+            *sum = sum.saturating_add(amount);
         }
     }
 }

@@ -414,16 +414,21 @@ fn non_empty_str(value: &Value) -> Option<&str> {
     }
 }
 
-/// Accepts integers, integral doubles and decimal strings of whole numbers; nothing negative.
+/// Accepts integers, integral doubles and decimal strings of whole numbers up to 10^12; nothing
+/// negative.
+/// More tokens than any single call can use: a count above it is not believed.
+const MAX_TOKENS_PER_CALL: u64 = 1_000_000_000_000;
+
 fn token_count(value: &Value) -> Option<u64> {
-    match value {
+    let count = match value {
         Value::IntValue(count) => u64::try_from(*count).ok(),
         Value::DoubleValue(count) if count.fract() == 0.0 && *count >= 0.0 && *count < 9.0e15 => {
             Some(*count as u64)
         }
         Value::StringValue(text) => text.trim().parse::<u64>().ok(),
         _ => None,
-    }
+    }?;
+    (count <= MAX_TOKENS_PER_CALL).then_some(count)
 }
 
 #[cfg(test)]

@@ -226,3 +226,15 @@ fn vercel_v5_anthropic_input_excludes_cache() {
     assert_eq!(facts.semantics, InputSemantics::ExcludesCache);
     assert_eq!(facts.usage.input, 1_000);
 }
+
+#[test]
+fn counts_beyond_any_real_call_are_invalid() {
+    assert_eq!(
+        read(&[int("gen_ai.usage.input_tokens", 1_000_000_000_001)]),
+        SpanUsage::Invalid
+    );
+    assert!(matches!(
+        read(&[int("gen_ai.usage.input_tokens", 1_000_000_000_000)]),
+        SpanUsage::Present(_)
+    ));
+}
