@@ -545,3 +545,31 @@ async fn health_and_metrics_endpoints_answer() {
     }
     assert!(agent.shutdown().await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zstd_json_body_is_accepted() {
+    let (backend, captured) = start_capture_backend().await;
+    let agent = start_agent(backend, &[]).await;
+    let body = zstd::bulk::compress(TRACE_JSON.as_bytes(), 3).unwrap();
+    let response = post(
+        agent.http_address().unwrap(),
+        "/v1/traces",
+        "application/json",
+        &["Content-Encoding: zstd"],
+        body,
+    )
+    .await;
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert!(wait_until(Duration::from_secs(10), || captured.span_count() == 1).await);
+    assert_json_span_arrived(&captured);
+    let bad = post(
+        agent.http_address().unwrap(),
+        "/v1/traces",
+        "application/json",
+        &["Content-Encoding: zstd"],
+        b"not zstd".to_vec(),
+    )
+    .await;
+    assert_json_error(&bad, 400, 3, "not valid zstd");
+    assert!(agent.shutdown().await);
+}

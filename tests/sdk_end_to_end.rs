@@ -378,3 +378,52 @@ async fn agent_exports_over_http_protobuf_too() {
     assert!(agent.shutdown().await);
     assert!(relay.shutdown().await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_exports_with_zstd_over_grpc_and_http() {
+    let (backend, captured) = start_capture_backend().await;
+    // A second agent receives (zstd accepted on both protocols) and relays to the capture backend.
+    let relay = start_agent(backend, &[]).await;
+    for (endpoint, protocol) in [
+        (relay.grpc_address().unwrap(), "grpc"),
+        (relay.http_address().unwrap(), "http/protobuf"),
+    ] {
+        let agent = genai_cost_agent::Agent::start(&test_config(
+            &format!("http://{endpoint}"),
+            protocol,
+            &["exporters.otlp.compression=zstd"],
+        ))
+        .await
+        .unwrap();
+        let before = captured.logs.lock().unwrap().len();
+        LogsServiceClient::connect(format!("http://{}", agent.grpc_address().unwrap()))
+            .await
+            .unwrap()
+            .export(logs_request())
+            .await
+            .unwrap();
+        assert!(
+            wait_until(Duration::from_secs(10), || captured
+                .logs
+                .lock()
+                .unwrap()
+                .len()
+                == before + 1)
+            .await,
+            "{protocol}"
+        );
+        assert_eq!(
+            captured.logs.lock().unwrap()[before],
+            logs_request(),
+            "{protocol}"
+        );
+        assert_eq!(
+            agent
+                .counters()
+                .send_failed_total(genai_cost_agent::telemetry::Signal::Logs),
+            0
+        );
+        assert!(agent.shutdown().await);
+    }
+    assert!(relay.shutdown().await);
+}

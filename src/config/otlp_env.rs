@@ -60,10 +60,11 @@ pub fn resolve_otlp_exporter(
         {
             None | Some("") | Some("gzip") => Compression::Gzip,
             Some("none") => Compression::None,
+            Some("zstd") => Compression::Zstd,
             Some(other) => {
                 return Err(invalid(
                     "compression",
-                    format!("OTEL_EXPORTER_OTLP_COMPRESSION=`{other}` is not gzip or none"),
+                    format!("OTEL_EXPORTER_OTLP_COMPRESSION=`{other}` is not gzip, zstd or none"),
                 ))
             }
         },

@@ -599,6 +599,7 @@ pub enum OtlpProtocol {
 pub enum Compression {
     #[default]
     Gzip,
+    Zstd,
     None,
 }
 

@@ -49,7 +49,7 @@ pub enum Prepared {
     Encoded {
         signal: Signal,
         bytes: Bytes,
-        gzipped: bool,
+        content_encoding: Option<&'static str>,
     },
     Decoded(Payload),
 }
@@ -93,14 +93,14 @@ impl Exporter {
             Exporter::Grpc(_) => Prepared::Encoded {
                 signal,
                 bytes: encode(&payload),
-                gzipped: false,
+                content_encoding: None,
             },
             Exporter::Http(exporter) => {
-                let (bytes, gzipped) = exporter.body(encode(&payload));
+                let (bytes, content_encoding) = exporter.body(encode(&payload));
                 Prepared::Encoded {
                     signal,
                     bytes,
-                    gzipped,
+                    content_encoding,
                 }
             }
             Exporter::Debug(_) => Prepared::Decoded(payload),

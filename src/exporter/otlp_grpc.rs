@@ -1,4 +1,4 @@
-//! OTLP over gRPC with tonic: the batch goes out as the bytes it was encoded to once, with gzip,
+//! OTLP over gRPC with tonic: the batch goes out as the bytes it was encoded to once, with gzip or zstd,
 //! headers as metadata and a per-request timeout; a refusal's `RetryInfo` is read for the retry.
 
 use super::raw_codec::RawCodec;
@@ -16,7 +16,7 @@ use tonic::transport::{Channel, Endpoint};
 pub struct GrpcExporter {
     channel: Channel,
     metadata: MetadataMap,
-    gzip: bool,
+    compression: Option<CompressionEncoding>,
     timeout: Duration,
 }
 
@@ -46,7 +46,11 @@ impl GrpcExporter {
         Ok(Self {
             channel,
             metadata,
-            gzip: settings.compression == Compression::Gzip,
+            compression: match settings.compression {
+                Compression::Gzip => Some(CompressionEncoding::Gzip),
+                Compression::Zstd => Some(CompressionEncoding::Zstd),
+                Compression::None => None,
+            },
             timeout: settings.timeout,
         })
     }
@@ -72,8 +76,8 @@ impl GrpcExporter {
     async fn call(&self, signal: Signal, bytes: Bytes) -> Result<u64, tonic::Status> {
         let mut client =
             tonic::client::Grpc::new(self.channel.clone()).max_encoding_message_size(usize::MAX);
-        if self.gzip {
-            client = client.send_compressed(CompressionEncoding::Gzip);
+        if let Some(encoding) = self.compression {
+            client = client.send_compressed(encoding);
         }
         client
             .ready()

@@ -1,5 +1,5 @@
 //! OTLP over HTTP/protobuf with hyper: `POST <endpoint>/v1/<signal>` with the batch's encoded
-//! bytes, gzip, headers and a timeout; `Retry-After` is read for the retry.
+//! bytes, gzip or zstd, headers and a timeout; `Retry-After` is read for the retry.
 
 use super::raw_codec::ExportResponse;
 use super::{ExportError, Prepared};
@@ -18,7 +18,7 @@ pub struct HttpExporter {
     client: Client<HttpConnector, Full<Bytes>>,
     endpoint: String,
     headers: Vec<(http::HeaderName, http::HeaderValue)>,
-    gzip: bool,
+    compression: Compression,
     timeout: Duration,
 }
 
@@ -39,24 +39,22 @@ impl HttpExporter {
             client: Client::builder(TokioExecutor::new()).build(connector),
             endpoint: settings.endpoint.clone(),
             headers,
-            gzip: settings.compression == Compression::Gzip,
+            compression: settings.compression,
             timeout: settings.timeout,
         })
     }
 
-    /// The body of a batch: its encoded bytes, gzipped when configured (once, before retries);
-    /// the flag says whether it was.
-    pub fn body(&self, encoded: Bytes) -> (Bytes, bool) {
-        if !self.gzip {
-            return (encoded, false);
-        }
-        let mut encoder = GzEncoder::new(
-            Vec::with_capacity(encoded.len() / 4),
-            flate2::Compression::fast(),
-        );
-        match encoder.write_all(&encoded).and_then(|()| encoder.finish()) {
-            Ok(compressed) => (Bytes::from(compressed), true),
-            Err(_) => (encoded, false),
+    /// The body of a batch: its encoded bytes, compressed when configured (once, before
+    /// retries), and the `Content-Encoding` that says how.
+    pub fn body(&self, encoded: Bytes) -> (Bytes, Option<&'static str>) {
+        let compressed = match self.compression {
+            Compression::None => return (encoded, None),
+            Compression::Gzip => gzip(&encoded).map(|body| (body, "gzip")),
+            Compression::Zstd => zstd::bulk::compress(&encoded, 1).map(|body| (body, "zstd")),
+        };
+        match compressed {
+            Ok((body, encoding)) => (Bytes::from(body), Some(encoding)),
+            Err(_) => (encoded, None),
         }
     }
 
@@ -65,7 +63,7 @@ impl HttpExporter {
         let Prepared::Encoded {
             signal,
             bytes,
-            gzipped,
+            content_encoding,
         } = prepared
         else {
             return Err(ExportError::Setup(
@@ -75,8 +73,8 @@ impl HttpExporter {
         let url = format!("{}{}", self.endpoint, signal.path());
         let mut builder =
             http::Request::post(url).header(http::header::CONTENT_TYPE, "application/x-protobuf");
-        if *gzipped {
-            builder = builder.header(http::header::CONTENT_ENCODING, "gzip");
+        if let Some(encoding) = content_encoding {
+            builder = builder.header(http::header::CONTENT_ENCODING, *encoding);
         }
         for (name, value) in &self.headers {
             builder = builder.header(name, value);
@@ -130,4 +128,13 @@ fn parse_retry_after(value: &http::HeaderValue) -> Option<Duration> {
         .parse::<u64>()
         .ok()
         .map(Duration::from_secs)
+}
+
+fn gzip(data: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut encoder = GzEncoder::new(
+        Vec::with_capacity(data.len() / 4),
+        flate2::Compression::fast(),
+    );
+    encoder.write_all(data)?;
+    encoder.finish()
 }

@@ -1,4 +1,4 @@
-//! OTLP/gRPC receiver (tonic): the trace, metrics and logs services, gzip accepted, a maximum
+//! OTLP/gRPC receiver (tonic): the trace, metrics and logs services, gzip and zstd accepted, a maximum
 //! decoded message size, UNAVAILABLE when the queue is full.
 
 use super::{Intake, SignalRequest};
@@ -106,16 +106,19 @@ pub async fn serve_grpc(
         .add_service(
             TraceServiceServer::new(service.clone())
                 .accept_compressed(CompressionEncoding::Gzip)
+                .accept_compressed(CompressionEncoding::Zstd)
                 .max_decoding_message_size(max_message_bytes),
         )
         .add_service(
             MetricsServiceServer::new(service.clone())
                 .accept_compressed(CompressionEncoding::Gzip)
+                .accept_compressed(CompressionEncoding::Zstd)
                 .max_decoding_message_size(max_message_bytes),
         )
         .add_service(
             LogsServiceServer::new(service)
                 .accept_compressed(CompressionEncoding::Gzip)
+                .accept_compressed(CompressionEncoding::Zstd)
                 .max_decoding_message_size(max_message_bytes),
         )
         .serve_with_incoming_shutdown(incoming_without_delay(listener), shutdown)

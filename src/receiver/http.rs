@@ -1,5 +1,5 @@
 //! OTLP/HTTP receiver (axum): `/v1/traces`, `/v1/metrics`, `/v1/logs`; protobuf or JSON bodies,
-//! gzip, a size limit before and after decompression; answers in the request's encoding, with
+//! gzip or zstd, a size limit before and after decompression; answers in the request's encoding, with
 //! the status codes the OTLP specification names for each failure.
 
 use super::{Intake, SignalRequest};
@@ -220,27 +220,44 @@ fn decompress(headers: &HeaderMap, raw: Bytes, limit: usize) -> Result<Bytes, Fa
         .unwrap_or_default();
     match coding.as_str() {
         "" | "identity" => Ok(raw),
-        "gzip" | "x-gzip" => {
-            let mut inflated = Vec::with_capacity(raw.len().saturating_mul(4).min(limit));
-            GzDecoder::new(&raw[..])
-                .take(limit as u64 + 1)
-                .read_to_end(&mut inflated)
-                .map_err(|err| {
-                    Failure::new(
-                        StatusCode::BAD_REQUEST,
-                        format!("the body is not valid gzip: {err}"),
-                    )
-                })?;
-            if inflated.len() > limit {
-                return Err(too_large(limit));
-            }
-            Ok(Bytes::from(inflated))
+        "gzip" | "x-gzip" => inflate(GzDecoder::new(&raw[..]), raw.len(), limit, "gzip"),
+        "zstd" => {
+            let decoder = zstd::stream::read::Decoder::new(&raw[..]).map_err(|err| {
+                Failure::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("the body is not valid zstd: {err}"),
+                )
+            })?;
+            inflate(decoder, raw.len(), limit, "zstd")
         }
         other => Err(Failure::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!("unsupported content encoding `{other}`: send gzip or none"),
+            format!("unsupported content encoding `{other}`: send gzip, zstd or none"),
         )),
     }
+}
+
+/// Reads a decompressing `reader` to the end, refusing more than `limit` bytes.
+fn inflate(
+    reader: impl Read,
+    compressed_len: usize,
+    limit: usize,
+    coding: &str,
+) -> Result<Bytes, Failure> {
+    let mut inflated = Vec::with_capacity(compressed_len.saturating_mul(4).min(limit));
+    reader
+        .take(limit as u64 + 1)
+        .read_to_end(&mut inflated)
+        .map_err(|err| {
+            Failure::new(
+                StatusCode::BAD_REQUEST,
+                format!("the body is not valid {coding}: {err}"),
+            )
+        })?;
+    if inflated.len() > limit {
+        return Err(too_large(limit));
+    }
+    Ok(Bytes::from(inflated))
 }
 
 fn encoded_response<M: prost::Message + serde::Serialize>(
