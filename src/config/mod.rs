@@ -169,10 +169,11 @@ fn named_exporters(
         };
         if let Some(settings) = resolved.map_err(renamed)? {
             let takes = |signal| exporter.signals.contains(&signal);
+            let has_endpoint = |index: usize| settings.target(index, "").is_some();
             let signals = [
-                takes(SignalName::Traces),
-                takes(SignalName::Metrics),
-                takes(SignalName::Logs),
+                takes(SignalName::Traces) && has_endpoint(0),
+                takes(SignalName::Metrics) && has_endpoint(1),
+                takes(SignalName::Logs) && has_endpoint(2),
             ];
             exporters.push(NamedExporter {
                 name: name.clone(),

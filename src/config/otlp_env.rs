@@ -13,6 +13,24 @@ pub struct OtlpExporterSettings {
     pub headers: Vec<(String, String)>,
     pub compression: Compression,
     pub timeout: Duration,
+    /// Per-signal endpoints (traces, metrics, logs) from `OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT`:
+    /// for HTTP the full URL, used as it is; for gRPC `http://host:port`.
+    pub signal_endpoints: [Option<String>; 3],
+}
+
+impl OtlpExporterSettings {
+    /// Where `signal` (0 traces, 1 metrics, 2 logs) goes: its own endpoint, else the general one
+    /// (for HTTP with `/v1/<signal>` appended); `None` when neither is set.
+    pub fn target(&self, signal: usize, path: &str) -> Option<String> {
+        match &self.signal_endpoints[signal] {
+            Some(endpoint) => Some(endpoint.clone()),
+            None if self.endpoint.is_empty() => None,
+            None if self.protocol == OtlpProtocol::HttpProtobuf => {
+                Some(format!("{}{path}", self.endpoint))
+            }
+            None => Some(self.endpoint.clone()),
+        }
+    }
 }
 
 const KEY: &str = "exporters.otlp";
@@ -36,7 +54,19 @@ pub fn resolve_otlp_exporter(
             .trim()
             .to_string(),
     };
-    if endpoint.is_empty() {
+    // Per-signal variables apply when the file names no endpoint, and win over the general one.
+    let signal_variable = |name: &str| match &config.endpoint {
+        Some(_) => None,
+        None => env(name)
+            .map(|value| value.trim().to_string())
+            .filter(|value| !value.is_empty()),
+    };
+    let signal_raw = [
+        signal_variable("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+        signal_variable("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"),
+        signal_variable("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"),
+    ];
+    if endpoint.is_empty() && signal_raw.iter().all(Option::is_none) {
         return Ok(None);
     }
     let protocol = match config.protocol {
@@ -95,13 +125,24 @@ pub fn resolve_otlp_exporter(
     for (name, value) in &headers {
         check_header(name, value)?;
     }
-    let endpoint = normalise_endpoint(&endpoint, protocol)?;
+    let endpoint = if endpoint.is_empty() {
+        String::new()
+    } else {
+        normalise_endpoint(&endpoint, protocol)?
+    };
+    let mut signal_endpoints = [None, None, None];
+    for (slot, raw) in signal_endpoints.iter_mut().zip(signal_raw) {
+        *slot = raw
+            .map(|raw| normalise_signal_endpoint(&raw, protocol))
+            .transpose()?;
+    }
     Ok(Some(OtlpExporterSettings {
         endpoint,
         protocol,
         headers,
         compression,
         timeout,
+        signal_endpoints,
     }))
 }
 
@@ -136,6 +177,24 @@ fn normalise_endpoint(endpoint: &str, protocol: OtlpProtocol) -> Result<String, 
         ));
     }
     Ok(trimmed)
+}
+
+/// A per-signal endpoint: for HTTP a full URL kept as it is (the specification's rule).
+fn normalise_signal_endpoint(
+    endpoint: &str,
+    protocol: OtlpProtocol,
+) -> Result<String, ConfigError> {
+    match protocol {
+        OtlpProtocol::Grpc => normalise_endpoint(endpoint, protocol),
+        OtlpProtocol::HttpProtobuf => {
+            let normalised = normalise_endpoint(endpoint, OtlpProtocol::HttpProtobuf)?;
+            Ok(if endpoint.ends_with('/') {
+                format!("{normalised}/")
+            } else {
+                normalised
+            })
+        }
+    }
 }
 
 /// Parses `OTEL_EXPORTER_OTLP_HEADERS`: `key=value` pairs separated by commas, values

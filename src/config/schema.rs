@@ -604,7 +604,7 @@ pub enum Compression {
 }
 
 /// Fields left out fall back to the standard `OTEL_EXPORTER_OTLP_*` variables, then defaults.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OtlpExporterConfig {
     /// Empty: no OTLP exporter. gRPC: `http://host:4317`; HTTP: base URL, `/v1/<signal>` appended.
@@ -627,6 +627,22 @@ pub struct OtlpExporterConfig {
     /// The signals this exporter gets (derived metrics count as metrics).
     #[serde(default = "all_signals")]
     pub signals: Vec<SignalName>,
+}
+
+impl Default for OtlpExporterConfig {
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            protocol: None,
+            headers: Default::default(),
+            compression: None,
+            timeout: None,
+            sending_queue: SendingQueueConfig::default(),
+            batch: BatchConfig::default(),
+            retry_on_failure: RetryConfig::default(),
+            signals: all_signals(),
+        }
+    }
 }
 
 /// Retries of retryable failures, as the Collector's `retry_on_failure`.

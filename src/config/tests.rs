@@ -189,3 +189,45 @@ fn retry_settings_that_cannot_work_are_refused() {
         "exporters.otlp.retry_on_failure: needs 0 < initial_interval ≤ max_interval"
     );
 }
+
+#[test]
+fn per_signal_endpoint_variables_win_and_route_only_their_signal() {
+    let env = |name: &str| match name {
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" => Some("http://tempo:4318/v1/traces".to_string()),
+        "OTEL_EXPORTER_OTLP_PROTOCOL" => Some("http/protobuf".to_string()),
+        _ => None,
+    };
+    let loaded = load_str("", &[], env).unwrap();
+    let exporter = &loaded.otlp[0];
+    assert_eq!(exporter.signals, [true, false, false]);
+    assert_eq!(
+        exporter.settings.target(0, "/v1/traces").as_deref(),
+        Some("http://tempo:4318/v1/traces")
+    );
+    assert_eq!(exporter.settings.target(1, "/v1/metrics"), None);
+
+    let both = |name: &str| match name {
+        "OTEL_EXPORTER_OTLP_ENDPOINT" => Some("http://collector:4318".to_string()),
+        "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT" => Some("http://loki:3100/otlp/v1/logs".to_string()),
+        "OTEL_EXPORTER_OTLP_PROTOCOL" => Some("http/protobuf".to_string()),
+        _ => None,
+    };
+    let settings = load_str("", &[], both).unwrap().otlp[0].settings.clone();
+    assert_eq!(
+        settings.target(0, "/v1/traces").as_deref(),
+        Some("http://collector:4318/v1/traces")
+    );
+    assert_eq!(
+        settings.target(2, "/v1/logs").as_deref(),
+        Some("http://loki:3100/otlp/v1/logs")
+    );
+}
+
+#[test]
+fn the_standard_variable_alone_routes_every_signal() {
+    let env = |name: &str| {
+        (name == "OTEL_EXPORTER_OTLP_ENDPOINT").then(|| "http://collector:4317".to_string())
+    };
+    let loaded = load_str("", &[], env).unwrap();
+    assert_eq!(loaded.otlp[0].signals, [true, true, true]);
+}

@@ -14,7 +14,8 @@ use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 
 pub struct GrpcExporter {
-    channel: Channel,
+    /// By signal: traces, metrics, logs.
+    channels: [Option<Channel>; 3],
     metadata: MetadataMap,
     compression: Option<CompressionEncoding>,
     timeout: Duration,
@@ -30,11 +31,26 @@ fn method(signal: Signal) -> PathAndQuery {
 
 impl GrpcExporter {
     pub fn new(settings: &OtlpExporterSettings) -> Result<Self, ExportError> {
-        let channel = Endpoint::from_shared(settings.endpoint.clone())
-            .map_err(|err| ExportError::Setup(format!("{}: {err}", settings.endpoint)))?
-            .connect_timeout(settings.timeout)
-            .timeout(settings.timeout)
-            .connect_lazy();
+        // One channel per distinct endpoint; signals without any endpoint get none.
+        let mut channels: [Option<Channel>; 3] = [None, None, None];
+        let mut by_endpoint: Vec<(String, Channel)> = Vec::new();
+        for (index, slot) in channels.iter_mut().enumerate() {
+            let Some(target) = settings.target(index, "") else {
+                continue;
+            };
+            if let Some((_, channel)) = by_endpoint.iter().find(|(endpoint, _)| *endpoint == target)
+            {
+                *slot = Some(channel.clone());
+                continue;
+            }
+            let channel = Endpoint::from_shared(target.clone())
+                .map_err(|err| ExportError::Setup(format!("{target}: {err}")))?
+                .connect_timeout(settings.timeout)
+                .timeout(settings.timeout)
+                .connect_lazy();
+            by_endpoint.push((target, channel.clone()));
+            *slot = Some(channel);
+        }
         let mut metadata = MetadataMap::new();
         for (name, value) in &settings.headers {
             let key = MetadataKey::from_bytes(name.as_bytes())
@@ -44,7 +60,7 @@ impl GrpcExporter {
             metadata.insert(key, value);
         }
         Ok(Self {
-            channel,
+            channels,
             metadata,
             compression: match settings.compression {
                 Compression::Gzip => Some(CompressionEncoding::Gzip),
@@ -75,7 +91,10 @@ impl GrpcExporter {
 
     async fn call(&self, signal: Signal, bytes: Bytes) -> Result<u64, tonic::Status> {
         let mut client =
-            tonic::client::Grpc::new(self.channel.clone()).max_encoding_message_size(usize::MAX);
+            tonic::client::Grpc::new(self.channels[signal as usize].clone().ok_or_else(|| {
+                tonic::Status::failed_precondition("no endpoint for this signal")
+            })?)
+            .max_encoding_message_size(usize::MAX);
         if let Some(encoding) = self.compression {
             client = client.send_compressed(encoding);
         }

@@ -4,6 +4,7 @@
 use super::raw_codec::ExportResponse;
 use super::{ExportError, Prepared};
 use crate::config::{Compression, OtlpExporterSettings};
+use crate::telemetry::Signal;
 use bytes::Bytes;
 use flate2::write::GzEncoder;
 use http_body_util::{BodyExt, Full};
@@ -16,7 +17,8 @@ use std::time::Duration;
 
 pub struct HttpExporter {
     client: Client<HttpConnector, Full<Bytes>>,
-    endpoint: String,
+    /// By signal: the URL batches of traces, metrics and logs are posted to.
+    urls: [Option<String>; 3],
     headers: Vec<(http::HeaderName, http::HeaderValue)>,
     compression: Compression,
     timeout: Duration,
@@ -37,7 +39,8 @@ impl HttpExporter {
         connector.set_nodelay(true);
         Ok(Self {
             client: Client::builder(TokioExecutor::new()).build(connector),
-            endpoint: settings.endpoint.clone(),
+            urls: [Signal::Traces, Signal::Metrics, Signal::Logs]
+                .map(|signal| settings.target(signal as usize, signal.path())),
             headers,
             compression: settings.compression,
             timeout: settings.timeout,
@@ -70,7 +73,9 @@ impl HttpExporter {
                 "the HTTP exporter sends encoded batches".into(),
             ));
         };
-        let url = format!("{}{}", self.endpoint, signal.path());
+        let url = self.urls[*signal as usize]
+            .clone()
+            .ok_or_else(|| ExportError::Setup(format!("no endpoint for {}", signal.item())))?;
         let mut builder =
             http::Request::post(url).header(http::header::CONTENT_TYPE, "application/x-protobuf");
         if let Some(encoding) = content_encoding {
