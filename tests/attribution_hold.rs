@@ -122,6 +122,21 @@ async fn a_span_waits_for_its_ancestor_and_gains_its_attribution() {
     };
     assert_eq!(count, 1);
     assert_eq!(agent.counters().released_total(Release::Resolved), 1);
+    assert!(
+        wait_until(Duration::from_secs(5), || agent
+            .counters()
+            .sent_total(genai_cost_agent::telemetry::Signal::Traces)
+            == 2)
+        .await
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        agent
+            .counters()
+            .sent_total(genai_cost_agent::telemetry::Signal::Traces),
+        2,
+        "the held span counts once"
+    );
     assert!(agent.shutdown().await);
 }
 

@@ -573,3 +573,23 @@ async fn zstd_json_body_is_accepted() {
     assert_json_error(&bad, 400, 3, "not valid zstd");
     assert!(agent.shutdown().await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multi_member_gzip_body_is_read_whole() {
+    let (backend, captured) = start_capture_backend().await;
+    let agent = start_agent(backend, &[]).await;
+    let (first, second) = TRACE_JSON.split_at(TRACE_JSON.len() / 2);
+    let body = [gzip(first.as_bytes()), gzip(second.as_bytes())].concat();
+    let response = post(
+        agent.http_address().unwrap(),
+        "/v1/traces",
+        "application/json",
+        &["Content-Encoding: gzip"],
+        body,
+    )
+    .await;
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert!(wait_until(Duration::from_secs(10), || captured.span_count() == 1).await);
+    assert_json_span_arrived(&captured);
+    assert!(agent.shutdown().await);
+}

@@ -239,6 +239,22 @@ fn validate(config: &Config) -> Result<(), ConfigError> {
             ));
         }
     }
+    let intervals = [
+        ("metrics.interval", config.metrics.interval.0),
+        (
+            "exporters.debug.summary_interval",
+            config.exporters.debug.summary_interval.0,
+        ),
+        (
+            "metrics.attribution.hold.max_wait",
+            config.metrics.attribution.hold.max_wait.0,
+        ),
+    ];
+    for (key, interval) in intervals {
+        if interval < std::time::Duration::from_millis(100) {
+            return Err(invalid(key, "must be at least 100ms"));
+        }
+    }
     let protocols = &config.receivers.otlp.protocols;
     if !protocols.grpc.enabled && !protocols.http.enabled {
         return Err(invalid(

@@ -231,3 +231,18 @@ fn the_standard_variable_alone_routes_every_signal() {
     let loaded = load_str("", &[], env).unwrap();
     assert_eq!(loaded.otlp[0].signals, [true, true, true]);
 }
+
+#[test]
+fn intervals_too_short_or_durations_too_long_are_refused() {
+    assert_eq!(
+        load("metrics:\n  interval: 0s\n").unwrap_err().to_string(),
+        "metrics.interval: must be at least 100ms"
+    );
+    let message = load("service:\n  shutdown_timeout: 2562047788015215h\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("is out of range (at most 30 days)"),
+        "{message}"
+    );
+}

@@ -61,7 +61,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             ))
         }
     };
-    Duration::try_from_secs_f64(seconds).map_err(|_| format!("`{text}` is out of range"))
+    // Thirty days at most: longer waits are mistakes, and would overflow clock arithmetic.
+    Duration::try_from_secs_f64(seconds)
+        .ok()
+        .filter(|duration| *duration <= Duration::from_secs(30 * 86_400))
+        .ok_or_else(|| format!("`{text}` is out of range (at most 30 days)"))
 }
 
 /// A positive whole number of mebibytes, converted to bytes.
@@ -275,7 +279,7 @@ mod tests {
     fn durations_out_of_range_are_refused() {
         assert_eq!(
             parse_duration("99999999999999999999999h").unwrap_err(),
-            "`99999999999999999999999h` is out of range"
+            "`99999999999999999999999h` is out of range (at most 30 days)"
         );
     }
 

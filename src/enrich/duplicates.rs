@@ -48,7 +48,8 @@ pub fn span_id(bytes: &[u8]) -> SpanId {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum CallKey {
-    Response(TraceId, String),
+    /// The response id as a 64-bit hash: ids of any length take the same room.
+    Response(TraceId, u64),
     Span(TraceId, SpanId),
     ChildOf(TraceId, SpanId),
     /// Same trace, same parent, same input and output counts.
@@ -67,7 +68,8 @@ struct Remembered {
 #[derive(Default)]
 struct Recent {
     by_key: HashMap<CallKey, Remembered, FxBuildHasher>,
-    order: VecDeque<(Instant, Vec<CallKey>)>,
+    /// Calls in the order they were remembered: when, which span, under which keys.
+    order: VecDeque<(Instant, SpanId, Vec<CallKey>)>,
 }
 
 pub struct DuplicateTracker {
@@ -125,7 +127,10 @@ impl Memory<'_> {
         };
         let mut keys = vec![CallKey::Span(call.trace_id, call.span_id)];
         if let Some(response_id) = &call.response_id {
-            keys.push(CallKey::Response(call.trace_id, response_id.clone()));
+            keys.push(CallKey::Response(
+                call.trace_id,
+                fingerprint_of(response_id),
+            ));
         }
         if let Some(parent) = call.parent_span_id {
             keys.push(CallKey::ChildOf(call.trace_id, parent));
@@ -134,7 +139,7 @@ impl Memory<'_> {
         for key in &keys {
             recent.by_key.insert(key.clone(), remembered);
         }
-        recent.order.push_back((now, keys));
+        recent.order.push_back((now, call.span_id, keys));
         while recent.order.len() > self.max_entries {
             recent.forget_oldest();
         }
@@ -170,7 +175,7 @@ impl Recent {
         let by_response = call
             .response_id
             .as_ref()
-            .and_then(|id| other_span(CallKey::Response(call.trace_id, id.clone()), false));
+            .and_then(|id| other_span(CallKey::Response(call.trace_id, fingerprint_of(id)), false));
         by_response
             .or_else(|| {
                 call.parent_span_id
@@ -192,16 +197,23 @@ impl Recent {
         while self
             .order
             .front()
-            .is_some_and(|(at, _)| now.duration_since(*at) > window)
+            .is_some_and(|(at, _, _)| now.duration_since(*at) > window)
         {
             self.forget_oldest();
         }
     }
 
+    /// Forgets the oldest call; keys a newer call took over (shared parent links) stay.
     fn forget_oldest(&mut self) {
-        if let Some((_, keys)) = self.order.pop_front() {
+        if let Some((_, span_id, keys)) = self.order.pop_front() {
             for key in keys {
-                self.by_key.remove(&key);
+                if self
+                    .by_key
+                    .get(&key)
+                    .is_some_and(|remembered| remembered.span_id == span_id)
+                {
+                    self.by_key.remove(&key);
+                }
             }
         }
     }
@@ -294,6 +306,22 @@ mod tests {
         assert_eq!(
             tracker.check_and_remember(&call(2, 1, None, (100, 21))),
             None
+        );
+    }
+
+    #[test]
+    fn forgetting_an_old_call_keeps_the_links_a_newer_call_shares() {
+        let tracker = DuplicateTracker::new(Duration::from_secs(60), 2);
+        assert_eq!(tracker.check_and_remember(&call(1, 9, None, (10, 1))), None);
+        assert_eq!(tracker.check_and_remember(&call(2, 9, None, (20, 2))), None);
+        // A third call pushes out call 1; call 2's link to parent 9 must survive.
+        assert_eq!(
+            tracker.check_and_remember(&call(3, 0, Some("x"), (5, 5))),
+            None
+        );
+        assert_eq!(
+            tracker.check_and_remember(&call(9, 0, None, (20, 2))),
+            Some([2; 8])
         );
     }
 

@@ -120,10 +120,16 @@ impl HoldBuffer {
 
     /// Takes `held` in, or gives it back when the hold is full.
     pub fn hold(&mut self, mut held: HeldSpan) -> Result<(), Box<HeldSpan>> {
+        held.deadline = Instant::now() + self.max_wait;
+        self.put_back(held)
+    }
+
+    /// Takes back a span that could not be sent, keeping its deadline (so it is offered again at
+    /// the next release), or gives it back when the hold is full.
+    pub fn put_back(&mut self, held: HeldSpan) -> Result<(), Box<HeldSpan>> {
         if self.spans + 1 > self.max_spans || self.bytes + held.bytes > self.max_bytes {
             return Err(Box::new(held));
         }
-        held.deadline = Instant::now() + self.max_wait;
         self.spans += 1;
         self.bytes += held.bytes;
         self.traces

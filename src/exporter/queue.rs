@@ -52,6 +52,21 @@ pub struct Reservation {
 }
 
 impl Reservation {
+    /// Gives back room for `items` the request turned out not to need (spans moved to the hold).
+    pub fn shrink(&mut self, items: usize) {
+        let items = (items as u64).min(self.slot.items);
+        self.slot.items -= items;
+        self.slot.counters.dequeued(items);
+        let keep = self
+            .slot
+            ._permit
+            .num_permits()
+            .saturating_sub(items as usize)
+            .max(1);
+        let surplus = self.slot._permit.num_permits() - keep;
+        drop(self.slot._permit.split(surplus));
+    }
+
     /// Queues `payload`; fails only when the exporter has stopped.
     pub fn send(self, payload: Payload) -> Result<(), Payload> {
         self.queue
@@ -97,22 +112,26 @@ impl ExportQueue {
         Some(self.reservation(permit, items))
     }
 
-    /// Like [`ExportQueue::try_reserve`], but waits up to the queue's `enqueue_timeout` for room.
-    pub async fn reserve(&self, items: usize) -> Option<Reservation> {
+    /// Like [`ExportQueue::try_reserve`], but waits for room until `enqueue_timeout` after
+    /// `started` — so waits on several queues that began together overlap instead of adding up.
+    pub async fn reserve_by(
+        &self,
+        items: usize,
+        started: tokio::time::Instant,
+    ) -> Option<Reservation> {
         if let Some(reservation) = self.try_reserve(items) {
             return Some(reservation);
         }
-        if self.enqueue_timeout.is_zero() {
+        let deadline = started + self.enqueue_timeout;
+        if self.enqueue_timeout.is_zero() || tokio::time::Instant::now() >= deadline {
             return None;
         }
         let permits = items.clamp(1, self.capacity_items) as u32;
-        let permit = tokio::time::timeout(
-            self.enqueue_timeout,
-            self.capacity.clone().acquire_many_owned(permits),
-        )
-        .await
-        .ok()?
-        .ok()?;
+        let permit =
+            tokio::time::timeout_at(deadline, self.capacity.clone().acquire_many_owned(permits))
+                .await
+                .ok()?
+                .ok()?;
         Some(self.reservation(permit, items))
     }
 

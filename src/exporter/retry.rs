@@ -103,7 +103,8 @@ impl Backoff {
             return None;
         }
         let wait = match requested {
-            Some(requested) => requested,
+            // A server's delay is honoured up to an hour (a larger one is not believed).
+            Some(requested) => requested.min(Duration::from_secs(3600)),
             None => {
                 let base = self.next;
                 self.next = Duration::from_secs_f64(
@@ -114,10 +115,10 @@ impl Backoff {
             }
         };
         let limit = self.config.max_elapsed_time.0;
-        if !limit.is_zero() && self.elapsed + wait > limit {
+        if !limit.is_zero() && self.elapsed.saturating_add(wait) > limit {
             return None;
         }
-        self.elapsed += wait;
+        self.elapsed = self.elapsed.saturating_add(wait);
         Some(wait)
     }
 
@@ -216,6 +217,16 @@ mod tests {
         }
         let total: f64 = waits.iter().map(Duration::as_secs_f64).sum();
         assert!(total <= 20.0 && total > 20.0 - 6.0, "{total}");
+    }
+
+    #[test]
+    fn an_absurd_server_delay_is_capped_without_overflow() {
+        let mut backoff = Backoff::new(&config(0), 7);
+        backoff.wait(None);
+        assert_eq!(
+            backoff.wait(Some(Duration::from_secs(u64::MAX))),
+            Some(Duration::from_secs(3600))
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use axum::routing::post;
 use axum::serve::ListenerExt;
 use axum::Router;
 use bytes::Bytes;
-use flate2::read::GzDecoder;
+use flate2::read::MultiGzDecoder;
 use http_body_util::{BodyExt, Limited};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -220,7 +220,7 @@ fn decompress(headers: &HeaderMap, raw: Bytes, limit: usize) -> Result<Bytes, Fa
         .unwrap_or_default();
     match coding.as_str() {
         "" | "identity" => Ok(raw),
-        "gzip" | "x-gzip" => inflate(GzDecoder::new(&raw[..]), raw.len(), limit, "gzip"),
+        "gzip" | "x-gzip" => inflate(MultiGzDecoder::new(&raw[..]), raw.len(), limit, "gzip"),
         "zstd" => {
             let decoder = zstd::stream::read::Decoder::new(&raw[..]).map_err(|err| {
                 Failure::new(

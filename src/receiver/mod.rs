@@ -79,14 +79,19 @@ impl Intake {
         if items == 0 {
             return Ok(());
         }
-        let reservations = self
+        let mut reservations = self
             .reserve_waiting(signal, items)
             .await
             .inspect_err(|_| self.counters.refused(signal, items as u64))?;
         let (records, ready) = match &mut payload {
             Payload::Traces(request) => {
                 let outcome = self.enricher.enrich_request(request, &self.counters);
-                self.hold_awaiting(request, outcome)
+                let (records, ready, held) = self.hold_awaiting(request, outcome);
+                // Held spans leave the request: they are queued again when released.
+                reservations
+                    .iter_mut()
+                    .for_each(|reservation| reservation.shrink(held));
+                (records, ready)
             }
             _ => (Vec::new(), Vec::new()),
         };
@@ -106,14 +111,14 @@ impl Intake {
 
     /// Moves spans awaiting their ancestors from `request` into the hold (as far as it has room),
     /// lets the request's spans resolve earlier held ones, and returns the records of the spans
-    /// that stay in the request and the held spans now ready to go.
+    /// that stay in the request, the held spans now ready to go, and how many spans it took.
     fn hold_awaiting(
         &self,
         request: &mut ExportTraceServiceRequest,
         outcome: EnrichOutcome,
-    ) -> (Vec<CallRecord>, Vec<(HeldSpan, Release)>) {
+    ) -> (Vec<CallRecord>, Vec<(HeldSpan, Release)>, usize) {
         let Some(Ok(mut hold)) = self.hold.as_ref().map(|hold| hold.lock()) else {
-            return (outcome.records, Vec::new());
+            return (outcome.records, Vec::new(), 0);
         };
         let mut records: Vec<Option<CallRecord>> = outcome.records.into_iter().map(Some).collect();
         let mut moved = HashSet::new();
@@ -145,7 +150,7 @@ impl Intake {
         remove_spans(request, &moved);
         hold.observe(request);
         let ready = hold.take_ready(Instant::now(), false);
-        (records.into_iter().flatten().collect(), ready)
+        (records.into_iter().flatten().collect(), ready, moved.len())
     }
 
     /// Sends held spans whose wait is over; all of them with `everything` (at shutdown).
@@ -164,9 +169,6 @@ impl Intake {
             return;
         }
         let count = ready.len() as u64;
-        for (_, release) in &ready {
-            self.counters.released(*release);
-        }
         let request = ExportTraceServiceRequest {
             resource_spans: ready
                 .iter()
@@ -186,6 +188,9 @@ impl Intake {
             .and_then(|reservations| self.send(reservations, Payload::Traces(request)))
         {
             Ok(()) => {
+                for (_, release) in &ready {
+                    self.counters.released(*release);
+                }
                 let records: Vec<CallRecord> =
                     ready.into_iter().map(|(held, _)| held.record).collect();
                 self.record(records);
@@ -197,7 +202,7 @@ impl Intake {
             Err(_) => {
                 if let Some(Ok(mut hold)) = self.hold.as_ref().map(|hold| hold.lock()) {
                     for (held, _) in ready {
-                        if hold.hold(held).is_err() {
+                        if hold.put_back(held).is_err() {
                             self.counters.send_failed(Signal::Traces, 1);
                             tracing::warn!(
                                 "a held span was dropped: the export queue and the hold are full"
@@ -224,9 +229,10 @@ impl Intake {
         signal: Signal,
         items: usize,
     ) -> Result<Vec<Reservation>, Refused> {
+        let started = tokio::time::Instant::now();
         let mut results = Vec::new();
         for route in self.routes_for(signal) {
-            results.push((route, route.queue.reserve(items).await));
+            results.push((route, route.queue.reserve_by(items, started).await));
         }
         self.settle(signal, items, results)
     }
