@@ -8,7 +8,7 @@ use crate::enrich::Enricher;
 use crate::exporter::{DebugExporter, ExportQueue, ExportWorker, Exporter, WorkerLimits};
 use crate::metrics::{agent_identity, run_flusher, serve_prometheus, DerivedMetrics};
 use crate::receiver::{serve_grpc, serve_http, Intake, Route};
-use crate::telemetry::{serve_telemetry, AgentCounters, Health};
+use crate::telemetry::{serve_telemetry, AgentCounters, ExporterCounters, Health};
 use crate::usage::UsageReader;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -147,18 +147,19 @@ impl Agent {
         let mut workers = Vec::new();
         for planned in exporters(loaded)? {
             let queue_config = planned.queue;
+            let exporter_counters = ExporterCounters::register(&planned.name, &counters);
             let (queue, receiver) = ExportQueue::new(
                 queue_config.queue_size,
                 queue_config.retry_after.0,
                 queue_config.enqueue_timeout.0,
-                counters.clone(),
+                exporter_counters.clone(),
             );
             tracing::info!(exporter = %planned.name, "exporter ready");
             let worker = ExportWorker::new(
                 planned.name.clone(),
                 Arc::new(planned.exporter),
                 planned.limits,
-                counters.clone(),
+                exporter_counters.clone(),
             );
             workers.push(tokio::spawn(
                 worker.run(receiver, stop_exporters.subscribe()),
@@ -167,6 +168,7 @@ impl Agent {
                 name: planned.name,
                 queue,
                 signals: planned.signals,
+                counters: exporter_counters,
             });
         }
 

@@ -534,7 +534,8 @@ async fn health_and_metrics_endpoints_answer() {
     for line in [
         "genai_cost_agent_receiver_accepted_spans_total 1",
         "genai_cost_agent_spans_priced_total 1",
-        "genai_cost_agent_exporter_sent_spans_total 1",
+        "genai_cost_agent_exporter_sent_spans_total{exporter=\"otlp\"} 1",
+        "genai_cost_agent_exporter_queue_capacity{exporter=\"otlp\"} 100000",
         "genai_cost_agent_receiver_refused_spans_total 0",
         "genai_cost_agent_spans_unpriced_total{reason=\"unknown_model\"} 0",
     ] {

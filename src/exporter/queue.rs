@@ -3,7 +3,7 @@
 //! queue refuses at once; the receiver turns that into a retryable status.
 
 use super::Payload;
-use crate::telemetry::AgentCounters;
+use crate::telemetry::ExporterCounters;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
@@ -18,7 +18,7 @@ pub struct Queued {
 pub struct QueueSlot {
     _permit: OwnedSemaphorePermit,
     items: u64,
-    counters: Arc<AgentCounters>,
+    counters: Arc<ExporterCounters>,
 }
 
 impl QueueSlot {
@@ -42,7 +42,7 @@ pub struct ExportQueue {
     retry_after: Duration,
     /// How long a sender may wait for room before being refused.
     enqueue_timeout: Duration,
-    counters: Arc<AgentCounters>,
+    counters: Arc<ExporterCounters>,
 }
 
 /// Room taken in a queue, to be filled with [`Reservation::send`].
@@ -85,7 +85,7 @@ impl ExportQueue {
         capacity_items: usize,
         retry_after: Duration,
         enqueue_timeout: Duration,
-        counters: Arc<AgentCounters>,
+        counters: Arc<ExporterCounters>,
     ) -> (Self, mpsc::UnboundedReceiver<Queued>) {
         let (sender, receiver) = mpsc::unbounded_channel();
         counters.queue_capacity_added(capacity_items as u64);

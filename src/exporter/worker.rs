@@ -5,7 +5,7 @@ use super::queue::{QueueSlot, Queued};
 use super::retry::{verdict, Backoff, Verdict};
 use super::{Exporter, Payload, Prepared};
 use crate::config::RetryConfig;
-use crate::telemetry::{AgentCounters, RateLimitedLog, Signal};
+use crate::telemetry::{ExporterCounters, RateLimitedLog, Signal};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch, Semaphore};
@@ -33,7 +33,7 @@ pub struct ExportWorker {
     name: Arc<str>,
     exporter: Arc<Exporter>,
     limits: WorkerLimits,
-    counters: Arc<AgentCounters>,
+    counters: Arc<ExporterCounters>,
     pending: [Option<PendingBatch>; 3],
     oldest: Option<Instant>,
     consumers: Arc<Semaphore>,
@@ -46,7 +46,7 @@ impl ExportWorker {
         name: String,
         exporter: Arc<Exporter>,
         limits: WorkerLimits,
-        counters: Arc<AgentCounters>,
+        counters: Arc<ExporterCounters>,
     ) -> Self {
         Self {
             name: name.into(),
@@ -163,7 +163,7 @@ async fn send_with_retries(
     signal: Signal,
     items: u64,
     retry: &RetryConfig,
-    counters: &AgentCounters,
+    counters: &ExporterCounters,
     errors: &RateLimitedLog,
 ) {
     let mut backoff = Backoff::new(retry, items ^ std::process::id() as u64);

@@ -14,7 +14,7 @@ use crate::enrich::Enricher;
 use crate::exporter::{ExportQueue, Payload, Reservation};
 use crate::metrics::{CallRecord, DerivedMetrics};
 use crate::telemetry::AgentCounters;
-use crate::telemetry::{RateLimitedLog, Signal};
+use crate::telemetry::{ExporterCounters, RateLimitedLog, Signal};
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
@@ -272,7 +272,7 @@ impl Intake {
             match reservation {
                 Some(reservation) => reservations.push(reservation),
                 None => {
-                    self.counters.dropped(signal, items as u64, "queue_full");
+                    route.counters.dropped(signal, items as u64, "queue_full");
                     self.drops.warn(&format!("exporter {}: queue full, {items} {} dropped for it (the other exporters got them)", route.name, signal.item()));
                 }
             }
@@ -307,6 +307,7 @@ pub struct Route {
     pub queue: ExportQueue,
     /// Traces, metrics, logs.
     pub signals: [bool; 3],
+    pub counters: Arc<ExporterCounters>,
 }
 
 /// Removes the spans at `locations` from `request`.

@@ -1,8 +1,10 @@
 //! Counters of what the agent received, priced, refused and exported, rendered in the
 //! Prometheus text format.
 
+use super::ExporterCounters;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 /// The three OTLP signals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +100,7 @@ pub struct AgentCounters {
     metric_overflow_points: AtomicU64,
     held_spans: AtomicU64,
     hold_full: AtomicU64,
+    exporters: Mutex<Vec<Weak<ExporterCounters>>>,
     /// Released from the hold: resolved, reached root, timeout, shutdown.
     hold_released: [AtomicU64; 4],
     queue_capacity: AtomicU64,
@@ -115,6 +118,57 @@ impl AgentCounters {
     pub fn rejected_request(&self) {
         self.rejected_requests.fetch_add(1, Ordering::Relaxed);
     }
+    pub(super) fn register_exporter(&self, exporter: &Arc<ExporterCounters>) {
+        if let Ok(mut exporters) = self.exporters.lock() {
+            exporters.retain(|registered| registered.strong_count() > 0);
+            exporters.push(Arc::downgrade(exporter));
+        }
+    }
+
+    /// Every exporter's counters, labelled by exporter name.
+    fn render_exporters(&self, out: &mut String) {
+        let exporters: Vec<Arc<ExporterCounters>> = self
+            .exporters
+            .lock()
+            .map(|exporters| exporters.iter().filter_map(Weak::upgrade).collect())
+            .unwrap_or_default();
+        let families = [
+            ("sent", "counter", "Items the exporter delivered."),
+            (
+                "send_failed",
+                "counter",
+                "Items the exporter failed to deliver (dropped ones included).",
+            ),
+            (
+                "retried",
+                "counter",
+                "Items whose export was retried, once per retry.",
+            ),
+            ("dropped", "counter", "Items given up, by reason."),
+            ("queue_size", "gauge", "Items queued or in flight."),
+            ("queue_capacity", "gauge", "Items the queue can hold."),
+        ];
+        for (family, kind, help) in families {
+            let names: Vec<String> = match family {
+                "queue_size" | "queue_capacity" => {
+                    vec![format!("genai_cost_agent_exporter_{family}")]
+                }
+                _ => Signal::ALL
+                    .iter()
+                    .map(|signal| {
+                        format!("genai_cost_agent_exporter_{family}_{}_total", signal.item())
+                    })
+                    .collect(),
+            };
+            for name in names {
+                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            }
+            for exporter in &exporters {
+                exporter.render(family, out);
+            }
+        }
+    }
+
     /// A span entered the attribution hold.
     pub fn held(&self) {
         self.held_spans.fetch_add(1, Ordering::Relaxed);
@@ -211,16 +265,6 @@ impl AgentCounters {
                 "Items refused with a retryable status because a queue was full.",
                 &self.refused,
             ),
-            (
-                "exporter_sent",
-                "Items the exporters delivered.",
-                &self.sent,
-            ),
-            (
-                "exporter_send_failed",
-                "Items an exporter failed to deliver.",
-                &self.send_failed,
-            ),
         ];
         for (stem, help, counter) in per_signal {
             for signal in Signal::ALL {
@@ -256,18 +300,7 @@ impl AgentCounters {
                 self.unpriced_total(reason)
             );
         }
-        gauge_line(
-            &mut out,
-            "genai_cost_agent_exporter_queue_size",
-            "Items queued or in flight.",
-            self.queued_items.load(Ordering::Relaxed),
-        );
-        gauge_line(
-            &mut out,
-            "genai_cost_agent_exporter_queue_capacity",
-            "Items the queues can hold.",
-            self.queue_capacity.load(Ordering::Relaxed),
-        );
+        self.render_exporters(&mut out);
         counter_line(
             &mut out,
             "genai_cost_agent_metric_overflow_points_total",
@@ -275,22 +308,18 @@ impl AgentCounters {
             "",
             self.metric_overflow_total(),
         );
-        for signal in Signal::ALL {
-            let name = format!("genai_cost_agent_exporter_retried_{}_total", signal.item());
-            counter_line(
-                &mut out,
-                &name,
-                "Items whose export was retried, once per retry.",
-                "",
-                self.retried.get(signal),
-            );
-        }
         if let Ok(dropped) = self.dropped.lock() {
-            for ((item, reason), count) in dropped.iter() {
-                let name = format!("genai_cost_agent_exporter_dropped_{item}_total");
-                let _ = writeln!(
-                    out,
-                    "# TYPE {name} counter\n{name}{{reason=\"{reason}\"}} {count}"
+            for ((item, _), count) in dropped
+                .iter()
+                .filter(|((_, reason), _)| *reason == "no_exporter")
+            {
+                let name = format!("genai_cost_agent_receiver_unrouted_{item}_total");
+                counter_line(
+                    &mut out,
+                    &name,
+                    "Items of a signal no exporter takes.",
+                    "",
+                    *count,
                 );
             }
         }
@@ -328,13 +357,6 @@ fn counter_line(out: &mut String, name: &str, help: &str, labels: &str, value: u
     let _ = writeln!(
         out,
         "# HELP {name} {help}\n# TYPE {name} counter\n{name}{labels} {value}"
-    );
-}
-
-fn gauge_line(out: &mut String, name: &str, help: &str, value: u64) {
-    let _ = writeln!(
-        out,
-        "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
     );
 }
 

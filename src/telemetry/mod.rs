@@ -2,9 +2,11 @@
 //! rendering, and the health server (`/healthz`, `/readyz`, `/metrics`).
 
 mod counters;
+mod exporter_counters;
 mod ratelimit;
 mod server;
 
 pub use counters::{AgentCounters, Signal, UnpricedReason};
+pub use exporter_counters::ExporterCounters;
 pub use ratelimit::RateLimitedLog;
 pub use server::{serve_telemetry, Health};
