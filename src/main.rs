@@ -147,7 +147,9 @@ fn init_logging(loaded: &LoadedConfig) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colours only on a terminal: log files and collectors get plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     match logs.format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
