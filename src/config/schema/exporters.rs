@@ -1,0 +1,251 @@
+//! Exporter settings: named OTLP exporters, the debug exporter, queues, batching, retries.
+
+use super::defaults::*;
+use crate::config::values::ConfigDuration;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// The exporters: `otlp` and any number of `otlp/<name>` (each with its own queue, retries and
+/// signals), and `debug`.
+#[derive(Debug, Clone)]
+pub struct ExportersConfig {
+    /// By name: `otlp`, `otlp/<name>`.
+    pub otlp: std::collections::BTreeMap<String, OtlpExporterConfig>,
+    pub debug: DebugExporterConfig,
+}
+
+impl Default for ExportersConfig {
+    fn default() -> Self {
+        Self {
+            otlp: [("otlp".to_string(), OtlpExporterConfig::default())].into(),
+            debug: DebugExporterConfig::default(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ExportersConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ExportersVisitor;
+        impl<'de> serde::de::Visitor<'de> for ExportersVisitor {
+            type Value = ExportersConfig;
+            fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+                formatter.write_str("a map of exporters: otlp, otlp/<name>, debug")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ExportersConfig, A::Error> {
+                let mut exporters = ExportersConfig {
+                    otlp: Default::default(),
+                    debug: DebugExporterConfig::default(),
+                };
+                while let Some(name) = map.next_key::<String>()? {
+                    let otlp_name = name == "otlp"
+                        || name
+                            .strip_prefix("otlp/")
+                            .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'));
+                    if name == "debug" {
+                        exporters.debug = map.next_value()?;
+                    } else if otlp_name {
+                        let config = map
+                            .next_value::<Option<OtlpExporterConfig>>()?
+                            .unwrap_or_default();
+                        exporters.otlp.insert(name, config);
+                    } else {
+                        return Err(serde::de::Error::custom(format!(
+                            "unknown exporter `{name}`: use otlp, otlp/<name> or debug"
+                        )));
+                    }
+                }
+                Ok(exporters)
+            }
+        }
+        deserializer.deserialize_map(ExportersVisitor)
+    }
+}
+
+/// One of the three OTLP signals, as configuration names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignalName {
+    Traces,
+    Metrics,
+    Logs,
+}
+
+fn all_signals() -> Vec<SignalName> {
+    vec![SignalName::Traces, SignalName::Metrics, SignalName::Logs]
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+pub enum OtlpProtocol {
+    #[default]
+    #[serde(rename = "grpc")]
+    Grpc,
+    #[serde(rename = "http/protobuf")]
+    HttpProtobuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    #[default]
+    Gzip,
+    Zstd,
+    None,
+}
+
+/// Fields left out fall back to the standard `OTEL_EXPORTER_OTLP_*` variables, then defaults.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtlpExporterConfig {
+    /// Empty: no OTLP exporter. gRPC: `http://host:4317`; HTTP: base URL, `/v1/<signal>` appended.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    #[serde(default)]
+    pub protocol: Option<OtlpProtocol>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub compression: Option<Compression>,
+    #[serde(default)]
+    pub timeout: Option<ConfigDuration>,
+    #[serde(default)]
+    pub sending_queue: SendingQueueConfig,
+    #[serde(default)]
+    pub batch: BatchConfig,
+    #[serde(default)]
+    pub retry_on_failure: RetryConfig,
+    /// The signals this exporter gets (derived metrics count as metrics).
+    #[serde(default = "all_signals")]
+    pub signals: Vec<SignalName>,
+}
+
+impl Default for OtlpExporterConfig {
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            protocol: None,
+            headers: Default::default(),
+            compression: None,
+            timeout: None,
+            sending_queue: SendingQueueConfig::default(),
+            batch: BatchConfig::default(),
+            retry_on_failure: RetryConfig::default(),
+            signals: all_signals(),
+        }
+    }
+}
+
+/// Retries of retryable failures, as the Collector's `retry_on_failure`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetryConfig {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default = "five_seconds")]
+    pub initial_interval: ConfigDuration,
+    #[serde(default = "thirty_seconds")]
+    pub max_interval: ConfigDuration,
+    /// 0 retries forever.
+    #[serde(default = "five_minutes")]
+    pub max_elapsed_time: ConfigDuration,
+    #[serde(default = "default_multiplier")]
+    pub multiplier: f64,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            initial_interval: five_seconds(),
+            max_interval: thirty_seconds(),
+            max_elapsed_time: five_minutes(),
+            multiplier: default_multiplier(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DebugMode {
+    /// On when no OTLP endpoint is configured.
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DebugExporterConfig {
+    #[serde(default)]
+    pub enabled: DebugMode,
+    /// How often the one-line summary of unpriced traffic is printed.
+    #[serde(default = "ten_seconds")]
+    pub summary_interval: ConfigDuration,
+    #[serde(default)]
+    pub sending_queue: SendingQueueConfig,
+    #[serde(default)]
+    pub batch: BatchConfig,
+}
+
+impl Default for DebugExporterConfig {
+    fn default() -> Self {
+        Self {
+            enabled: DebugMode::Auto,
+            summary_interval: ten_seconds(),
+            sending_queue: SendingQueueConfig::default(),
+            batch: BatchConfig::default(),
+        }
+    }
+}
+
+/// The bounded queue between the receivers and one exporter.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendingQueueConfig {
+    /// Capacity in items (spans, metric data points, log records), counting batches in flight.
+    #[serde(default = "default_queue_items")]
+    pub queue_size: usize,
+    /// Exports that may run at once.
+    #[serde(default = "default_consumers")]
+    pub num_consumers: usize,
+    /// What a refused sender is told to wait before retrying (`Retry-After`, `RetryInfo`).
+    #[serde(default = "one_second")]
+    pub retry_after: ConfigDuration,
+    /// How long a sender waits for room in a full queue before it is refused (0: refused at once).
+    #[serde(default = "zero_seconds")]
+    pub enqueue_timeout: ConfigDuration,
+}
+
+impl Default for SendingQueueConfig {
+    fn default() -> Self {
+        Self {
+            queue_size: default_queue_items(),
+            num_consumers: default_consumers(),
+            retry_after: one_second(),
+            enqueue_timeout: zero_seconds(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchConfig {
+    /// A batch is sent once it holds this many items…
+    #[serde(default = "default_batch_items")]
+    pub send_batch_size: usize,
+    /// …or once its oldest item has waited this long.
+    #[serde(default = "two_hundred_ms")]
+    pub timeout: ConfigDuration,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        Self {
+            send_batch_size: default_batch_items(),
+            timeout: two_hundred_ms(),
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! The configuration file's schema: every key the agent accepts, with its default.
+//! Unknown keys are refused (`deny_unknown_fields`), so a typo never passes silently.
+
+mod defaults;
+mod exporters;
+mod metrics;
+mod pricing;
+mod receivers;
+mod service;
+mod usage;
+
+pub use exporters::*;
+pub use metrics::*;
+pub use pricing::*;
+pub use receivers::*;
+pub use service::*;
+pub use usage::*;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub receivers: ReceiversConfig,
+    #[serde(default)]
+    pub pricing: PricingConfig,
+    #[serde(default)]
+    pub usage: UsageConfig,
+    #[serde(default)]
+    pub enrich: EnrichConfig,
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+    #[serde(default)]
+    pub exporters: ExportersConfig,
+    #[serde(default)]
+    pub service: ServiceConfig,
+}
