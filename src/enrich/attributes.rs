@@ -1,4 +1,5 @@
-//! The span attributes the agent writes, and how a cost breakdown becomes attributes.
+//! The span attributes the agent writes, how a cost breakdown becomes attributes, and reading
+//! attribute values.
 //! Money is `Decimal` up to here; the wire type is double.
 
 use crate::config::OutputDialect;
@@ -22,6 +23,43 @@ pub const INPUT_SEMANTICS: &str = "gen_ai.usage.cost.input_semantics";
 pub const UNPRICED_REASON: &str = "gen_ai.usage.cost.unpriced_reason";
 pub const DUPLICATE_OF: &str = "gen_ai.usage.cost.duplicate_of";
 pub const THRESHOLD_EXCEEDED: &str = "gen_ai.usage.cost.threshold_exceeded";
+
+/// The value of a string attribute.
+pub fn string_value<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a str> {
+    match value_of(attributes, key)? {
+        Value::StringValue(text) => Some(text.as_str()),
+        _ => None,
+    }
+}
+
+/// The value of a double attribute.
+pub fn double_value(attributes: &[KeyValue], key: &str) -> Option<f64> {
+    match value_of(attributes, key)? {
+        Value::DoubleValue(number) => Some(*number),
+        _ => None,
+    }
+}
+
+/// The attribute as text whatever its type (ids are often integers).
+pub fn any_string(attributes: &[KeyValue], key: &str) -> Option<String> {
+    match value_of(attributes, key)? {
+        Value::StringValue(text) => Some(text.clone()),
+        Value::IntValue(number) => Some(number.to_string()),
+        Value::BoolValue(flag) => Some(flag.to_string()),
+        Value::DoubleValue(number) => Some(number.to_string()),
+        _ => None,
+    }
+}
+
+fn value_of<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a Value> {
+    attributes
+        .iter()
+        .find(|kv| kv.key == key)?
+        .value
+        .as_ref()?
+        .value
+        .as_ref()
+}
 
 /// Whether an earlier agent already priced (or declined to price) this span.
 pub fn already_enriched(attributes: &[KeyValue]) -> bool {

@@ -158,7 +158,8 @@ impl HoldBuffer {
                 .keys
                 .iter()
                 .filter_map(|key| {
-                    string_of(&span.attributes, key).map(|value| (key.clone(), value))
+                    super::attributes::any_string(&span.attributes, key)
+                        .map(|value| (key.clone(), value))
                 })
                 .collect::<Vec<_>>();
             let added = 24
@@ -286,23 +287,6 @@ fn apply(held: &mut HeldSpan, found: Vec<(String, String)>, keys: &[String], cop
         .partition(|(key, _)| keys.contains(key));
     attribution.sort_by_key(|(key, _)| keys.iter().position(|k| k == key));
     *dimensions = base.into_iter().chain(attribution).collect();
-}
-
-fn string_of(attributes: &[KeyValue], key: &str) -> Option<String> {
-    match attributes
-        .iter()
-        .find(|kv| kv.key == key)?
-        .value
-        .as_ref()?
-        .value
-        .as_ref()?
-    {
-        Value::StringValue(text) => Some(text.clone()),
-        Value::IntValue(number) => Some(number.to_string()),
-        Value::BoolValue(flag) => Some(flag.to_string()),
-        Value::DoubleValue(number) => Some(number.to_string()),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -134,7 +134,7 @@ impl Enricher {
                 .resource
                 .as_ref()
                 .map_or(&[][..], |resource| &resource.attributes[..]);
-            let sdk_name = records::string_value(resource, "telemetry.sdk.name");
+            let sdk_name = attributes::string_value(resource, "telemetry.sdk.name");
             for (s, scope_spans) in resource_spans.scope_spans.iter().enumerate() {
                 let scope = scope_spans.scope.as_ref();
                 let source = Source {

@@ -2,9 +2,10 @@
 //! (operation, provider, models, error type, service, resource keys) and the user's attribution
 //! keys, read from the span, else its ancestors in the same request, else its resource.
 
+use super::attributes::{any_string, string_value};
 use crate::config::MetricsConfig;
 use crate::usage::CallFacts;
-use opentelemetry_proto::tonic::common::v1::{any_value::Value, KeyValue};
+use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::trace::v1::{status::StatusCode, Span};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
@@ -85,33 +86,6 @@ fn error_type(span: &Span) -> Option<String> {
         .as_ref()
         .is_some_and(|status| status.code == StatusCode::Error as i32);
     failed.then(|| "_OTHER".to_string())
-}
-
-pub fn string_value<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a str> {
-    attributes.iter().find(|kv| kv.key == key).and_then(|kv| {
-        match kv.value.as_ref()?.value.as_ref()? {
-            Value::StringValue(text) => Some(text.as_str()),
-            _ => None,
-        }
-    })
-}
-
-/// The attribute as text whatever its type (ids are often integers).
-fn any_string(attributes: &[KeyValue], key: &str) -> Option<String> {
-    let value = attributes
-        .iter()
-        .find(|kv| kv.key == key)?
-        .value
-        .as_ref()?
-        .value
-        .as_ref()?;
-    match value {
-        Value::StringValue(text) => Some(text.clone()),
-        Value::IntValue(number) => Some(number.to_string()),
-        Value::BoolValue(flag) => Some(flag.to_string()),
-        Value::DoubleValue(number) => Some(number.to_string()),
-        _ => None,
-    }
 }
 
 /// Where a span sits in its request: (resource, scope, span) indexes.

@@ -4,7 +4,6 @@
 use super::Payload;
 use crate::enrich::attributes as cost;
 use crate::usage::{Source, SpanUsage, UsageReader};
-use opentelemetry_proto::tonic::common::v1::{any_value::Value, KeyValue};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -54,9 +53,9 @@ impl DebugExporter {
                         .resource
                         .as_ref()
                         .map_or(&[][..], |resource| &resource.attributes[..]);
-                    let service = string_attr(resource_attributes, "service.name")
+                    let service = cost::string_value(resource_attributes, "service.name")
                         .unwrap_or("unknown_service");
-                    let sdk_name = string_attr(resource_attributes, "telemetry.sdk.name");
+                    let sdk_name = cost::string_value(resource_attributes, "telemetry.sdk.name");
                     for scope in &resource.scope_spans {
                         let source = Source {
                             scope_name: scope
@@ -116,26 +115,6 @@ async fn print_summaries(tally: Arc<Tally>, interval: Duration) {
     }
 }
 
-fn string_attr<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a str> {
-    attributes.iter().find(|kv| kv.key == key).and_then(|kv| {
-        match kv.value.as_ref()?.value.as_ref()? {
-            Value::StringValue(text) => Some(text.as_str()),
-            _ => None,
-        }
-    })
-}
-
-fn double_attr(attributes: &[KeyValue], key: &str) -> f64 {
-    attributes
-        .iter()
-        .find(|kv| kv.key == key)
-        .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
-            Value::DoubleValue(number) => Some(*number),
-            _ => None,
-        })
-        .unwrap_or(0.0)
-}
-
 impl DebugExporter {
     /// Writes the line of a priced span; false when the span carries no cost.
     fn write_priced_line(
@@ -146,14 +125,14 @@ impl DebugExporter {
         source: &Source<'_>,
     ) -> bool {
         let attributes = &span.attributes;
-        let Some(price_id) = string_attr(attributes, cost::PRICE_ID) else {
+        let Some(price_id) = cost::string_value(attributes, cost::PRICE_ID) else {
             return false;
         };
         let SpanUsage::Present(facts) = self.reader.read(attributes, &span.name, source) else {
             return false;
         };
         let (model, usage) = (facts.model, facts.usage);
-        let money = |key: &str| double_attr(attributes, key);
+        let money = |key: &str| cost::double_value(attributes, key).unwrap_or(0.0);
         let _ = writeln!(
         out,
         "priced span service={service} model={model} tokens[input={} output={} cache_read={} cache_creation={}] \
@@ -172,7 +151,7 @@ impl DebugExporter {
         money(cost::CACHE_HIT_RATIO),
         money(cost::CACHE_SAVINGS),
         model = model.unwrap_or("?"),
-        currency = string_attr(attributes, cost::COST_CURRENCY).unwrap_or(""),
+        currency = cost::string_value(attributes, cost::COST_CURRENCY).unwrap_or(""),
     );
         true
     }

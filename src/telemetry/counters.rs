@@ -71,14 +71,15 @@ impl UnpricedReason {
     }
 }
 
+/// One counter per signal.
 #[derive(Default)]
-struct PerSignal([AtomicU64; 3]);
+pub(super) struct PerSignal([AtomicU64; 3]);
 
 impl PerSignal {
-    fn add(&self, signal: Signal, count: u64) {
+    pub(super) fn add(&self, signal: Signal, count: u64) {
         self.0[signal.index()].fetch_add(count, Ordering::Relaxed);
     }
-    fn get(&self, signal: Signal) -> u64 {
+    pub(super) fn get(&self, signal: Signal) -> u64 {
         self.0[signal.index()].load(Ordering::Relaxed)
     }
 }

@@ -1,23 +1,11 @@
 //! Counters of one exporter (sent, failed, retried, dropped by reason, queue size and capacity),
 //! rendered with an `exporter` label; each update also reaches the agent-wide totals.
 
-use super::counters::{AgentCounters, Signal};
+use super::counters::{AgentCounters, PerSignal, Signal};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-
-#[derive(Default)]
-struct PerSignal([AtomicU64; 3]);
-
-impl PerSignal {
-    fn add(&self, signal: Signal, count: u64) {
-        self.0[signal as usize].fetch_add(count, Ordering::Relaxed);
-    }
-    fn get(&self, signal: Signal) -> u64 {
-        self.0[signal as usize].load(Ordering::Relaxed)
-    }
-}
 
 pub struct ExporterCounters {
     name: String,
