@@ -75,6 +75,13 @@ struct CallDraft {
     dimensions: Vec<(String, String)>,
 }
 
+/// What happens to one span once duplicates are settled.
+struct Decision {
+    attributes: Vec<KeyValue>,
+    outcome: SpanOutcome,
+    record: Option<CallRecord>,
+}
+
 /// The decision for one span with usage, before duplicates are settled.
 struct Plan {
     location: Location,
@@ -160,29 +167,20 @@ impl Enricher {
         // One lock of the duplicate memory for the whole request.
         let mut memory = self.duplicates.as_ref().and_then(DuplicateTracker::memory);
         for plan in plans {
-            let (attributes, record) = self.decide(
-                memory.as_mut(),
-                plan.priced,
-                plan.identity.as_ref(),
-                plan.call,
-                plan.duration_seconds,
-            );
-            match attributes
-                .iter()
-                .find(|kv| kv.key == attributes::UNPRICED_REASON)
-                .and_then(reason_of)
-            {
-                Some(reason) => {
+            let location = plan.location;
+            let decision = self.decide(memory.as_mut(), plan);
+            match decision.outcome {
+                SpanOutcome::Priced => outcome.priced += 1,
+                SpanOutcome::Unpriced(reason) => {
                     outcome.unpriced += 1;
                     counters.unpriced(reason);
                 }
-                None if !attributes.is_empty() => outcome.priced += 1,
-                None => {}
+                SpanOutcome::Untouched => {}
             }
-            if let Some(record) = record {
-                drafts.push((plan.location, record));
+            if let Some(record) = decision.record {
+                drafts.push((location, record));
             }
-            additions.push((plan.location, attributes));
+            additions.push((location, decision.attributes));
         }
         drop(memory);
         if !drafts.is_empty() {
@@ -335,14 +333,14 @@ impl Enricher {
     }
 
     /// Settles duplicates: the attributes to add and the call's metrics record.
-    fn decide(
-        &self,
-        memory: Option<&mut Memory<'_>>,
-        priced: Result<(Vec<KeyValue>, CostBreakdown), UnpricedReason>,
-        identity: Option<&CallIdentity>,
-        call: Option<CallDraft>,
-        duration_seconds: Decimal,
-    ) -> (Vec<KeyValue>, Option<CallRecord>) {
+    fn decide(&self, memory: Option<&mut Memory<'_>>, plan: Plan) -> Decision {
+        let Plan {
+            priced,
+            identity,
+            call,
+            duration_seconds,
+            ..
+        } = plan;
         // Called once, on whichever path ends: the draft moves into the record.
         let record = move |cost: Option<CostBreakdown>, unpriced: Option<UnpricedReason>| {
             call.map(|CallDraft { usage, dimensions }| CallRecord {
@@ -357,34 +355,46 @@ impl Enricher {
                 unpriced,
             })
         };
+        let unpriced_decision = |reason, record| Decision {
+            attributes: unpriced(reason),
+            outcome: SpanOutcome::Unpriced(reason),
+            record,
+        };
         let (attributes, cost) = match priced {
             Ok(priced) => priced,
             Err(reason @ (UnpricedReason::AggregateSpan | UnpricedReason::Duplicate)) => {
-                return (unpriced(reason), None)
+                return unpriced_decision(reason, None)
             }
-            Err(reason) => return (unpriced(reason), record(None, Some(reason))),
+            Err(reason) => return unpriced_decision(reason, record(None, Some(reason))),
         };
         if attributes.is_empty() {
             // A model call without usage: nothing to add, but it counts as a request.
-            return (attributes, record(None, None));
+            return Decision {
+                attributes,
+                outcome: SpanOutcome::Untouched,
+                record: record(None, None),
+            };
         }
-        let earlier = memory
-            .zip(identity)
-            .and_then(|(memory, identity)| memory.check_and_remember(identity));
-        match earlier {
+        match memory
+            .zip(identity.as_ref())
+            .and_then(|(memory, identity)| memory.check_and_remember(identity))
+        {
             Some(priced_span) => {
-                let mut marked = unpriced(UnpricedReason::Duplicate);
-                marked.push(attributes::string(
+                let mut decision = unpriced_decision(UnpricedReason::Duplicate, None);
+                decision.attributes.push(attributes::string(
                     attributes::DUPLICATE_OF,
                     &hex(&priced_span),
                 ));
-                (marked, None)
+                decision
             }
-            None => (attributes, record(Some(cost), None)),
+            None => Decision {
+                attributes,
+                outcome: SpanOutcome::Priced,
+                record: record(Some(cost), None),
+            },
         }
     }
 
-    /// Adds the attribution keys to each record's dimensions, copying inherited ones onto spans.
     /// Adds the attribution keys to each record's dimensions, copying inherited ones onto spans;
     /// returns the records still missing keys whose ancestors are outside the request.
     fn attribute(
@@ -452,17 +462,6 @@ fn trusted_cost(existing: &ExistingCost) -> CostBreakdown {
         output: existing.completion.map(exact).unwrap_or_default(),
         total: exact(existing.total),
         ..CostBreakdown::default()
-    }
-}
-
-fn reason_of(attribute: &KeyValue) -> Option<UnpricedReason> {
-    match attribute.value.as_ref()?.value.as_ref()? {
-        opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(text) => {
-            UnpricedReason::ALL
-                .into_iter()
-                .find(|reason| reason.as_str() == text)
-        }
-        _ => None,
     }
 }
 
