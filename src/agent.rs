@@ -157,7 +157,7 @@ impl Agent {
             tracing::info!(exporter = %planned.name, "exporter ready");
             let worker = ExportWorker::new(
                 planned.name.clone(),
-                Arc::new(planned.exporter),
+                planned.exporter,
                 planned.limits,
                 exporter_counters.clone(),
             );

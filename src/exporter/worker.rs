@@ -29,35 +29,45 @@ pub struct WorkerLimits {
 }
 
 pub struct ExportWorker {
-    /// The configured name (`otlp`, `otlp/tempo`, `debug`), for logs.
-    name: Arc<str>,
-    exporter: Arc<Exporter>,
+    delivery: Arc<Delivery>,
     limits: WorkerLimits,
-    counters: Arc<ExporterCounters>,
     pending: [Option<PendingBatch>; 3],
     oldest: Option<Instant>,
     consumers: Arc<Semaphore>,
     in_flight: JoinSet<()>,
-    errors: Arc<RateLimitedLog>,
+}
+
+/// What every export of one exporter shares: where it goes, how it retries, what it counts.
+struct Delivery {
+    /// The configured name (`otlp`, `otlp/tempo`, `debug`), for logs.
+    name: String,
+    exporter: Exporter,
+    retry: RetryConfig,
+    counters: Arc<ExporterCounters>,
+    errors: RateLimitedLog,
 }
 
 impl ExportWorker {
     pub fn new(
         name: String,
-        exporter: Arc<Exporter>,
+        exporter: Exporter,
         limits: WorkerLimits,
         counters: Arc<ExporterCounters>,
     ) -> Self {
-        Self {
-            name: name.into(),
+        let delivery = Delivery {
+            name,
             exporter,
+            retry: limits.retry.clone(),
+            counters,
+            errors: RateLimitedLog::new(Duration::from_secs(10)),
+        };
+        Self {
+            delivery: Arc::new(delivery),
             consumers: Arc::new(Semaphore::new(limits.num_consumers)),
             limits,
-            counters,
             pending: [None, None, None],
             oldest: None,
             in_flight: JoinSet::new(),
-            errors: Arc::new(RateLimitedLog::new(Duration::from_secs(10))),
         }
     }
 
@@ -135,77 +145,69 @@ impl ExportWorker {
         let Ok(consumer) = self.consumers.clone().acquire_owned().await else {
             return;
         };
-        let exporter = self.exporter.clone();
-        let counters = self.counters.clone();
-        let errors = self.errors.clone();
-        let retry = self.limits.retry.clone();
-        let name = self.name.clone();
+        let delivery = self.delivery.clone();
         self.in_flight.spawn(async move {
             let signal: Signal = batch.payload.signal();
             let items = batch.items;
-            let prepared = exporter.prepare(batch.payload);
-            send_with_retries(
-                &name, &exporter, &prepared, signal, items, &retry, &counters, &errors,
-            )
-            .await;
+            let prepared = delivery.exporter.prepare(batch.payload);
+            delivery.send_with_retries(&prepared, signal, items).await;
             drop(batch.slots);
             drop(consumer);
         });
     }
 }
 
-/// Sends one batch, retrying retryable failures by the policy; counts the outcome.
-#[allow(clippy::too_many_arguments)]
-async fn send_with_retries(
-    name: &str,
-    exporter: &Exporter,
-    prepared: &Prepared,
-    signal: Signal,
-    items: u64,
-    retry: &RetryConfig,
-    counters: &ExporterCounters,
-    errors: &RateLimitedLog,
-) {
-    let mut backoff = Backoff::new(retry, items ^ std::process::id() as u64);
-    loop {
-        let error = match exporter.send(prepared).await {
-            Ok(rejected) => {
-                counters.sent(signal, items.saturating_sub(rejected));
-                if rejected > 0 {
-                    counters.dropped(signal, rejected, "partial_success");
-                    errors.warn(&format!(
-                        "{}: backend rejected {rejected} of {items} {}",
-                        name,
-                        signal.item()
-                    ));
-                }
-                return;
-            }
-            Err(error) => error,
-        };
-        let reason = match verdict(&error) {
-            Verdict::Retry { after } => match backoff.wait(after) {
-                Some(wait) => {
-                    counters.retried(signal, items);
-                    errors.warn(&format!(
-                        "{}: export of {items} {} failed, retrying in {wait:.1?}: {error}",
-                        name,
-                        signal.item()
-                    ));
-                    tokio::time::sleep(wait).await;
-                    continue;
-                }
-                None => "retries_exhausted",
-            },
-            Verdict::Permanent { reason } => reason,
-        };
-        counters.dropped(signal, items, reason);
-        errors.warn(&format!(
-            "{}: dropped {items} {} ({reason}): {error}",
+impl Delivery {
+    /// Sends one batch, retrying retryable failures by the policy; counts the outcome.
+    async fn send_with_retries(&self, prepared: &Prepared, signal: Signal, items: u64) {
+        let Self {
             name,
-            signal.item()
-        ));
-        return;
+            exporter,
+            retry,
+            counters,
+            errors,
+        } = self;
+        let mut backoff = Backoff::new(retry, items ^ std::process::id() as u64);
+        loop {
+            let error = match exporter.send(prepared).await {
+                Ok(rejected) => {
+                    counters.sent(signal, items.saturating_sub(rejected));
+                    if rejected > 0 {
+                        counters.dropped(signal, rejected, "partial_success");
+                        errors.warn(&format!(
+                            "{}: backend rejected {rejected} of {items} {}",
+                            name,
+                            signal.item()
+                        ));
+                    }
+                    return;
+                }
+                Err(error) => error,
+            };
+            let reason = match verdict(&error) {
+                Verdict::Retry { after } => match backoff.wait(after) {
+                    Some(wait) => {
+                        counters.retried(signal, items);
+                        errors.warn(&format!(
+                            "{}: export of {items} {} failed, retrying in {wait:.1?}: {error}",
+                            name,
+                            signal.item()
+                        ));
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    None => "retries_exhausted",
+                },
+                Verdict::Permanent { reason } => reason,
+            };
+            counters.dropped(signal, items, reason);
+            errors.warn(&format!(
+                "{}: dropped {items} {} ({reason}): {error}",
+                name,
+                signal.item()
+            ));
+            return;
+        }
     }
 }
 
