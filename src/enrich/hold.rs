@@ -78,6 +78,8 @@ struct KnownSpan {
 struct TraceState {
     held: Vec<HeldSpan>,
     known: HashMap<Vec<u8>, KnownSpan>,
+    /// Bytes counted for `known`.
+    known_bytes: usize,
 }
 
 /// Every held span, by trace.
@@ -162,22 +164,13 @@ impl HoldBuffer {
                         .map(|value| (key.clone(), value))
                 })
                 .collect::<Vec<_>>();
-            let added = 24
-                + values
-                    .iter()
-                    .map(|(key, value)| key.len() + value.len())
-                    .sum::<usize>();
-            if trace
-                .known
-                .insert(
-                    span.span_id.clone(),
-                    KnownSpan {
-                        parent: span.parent_span_id.clone(),
-                        values,
-                    },
-                )
-                .is_none()
-            {
+            let added = known_size(&values);
+            let known = KnownSpan {
+                parent: span.parent_span_id.clone(),
+                values,
+            };
+            if trace.known.insert(span.span_id.clone(), known).is_none() {
+                trace.known_bytes += added;
                 self.bytes += added;
             }
         }
@@ -189,6 +182,7 @@ impl HoldBuffer {
         let mut ready = Vec::new();
         let copy_to_span = self.copy_to_span;
         let keys = self.keys.clone();
+        let (mut spans, mut bytes) = (self.spans, self.bytes);
         self.traces.retain(|_, trace| {
             let mut waiting = Vec::new();
             for mut held in std::mem::take(&mut trace.held) {
@@ -206,6 +200,8 @@ impl HoldBuffer {
                 };
                 match release {
                     Some(release) => {
+                        spans -= 1;
+                        bytes -= held.bytes;
                         apply(&mut held, found, &keys, copy_to_span);
                         ready.push((held, release));
                     }
@@ -213,33 +209,23 @@ impl HoldBuffer {
                 }
             }
             trace.held = waiting;
-            !trace.held.is_empty()
+            let keep = !trace.held.is_empty();
+            if !keep {
+                bytes -= trace.known_bytes;
+            }
+            keep
         });
-        self.recount();
+        (self.spans, self.bytes) = (spans, bytes);
         ready
     }
+}
 
-    fn recount(&mut self) {
-        self.spans = self.traces.values().map(|trace| trace.held.len()).sum();
-        self.bytes = self
-            .traces
-            .values()
-            .map(|trace| {
-                trace.held.iter().map(|held| held.bytes).sum::<usize>()
-                    + trace
-                        .known
-                        .values()
-                        .map(|known| {
-                            24 + known
-                                .values
-                                .iter()
-                                .map(|(k, v)| k.len() + v.len())
-                                .sum::<usize>()
-                        })
-                        .sum::<usize>()
-            })
-            .sum();
-    }
+/// What a known span counts for in the hold's byte bound.
+fn known_size(values: &[(String, String)]) -> usize {
+    24 + values
+        .iter()
+        .map(|(key, value)| key.len() + value.len())
+        .sum::<usize>()
 }
 
 /// Values of the missing keys found up the known ancestors, nearest first, and whether the walk

@@ -8,7 +8,7 @@ use crate::usage::CallFacts;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::trace::v1::{status::StatusCode, Span};
 use rust_decimal::Decimal;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// How deep the ancestor walk goes before giving up (cycles in bad data end it too).
 const MAX_ANCESTRY: usize = 32;
@@ -93,7 +93,7 @@ pub type Location = (usize, usize, usize);
 
 /// Spans of one request by id, to walk from a span to its ancestors.
 pub struct Ancestry<'a> {
-    by_id: HashMap<(&'a [u8], &'a [u8]), &'a Span>,
+    by_id: FxHashMap<(&'a [u8], &'a [u8]), &'a Span>,
 }
 
 impl<'a> Ancestry<'a> {
