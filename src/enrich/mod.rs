@@ -75,6 +75,24 @@ struct CallDraft {
     dimensions: Vec<(String, String)>,
 }
 
+/// What a span's own attributes say about its price.
+enum Pricing {
+    /// Cost attributes to add, and the cost.
+    Priced(Vec<KeyValue>, CostBreakdown),
+    Unpriced(UnpricedReason),
+    /// A model call that reports no usage: nothing to add, but it counts as a request.
+    NoUsage,
+}
+
+impl From<Result<(Vec<KeyValue>, CostBreakdown), UnpricedReason>> for Pricing {
+    fn from(result: Result<(Vec<KeyValue>, CostBreakdown), UnpricedReason>) -> Self {
+        match result {
+            Ok((attributes, cost)) => Pricing::Priced(attributes, cost),
+            Err(reason) => Pricing::Unpriced(reason),
+        }
+    }
+}
+
 /// What happens to one span once duplicates are settled.
 struct Decision {
     attributes: Vec<KeyValue>,
@@ -87,7 +105,7 @@ struct Plan {
     location: Location,
     precision: u8,
     identity: Option<CallIdentity>,
-    priced: Result<(Vec<KeyValue>, CostBreakdown), UnpricedReason>,
+    pricing: Pricing,
     /// Usage and dimensions for the metrics; `None` for spans that are not model calls.
     call: Option<CallDraft>,
     duration_seconds: Decimal,
@@ -201,10 +219,10 @@ impl Enricher {
         let Some(plan) = self.plan(span, (0, 0, 0), source, &[]) else {
             return SpanOutcome::Untouched;
         };
-        let (attributes, outcome) = match plan.priced {
-            Ok((attributes, _)) if attributes.is_empty() => return SpanOutcome::Untouched,
-            Ok((attributes, _)) => (attributes, SpanOutcome::Priced),
-            Err(reason) => (unpriced(reason), SpanOutcome::Unpriced(reason)),
+        let (attributes, outcome) = match plan.pricing {
+            Pricing::NoUsage => return SpanOutcome::Untouched,
+            Pricing::Priced(attributes, _) => (attributes, SpanOutcome::Priced),
+            Pricing::Unpriced(reason) => (unpriced(reason), SpanOutcome::Unpriced(reason)),
         };
         span.attributes.extend(attributes);
         outcome
@@ -230,18 +248,18 @@ impl Enricher {
             span.end_time_unix_nano
                 .saturating_sub(span.start_time_unix_nano),
         ) / Decimal::from(1_000_000_000u64);
-        let bare = |priced| Plan {
+        let bare = |pricing| Plan {
             location,
             precision: 0,
             identity: None,
-            priced,
+            pricing,
             call: None,
             duration_seconds,
         };
         match self.reader.read(&span.attributes, &span.name, source) {
             SpanUsage::Absent => None,
-            SpanUsage::Aggregate => Some(bare(Err(UnpricedReason::AggregateSpan))),
-            SpanUsage::Invalid => Some(bare(Err(UnpricedReason::InvalidUsage))),
+            SpanUsage::Aggregate => Some(bare(Pricing::Unpriced(UnpricedReason::AggregateSpan))),
+            SpanUsage::Invalid => Some(bare(Pricing::Unpriced(UnpricedReason::InvalidUsage))),
             SpanUsage::CallWithoutUsage(facts) => {
                 let call = dimensions(&facts).map(|dimensions| CallDraft {
                     usage: None,
@@ -249,7 +267,7 @@ impl Enricher {
                 });
                 call.map(|call| Plan {
                     call: Some(call),
-                    ..bare(Ok((Vec::new(), CostBreakdown::default())))
+                    ..bare(Pricing::NoUsage)
                 })
             }
             SpanUsage::Present(facts) => Some(Plan {
@@ -264,7 +282,7 @@ impl Enricher {
                     fingerprint: (facts.usage.input, facts.usage.output),
                     interval: (span.start_time_unix_nano, span.end_time_unix_nano),
                 }),
-                priced: self.cost_attributes(&facts, span),
+                pricing: self.cost_attributes(&facts, span).into(),
                 call: dimensions(&facts).map(|dimensions| CallDraft {
                     usage: Some(facts.usage),
                     dimensions,
@@ -335,7 +353,7 @@ impl Enricher {
     /// Settles duplicates: the attributes to add and the call's metrics record.
     fn decide(&self, memory: Option<&mut Memory<'_>>, plan: Plan) -> Decision {
         let Plan {
-            priced,
+            pricing,
             identity,
             call,
             duration_seconds,
@@ -360,21 +378,22 @@ impl Enricher {
             outcome: SpanOutcome::Unpriced(reason),
             record,
         };
-        let (attributes, cost) = match priced {
-            Ok(priced) => priced,
-            Err(reason @ (UnpricedReason::AggregateSpan | UnpricedReason::Duplicate)) => {
-                return unpriced_decision(reason, None)
+        let (attributes, cost) = match pricing {
+            Pricing::Priced(attributes, cost) => (attributes, cost),
+            Pricing::Unpriced(
+                reason @ (UnpricedReason::AggregateSpan | UnpricedReason::Duplicate),
+            ) => return unpriced_decision(reason, None),
+            Pricing::Unpriced(reason) => {
+                return unpriced_decision(reason, record(None, Some(reason)))
             }
-            Err(reason) => return unpriced_decision(reason, record(None, Some(reason))),
+            Pricing::NoUsage => {
+                return Decision {
+                    attributes: Vec::new(),
+                    outcome: SpanOutcome::Untouched,
+                    record: record(None, None),
+                }
+            }
         };
-        if attributes.is_empty() {
-            // A model call without usage: nothing to add, but it counts as a request.
-            return Decision {
-                attributes,
-                outcome: SpanOutcome::Untouched,
-                record: record(None, None),
-            };
-        }
         match memory
             .zip(identity.as_ref())
             .and_then(|(memory, identity)| memory.check_and_remember(identity))
