@@ -68,38 +68,40 @@ impl Captured {
 #[derive(Clone)]
 struct CaptureService(Arc<Captured>);
 
-#[tonic::async_trait]
-impl TraceService for CaptureService {
-    async fn export(
-        &self,
-        request: Request<ExportTraceServiceRequest>,
-    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        self.0.traces.lock().unwrap().push(request.into_inner());
-        Ok(Response::new(Default::default()))
-    }
+/// The three services differ only in their types and the list a request lands in.
+macro_rules! capture {
+    ($service:ident, $request:ty, $response:ty, $list:ident) => {
+        #[tonic::async_trait]
+        impl $service for CaptureService {
+            async fn export(
+                &self,
+                request: Request<$request>,
+            ) -> Result<Response<$response>, Status> {
+                self.0.$list.lock().unwrap().push(request.into_inner());
+                Ok(Response::new(Default::default()))
+            }
+        }
+    };
 }
 
-#[tonic::async_trait]
-impl MetricsService for CaptureService {
-    async fn export(
-        &self,
-        request: Request<ExportMetricsServiceRequest>,
-    ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        self.0.metrics.lock().unwrap().push(request.into_inner());
-        Ok(Response::new(Default::default()))
-    }
-}
-
-#[tonic::async_trait]
-impl LogsService for CaptureService {
-    async fn export(
-        &self,
-        request: Request<ExportLogsServiceRequest>,
-    ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        self.0.logs.lock().unwrap().push(request.into_inner());
-        Ok(Response::new(Default::default()))
-    }
-}
+capture!(
+    TraceService,
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+    traces
+);
+capture!(
+    MetricsService,
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
+    metrics
+);
+capture!(
+    LogsService,
+    ExportLogsServiceRequest,
+    ExportLogsServiceResponse,
+    logs
+);
 
 /// Starts a capture backend on 127.0.0.1 port 0; returns its address and what it receives.
 pub async fn start_capture_backend() -> (SocketAddr, Arc<Captured>) {
