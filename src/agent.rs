@@ -2,10 +2,15 @@
 //! metrics, the receivers and the telemetry server; shutdown in the reverse order (stop intake,
 //! flush the derived metrics, drain the queues, exit).
 
-use crate::config::{BatchConfig, Config, LoadedConfig, RetryConfig, SendingQueueConfig};
+use crate::config::{
+    BatchConfig, Config, FsyncPolicy, LoadedConfig, RetryConfig, SendingQueueConfig,
+};
 use crate::enrich::hold::HoldBuffer;
 use crate::enrich::Enricher;
-use crate::exporter::{DebugExporter, ExportQueue, ExportWorker, Exporter, WorkerLimits};
+use crate::exporter::{
+    disk, Amount, DebugExporter, ExportQueue, ExportWorker, Exporter, QueueLimits, QueueReceiver,
+    WorkerLimits,
+};
 use crate::metrics::{agent_identity, run_flusher, serve_prometheus, DerivedMetrics};
 use crate::receiver::{serve_grpc, serve_http, Intake, Route};
 use crate::telemetry::{serve_telemetry, AgentCounters, ExporterCounters, Health};
@@ -29,6 +34,8 @@ pub enum StartError {
     },
     #[error("exporters.{0}: {1}")]
     Exporter(String, crate::exporter::ExportError),
+    #[error("exporters.{0}.sending_queue.storage: {1}")]
+    Storage(String, crate::exporter::disk::DiskError),
     #[error("{0}")]
     Config(String),
 }
@@ -46,6 +53,8 @@ pub struct Agent {
     stop_hold: watch::Sender<bool>,
     stop_metrics: watch::Sender<bool>,
     stop_exporters: watch::Sender<bool>,
+    /// Every exporter's queue, to flush persistent ones at shutdown.
+    queues: Vec<ExportQueue>,
     receivers: Vec<JoinHandle<()>>,
     flusher: Option<JoinHandle<()>>,
     releaser: Option<JoinHandle<()>>,
@@ -88,6 +97,38 @@ fn limits(queue: &SendingQueueConfig, batch: &BatchConfig, retry: &RetryConfig) 
         num_consumers: queue.num_consumers,
         retry: retry.clone(),
     }
+}
+
+/// The exporter's queue, in memory or (with `storage`) in `<storage>/<exporter name>`.
+fn open_queue(
+    name: &str,
+    config: &SendingQueueConfig,
+    counters: Arc<ExporterCounters>,
+) -> Result<(ExportQueue, QueueReceiver), StartError> {
+    let limits = QueueLimits {
+        capacity: Amount {
+            items: config.queue_size as u64,
+            bytes: config.queue_size_mib << 20,
+        },
+        retry_after: config.retry_after.0,
+        enqueue_timeout: config.enqueue_timeout.0,
+    };
+    let Some(storage) = &config.storage else {
+        return Ok(ExportQueue::in_memory(limits, counters));
+    };
+    let options = disk::DiskOptions {
+        directory: storage.join(name.replace('/', "-")),
+        sync: match config.fsync {
+            FsyncPolicy::Always => disk::SyncPolicy::Always,
+            FsyncPolicy::Interval => disk::SyncPolicy::Interval(config.fsync_interval.0),
+            FsyncPolicy::Never => disk::SyncPolicy::Never,
+        },
+        // Small enough that delivered data leaves the disk soon, large enough to keep the
+        // number of files low.
+        segment_bytes: (limits.capacity.bytes / 16).clamp(1 << 20, 64 << 20),
+    };
+    ExportQueue::on_disk(limits, options, counters)
+        .map_err(|error| StartError::Storage(name.to_string(), error))
 }
 
 /// One exporter to start: its name, the exporter, its queue and batching, the signals it gets.
@@ -144,17 +185,13 @@ impl Agent {
         let (stop_exporters, _) = watch::channel(false);
 
         let mut queues = Vec::new();
+        let mut queue_handles = Vec::new();
         let mut workers = Vec::new();
         for planned in exporters(loaded)? {
-            let queue_config = planned.queue;
             let exporter_counters = ExporterCounters::register(&planned.name, &counters);
-            let (queue, receiver) = ExportQueue::new(
-                queue_config.queue_size,
-                queue_config.retry_after.0,
-                queue_config.enqueue_timeout.0,
-                exporter_counters.clone(),
-            );
-            tracing::info!(exporter = %planned.name, "exporter ready");
+            let (queue, receiver) =
+                open_queue(&planned.name, planned.queue, exporter_counters.clone())?;
+            tracing::info!(exporter = %planned.name, persistent = planned.queue.storage.is_some(), "exporter ready");
             let worker = ExportWorker::new(
                 planned.name.clone(),
                 planned.exporter,
@@ -164,6 +201,7 @@ impl Agent {
             workers.push(tokio::spawn(
                 worker.run(receiver, stop_exporters.subscribe()),
             ));
+            queue_handles.push(queue.clone());
             queues.push(Route {
                 name: planned.name,
                 queue,
@@ -254,6 +292,7 @@ impl Agent {
             stop_hold,
             stop_metrics,
             stop_exporters,
+            queues: queue_handles,
             receivers,
             flusher,
             releaser,
@@ -303,6 +342,10 @@ impl Agent {
         if let Some(flusher) = self.flusher {
             let _ = tokio::time::timeout_at(deadline, flusher).await;
         }
+        // Whatever was handed to a persistent queue is on disk before its worker may stop.
+        for queue in &self.queues {
+            let _ = tokio::time::timeout_at(deadline, queue.flush()).await;
+        }
         let _ = self.stop_exporters.send(true);
         let mut drained = true;
         for worker in self.workers {
@@ -313,7 +356,7 @@ impl Agent {
             }
         }
         if !drained {
-            tracing::error!("shutdown timeout reached with data still queued; it was not exported");
+            tracing::error!("shutdown timeout reached with data still queued: exporters with a persistent queue send it after the next start, the others lost it");
         }
         for server in self.servers {
             let _ = server.await;

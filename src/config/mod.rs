@@ -205,6 +205,22 @@ fn validate(config: &Config) -> Result<(), ConfigError> {
                 "must be at least 1",
             ));
         }
+        if queue.queue_size_mib == 0 || queue.queue_size_mib > 1 << 20 {
+            return Err(invalid(
+                &format!("exporters.{name}.sending_queue.queue_size_mib"),
+                "must be 1 to 1048576 (1 TiB)",
+            ));
+        }
+        if queue
+            .storage
+            .as_ref()
+            .is_some_and(|dir| dir.as_os_str().is_empty())
+        {
+            return Err(invalid(
+                &format!("exporters.{name}.sending_queue.storage"),
+                "must be a directory path (leave it out for a queue in memory)",
+            ));
+        }
         if queue.num_consumers == 0 || queue.num_consumers > 64 {
             return Err(invalid(
                 &format!("exporters.{name}.sending_queue.num_consumers"),

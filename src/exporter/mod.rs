@@ -13,14 +13,13 @@ mod worker;
 pub use debug::DebugExporter;
 pub use otlp_grpc::{retry_delay, status_with_retry_info, GrpcExporter};
 pub use otlp_http::HttpExporter;
-pub use payload::Payload;
-pub use queue::{ExportQueue, Queued, Reservation};
+pub use payload::{EncodedRequest, Payload};
+pub use queue::{disk, Amount, ExportQueue, QueueLimits, QueueReceiver, Reservation, Stored};
 pub use worker::{ExportWorker, WorkerLimits};
 
 use crate::config::{OtlpExporterSettings, OtlpProtocol};
 use crate::telemetry::Signal;
 use bytes::Bytes;
-use prost::Message;
 
 /// Why an export failed.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +41,8 @@ pub enum ExportError {
     Timeout(std::time::Duration),
     #[error("invalid exporter setting: {0}")]
     Setup(String),
+    #[error("undecodable batch: {0}")]
+    Undecodable(String),
 }
 
 /// A batch ready to send, possibly more than once: OTLP exporters send it as bytes encoded once.
@@ -52,6 +53,8 @@ pub enum Prepared {
         content_encoding: Option<&'static str>,
     },
     Decoded(Payload),
+    /// A batch the debug printer could not decode (damaged on disk after its checksum passed).
+    Undecodable(String),
 }
 
 /// One configured destination.
@@ -79,31 +82,27 @@ impl Exporter {
         }
     }
 
-    /// Readies a batch for sending (encoding, compressing for HTTP).
-    pub fn prepare(&self, payload: Payload) -> Prepared {
-        let signal = payload.signal();
-        let encode = |payload: &Payload| {
-            Bytes::from(match payload {
-                Payload::Traces(message) => message.encode_to_vec(),
-                Payload::Metrics(message) => message.encode_to_vec(),
-                Payload::Logs(message) => message.encode_to_vec(),
-            })
-        };
+    /// Readies a batch for sending: compressed for HTTP, decoded for the debug printer.
+    pub fn prepare(&self, batch: EncodedRequest) -> Prepared {
+        let signal = batch.signal;
         match self {
             Exporter::Grpc(_) => Prepared::Encoded {
                 signal,
-                bytes: encode(&payload),
+                bytes: batch.bytes,
                 content_encoding: None,
             },
             Exporter::Http(exporter) => {
-                let (bytes, content_encoding) = exporter.body(encode(&payload));
+                let (bytes, content_encoding) = exporter.body(batch.bytes);
                 Prepared::Encoded {
                     signal,
                     bytes,
                     content_encoding,
                 }
             }
-            Exporter::Debug(_) => Prepared::Decoded(payload),
+            Exporter::Debug(_) => match batch.decode() {
+                Ok(payload) => Prepared::Decoded(payload),
+                Err(error) => Prepared::Undecodable(error.to_string()),
+            },
         }
     }
 
@@ -115,6 +114,9 @@ impl Exporter {
             (Exporter::Debug(exporter), Prepared::Decoded(payload)) => {
                 exporter.export(payload);
                 Ok(0)
+            }
+            (Exporter::Debug(_), Prepared::Undecodable(error)) => {
+                Err(ExportError::Undecodable(error.clone()))
             }
             (Exporter::Debug(_), Prepared::Encoded { .. }) => Err(ExportError::Setup(
                 "the debug exporter prints decoded batches".into(),

@@ -78,3 +78,74 @@ fn data_point_count(metric: &Metric) -> usize {
         None => 0,
     }
 }
+
+/// A request encoded once at intake and shared by every exporter that takes it. Encoded OTLP
+/// export requests of one signal concatenate into one valid request (their repeated top-level
+/// field appends), so batches are built from bytes without decoding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodedRequest {
+    pub signal: Signal,
+    /// Spans, metric data points or log records.
+    pub items: u64,
+    pub bytes: bytes::Bytes,
+}
+
+impl EncodedRequest {
+    pub fn encode(payload: &Payload) -> Self {
+        use prost::Message;
+        let bytes = match payload {
+            Payload::Traces(request) => request.encode_to_vec(),
+            Payload::Metrics(request) => request.encode_to_vec(),
+            Payload::Logs(request) => request.encode_to_vec(),
+        };
+        Self {
+            signal: payload.signal(),
+            items: payload.item_count() as u64,
+            bytes: bytes.into(),
+        }
+    }
+
+    /// The request decoded again (for exporters that print rather than send).
+    pub fn decode(&self) -> Result<Payload, prost::DecodeError> {
+        use prost::Message;
+        let bytes = &self.bytes[..];
+        Ok(match self.signal {
+            Signal::Traces => Payload::Traces(ExportTraceServiceRequest::decode(bytes)?),
+            Signal::Metrics => Payload::Metrics(ExportMetricsServiceRequest::decode(bytes)?),
+            Signal::Logs => Payload::Logs(ExportLogsServiceRequest::decode(bytes)?),
+        })
+    }
+
+    /// One request holding every item of `parts` (all of one signal), in order.
+    pub fn concat(signal: Signal, parts: Vec<EncodedRequest>) -> Self {
+        let items = parts.iter().map(|part| part.items).sum();
+        let bytes = match <[EncodedRequest; 1]>::try_from(parts) {
+            Ok([only]) => only.bytes,
+            Err(parts) => {
+                let length = parts.iter().map(|part| part.bytes.len()).sum();
+                let mut joined = bytes::BytesMut::with_capacity(length);
+                parts
+                    .iter()
+                    .for_each(|part| joined.extend_from_slice(&part.bytes));
+                joined.freeze()
+            }
+        };
+        Self {
+            signal,
+            items,
+            bytes,
+        }
+    }
+}
+
+impl Payload {
+    /// Encoded size in bytes, as it would be queued.
+    pub fn encoded_len(&self) -> usize {
+        use prost::Message;
+        match self {
+            Payload::Traces(request) => request.encoded_len(),
+            Payload::Metrics(request) => request.encoded_len(),
+            Payload::Logs(request) => request.encoded_len(),
+        }
+    }
+}

@@ -74,6 +74,9 @@ pub fn verdict(error: &ExportError) -> Verdict {
         },
         ExportError::Transport(_) | ExportError::Timeout(_) => Verdict::Retry { after: None },
         ExportError::Setup(_) => Verdict::Permanent { reason: "setup" },
+        ExportError::Undecodable(_) => Verdict::Permanent {
+            reason: "undecodable",
+        },
     }
 }
 

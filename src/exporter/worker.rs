@@ -1,20 +1,21 @@
 //! The loop that drains one exporter's queue: merges requests into batches by item count and
 //! age, runs up to `num_consumers` exports at once, and on shutdown flushes what is queued.
 
-use super::queue::{QueueSlot, Queued};
+use super::queue::{QueueReceiver, QueueSlot, Queued};
 use super::retry::{verdict, Backoff, Verdict};
-use super::{Exporter, Payload, Prepared};
+use super::{EncodedRequest, Exporter, Prepared};
 use crate::config::RetryConfig;
 use crate::telemetry::{ExporterCounters, RateLimitedLog, Signal};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 /// A batch being assembled for one signal.
 struct PendingBatch {
-    payload: Payload,
+    signal: Signal,
+    parts: Vec<EncodedRequest>,
     slots: Vec<QueueSlot>,
     items: u64,
 }
@@ -73,11 +74,7 @@ impl ExportWorker {
 
     /// Runs until `shutdown` turns true (or every queue sender is gone), then exports everything
     /// still queued and waits for the exports in flight.
-    pub async fn run(
-        mut self,
-        mut queue: mpsc::UnboundedReceiver<Queued>,
-        mut shutdown: watch::Receiver<bool>,
-    ) {
+    pub async fn run(mut self, mut queue: QueueReceiver, mut shutdown: watch::Receiver<bool>) {
         loop {
             let deadline = self.oldest.map(|oldest| oldest + self.limits.batch_timeout);
             tokio::select! {
@@ -91,7 +88,7 @@ impl ExportWorker {
             }
         }
         queue.close();
-        while let Ok(queued) = queue.try_recv() {
+        while let Some(queued) = queue.try_recv() {
             self.add(queued).await;
         }
         self.flush_all().await;
@@ -99,18 +96,19 @@ impl ExportWorker {
     }
 
     async fn add(&mut self, queued: Queued) {
-        let index = queued.payload.signal() as usize;
-        let items = queued.slot.items();
+        let signal = queued.request.signal;
+        let index = signal as usize;
+        let items = queued.request.items;
         match &mut self.pending[index] {
             Some(batch) => {
-                // Same signal by construction of the index.
-                let _ = batch.payload.merge(queued.payload);
+                batch.parts.push(queued.request);
                 batch.slots.push(queued.slot);
                 batch.items += items;
             }
             empty => {
                 *empty = Some(PendingBatch {
-                    payload: queued.payload,
+                    signal,
+                    parts: vec![queued.request],
                     slots: vec![queued.slot],
                     items,
                 });
@@ -147,11 +145,19 @@ impl ExportWorker {
         };
         let delivery = self.delivery.clone();
         self.in_flight.spawn(async move {
-            let signal: Signal = batch.payload.signal();
-            let items = batch.items;
-            let prepared = delivery.exporter.prepare(batch.payload);
+            let PendingBatch {
+                signal,
+                parts,
+                slots,
+                items,
+            } = batch;
+            let prepared = delivery
+                .exporter
+                .prepare(EncodedRequest::concat(signal, parts));
             delivery.send_with_retries(&prepared, signal, items).await;
-            drop(batch.slots);
+            // Delivered or given up with a counted reason: either way it leaves the queue. An
+            // export abandoned at shutdown never gets here, and stays on disk if persisted.
+            QueueSlot::settle_all(slots);
             drop(consumer);
         });
     }

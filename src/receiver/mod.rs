@@ -11,7 +11,7 @@ pub use http::serve_http;
 use crate::enrich::hold::{HeldSpan, HoldBuffer, Release};
 use crate::enrich::EnrichOutcome;
 use crate::enrich::Enricher;
-use crate::exporter::{ExportQueue, Payload, Reservation};
+use crate::exporter::{Amount, EncodedRequest, ExportQueue, Payload, Reservation, Stored};
 use crate::metrics::{CallRecord, DerivedMetrics};
 use crate::telemetry::AgentCounters;
 use crate::telemetry::{ExporterCounters, RateLimitedLog, Signal};
@@ -70,32 +70,38 @@ impl Intake {
         &self.counters
     }
 
-    /// Enriches and queues `payload` for every exporter, or refuses it whole: either every
-    /// exporter gets the data or none does, so a retry never duplicates. Metrics are derived
-    /// only from data that was queued.
+    /// Enriches and queues `payload` for every exporter, or refuses it whole when no queue has
+    /// room. The sender is answered once every queue has stored its copy (a persistent queue:
+    /// written to disk by its sync policy); when a disk write fails the sender is refused and its
+    /// retry may duplicate the data in the other exporters. Metrics are derived only from data
+    /// that was queued.
     pub async fn accept(&self, mut payload: Payload) -> Result<(), Refused> {
         let signal = payload.signal();
         let items = payload.item_count();
         if items == 0 {
             return Ok(());
         }
-        let mut reservations = self
-            .reserve_waiting(signal, items)
+        let wanted = Amount {
+            items: items as u64,
+            bytes: payload.encoded_len() as u64,
+        };
+        let reservations = self
+            .reserve_waiting(signal, wanted)
             .await
             .inspect_err(|_| self.counters.refused(signal, items as u64))?;
         let (records, ready) = match &mut payload {
             Payload::Traces(request) => {
                 let outcome = self.enricher.enrich_request(request, &self.counters);
-                let (records, ready, held) = self.hold_awaiting(request, outcome);
                 // Held spans leave the request: they are queued again when released.
-                reservations
-                    .iter_mut()
-                    .for_each(|reservation| reservation.shrink(held));
-                (records, ready)
+                self.hold_awaiting(request, outcome)
             }
             _ => (Vec::new(), Vec::new()),
         };
-        self.send(reservations, payload)
+        let stored = self
+            .send(reservations, payload)
+            .inspect_err(|_| self.counters.refused(signal, items as u64))?;
+        self.stored(stored)
+            .await
             .inspect_err(|_| self.counters.refused(signal, items as u64))?;
         self.counters.accepted(signal, items as u64);
         self.record(records);
@@ -111,14 +117,14 @@ impl Intake {
 
     /// Moves spans awaiting their ancestors from `request` into the hold (as far as it has room),
     /// lets the request's spans resolve earlier held ones, and returns the records of the spans
-    /// that stay in the request, the held spans now ready to go, and how many spans it took.
+    /// that stay in the request and the held spans now ready to go.
     fn hold_awaiting(
         &self,
         request: &mut ExportTraceServiceRequest,
         outcome: EnrichOutcome,
-    ) -> (Vec<CallRecord>, Vec<(HeldSpan, Release)>, usize) {
+    ) -> (Vec<CallRecord>, Vec<(HeldSpan, Release)>) {
         let Some(Ok(mut hold)) = self.hold.as_ref().map(|hold| hold.lock()) else {
-            return (outcome.records, Vec::new(), 0);
+            return (outcome.records, Vec::new());
         };
         let mut records: Vec<Option<CallRecord>> = outcome.records.into_iter().map(Some).collect();
         let mut moved = HashSet::new();
@@ -150,7 +156,7 @@ impl Intake {
         remove_spans(request, &moved);
         hold.observe(request);
         let ready = hold.take_ready(Instant::now(), false);
-        (records.into_iter().flatten().collect(), ready, moved.len())
+        (records.into_iter().flatten().collect(), ready)
     }
 
     /// Sends held spans whose wait is over; all of them with `everything` (at shutdown).
@@ -183,11 +189,13 @@ impl Intake {
                 })
                 .collect(),
         };
+        let payload = Payload::Traces(request);
         match self
-            .reserve(Signal::Traces, ready.len())
-            .and_then(|reservations| self.send(reservations, Payload::Traces(request)))
+            .reserve(Signal::Traces, Self::wanted(&payload))
+            .and_then(|reservations| self.send(reservations, payload))
         {
-            Ok(()) => {
+            // Nobody waits for held spans: a persistent queue's writer counts its own failures.
+            Ok(_) => {
                 for (_, release) in &ready {
                     self.counters.released(*release);
                 }
@@ -216,8 +224,38 @@ impl Intake {
 
     /// Queues metric points the agent derived itself.
     pub fn enqueue_derived(&self, payload: Payload) -> Result<(), Refused> {
-        let reservations = self.reserve(payload.signal(), payload.item_count())?;
-        self.send(reservations, payload)
+        let reservations = self.reserve(payload.signal(), Self::wanted(&payload))?;
+        self.send(reservations, payload).map(drop)
+    }
+
+    /// The room `payload` takes in a queue.
+    fn wanted(payload: &Payload) -> Amount {
+        Amount {
+            items: payload.item_count() as u64,
+            bytes: payload.encoded_len() as u64,
+        }
+    }
+
+    /// Waits until every queue has stored its copy (a persistent queue: written to disk). A
+    /// failed write refuses the request, so the sender tries again rather than losing it.
+    async fn stored(&self, stored: Vec<Stored>) -> Result<(), Refused> {
+        for stored in stored {
+            if let Err(error) = stored.wait().await {
+                self.drops.warn(&format!(
+                    "a persistent queue could not store a request: {error}"
+                ));
+                return Err(Refused {
+                    retry_after: self.retry_after(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn retry_after(&self) -> Duration {
+        self.routes
+            .first()
+            .map_or(Duration::from_secs(1), |route| route.queue.retry_after())
     }
 
     /// Room for `items` of `signal` in the queue of every exporter taking that signal, waiting
@@ -227,23 +265,23 @@ impl Intake {
     async fn reserve_waiting(
         &self,
         signal: Signal,
-        items: usize,
+        wanted: Amount,
     ) -> Result<Vec<Reservation>, Refused> {
         let started = tokio::time::Instant::now();
         let mut results = Vec::new();
         for route in self.routes_for(signal) {
-            results.push((route, route.queue.reserve_by(items, started).await));
+            results.push((route, route.queue.reserve_by(wanted, started).await));
         }
-        self.settle(signal, items, results)
+        self.settle(signal, wanted.items, results)
     }
 
     /// Like [`Intake::reserve_waiting`], without waiting.
-    fn reserve(&self, signal: Signal, items: usize) -> Result<Vec<Reservation>, Refused> {
+    fn reserve(&self, signal: Signal, wanted: Amount) -> Result<Vec<Reservation>, Refused> {
         let results = self
             .routes_for(signal)
-            .map(|route| (route, route.queue.try_reserve(items)))
+            .map(|route| (route, route.queue.try_reserve(wanted)))
             .collect();
-        self.settle(signal, items, results)
+        self.settle(signal, wanted.items, results)
     }
 
     fn routes_for(&self, signal: Signal) -> impl Iterator<Item = &Route> {
@@ -255,11 +293,11 @@ impl Intake {
     fn settle(
         &self,
         signal: Signal,
-        items: usize,
+        items: u64,
         results: Vec<(&Route, Option<Reservation>)>,
     ) -> Result<Vec<Reservation>, Refused> {
         if results.is_empty() {
-            self.counters.dropped(signal, items as u64, "no_exporter");
+            self.counters.dropped(signal, items, "no_exporter");
             return Ok(Vec::new());
         }
         if results.iter().all(|(_, reservation)| reservation.is_none()) {
@@ -272,7 +310,7 @@ impl Intake {
             match reservation {
                 Some(reservation) => reservations.push(reservation),
                 None => {
-                    route.counters.dropped(signal, items as u64, "queue_full");
+                    route.counters.dropped(signal, items, "queue_full");
                     self.drops.warn(&format!("exporter {}: queue full, {items} {} dropped for it (the other exporters got them)", route.name, signal.item()));
                 }
             }
@@ -280,24 +318,25 @@ impl Intake {
         Ok(reservations)
     }
 
-    fn send(&self, reservations: Vec<Reservation>, mut payload: Payload) -> Result<(), Refused> {
-        let retry_after = self
-            .routes
-            .first()
-            .map_or(Duration::from_secs(1), |route| route.queue.retry_after());
-        let mut reservations = reservations.into_iter().peekable();
-        while let Some(reservation) = reservations.next() {
-            let copy = if reservations.peek().is_some() {
-                payload.clone()
-            } else {
-                std::mem::replace(&mut payload, Payload::Logs(Default::default()))
-            };
-            // Fails only when an exporter has stopped: the agent is shutting down.
-            reservation
-                .send(copy)
-                .map_err(|_| Refused { retry_after })?;
+    /// Encodes `payload` once and hands it to every reserved queue.
+    fn send(
+        &self,
+        reservations: Vec<Reservation>,
+        payload: Payload,
+    ) -> Result<Vec<Stored>, Refused> {
+        if reservations.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(())
+        let request = EncodedRequest::encode(&payload);
+        reservations
+            .into_iter()
+            .map(|reservation| {
+                // Fails only when an exporter has stopped: the agent is shutting down.
+                reservation.send(request.clone()).map_err(|_| Refused {
+                    retry_after: self.retry_after(),
+                })
+            })
+            .collect()
     }
 }
 

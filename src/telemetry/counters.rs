@@ -1,7 +1,7 @@
 //! Counters of what the agent received, priced, refused and exported, rendered in the
 //! Prometheus text format.
 
-use super::ExporterCounters;
+use super::exporter_counters::{ExporterCounters, ExporterScalar};
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -134,38 +134,32 @@ impl AgentCounters {
             .map(|exporters| exporters.iter().filter_map(Weak::upgrade).collect())
             .unwrap_or_default();
         let families = [
-            ("sent", "counter", "Items the exporter delivered."),
+            ("sent", "Items the exporter delivered."),
             (
                 "send_failed",
-                "counter",
                 "Items the exporter failed to deliver (dropped ones included).",
             ),
-            (
-                "retried",
-                "counter",
-                "Items whose export was retried, once per retry.",
-            ),
-            ("dropped", "counter", "Items given up, by reason."),
-            ("queue_size", "gauge", "Items queued or in flight."),
-            ("queue_capacity", "gauge", "Items the queue can hold."),
+            ("retried", "Items whose export was retried, once per retry."),
+            ("dropped", "Items given up, by reason."),
         ];
-        for (family, kind, help) in families {
-            let names: Vec<String> = match family {
-                "queue_size" | "queue_capacity" => {
-                    vec![format!("genai_cost_agent_exporter_{family}")]
-                }
-                _ => Signal::ALL
-                    .iter()
-                    .map(|signal| {
-                        format!("genai_cost_agent_exporter_{family}_{}_total", signal.item())
-                    })
-                    .collect(),
-            };
-            for name in names {
-                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (family, help) in families {
+            for signal in Signal::ALL {
+                let name = format!("genai_cost_agent_exporter_{family}_{}_total", signal.item());
+                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
             }
             for exporter in &exporters {
                 exporter.render(family, out);
+            }
+        }
+        for (index, scalar) in ExporterScalar::ALL.iter().enumerate() {
+            let name = format!("genai_cost_agent_exporter_{}", scalar.name);
+            let _ = writeln!(
+                out,
+                "# HELP {name} {}\n# TYPE {name} {}",
+                scalar.help, scalar.kind
+            );
+            for exporter in &exporters {
+                exporter.render_scalar(index, &name, out);
             }
         }
     }

@@ -1,5 +1,6 @@
-//! Counters of one exporter (sent, failed, retried, dropped by reason, queue size and capacity),
-//! rendered with an `exporter` label; each update also reaches the agent-wide totals.
+//! Counters of one exporter (sent, failed, retried, dropped by reason, queue size and capacity in
+//! items and bytes, persistent-queue health), rendered with an `exporter` label; each update also
+//! reaches the agent-wide totals.
 
 use super::counters::{AgentCounters, PerSignal, Signal};
 use std::collections::BTreeMap;
@@ -14,8 +15,64 @@ pub struct ExporterCounters {
     send_failed: PerSignal,
     retried: PerSignal,
     dropped: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
-    queued: AtomicU64,
-    capacity: AtomicU64,
+    scalars: [AtomicU64; ExporterScalar::ALL.len()],
+}
+
+/// One of an exporter's values that is not split by signal.
+pub struct ExporterScalar {
+    pub name: &'static str,
+    pub kind: &'static str,
+    pub help: &'static str,
+}
+
+const QUEUE_SIZE: usize = 0;
+const QUEUE_SIZE_BYTES: usize = 1;
+const QUEUE_CAPACITY: usize = 2;
+const QUEUE_CAPACITY_BYTES: usize = 3;
+const STORAGE_ERRORS: usize = 4;
+const STORAGE_DAMAGED: usize = 5;
+const STORAGE_SKIPPED_BYTES: usize = 6;
+const REPLAYED: usize = 7;
+
+impl ExporterScalar {
+    /// In the order of the index constants above.
+    pub const ALL: [ExporterScalar; 8] = [
+        Self::gauge("queue_size", "Items queued or in flight."),
+        Self::gauge("queue_size_bytes", "Encoded bytes queued or in flight."),
+        Self::gauge("queue_capacity", "Items the queue can hold."),
+        Self::gauge("queue_capacity_bytes", "Encoded bytes the queue can hold."),
+        Self::counter(
+            "storage_errors_total",
+            "Persistent-queue reads, writes or syncs that failed.",
+        ),
+        Self::counter(
+            "storage_damaged_total",
+            "Torn or corrupt stretches of the persistent queue skipped.",
+        ),
+        Self::counter(
+            "storage_skipped_bytes_total",
+            "Bytes of the persistent queue skipped as damaged.",
+        ),
+        Self::counter(
+            "replayed_items_total",
+            "Items found undelivered in the persistent queue at start and queued again.",
+        ),
+    ];
+
+    const fn gauge(name: &'static str, help: &'static str) -> Self {
+        Self {
+            name,
+            kind: "gauge",
+            help,
+        }
+    }
+    const fn counter(name: &'static str, help: &'static str) -> Self {
+        Self {
+            name,
+            kind: "counter",
+            help,
+        }
+    }
 }
 
 impl ExporterCounters {
@@ -28,8 +85,7 @@ impl ExporterCounters {
             send_failed: PerSignal::default(),
             retried: PerSignal::default(),
             dropped: Mutex::new(BTreeMap::new()),
-            queued: AtomicU64::new(0),
-            capacity: AtomicU64::new(0),
+            scalars: Default::default(),
         });
         agent.register_exporter(&counters);
         counters
@@ -55,17 +111,42 @@ impl ExporterCounters {
         }
         self.agent.dropped(signal, items, reason);
     }
-    pub fn queued(&self, items: u64) {
-        self.queued.fetch_add(items, Ordering::Relaxed);
+    fn add(&self, scalar: usize, value: u64) {
+        self.scalars[scalar].fetch_add(value, Ordering::Relaxed);
+    }
+    fn subtract(&self, scalar: usize, value: u64) {
+        self.scalars[scalar].fetch_sub(value, Ordering::Relaxed);
+    }
+    pub fn queued(&self, items: u64, bytes: u64) {
+        self.add(QUEUE_SIZE, items);
+        self.add(QUEUE_SIZE_BYTES, bytes);
         self.agent.queued(items);
     }
-    pub fn dequeued(&self, items: u64) {
-        self.queued.fetch_sub(items, Ordering::Relaxed);
+    pub fn dequeued(&self, items: u64, bytes: u64) {
+        self.subtract(QUEUE_SIZE, items);
+        self.subtract(QUEUE_SIZE_BYTES, bytes);
         self.agent.dequeued(items);
     }
-    pub fn queue_capacity_added(&self, items: u64) {
-        self.capacity.fetch_add(items, Ordering::Relaxed);
+    pub fn queue_capacity_added(&self, items: u64, bytes: u64) {
+        self.add(QUEUE_CAPACITY, items);
+        self.add(QUEUE_CAPACITY_BYTES, bytes);
         self.agent.queue_capacity_added(items);
+    }
+    pub fn storage_error(&self) {
+        self.add(STORAGE_ERRORS, 1);
+    }
+    pub fn storage_damaged(&self, stretches: u64, bytes: u64) {
+        self.add(STORAGE_DAMAGED, stretches);
+        self.add(STORAGE_SKIPPED_BYTES, bytes);
+    }
+    pub fn replayed(&self, items: u64) {
+        self.add(REPLAYED, items);
+    }
+
+    /// The line of scalar `index` (of [`ExporterScalar::ALL`]) named `name`.
+    pub fn render_scalar(&self, index: usize, name: &str, out: &mut String) {
+        let value = self.scalars[index].load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}{{exporter=\"{}\"}} {value}", escape(&self.name));
     }
 
     /// This exporter's lines in the Prometheus text format (no HELP/TYPE; see the caller).
@@ -74,40 +155,23 @@ impl ExporterCounters {
         let line = |out: &mut String, name: &str, extra: &str, value: u64| {
             let _ = writeln!(out, "{name}{{{label}{extra}}} {value}");
         };
-        match family {
-            "queue_size" => line(
-                out,
-                "genai_cost_agent_exporter_queue_size",
-                "",
-                self.queued.load(Ordering::Relaxed),
-            ),
-            "queue_capacity" => line(
-                out,
-                "genai_cost_agent_exporter_queue_capacity",
-                "",
-                self.capacity.load(Ordering::Relaxed),
-            ),
-            _ => {
-                for signal in Signal::ALL {
-                    let name =
-                        format!("genai_cost_agent_exporter_{family}_{}_total", signal.item());
-                    match family {
-                        "sent" => line(out, &name, "", self.sent.get(signal)),
-                        "send_failed" => line(out, &name, "", self.send_failed.get(signal)),
-                        "retried" => line(out, &name, "", self.retried.get(signal)),
-                        "dropped" => {
-                            if let Ok(dropped) = self.dropped.lock() {
-                                for ((_, reason), count) in dropped
-                                    .iter()
-                                    .filter(|((item, _), _)| *item == signal.item())
-                                {
-                                    line(out, &name, &format!(",reason=\"{reason}\""), *count);
-                                }
-                            }
+        for signal in Signal::ALL {
+            let name = format!("genai_cost_agent_exporter_{family}_{}_total", signal.item());
+            match family {
+                "sent" => line(out, &name, "", self.sent.get(signal)),
+                "send_failed" => line(out, &name, "", self.send_failed.get(signal)),
+                "retried" => line(out, &name, "", self.retried.get(signal)),
+                "dropped" => {
+                    if let Ok(dropped) = self.dropped.lock() {
+                        for ((_, reason), count) in dropped
+                            .iter()
+                            .filter(|((item, _), _)| *item == signal.item())
+                        {
+                            line(out, &name, &format!(",reason=\"{reason}\""), *count);
                         }
-                        _ => {}
                     }
                 }
+                _ => {}
             }
         }
     }

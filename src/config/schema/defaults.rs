@@ -24,6 +24,9 @@ pub(super) fn default_currency() -> String {
 pub(super) fn default_queue_items() -> usize {
     100_000
 }
+pub(super) fn default_queue_mib() -> u64 {
+    256
+}
 pub(super) fn default_consumers() -> usize {
     4
 }

@@ -208,6 +208,20 @@ pub struct SendingQueueConfig {
     /// Capacity in items (spans, metric data points, log records), counting batches in flight.
     #[serde(default = "default_queue_items")]
     pub queue_size: usize,
+    /// Capacity in MiB of encoded data, counting batches in flight; whichever of the two limits
+    /// is reached first makes the queue full.
+    #[serde(default = "default_queue_mib")]
+    pub queue_size_mib: u64,
+    /// A directory for a persistent queue: data is written there before the sender is
+    /// answered, and what was not delivered is sent after a restart. Absent: kept in memory.
+    #[serde(default)]
+    pub storage: Option<std::path::PathBuf>,
+    /// When a persistent queue forces its writes to disk.
+    #[serde(default)]
+    pub fsync: FsyncPolicy,
+    /// With `fsync: interval`, how often.
+    #[serde(default = "one_second")]
+    pub fsync_interval: ConfigDuration,
     /// Exports that may run at once.
     #[serde(default = "default_consumers")]
     pub num_consumers: usize,
@@ -223,11 +237,29 @@ impl Default for SendingQueueConfig {
     fn default() -> Self {
         Self {
             queue_size: default_queue_items(),
+            queue_size_mib: default_queue_mib(),
+            storage: None,
+            fsync: FsyncPolicy::default(),
+            fsync_interval: one_second(),
             num_consumers: default_consumers(),
             retry_after: one_second(),
             enqueue_timeout: zero_seconds(),
         }
     }
+}
+
+/// When a persistent queue's writes are forced to disk (`fsync`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum FsyncPolicy {
+    /// Before the sender is answered (group commit): survives power loss.
+    #[default]
+    Always,
+    /// Every `fsync_interval`: survives the agent being killed; power loss may lose the last
+    /// interval.
+    Interval,
+    /// When the operating system decides.
+    Never,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,0 +1,489 @@
+//! The persistent queue: accepted requests are appended to segment files in the exporter's
+//! storage directory before the sender is answered, read back in order by the worker, and
+//! forgotten once settled. A small cursor file remembers the oldest request not yet settled; on
+//! start everything from there on is queued again (at-least-once: requests delivered after the
+//! cursor was last written are sent again). Damaged stretches of a segment are skipped and
+//! counted, never replayed.
+
+mod record;
+mod writer;
+
+pub use writer::DiskWriter;
+
+use super::{Amount, Capacity, QueueSlot, Queued, Room};
+use crate::exporter::EncodedRequest;
+use crate::telemetry::{ExporterCounters, RateLimitedLog, Signal};
+use bytes::Bytes;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// When written records are forced to the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncPolicy {
+    /// Before the sender is answered: survives power loss.
+    Always,
+    /// At least this often: the sender is answered once the data is with the operating system,
+    /// which survives the agent being killed but may lose the last interval on power loss.
+    Interval(Duration),
+    /// When the operating system decides.
+    Never,
+}
+
+#[derive(Debug, Clone)]
+pub struct DiskOptions {
+    pub directory: PathBuf,
+    pub sync: SyncPolicy,
+    /// Size at which a segment file is closed and the next begun.
+    pub segment_bytes: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DiskError {
+    #[error("{path}: {error}")]
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{0} is in use by another running agent")]
+    Locked(PathBuf),
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> DiskError + '_ {
+    move |error| DiskError::Io {
+        path: path.to_path_buf(),
+        error,
+    }
+}
+
+/// Where a stored record is, and what it holds.
+#[derive(Debug, Clone, Copy)]
+struct Located {
+    segment: u64,
+    offset: u64,
+    sequence: u64,
+    items: u64,
+    signal: Signal,
+    body_len: usize,
+}
+
+impl Located {
+    fn amount(&self) -> Amount {
+        Amount {
+            items: self.items,
+            bytes: self.body_len as u64,
+        }
+    }
+}
+
+/// What the writer, the reader and the settling batches share.
+struct Shared {
+    directory: PathBuf,
+    /// Stored records not yet handed to the worker, oldest first; `closed` once the writer
+    /// has stopped.
+    ready: Mutex<(VecDeque<Located>, bool)>,
+    appended: Notify,
+    progress: Mutex<Progress>,
+    capacity: Arc<Capacity>,
+    counters: Arc<ExporterCounters>,
+    errors: RateLimitedLog,
+}
+
+/// Which records are not settled yet, and which segments they are in.
+struct Progress {
+    unsettled: BTreeSet<u64>,
+    /// The sequence number the next record will get.
+    next_sequence: u64,
+    /// Segment number → the last sequence number in it.
+    segments: BTreeMap<u64, u64>,
+    /// The segment being written, never removed.
+    writing: u64,
+    cursor_file: File,
+    cursor: u64,
+}
+
+impl Shared {
+    fn segment_path(&self, segment: u64) -> PathBuf {
+        self.directory.join(format!("{segment:020}.seg"))
+    }
+
+    /// Called by the writer once `records` are stored: they become unsettled and readable.
+    fn stored(&self, records: Vec<Located>, writing: u64) {
+        if let Ok(mut progress) = self.progress.lock() {
+            progress.writing = writing;
+            for record in &records {
+                progress.unsettled.insert(record.sequence);
+                progress.segments.insert(record.segment, record.sequence);
+                progress.next_sequence = record.sequence + 1;
+            }
+        }
+        if let Ok(mut ready) = self.ready.lock() {
+            ready.0.extend(records);
+        }
+        self.appended.notify_waiters();
+    }
+
+    fn close(&self) {
+        if let Ok(mut ready) = self.ready.lock() {
+            ready.1 = true;
+        }
+        self.appended.notify_waiters();
+    }
+
+    fn storage_failed(&self, error: &std::io::Error) {
+        self.counters.storage_error();
+        self.errors.warn(&format!(
+            "persistent queue {}: {error}",
+            self.directory.display()
+        ));
+    }
+
+    /// Forgets settled records: advances the cursor past them and removes segments that hold
+    /// nothing unsettled any more.
+    fn settle(&self, sequences: impl Iterator<Item = u64>) {
+        let Ok(mut progress) = self.progress.lock() else {
+            return;
+        };
+        for sequence in sequences {
+            progress.unsettled.remove(&sequence);
+        }
+        let cursor = progress
+            .unsettled
+            .first()
+            .copied()
+            .unwrap_or(progress.next_sequence);
+        if cursor == progress.cursor {
+            return;
+        }
+        if let Err(error) = write_cursor(&progress.cursor_file, cursor) {
+            self.storage_failed(&error);
+            return;
+        }
+        progress.cursor = cursor;
+        while let Some((&segment, &last)) = progress.segments.first_key_value() {
+            if last >= cursor || segment == progress.writing {
+                break;
+            }
+            progress.segments.remove(&segment);
+            if let Err(error) = std::fs::remove_file(self.segment_path(segment)) {
+                self.storage_failed(&error);
+            }
+        }
+    }
+}
+
+/// A stored request's claim to be settled, held by its [`QueueSlot`].
+pub struct DiskAck {
+    shared: Arc<Shared>,
+    sequence: u64,
+}
+
+impl DiskAck {
+    pub fn settle_all(acks: Vec<DiskAck>) {
+        let Some(first) = acks.first() else {
+            return;
+        };
+        let shared = first.shared.clone();
+        debug_assert!(acks.iter().all(|ack| Arc::ptr_eq(&ack.shared, &shared)));
+        shared.settle(acks.iter().map(|ack| ack.sequence));
+    }
+}
+
+/// Hands stored records to the worker in order.
+pub struct DiskReader {
+    shared: Arc<Shared>,
+    files: BTreeMap<u64, File>,
+}
+
+impl DiskReader {
+    pub async fn recv(&mut self) -> Option<Queued> {
+        let shared = self.shared.clone();
+        loop {
+            let appended = shared.appended.notified();
+            tokio::pin!(appended);
+            appended.as_mut().enable();
+            match self.next_ready() {
+                Ok(Some(queued)) => return Some(queued),
+                Ok(None) => return None,
+                Err(Empty) => appended.await,
+            }
+        }
+    }
+
+    pub fn try_recv(&mut self) -> Option<Queued> {
+        self.next_ready().ok().flatten()
+    }
+
+    /// The next readable record; `Ok(None)` when the writer has stopped and all is read.
+    fn next_ready(&mut self) -> Result<Option<Queued>, Empty> {
+        loop {
+            let record = {
+                let Ok(mut ready) = self.shared.ready.lock() else {
+                    return Ok(None);
+                };
+                match ready.0.pop_front() {
+                    Some(record) => record,
+                    None if ready.1 => return Ok(None),
+                    None => return Err(Empty),
+                }
+            };
+            let room = Room {
+                amount: record.amount(),
+                capacity: self.shared.capacity.clone(),
+                counters: self.shared.counters.clone(),
+            };
+            let ack = DiskAck {
+                shared: self.shared.clone(),
+                sequence: record.sequence,
+            };
+            match self.read(&record) {
+                Ok(bytes) => {
+                    let request = EncodedRequest {
+                        signal: record.signal,
+                        items: record.items,
+                        bytes,
+                    };
+                    let slot = QueueSlot {
+                        _room: room,
+                        ack: Some(ack),
+                    };
+                    return Ok(Some(Queued { request, slot }));
+                }
+                Err(error) => {
+                    // Damaged since it was written: count it and move on.
+                    self.shared
+                        .counters
+                        .storage_damaged(1, record.body_len as u64);
+                    self.shared
+                        .counters
+                        .dropped(record.signal, record.items, "storage_damaged");
+                    self.shared.errors.warn(&format!(
+                        "persistent queue {}: record {} unreadable, skipped: {error}",
+                        self.shared.directory.display(),
+                        record.sequence
+                    ));
+                    DiskAck::settle_all(vec![ack]);
+                }
+            }
+        }
+    }
+
+    fn read(&mut self, record: &Located) -> std::io::Result<Bytes> {
+        let file = match self.files.entry(record.segment) {
+            std::collections::btree_map::Entry::Occupied(open) => open.into_mut(),
+            std::collections::btree_map::Entry::Vacant(closed) => {
+                closed.insert(File::open(self.shared.segment_path(record.segment))?)
+            }
+        };
+        let mut bytes = vec![0; record::HEADER_LEN + record.body_len];
+        file.read_exact_at(&mut bytes, record.offset)?;
+        let intact =
+            record::parse(&bytes).is_some_and(|(header, _)| header.sequence == record.sequence);
+        if !intact {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "checksum or header mismatch",
+            ));
+        }
+        // Segments before this one are read to the end.
+        self.files = self.files.split_off(&record.segment);
+        Ok(Bytes::from(bytes).slice(record::HEADER_LEN..))
+    }
+}
+
+struct Empty;
+
+/// Opens (or creates) the queue in `options.directory`: locks it, reads the cursor, scans the
+/// segments, queues the unsettled records again, and starts the writer on a new segment.
+pub fn open(
+    options: DiskOptions,
+    capacity: Arc<Capacity>,
+    counters: Arc<ExporterCounters>,
+) -> Result<(DiskWriter, DiskReader), DiskError> {
+    let directory = options.directory.clone();
+    std::fs::create_dir_all(&directory).map_err(io_error(&directory))?;
+    let lock_path = directory.join("lock");
+    let lock = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(io_error(&lock_path))?;
+    lock_within(&lock, Duration::from_secs(2)).map_err(|_| DiskError::Locked(directory.clone()))?;
+    let cursor_path = directory.join("cursor");
+    let cursor_file = File::options()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&cursor_path)
+        .map_err(io_error(&cursor_path))?;
+    let cursor = read_cursor(&cursor_file, &cursor_path);
+    let recovered = recover(&directory, cursor)?;
+    report(&directory, &recovered, &counters);
+    let shared = Arc::new(Shared {
+        directory: directory.clone(),
+        ready: Mutex::new((VecDeque::from(recovered.records.clone()), false)),
+        appended: Notify::new(),
+        progress: Mutex::new(Progress {
+            unsettled: recovered.records.iter().map(|r| r.sequence).collect(),
+            next_sequence: recovered.next_sequence.max(cursor),
+            segments: recovered.segments.clone(),
+            writing: recovered.last_segment + 1,
+            cursor_file,
+            cursor,
+        }),
+        capacity: capacity.clone(),
+        counters: counters.clone(),
+        errors: RateLimitedLog::new(Duration::from_secs(10)),
+    });
+    for record in &recovered.records {
+        capacity.take_anyway(record.amount());
+        counters.queued(record.items, record.body_len as u64);
+    }
+    let log = writer::SegmentLog {
+        shared: shared.clone(),
+        sync: options.sync,
+        segment_bytes: options.segment_bytes,
+        next_sequence: recovered.next_sequence.max(cursor),
+        segment: recovered.last_segment,
+        file: None,
+        offset: 0,
+        synced: Instant::now(),
+        dirty: false,
+    };
+    let writer = DiskWriter::start(log, lock).map_err(io_error(&directory))?;
+    let reader = DiskReader {
+        shared,
+        files: BTreeMap::new(),
+    };
+    Ok((writer, reader))
+}
+
+/// Locks the directory, waiting a little for an agent that is still stopping to let go.
+fn lock_within(lock: &File, patience: Duration) -> Result<(), std::fs::TryLockError> {
+    let started = Instant::now();
+    loop {
+        match lock.try_lock() {
+            Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < patience => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            result => return result,
+        }
+    }
+}
+
+/// What a start found on disk.
+#[derive(Debug, Default)]
+struct Recovered {
+    /// Unsettled records, oldest first.
+    records: Vec<Located>,
+    segments: BTreeMap<u64, u64>,
+    last_segment: u64,
+    next_sequence: u64,
+    damaged: u64,
+    skipped_bytes: u64,
+}
+
+fn recover(directory: &Path, cursor: u64) -> Result<Recovered, DiskError> {
+    let mut recovered = Recovered::default();
+    for segment in segment_numbers(directory)? {
+        recovered.last_segment = recovered.last_segment.max(segment);
+        let path = directory.join(format!("{segment:020}.seg"));
+        let contents = std::fs::read(&path).map_err(io_error(&path))?;
+        let scan = record::scan(&contents);
+        recovered.damaged += scan.damaged;
+        recovered.skipped_bytes += scan.skipped_bytes;
+        let mut unsettled = 0;
+        for (offset, header) in scan.records {
+            recovered.next_sequence = recovered.next_sequence.max(header.sequence + 1);
+            if header.sequence < cursor {
+                continue;
+            }
+            unsettled += 1;
+            recovered.segments.insert(segment, header.sequence);
+            recovered.records.push(Located {
+                segment,
+                offset,
+                sequence: header.sequence,
+                items: header.items,
+                signal: header.signal,
+                body_len: header.body_len,
+            });
+        }
+        if unsettled == 0 {
+            std::fs::remove_file(&path).map_err(io_error(&path))?;
+        }
+    }
+    // Replayed in the order they were accepted.
+    recovered.records.sort_by_key(|record| record.sequence);
+    Ok(recovered)
+}
+
+fn report(directory: &Path, recovered: &Recovered, counters: &ExporterCounters) {
+    if recovered.damaged > 0 {
+        counters.storage_damaged(recovered.damaged, recovered.skipped_bytes);
+        tracing::warn!(
+            directory = %directory.display(),
+            damaged = recovered.damaged,
+            skipped_bytes = recovered.skipped_bytes,
+            "persistent queue: skipped damaged stretches (torn or corrupt records); the intact records around them are kept"
+        );
+    }
+    if !recovered.records.is_empty() {
+        let items: u64 = recovered.records.iter().map(|record| record.items).sum();
+        counters.replayed(items);
+        tracing::info!(
+            directory = %directory.display(),
+            requests = recovered.records.len(),
+            items,
+            "persistent queue: sending again what was not delivered before the last stop"
+        );
+    }
+}
+
+fn segment_numbers(directory: &Path) -> Result<Vec<u64>, DiskError> {
+    let mut numbers = Vec::new();
+    for entry in std::fs::read_dir(directory).map_err(io_error(directory))? {
+        let entry = entry.map_err(io_error(directory))?;
+        let name = entry.file_name();
+        let number = name
+            .to_str()
+            .and_then(|name| name.strip_suffix(".seg"))
+            .and_then(|stem| stem.parse::<u64>().ok());
+        numbers.extend(number);
+    }
+    numbers.sort_unstable();
+    Ok(numbers)
+}
+
+/// The cursor file: the sequence number, then its CRC-32. A torn or missing cursor reads as 0,
+/// so everything on disk is sent again rather than lost.
+fn read_cursor(file: &File, path: &Path) -> u64 {
+    let mut bytes = [0; 12];
+    match file.read_exact_at(&mut bytes, 0) {
+        Ok(()) if crc32fast::hash(&bytes[..8]).to_le_bytes() == bytes[8..] => {
+            u64::from_le_bytes(bytes[..8].try_into().unwrap())
+        }
+        Ok(()) => {
+            tracing::warn!(path = %path.display(), "persistent queue: the cursor file is damaged; everything on disk is sent again");
+            0
+        }
+        Err(_) => 0,
+    }
+}
+
+fn write_cursor(file: &File, cursor: u64) -> std::io::Result<()> {
+    let mut bytes = [0; 12];
+    bytes[..8].copy_from_slice(&cursor.to_le_bytes());
+    let crc = crc32fast::hash(&bytes[..8]);
+    bytes[8..].copy_from_slice(&crc.to_le_bytes());
+    file.write_all_at(&bytes, 0)
+}
+
+#[cfg(test)]
+mod tests;
