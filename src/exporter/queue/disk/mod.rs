@@ -1,10 +1,11 @@
 //! The persistent queue: accepted requests are appended to segment files in the exporter's
 //! storage directory before the sender is answered, read back in order by the worker, and
-//! forgotten once settled. A small cursor file remembers the oldest request not yet settled; on
-//! start everything from there on is queued again (at-least-once: requests delivered after the
-//! cursor was last written are sent again). Damaged stretches of a segment are skipped and
+//! forgotten once settled. A small cursor file remembers which requests are settled; on start
+//! the others are queued again (at-least-once: a request being sent when the agent stopped is
+//! sent again). Damaged stretches of a segment are skipped and
 //! counted, never replayed.
 
+mod progress;
 mod record;
 mod writer;
 
@@ -14,7 +15,8 @@ use super::{Amount, Capacity, QueueSlot, Queued, Room};
 use crate::exporter::EncodedRequest;
 use crate::telemetry::{ExporterCounters, RateLimitedLog, Signal};
 use bytes::Bytes;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use progress::{Progress, Settled};
+use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -93,19 +95,6 @@ struct Shared {
     errors: RateLimitedLog,
 }
 
-/// Which records are not settled yet, and which segments they are in.
-struct Progress {
-    unsettled: BTreeSet<u64>,
-    /// The sequence number the next record will get.
-    next_sequence: u64,
-    /// Segment number → the last sequence number in it.
-    segments: BTreeMap<u64, u64>,
-    /// The segment being written, never removed.
-    writing: u64,
-    cursor_file: File,
-    cursor: u64,
-}
-
 impl Shared {
     fn segment_path(&self, segment: u64) -> PathBuf {
         self.directory.join(format!("{segment:020}.seg"))
@@ -142,8 +131,8 @@ impl Shared {
         ));
     }
 
-    /// Forgets settled records: advances the cursor past them and removes segments that hold
-    /// nothing unsettled any more.
+    /// Forgets settled records: saves what is settled and removes segments that hold nothing
+    /// unsettled any more.
     fn settle(&self, sequences: impl Iterator<Item = u64>) {
         let Ok(mut progress) = self.progress.lock() else {
             return;
@@ -151,27 +140,15 @@ impl Shared {
         for sequence in sequences {
             progress.unsettled.remove(&sequence);
         }
-        let cursor = progress
-            .unsettled
-            .first()
-            .copied()
-            .unwrap_or(progress.next_sequence);
-        if cursor == progress.cursor {
-            return;
-        }
-        if let Err(error) = write_cursor(&progress.cursor_file, cursor) {
-            self.storage_failed(&error);
-            return;
-        }
-        progress.cursor = cursor;
-        while let Some((&segment, &last)) = progress.segments.first_key_value() {
-            if last >= cursor || segment == progress.writing {
-                break;
+        match progress.save() {
+            Ok(emptied) => {
+                for segment in emptied {
+                    if let Err(error) = std::fs::remove_file(self.segment_path(segment)) {
+                        self.storage_failed(&error);
+                    }
+                }
             }
-            progress.segments.remove(&segment);
-            if let Err(error) = std::fs::remove_file(self.segment_path(segment)) {
-                self.storage_failed(&error);
-            }
+            Err(error) => self.storage_failed(&error),
         }
     }
 }
@@ -322,8 +299,15 @@ pub fn open(
         .write(true)
         .open(&cursor_path)
         .map_err(io_error(&cursor_path))?;
-    let cursor = read_cursor(&cursor_file, &cursor_path);
-    let recovered = recover(&directory, cursor)?;
+    let settled = match progress::read(&cursor_file) {
+        Ok(settled) => settled.unwrap_or_default(),
+        Err(error) => {
+            counters.storage_damaged(1, 0);
+            tracing::warn!(path = %cursor_path.display(), %error, "persistent queue: the cursor file is unreadable; everything on disk is sent again");
+            Settled::default()
+        }
+    };
+    let recovered = recover(&directory, &settled)?;
     report(&directory, &recovered, &counters);
     let shared = Arc::new(Shared {
         directory: directory.clone(),
@@ -331,11 +315,10 @@ pub fn open(
         appended: Notify::new(),
         progress: Mutex::new(Progress {
             unsettled: recovered.records.iter().map(|r| r.sequence).collect(),
-            next_sequence: recovered.next_sequence.max(cursor),
+            next_sequence: recovered.next_sequence.max(settled.cursor),
             segments: recovered.segments.clone(),
             writing: recovered.last_segment + 1,
             cursor_file,
-            cursor,
         }),
         capacity: capacity.clone(),
         counters: counters.clone(),
@@ -349,7 +332,7 @@ pub fn open(
         shared: shared.clone(),
         sync: options.sync,
         segment_bytes: options.segment_bytes,
-        next_sequence: recovered.next_sequence.max(cursor),
+        next_sequence: recovered.next_sequence.max(settled.cursor),
         segment: recovered.last_segment,
         file: None,
         offset: 0,
@@ -389,7 +372,7 @@ struct Recovered {
     skipped_bytes: u64,
 }
 
-fn recover(directory: &Path, cursor: u64) -> Result<Recovered, DiskError> {
+fn recover(directory: &Path, settled: &Settled) -> Result<Recovered, DiskError> {
     let mut recovered = Recovered::default();
     for segment in segment_numbers(directory)? {
         recovered.last_segment = recovered.last_segment.max(segment);
@@ -401,7 +384,7 @@ fn recover(directory: &Path, cursor: u64) -> Result<Recovered, DiskError> {
         let mut unsettled = 0;
         for (offset, header) in scan.records {
             recovered.next_sequence = recovered.next_sequence.max(header.sequence + 1);
-            if header.sequence < cursor {
+            if settled.contains(header.sequence) {
                 continue;
             }
             unsettled += 1;
@@ -459,30 +442,6 @@ fn segment_numbers(directory: &Path) -> Result<Vec<u64>, DiskError> {
     }
     numbers.sort_unstable();
     Ok(numbers)
-}
-
-/// The cursor file: the sequence number, then its CRC-32. A torn or missing cursor reads as 0,
-/// so everything on disk is sent again rather than lost.
-fn read_cursor(file: &File, path: &Path) -> u64 {
-    let mut bytes = [0; 12];
-    match file.read_exact_at(&mut bytes, 0) {
-        Ok(()) if crc32fast::hash(&bytes[..8]).to_le_bytes() == bytes[8..] => {
-            u64::from_le_bytes(bytes[..8].try_into().unwrap())
-        }
-        Ok(()) => {
-            tracing::warn!(path = %path.display(), "persistent queue: the cursor file is damaged; everything on disk is sent again");
-            0
-        }
-        Err(_) => 0,
-    }
-}
-
-fn write_cursor(file: &File, cursor: u64) -> std::io::Result<()> {
-    let mut bytes = [0; 12];
-    bytes[..8].copy_from_slice(&cursor.to_le_bytes());
-    let crc = crc32fast::hash(&bytes[..8]);
-    bytes[8..].copy_from_slice(&crc.to_le_bytes());
-    file.write_all_at(&bytes, 0)
 }
 
 #[cfg(test)]
