@@ -3,20 +3,13 @@
 
 mod common;
 
+use common::binary::*;
 use common::*;
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
-
-const BINARY: &str = env!("CARGO_BIN_EXE_genai-cost-agent");
-
-fn repository_file(name: &str) -> String {
-    format!("{}/{name}", env!("CARGO_MANIFEST_DIR"))
-}
 
 #[test]
 fn version_prints_the_package_version() {
@@ -83,110 +76,6 @@ fn validate_applies_set_overrides() {
 }
 
 /// The agent process, with its standard output collected and its listen addresses read off its log.
-struct RunningBinary {
-    child: Child,
-    grpc: String,
-    http: String,
-    stdout: mpsc::Receiver<String>,
-}
-
-impl Drop for RunningBinary {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_binary(overrides: &[&str]) -> RunningBinary {
-    let mut command = Command::new(BINARY);
-    command.args(["--config", &repository_file("config.yaml")]);
-    for assignment in [
-        "receivers.otlp.protocols.grpc.endpoint=127.0.0.1:0",
-        "receivers.otlp.protocols.http.endpoint=127.0.0.1:0",
-        "service.telemetry.endpoint=127.0.0.1:0",
-    ]
-    .iter()
-    .chain(overrides)
-    {
-        command.args(["--set", assignment]);
-    }
-    let mut child = command
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    let (address_sender, addresses) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in stderr.lines().map_while(Result::ok) {
-            if let Some(address) = line.split("address=").nth(1) {
-                let address = address
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or_default()
-                    .to_string();
-                let kind = if line.contains("gRPC") {
-                    "grpc"
-                } else if line.contains("HTTP") {
-                    "http"
-                } else {
-                    "other"
-                };
-                let _ = address_sender.send((kind, address));
-            }
-        }
-    });
-    let mut stdout_pipe = child.stdout.take().unwrap();
-    let (stdout_sender, stdout) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stdout_pipe.read_to_string(&mut text);
-        let _ = stdout_sender.send(text);
-    });
-    let (mut grpc, mut http) = (String::new(), String::new());
-    while grpc.is_empty() || http.is_empty() {
-        let (kind, address) = addresses
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the agent logs its addresses");
-        match kind {
-            "grpc" => grpc = address,
-            "http" => http = address,
-            _ => {}
-        }
-    }
-    RunningBinary {
-        child,
-        grpc,
-        http,
-        stdout,
-    }
-}
-
-fn terminate(binary: &mut RunningBinary) -> (i32, String) {
-    let status = Command::new("kill")
-        .args(["-TERM", &binary.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(status) = binary.child.try_wait().unwrap() {
-            let stdout = binary
-                .stdout
-                .recv_timeout(Duration::from_secs(5))
-                .unwrap_or_default();
-            return (status.code().unwrap_or(-1), stdout);
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the agent did not exit after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 fn curl_json(url: &str, body: &str) -> String {
     let output = Command::new("curl")
         .args([

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod binary;
+
 use genai_cost_agent::config::{load_str, LoadedConfig};
 use genai_cost_agent::Agent;
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
@@ -65,8 +67,9 @@ impl Captured {
     }
 }
 
+/// Stores what it receives, after an optional delay (a slow backend).
 #[derive(Clone)]
-struct CaptureService(Arc<Captured>);
+struct CaptureService(Arc<Captured>, Duration);
 
 /// The three services differ only in their types and the list a request lands in.
 macro_rules! capture {
@@ -77,6 +80,7 @@ macro_rules! capture {
                 &self,
                 request: Request<$request>,
             ) -> Result<Response<$response>, Status> {
+                tokio::time::sleep(self.1).await;
                 self.0.$list.lock().unwrap().push(request.into_inner());
                 Ok(Response::new(Default::default()))
             }
@@ -105,10 +109,23 @@ capture!(
 
 /// Starts a capture backend on 127.0.0.1 port 0; returns its address and what it receives.
 pub async fn start_capture_backend() -> (SocketAddr, Arc<Captured>) {
+    start_slow_capture_backend(Duration::ZERO).await
+}
+
+/// A capture backend that answers each export only after `delay`.
+pub async fn start_slow_capture_backend(delay: Duration) -> (SocketAddr, Arc<Captured>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    start_capture_backend_on(listener, delay)
+}
+
+/// A capture backend on `listener` (e.g. a port chosen before the backend comes up).
+pub fn start_capture_backend_on(
+    listener: TcpListener,
+    delay: Duration,
+) -> (SocketAddr, Arc<Captured>) {
     let address = listener.local_addr().unwrap();
     let captured = Arc::new(Captured::default());
-    let service = CaptureService(captured.clone());
+    let service = CaptureService(captured.clone(), delay);
     tokio::spawn(
         tonic::transport::Server::builder()
             .add_service(
@@ -245,4 +262,32 @@ pub fn assert_worked_example_cost(span: &Span, price_id: &str) {
         attribute(&span.attributes, "gen_ai.usage.cost.unpriced_reason"),
         None
     );
+}
+
+/// A directory under the system's temporary directory, removed when dropped.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> Self {
+        let unique = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let path = std::env::temp_dir().join(format!(
+            "genai-cost-agent-{name}-{}-{unique}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&path).unwrap();
+        Self(path)
+    }
+
+    pub fn path(&self) -> String {
+        self.0.display().to_string()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
