@@ -242,7 +242,7 @@ async fn a_damaged_queue_file_is_skipped_reported_and_the_rest_delivered() {
         .collect();
     assert_eq!(lost, (20..30).collect());
     file[offset + length / 2] ^= 0x5a;
-    file.extend_from_slice(&file[..40].to_vec());
+    file.extend_from_within(..40);
     std::fs::write(&segments[0], &file).unwrap();
 
     let listener = tokio::net::TcpListener::bind(port).await.unwrap();
