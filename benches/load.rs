@@ -34,10 +34,14 @@ mod options {
         pub metrics: bool,
         /// Distinct `user.id` values on LLM spans, an attribution dimension (0: no user).
         pub users: usize,
+        /// The exporter's queue on disk, with this fsync policy (`always`, `interval`, `never`);
+        /// `None`: in memory.
+        pub disk_queue: Option<String>,
     }
 
     const USAGE: &str = "usage: load [--seconds S] [--connections N] \
-                         [--spans-per-request M] [--llm-fraction F] [--metrics on|off] [--users N]";
+                         [--spans-per-request M] [--llm-fraction F] [--metrics on|off] [--users N] \
+                         [--queue memory|disk-always|disk-interval|disk-never]";
 
     impl Options {
         pub fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
@@ -48,6 +52,7 @@ mod options {
                 llm_fraction: 0.2,
                 metrics: true,
                 users: 0,
+                disk_queue: None,
             };
             let mut args = args;
             while let Some(arg) = args.next() {
@@ -74,6 +79,15 @@ mod options {
                         }
                     }
                     "--users" => options.users = value.parse().map_err(|_| bad())?,
+                    "--queue" => {
+                        options.disk_queue = match value.as_str() {
+                            "memory" => None,
+                            "disk-always" => Some("always".into()),
+                            "disk-interval" => Some("interval".into()),
+                            "disk-never" => Some("never".into()),
+                            _ => return Err(bad()),
+                        }
+                    }
                     _ => return Err(format!("unknown argument `{arg}`\n{USAGE}")),
                 }
             }
@@ -641,7 +655,15 @@ mod agent {
         models: &[(&str, &str, [&str; 4])],
         metrics: bool,
         users: usize,
+        disk_queue: Option<(&Path, &str)>,
     ) -> String {
+        let queue = match disk_queue {
+            Some((directory, fsync)) => format!(
+                "    sending_queue:\n      storage: {}\n      fsync: {fsync}\n",
+                directory.display()
+            ),
+            None => String::new(),
+        };
         let mut prices = String::new();
         for (model, provider, [input, output, cache_read, cache_write]) in models {
             prices.push_str(&format!(
@@ -654,7 +676,7 @@ mod agent {
              http:\n        endpoint: 127.0.0.1:{http}\n\
              pricing:\n  currency: USD\n  models:\n{prices}\
              exporters:\n  otlp:\n    endpoint: http://127.0.0.1:{sink}\n    protocol: grpc\n    \
-             compression: none\n  debug:\n    enabled: never\n\
+             compression: none\n{queue}  debug:\n    enabled: never\n\
                           metrics:\n  enabled: {metrics}\n  attribution:\n    keys: [{keys}]\n\
              service:\n  telemetry:\n    endpoint: 127.0.0.1:{telemetry}\n    logs:\n      \
              level: warn\n",
@@ -1136,13 +1158,16 @@ impl Results {
         let (o, load, d, cpu) = (&self.options, &self.load, &self.delivery, &self.cpu);
         println!("\n=== genai-cost-agent load benchmark ===");
         println!(
-                        "load:      {} connections x {} spans/request, {:.0}% LLM spans, {:.1} s, derived metrics {}, {} users",
+                        "load:      {} connections x {} spans/request, {:.0}% LLM spans, {:.1} s, derived metrics {}, {} users, queue {}",
             o.connections,
             o.spans_per_request,
             o.llm_fraction * 100.0,
             load.wall.as_secs_f64(),
             if o.metrics { "on" } else { "off" },
-            o.users
+            o.users,
+            o.disk_queue
+                .as_deref()
+                .map_or("in memory".to_string(), |fsync| format!("on disk (fsync {fsync})"))
         );
         println!(
             "sent:      {} requests, {} spans; acknowledged {} spans ({} LLM)",
@@ -1389,7 +1414,18 @@ fn launch_agent(
     let config = scratch.0.join("config.yaml");
     std::fs::write(
         &config,
-        agent::config_yaml(&ports, &workload::MODELS, options.metrics, options.users),
+        agent::config_yaml(
+            &ports,
+            &workload::MODELS,
+            options.metrics,
+            options.users,
+            options
+                .disk_queue
+                .as_deref()
+                .map(|fsync| (scratch.0.join("queue"), fsync))
+                .as_ref()
+                .map(|(directory, fsync)| (directory.as_path(), *fsync)),
+        ),
     )?;
     let log = scratch.0.join("agent.log");
     let mut process = agent::AgentProcess::spawn(&binary, &config, log, ports.telemetry)?;
