@@ -128,6 +128,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "daemonset, every option on": merge(ALL_ON_COMMON, {
         "service": {"enabled": True, "annotations": {"example.com/lb": "none"}},
         "persistence": {"enabled": True, "initChown": {"enabled": True}},
+        "config": {"exporters": {"otlp/tempo": {"endpoint": "http://tempo.observability:4317"}}},
         "tolerations": [{"operator": "Exists"}],
         "priorityClassName": "system-node-critical",
     }),
@@ -480,8 +481,13 @@ def check_invariants(docs: list[dict], values: dict, label: str) -> None:
         volume = next(v for v in spec["volumes"] if v["name"] == "queue")
         if mode == "daemonset" and not merged["persistence"]["volume"] and "hostPath" not in volume:
             fail("persistence in DaemonSet mode must default to a hostPath")
-        if get(config, "exporters.otlp.sending_queue.storage") is not None:
-            fail("persistence must leave the agent's configuration untouched")
+        for name, exporter in (config.get("exporters") or {}).items():
+            if name == "otlp" or name.startswith("otlp/"):
+                if get(exporter or {}, "sending_queue.storage") != mount_path:
+                    fail(f"persistence: exporters.{name}.sending_queue.storage must be {mount_path}")
+    elif any(get(exporter or {}, "sending_queue.storage") is not None
+             for exporter in (config.get("exporters") or {}).values()):
+        fail("without persistence no exporter may queue on disk (nothing is mounted)")
 
     # Services and what they select.
     pod_labels = pod["metadata"]["labels"]

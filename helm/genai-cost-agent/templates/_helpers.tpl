@@ -95,6 +95,16 @@ The agent's configuration: the user's `config`, with the listen addresses set fr
 {{- if include "genai-cost-agent.prometheusEnabled" . }}
 {{- $_ := set $managed "metrics" (dict "prometheus" (dict "endpoint" (printf "%s:%d" $listen (int $ports.prometheus.containerPort)))) }}
 {{- end }}
+{{- if .Values.persistence.enabled }}
+{{- /* Every OTLP exporter queues on the mounted volume (one subdirectory each). */}}
+{{- $exporters := dict }}
+{{- range $name, $exporter := (dig "exporters" dict $config) }}
+{{- if or (eq $name "otlp") (hasPrefix "otlp/" $name) }}
+{{- $_ := set $exporters $name (dict "sending_queue" (dict "storage" $.Values.persistence.mountPath)) }}
+{{- end }}
+{{- end }}
+{{- $_ := set $managed "exporters" $exporters }}
+{{- end }}
 {{- toYaml (mustMergeOverwrite $config $managed) }}
 {{- end }}
 
