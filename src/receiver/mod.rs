@@ -301,6 +301,9 @@ impl Intake {
             return Ok(Vec::new());
         }
         if results.iter().all(|(_, reservation)| reservation.is_none()) {
+            for (route, _) in &results {
+                route.counters.refused(signal, items);
+            }
             return Err(Refused {
                 retry_after: results[0].0.queue.retry_after(),
             });

@@ -140,6 +140,10 @@ impl AgentCounters {
                 "Items the exporter failed to deliver (dropped ones included).",
             ),
             ("retried", "Items whose export was retried, once per retry."),
+            (
+                "refused",
+                "Items refused to the sender because this exporter's queue (and every other one the request went to) was full.",
+            ),
             ("dropped", "Items given up, by reason."),
         ];
         for (family, help) in families {

@@ -1,4 +1,4 @@
-//! Counters of one exporter (sent, failed, retried, dropped by reason, queue size and capacity in
+//! Counters of one exporter (sent, failed, retried, refused, dropped by reason, queue size and capacity in
 //! items and bytes, persistent-queue health), rendered with an `exporter` label; each update also
 //! reaches the agent-wide totals.
 
@@ -14,6 +14,7 @@ pub struct ExporterCounters {
     sent: PerSignal,
     send_failed: PerSignal,
     retried: PerSignal,
+    refused: PerSignal,
     dropped: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     scalars: [AtomicU64; ExporterScalar::ALL.len()],
 }
@@ -84,6 +85,7 @@ impl ExporterCounters {
             sent: PerSignal::default(),
             send_failed: PerSignal::default(),
             retried: PerSignal::default(),
+            refused: PerSignal::default(),
             dropped: Mutex::new(BTreeMap::new()),
             scalars: Default::default(),
         });
@@ -102,6 +104,11 @@ impl ExporterCounters {
     pub fn retried(&self, signal: Signal, items: u64) {
         self.retried.add(signal, items);
         self.agent.retried(signal, items);
+    }
+    /// Items this exporter's queue had no room for when the sender was refused (every queue
+    /// the request went to was full); the sender may send them again.
+    pub fn refused(&self, signal: Signal, items: u64) {
+        self.refused.add(signal, items);
     }
     /// Items given up for good, with the reason; they also count as failed.
     pub fn dropped(&self, signal: Signal, items: u64, reason: &'static str) {
@@ -161,6 +168,7 @@ impl ExporterCounters {
                 "sent" => line(out, &name, "", self.sent.get(signal)),
                 "send_failed" => line(out, &name, "", self.send_failed.get(signal)),
                 "retried" => line(out, &name, "", self.retried.get(signal)),
+                "refused" => line(out, &name, "", self.refused.get(signal)),
                 "dropped" => {
                     if let Ok(dropped) = self.dropped.lock() {
                         for ((_, reason), count) in dropped
