@@ -286,3 +286,100 @@ impl ExportQueue {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::telemetry::{AgentCounters, Signal};
+    use bytes::Bytes;
+
+    fn memory_queue(items: u64, bytes: u64) -> (ExportQueue, QueueReceiver) {
+        let counters = ExporterCounters::register("otlp", &Arc::new(AgentCounters::default()));
+        let limits = QueueLimits {
+            capacity: Amount { items, bytes },
+            retry_after: Duration::from_secs(1),
+            enqueue_timeout: Duration::ZERO,
+        };
+        ExportQueue::in_memory(limits, counters)
+    }
+
+    fn request(items: u64, bytes: usize) -> EncodedRequest {
+        EncodedRequest {
+            signal: Signal::Traces,
+            items,
+            bytes: Bytes::from(vec![0; bytes]),
+        }
+    }
+
+    #[test]
+    fn the_room_taken_is_the_size_of_what_was_queued() {
+        let (queue, mut receiver) = memory_queue(100, 1000);
+        // Reserved as received; sent smaller (spans held back) and larger (attributes added).
+        let small = queue
+            .try_reserve(Amount {
+                items: 10,
+                bytes: 300,
+            })
+            .unwrap();
+        let _ = small.send(request(4, 200)).ok().unwrap();
+        assert_eq!(
+            queue.capacity.used(),
+            Amount {
+                items: 4,
+                bytes: 200
+            }
+        );
+        let large = queue
+            .try_reserve(Amount {
+                items: 10,
+                bytes: 700,
+            })
+            .unwrap();
+        let _ = large.send(request(10, 900)).ok().unwrap();
+        assert_eq!(
+            queue.capacity.used(),
+            Amount {
+                items: 14,
+                bytes: 1100
+            }
+        );
+        assert!(
+            queue.try_reserve(Amount { items: 1, bytes: 1 }).is_none(),
+            "over by growth"
+        );
+        let first = receiver.try_recv().unwrap();
+        drop(first);
+        assert_eq!(
+            queue.capacity.used(),
+            Amount {
+                items: 10,
+                bytes: 900
+            }
+        );
+        assert!(queue
+            .try_reserve(Amount {
+                items: 1,
+                bytes: 100
+            })
+            .is_some());
+    }
+
+    #[test]
+    fn an_unused_reservation_gives_its_room_back() {
+        let (queue, _receiver) = memory_queue(100, 1000);
+        let reservation = queue
+            .try_reserve(Amount {
+                items: 60,
+                bytes: 600,
+            })
+            .unwrap();
+        assert!(queue
+            .try_reserve(Amount {
+                items: 60,
+                bytes: 1
+            })
+            .is_none());
+        drop(reservation);
+        assert_eq!(queue.capacity.used(), Amount::default());
+    }
+}
