@@ -14,7 +14,6 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -22,23 +21,7 @@ use std::time::{Duration, Instant};
 use tonic::{Request, Response, Status};
 
 fn request(first_id: u64, count: u64) -> ExportTraceServiceRequest {
-    let spans = (first_id..first_id + count)
-        .map(|id| Span {
-            trace_id: vec![1; 16],
-            span_id: id.to_be_bytes().to_vec(),
-            name: format!("span {id}"),
-            ..Default::default()
-        })
-        .collect();
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            scope_spans: vec![ScopeSpans {
-                spans,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-    }
+    traces_request((first_id..first_id + count).map(numbered_span).collect())
 }
 
 fn ids(requests: &[ExportTraceServiceRequest]) -> Vec<u64> {

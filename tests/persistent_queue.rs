@@ -8,38 +8,15 @@ use common::binary::*;
 use common::*;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// A request of spans numbered `first..first + count`; the number is the span id.
+/// A request of spans numbered `first..first + count`.
 fn numbered_spans(first: u64, count: u64) -> ExportTraceServiceRequest {
-    let spans = (first..first + count)
-        .map(|number| Span {
-            trace_id: [7; 16].to_vec(),
-            span_id: number.to_be_bytes().to_vec(),
-            name: format!("work {number}"),
-            start_time_unix_nano: 1_700_000_000_000_000_000,
-            end_time_unix_nano: 1_700_000_000_100_000_000,
-            ..Default::default()
-        })
-        .collect();
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            scope_spans: vec![ScopeSpans {
-                spans,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-    }
-}
-
-fn span_number(span: &Span) -> u64 {
-    u64::from_be_bytes(span.span_id.as_slice().try_into().unwrap())
+    traces_request((first..first + count).map(numbered_span).collect())
 }
 
 /// How many times each span number arrived.

@@ -8,7 +8,7 @@ use common::binary::*;
 use common::*;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use opentelemetry_proto::tonic::trace::v1::Span;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,22 +22,11 @@ fn heavy_spans(first: u64, count: u64) -> ExportTraceServiceRequest {
     let payload = "x".repeat(1024);
     let spans = (first..first + count)
         .map(|number| Span {
-            trace_id: [3; 16].to_vec(),
-            span_id: number.to_be_bytes().to_vec(),
-            name: "db.query".into(),
             attributes: vec![text("db.statement", &payload)],
-            ..Default::default()
+            ..numbered_span(number)
         })
         .collect();
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            scope_spans: vec![ScopeSpans {
-                spans,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-    }
+    traces_request(spans)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -138,11 +127,7 @@ async fn a_slow_backend_fills_the_queue_and_senders_back_off_within_bounded_memo
             >= acknowledged.len())
         .await
     );
-    let delivered: BTreeSet<u64> = captured
-        .spans()
-        .iter()
-        .map(|span| u64::from_be_bytes(span.span_id.as_slice().try_into().unwrap()))
-        .collect();
+    let delivered: BTreeSet<u64> = captured.spans().iter().map(span_number).collect();
     assert_eq!(delivered, acknowledged, "exactly the acknowledged spans");
     let (code, _) = terminate(&mut agent);
     assert_eq!(code, 0);

@@ -26,7 +26,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
-use opentelemetry_proto::tonic::trace::v1::Span;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -290,4 +290,32 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// A trace export request holding `spans` under one resource and scope.
+pub fn traces_request(spans: Vec<Span>) -> ExportTraceServiceRequest {
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+/// A span whose id is `number` (big-endian), named `span <number>`.
+pub fn numbered_span(number: u64) -> Span {
+    Span {
+        trace_id: vec![1; 16],
+        span_id: number.to_be_bytes().to_vec(),
+        name: format!("span {number}"),
+        ..Default::default()
+    }
+}
+
+/// The number a [`numbered_span`] carries.
+pub fn span_number(span: &Span) -> u64 {
+    u64::from_be_bytes(span.span_id.as_slice().try_into().unwrap())
 }
