@@ -34,11 +34,19 @@ fn open_queue(
     directory: &Path,
     segment_bytes: u64,
 ) -> (ExportQueue, QueueReceiver, Arc<ExporterCounters>) {
+    open_bounded_queue(directory, segment_bytes, 1 << 20)
+}
+
+fn open_bounded_queue(
+    directory: &Path,
+    segment_bytes: u64,
+    capacity_bytes: u64,
+) -> (ExportQueue, QueueReceiver, Arc<ExporterCounters>) {
     let counters = ExporterCounters::register("otlp", &Arc::new(AgentCounters::default()));
     let limits = QueueLimits {
         capacity: Amount {
             items: 10_000,
-            bytes: 1 << 20,
+            bytes: capacity_bytes,
         },
         retry_after: Duration::from_secs(1),
         enqueue_timeout: Duration::ZERO,
@@ -235,4 +243,32 @@ async fn a_record_damaged_after_it_was_written_is_skipped_when_read() {
     let mut text = String::new();
     counters.render_scalar(5, "damaged", &mut text);
     assert_eq!(text, "damaged{exporter=\"otlp\"} 1\n");
+}
+
+#[tokio::test]
+async fn the_disk_holds_no_more_than_the_byte_limit_allows() {
+    let directory = TempDir::new("bounded");
+    let body_bytes: u64 = (0..20).map(|n| request(n).bytes.len() as u64).sum();
+    let (queue, mut receiver, _counters) = open_bounded_queue(&directory.0, 256, body_bytes);
+    store(&queue, 0..20).await;
+    let next = request(20);
+    let wanted = Amount {
+        items: next.items,
+        bytes: next.bytes.len() as u64,
+    };
+    assert!(
+        queue.try_reserve(wanted).is_none(),
+        "full at the byte limit"
+    );
+    let on_disk: u64 = std::fs::read_dir(&directory.0)
+        .unwrap()
+        .map(|entry| entry.unwrap())
+        .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "seg"))
+        .map(|entry| entry.metadata().unwrap().len())
+        .sum();
+    assert_eq!(on_disk, body_bytes + 20 * record::HEADER_LEN as u64);
+    // Delivering the oldest makes room again.
+    let oldest: Vec<QueueSlot> = (0..2).map(|_| receiver.try_recv().unwrap().slot).collect();
+    QueueSlot::settle_all(oldest);
+    assert!(queue.try_reserve(wanted).is_some());
 }
