@@ -77,9 +77,12 @@ impl GrpcExporter {
         let call = self.call(route, *signal, bytes.clone());
         match tokio::time::timeout(route.timeout, call).await {
             Ok(Ok(rejected)) => Ok(rejected),
-            Ok(Err(status)) => Err(ExportError::Grpc {
-                retry_after: retry_delay(&status),
-                status,
+            Ok(Err(status)) => Err(match transport_failure(&status) {
+                Some(failure) => ExportError::Transport(failure),
+                None => ExportError::Grpc {
+                    retry_after: retry_delay(&status),
+                    status,
+                },
             }),
             Err(_) => Err(ExportError::Timeout(route.timeout)),
         }
@@ -126,6 +129,15 @@ fn channel(target: &str, signal: &SignalSettings) -> Result<Channel, ExportError
             .map_err(|err| setup(&error_chain(&err)))?;
     }
     Ok(endpoint.connect_lazy())
+}
+
+/// The connection's failure, when tonic reports one under a call as `Unknown` (a reset, a
+/// client certificate the server refused): the backend never answered, so it is retried as any
+/// transport failure, not dropped as the backend's own `Unknown` would be.
+fn transport_failure(status: &tonic::Status) -> Option<String> {
+    let source = std::error::Error::source(status)?;
+    let transport = source.downcast_ref::<tonic::transport::Error>()?;
+    (status.code() == tonic::Code::Unknown).then(|| error_chain(transport))
 }
 
 fn metadata(headers: &[(String, String)]) -> Result<MetadataMap, ExportError> {
