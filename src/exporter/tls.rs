@@ -126,20 +126,20 @@ fn setting_error(field: &str, message: impl ToString) -> TlsError {
 }
 
 /// Checks the server's certificate against `ca_file` or the built-in roots, unless
-/// `insecure_skip_verify`.
+/// `insecure_skip_verify` (`ca_file` is still read then, so a bad one does not go unnoticed).
 fn verifier(
     settings: &TlsSettings,
     provider: Arc<CryptoProvider>,
 ) -> Result<Arc<dyn ServerCertVerifier>, TlsError> {
-    if settings.insecure_skip_verify {
-        return Ok(Arc::new(AcceptAnyCertificate(provider)));
-    }
     let roots = match &settings.ca_file {
         Some(ca_file) => ca_roots(ca_file)?,
         None => RootCertStore {
             roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
         },
     };
+    if settings.insecure_skip_verify {
+        return Ok(Arc::new(AcceptAnyCertificate(provider)));
+    }
     let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
         .build()
         .map_err(|err| setting_error("tls.ca_file", err))?;
@@ -317,10 +317,13 @@ mod tests {
             }),
             ..Default::default()
         };
-        assert_eq!(
-            refusal(&settings),
-            "OTEL_EXPORTER_OTLP_CERTIFICATE: cannot read /nonexistent/ca.pem: No such file or directory (os error 2)"
-        );
+        let message = "OTEL_EXPORTER_OTLP_CERTIFICATE: cannot read /nonexistent/ca.pem: No such file or directory (os error 2)";
+        assert_eq!(refusal(&settings), message);
+        let unverified = TlsSettings {
+            insecure_skip_verify: true,
+            ..settings
+        };
+        assert_eq!(refusal(&unverified), message, "read even when unused");
     }
 
     #[test]
