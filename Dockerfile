@@ -6,8 +6,8 @@
 #
 # The image runs as the non-root user 10001 (the Helm chart's default runAsUser), with the
 # repository's default config.yaml at /etc/genai-cost-agent/config.yaml, listening on all
-# interfaces. The binary needs no TLS library (https:// backends are not supported yet) and no
-# protoc (the OTLP protobuf code ships pre-generated in opentelemetry-proto).
+# interfaces. The binary needs no system TLS library (rustls, with the Mozilla roots compiled in)
+# and no protoc (the OTLP protobuf code ships pre-generated in opentelemetry-proto).
 
 # The crate's rust-version (Cargo.toml), which is also the highest any locked dependency needs.
 ARG RUST_VERSION=1.88

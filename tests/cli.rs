@@ -75,6 +75,28 @@ fn validate_applies_set_overrides() {
     );
 }
 
+#[test]
+fn validate_reads_the_tls_files() {
+    let output = Command::new(BINARY)
+        .args([
+            "validate",
+            "--config",
+            &repository_file("config.yaml"),
+            "--set",
+            "exporters.otlp.endpoint=https://127.0.0.1:4317",
+            "--set",
+            "exporters.otlp.tls.ca_file=/nonexistent/ca.pem",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("exporters.otlp.tls.ca_file: cannot read /nonexistent/ca.pem: No such file or directory"),
+        "{stderr}"
+    );
+}
+
 /// The agent process, with its standard output collected and its listen addresses read off its log.
 fn curl_json(url: &str, body: &str) -> String {
     let output = Command::new("curl")

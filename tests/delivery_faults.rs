@@ -7,7 +7,6 @@ mod common;
 use common::*;
 use genai_cost_agent::exporter::status_with_retry_info;
 use genai_cost_agent::telemetry::Signal;
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
@@ -19,22 +18,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tonic::{Request, Response, Status};
-
-fn request(first_id: u64, count: u64) -> ExportTraceServiceRequest {
-    traces_request((first_id..first_id + count).map(numbered_span).collect())
-}
-
-fn ids(requests: &[ExportTraceServiceRequest]) -> Vec<u64> {
-    let mut ids: Vec<u64> = requests
-        .iter()
-        .flat_map(|request| &request.resource_spans)
-        .flat_map(|resource| &resource.scope_spans)
-        .flat_map(|scope| &scope.spans)
-        .map(|span| u64::from_be_bytes(span.span_id.clone().try_into().unwrap()))
-        .collect();
-    ids.sort_unstable();
-    ids
-}
 
 /// A trace backend that fails its first calls as scripted, then accepts.
 #[derive(Clone, Default)]
@@ -94,14 +77,6 @@ const FAST_RETRIES: [&str; 4] = [
     "metrics.enabled=false",
 ];
 
-async fn send(agent: &genai_cost_agent::Agent, request: ExportTraceServiceRequest) {
-    let mut client =
-        TraceServiceClient::connect(format!("http://{}", agent.grpc_address().unwrap()))
-            .await
-            .unwrap();
-    client.export(request).await.unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backend_down_at_start_gets_every_span_once_it_is_up() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -109,8 +84,8 @@ async fn a_backend_down_at_start_gets_every_span_once_it_is_up() {
         .local_addr()
         .unwrap();
     let agent = start_agent(port, &FAST_RETRIES).await;
-    send(&agent, request(1, 50)).await;
-    send(&agent, request(51, 50)).await;
+    send_traces(&agent, trace_request(1, 50)).await;
+    send_traces(&agent, trace_request(51, 50)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let backend = ScriptedBackend::default();
     serve(
@@ -119,16 +94,15 @@ async fn a_backend_down_at_start_gets_every_span_once_it_is_up() {
     )
     .await;
     assert!(
-        wait_until(Duration::from_secs(20), || ids(&backend
-            .accepted
-            .lock()
-            .unwrap())
+        wait_until(Duration::from_secs(20), || span_ids(
+            &backend.accepted.lock().unwrap()
+        )
         .len()
             == 100)
         .await
     );
     assert_eq!(
-        ids(&backend.accepted.lock().unwrap()),
+        span_ids(&backend.accepted.lock().unwrap()),
         (1..=100).collect::<Vec<_>>()
     );
     assert!(agent.counters().retried_total(Signal::Traces) > 0);
@@ -146,7 +120,7 @@ async fn unavailable_with_retry_info_is_retried_after_the_delay_it_asks_for() {
     };
     let (address, backend) = start_scripted(vec![refusal(), refusal()]).await;
     let agent = start_agent(address, &FAST_RETRIES).await;
-    send(&agent, request(1, 10)).await;
+    send_traces(&agent, trace_request(1, 10)).await;
     assert!(
         wait_until(Duration::from_secs(20), || !backend
             .accepted
@@ -156,7 +130,7 @@ async fn unavailable_with_retry_info_is_retried_after_the_delay_it_asks_for() {
         .await
     );
     assert_eq!(
-        ids(&backend.accepted.lock().unwrap()),
+        span_ids(&backend.accepted.lock().unwrap()),
         (1..=10).collect::<Vec<_>>()
     );
     let calls = backend.calls.lock().unwrap().clone();
@@ -176,7 +150,7 @@ async fn unavailable_with_retry_info_is_retried_after_the_delay_it_asks_for() {
 async fn invalid_argument_is_dropped_once_with_its_reason() {
     let (address, backend) = start_scripted(vec![Status::invalid_argument("bad spans")]).await;
     let agent = start_agent(address, &FAST_RETRIES).await;
-    send(&agent, request(1, 10)).await;
+    send_traces(&agent, trace_request(1, 10)).await;
     assert!(
         wait_until(Duration::from_secs(10), || agent
             .counters()
@@ -191,7 +165,7 @@ async fn invalid_argument_is_dropped_once_with_its_reason() {
         "no retry of a permanent error"
     );
     assert_eq!(agent.counters().retried_total(Signal::Traces), 0);
-    send(&agent, request(11, 5)).await;
+    send_traces(&agent, trace_request(11, 5)).await;
     assert!(
         wait_until(Duration::from_secs(10), || !backend
             .accepted
@@ -201,7 +175,7 @@ async fn invalid_argument_is_dropped_once_with_its_reason() {
         .await
     );
     assert_eq!(
-        ids(&backend.accepted.lock().unwrap()),
+        span_ids(&backend.accepted.lock().unwrap()),
         (11..=15).collect::<Vec<_>>()
     );
     assert!(agent.shutdown().await);
@@ -240,7 +214,7 @@ async fn http_429_with_retry_after_is_honoured() {
     ))
     .await
     .unwrap();
-    send(&agent, request(1, 10)).await;
+    send_traces(&agent, trace_request(1, 10)).await;
     assert!(wait_until(Duration::from_secs(10), || calls.lock().unwrap().len() >= 2).await);
     let calls = calls.lock().unwrap().clone();
     assert!(
@@ -270,7 +244,7 @@ async fn a_dead_exporter_does_not_stall_a_live_one() {
     let agent = start_agent(live, &overrides).await;
     let started = Instant::now();
     for batch in 0..50u64 {
-        send(&agent, request(batch * 100 + 1, 100)).await;
+        send_traces(&agent, trace_request(batch * 100 + 1, 100)).await;
     }
     assert!(
         wait_until(Duration::from_secs(20), || captured.span_count() == 5_000).await,

@@ -14,11 +14,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// A request of spans numbered `first..first + count`.
-fn numbered_spans(first: u64, count: u64) -> ExportTraceServiceRequest {
-    traces_request((first..first + count).map(numbered_span).collect())
-}
-
 /// How many times each span number arrived.
 fn arrivals(captured: &Captured) -> HashMap<u64, u64> {
     let mut counts = HashMap::new();
@@ -63,7 +58,7 @@ async fn load(address: String, clients: usize, stop: Arc<AtomicBool>) -> BTreeSe
         tasks.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
                 let first = next.fetch_add(REQUEST_SPANS, Ordering::Relaxed);
-                match client.export(numbered_spans(first, REQUEST_SPANS)).await {
+                match client.export(trace_request(first, REQUEST_SPANS)).await {
                     Ok(_) => acknowledged
                         .lock()
                         .unwrap()
@@ -186,7 +181,7 @@ async fn a_damaged_queue_file_is_skipped_reported_and_the_rest_delivered() {
         .unwrap();
     for request in 0..8 {
         client
-            .export(numbered_spans(request * 10, 10))
+            .export(trace_request(request * 10, 10))
             .await
             .unwrap();
     }

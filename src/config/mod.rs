@@ -3,12 +3,14 @@
 
 mod expand;
 mod otlp_env;
+mod otlp_tls;
 mod overrides;
 mod schema;
 mod values;
 
 pub use expand::expand_env;
-pub use otlp_env::{resolve_otlp_exporter, OtlpExporterSettings};
+pub use otlp_env::{resolve_otlp_exporter, OtlpExporterSettings, SignalSettings};
+pub use otlp_tls::{ClientCertificate, PemFile, TlsSettings};
 pub use schema::*;
 pub use values::{
     parse_duration, ConfigDate, ConfigDuration, ListenAddress, MebiBytes, Multiplier, PerMillion,
@@ -168,8 +170,9 @@ fn named_exporters(
             other => other,
         };
         if let Some(settings) = resolved.map_err(renamed)? {
+            check_tls_files(&settings).map_err(renamed)?;
             let takes = |signal| exporter.signals.contains(&signal);
-            let has_endpoint = |index: usize| settings.target(index, "").is_some();
+            let has_endpoint = |index: usize| settings.signals[index].target.is_some();
             let signals = [
                 takes(SignalName::Traces) && has_endpoint(0),
                 takes(SignalName::Metrics) && has_endpoint(1),
@@ -183,6 +186,22 @@ fn named_exporters(
         }
     }
     Ok(exporters)
+}
+
+/// Reads and parses the PEM files of each TLS setting in use, as the exporter will at start.
+fn check_tls_files(settings: &OtlpExporterSettings) -> Result<(), ConfigError> {
+    let mut checked: Vec<&TlsSettings> = Vec::new();
+    for tls in settings
+        .signals
+        .iter()
+        .filter_map(|signal| signal.tls.as_ref())
+    {
+        if !checked.contains(&tls) {
+            crate::exporter::ClientTls::load(tls).map_err(|err| invalid(&err.key, err.message))?;
+            checked.push(tls);
+        }
+    }
+    Ok(())
 }
 
 /// Checks that span several keys or that the schema cannot express.

@@ -1,45 +1,79 @@
 //! The OTLP exporter's effective settings: the config file first, then the standard
-//! `OTEL_EXPORTER_OTLP_*` environment variables, then the specification's defaults.
+//! `OTEL_EXPORTER_OTLP_*` environment variables (a signal's own variable before the general one),
+//! then the specification's defaults. Each signal is resolved on its own.
 
+use super::otlp_tls::{TlsOptions, TlsSettings};
 use super::{Compression, ConfigError, OtlpExporterConfig, OtlpProtocol};
 use std::time::Duration;
 
 /// Where and how the OTLP exporter sends, fully resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OtlpExporterSettings {
-    /// `http://host:port` for gRPC; the base URL for HTTP (`/v1/<signal>` is appended).
-    pub endpoint: String,
     pub protocol: OtlpProtocol,
-    pub headers: Vec<(String, String)>,
     pub compression: Compression,
+    /// By signal: traces, metrics, logs.
+    pub signals: [SignalSettings; 3],
+}
+
+/// How one signal is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignalSettings {
+    /// gRPC: `http(s)://host:port`; HTTP: the full URL batches are posted to. `None`: no
+    /// endpoint, the signal is not sent.
+    pub target: Option<String>,
+    pub headers: Vec<(String, String)>,
     pub timeout: Duration,
-    /// Per-signal endpoints (traces, metrics, logs) from `OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT`:
-    /// for HTTP the full URL, used as it is; for gRPC `http://host:port`.
-    pub signal_endpoints: [Option<String>; 3],
+    /// Set when `target` is `https://`.
+    pub tls: Option<TlsSettings>,
 }
 
-impl OtlpExporterSettings {
-    /// Where `signal` (0 traces, 1 metrics, 2 logs) goes: its own endpoint, else the general one
-    /// (for HTTP with `/v1/<signal>` appended); `None` when neither is set.
-    pub fn target(&self, signal: usize, path: &str) -> Option<String> {
-        match &self.signal_endpoints[signal] {
-            Some(endpoint) => Some(endpoint.clone()),
-            None if self.endpoint.is_empty() => None,
-            None if self.protocol == OtlpProtocol::HttpProtobuf => {
-                Some(format!("{}{path}", self.endpoint))
-            }
-            None => Some(self.endpoint.clone()),
-        }
-    }
+/// A signal as the variables name it, and the path HTTP appends to the general endpoint.
+struct SignalVariables {
+    name: &'static str,
+    path: &'static str,
 }
 
-const KEY: &str = "exporters.otlp";
+const SIGNALS: [SignalVariables; 3] = [
+    SignalVariables {
+        name: "TRACES",
+        path: "/v1/traces",
+    },
+    SignalVariables {
+        name: "METRICS",
+        path: "/v1/metrics",
+    },
+    SignalVariables {
+        name: "LOGS",
+        path: "/v1/logs",
+    },
+];
 
-fn invalid(field: &str, message: impl Into<String>) -> ConfigError {
+pub(super) const KEY: &str = "exporters.otlp";
+
+pub(super) fn invalid(field: &str, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         key: format!("{KEY}.{field}"),
         message: message.into(),
     }
+}
+
+/// `OTEL_EXPORTER_OTLP_<SIGNAL>_<SUFFIX>`, else `OTEL_EXPORTER_OTLP_<SUFFIX>`: the name of the
+/// first one set to something other than blanks, and its value.
+pub(super) fn variable(
+    env: &impl Fn(&str) -> Option<String>,
+    signal: &str,
+    suffix: &str,
+) -> Option<(String, String)> {
+    [
+        format!("OTEL_EXPORTER_OTLP_{signal}_{suffix}"),
+        format!("OTEL_EXPORTER_OTLP_{suffix}"),
+    ]
+    .into_iter()
+    .find_map(|name| {
+        env(&name)
+            .filter(|value| !value.trim().is_empty())
+            .map(|value| (name, value))
+    })
 }
 
 /// Resolves the exporter's settings; `None` when no endpoint is configured anywhere.
@@ -54,19 +88,14 @@ pub fn resolve_otlp_exporter(
             .trim()
             .to_string(),
     };
-    // Per-signal variables apply when the file names no endpoint, and win over the general one.
-    let signal_variable = |name: &str| match &config.endpoint {
+    // Per-signal endpoints apply when the file names no endpoint, and win over the general one.
+    let own_endpoints = SIGNALS.map(|signal| match &config.endpoint {
         Some(_) => None,
-        None => env(name)
+        None => env(&format!("OTEL_EXPORTER_OTLP_{}_ENDPOINT", signal.name))
             .map(|value| value.trim().to_string())
             .filter(|value| !value.is_empty()),
-    };
-    let signal_raw = [
-        signal_variable("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
-        signal_variable("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"),
-        signal_variable("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"),
-    ];
-    if endpoint.is_empty() && signal_raw.iter().all(Option::is_none) {
+    });
+    if endpoint.is_empty() && own_endpoints.iter().all(Option::is_none) {
         return Ok(None);
     }
     let protocol = match config.protocol {
@@ -99,23 +128,92 @@ pub fn resolve_otlp_exporter(
             }
         },
     };
-    let timeout = match config.timeout {
-        Some(timeout) => timeout.0,
-        None => match env("OTEL_EXPORTER_OTLP_TIMEOUT") {
-            Some(ms) => Duration::from_millis(ms.trim().parse().map_err(|_| {
-                invalid(
-                    "timeout",
-                    format!("OTEL_EXPORTER_OTLP_TIMEOUT=`{ms}` is not a number of milliseconds"),
-                )
-            })?),
-            None => Duration::from_secs(10),
-        },
+    let [traces, metrics, logs] = [0, 1, 2].map(|index| {
+        let endpoint = match &own_endpoints[index] {
+            Some(own) => Endpoint::Own(own),
+            None if endpoint.is_empty() => Endpoint::None,
+            None => Endpoint::General(&endpoint),
+        };
+        resolve_signal(config, env, &SIGNALS[index], endpoint, protocol)
+    });
+    Ok(Some(OtlpExporterSettings {
+        protocol,
+        compression,
+        signals: [traces?, metrics?, logs?],
+    }))
+}
+
+/// The endpoint a signal is sent to, as written.
+enum Endpoint<'a> {
+    /// From `OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT`: for HTTP the full URL.
+    Own(&'a str),
+    /// The exporter's: for HTTP the base URL.
+    General(&'a str),
+    None,
+}
+
+fn resolve_signal(
+    config: &OtlpExporterConfig,
+    env: &impl Fn(&str) -> Option<String>,
+    signal: &SignalVariables,
+    endpoint: Endpoint,
+    protocol: OtlpProtocol,
+) -> Result<SignalSettings, ConfigError> {
+    let tls = TlsOptions::resolve(config.tls.as_ref(), env, signal.name)?;
+    let scheme = tls.default_scheme();
+    let target = match endpoint {
+        Endpoint::Own(own) => Some(normalise_signal_endpoint(own, protocol, scheme)?),
+        Endpoint::General(general) => {
+            let base = normalise_endpoint(general, protocol, scheme)?;
+            Some(match protocol {
+                OtlpProtocol::HttpProtobuf => format!("{base}{}", signal.path),
+                OtlpProtocol::Grpc => base,
+            })
+        }
+        Endpoint::None => None,
+    };
+    let tls = match &target {
+        Some(target) => tls.for_target(target)?,
+        None => None,
+    };
+    Ok(SignalSettings {
+        target,
+        headers: resolve_headers(config, env, signal.name)?,
+        timeout: resolve_timeout(config, env, signal.name)?,
+        tls,
+    })
+}
+
+/// The file's timeout, else the signal's variable, else the general one, else 10 s.
+fn resolve_timeout(
+    config: &OtlpExporterConfig,
+    env: &impl Fn(&str) -> Option<String>,
+    signal: &str,
+) -> Result<Duration, ConfigError> {
+    let timeout = match (config.timeout, variable(env, signal, "TIMEOUT")) {
+        (Some(timeout), _) => timeout.0,
+        (None, Some((name, ms))) => Duration::from_millis(ms.trim().parse().map_err(|_| {
+            invalid(
+                "timeout",
+                format!("{name}=`{ms}` is not a number of milliseconds"),
+            )
+        })?),
+        (None, None) => Duration::from_secs(10),
     };
     if timeout.is_zero() {
         return Err(invalid("timeout", "must be longer than zero"));
     }
-    let mut headers = match env("OTEL_EXPORTER_OTLP_HEADERS") {
-        Some(list) => parse_header_list(&list)?,
+    Ok(timeout)
+}
+
+/// The signal's header variable (else the general one), with the file's headers over it by name.
+fn resolve_headers(
+    config: &OtlpExporterConfig,
+    env: &impl Fn(&str) -> Option<String>,
+    signal: &str,
+) -> Result<Vec<(String, String)>, ConfigError> {
+    let mut headers = match variable(env, signal, "HEADERS") {
+        Some((name, list)) => parse_header_list(&name, &list)?,
         None => Vec::new(),
     };
     for (name, value) in &config.headers {
@@ -125,43 +223,24 @@ pub fn resolve_otlp_exporter(
     for (name, value) in &headers {
         check_header(name, value)?;
     }
-    let endpoint = if endpoint.is_empty() {
-        String::new()
-    } else {
-        normalise_endpoint(&endpoint, protocol)?
-    };
-    let mut signal_endpoints = [None, None, None];
-    for (slot, raw) in signal_endpoints.iter_mut().zip(signal_raw) {
-        *slot = raw
-            .map(|raw| normalise_signal_endpoint(&raw, protocol))
-            .transpose()?;
-    }
-    Ok(Some(OtlpExporterSettings {
-        endpoint,
-        protocol,
-        headers,
-        compression,
-        timeout,
-        signal_endpoints,
-    }))
+    Ok(headers)
 }
 
-fn normalise_endpoint(endpoint: &str, protocol: OtlpProtocol) -> Result<String, ConfigError> {
-    if endpoint.starts_with("https://") {
-        return Err(invalid(
-            "endpoint",
-            format!("`{endpoint}`: TLS is not supported yet; use http://"),
-        ));
-    }
-    let with_scheme = if endpoint.starts_with("http://") {
+/// `scheme://host:port[/path]` without a trailing slash; `default_scheme` when none is written.
+fn normalise_endpoint(
+    endpoint: &str,
+    protocol: OtlpProtocol,
+    default_scheme: &str,
+) -> Result<String, ConfigError> {
+    let with_scheme = if endpoint.starts_with("http://") || endpoint.starts_with("https://") {
         endpoint.to_string()
     } else if endpoint.contains("://") {
         return Err(invalid(
             "endpoint",
-            format!("`{endpoint}`: the scheme must be http://"),
+            format!("`{endpoint}`: the scheme must be http:// or https://"),
         ));
     } else {
-        format!("http://{endpoint}")
+        format!("{default_scheme}://{endpoint}")
     };
     let uri: http::Uri = with_scheme
         .parse()
@@ -183,35 +262,30 @@ fn normalise_endpoint(endpoint: &str, protocol: OtlpProtocol) -> Result<String, 
 fn normalise_signal_endpoint(
     endpoint: &str,
     protocol: OtlpProtocol,
+    default_scheme: &str,
 ) -> Result<String, ConfigError> {
-    match protocol {
-        OtlpProtocol::Grpc => normalise_endpoint(endpoint, protocol),
-        OtlpProtocol::HttpProtobuf => {
-            let normalised = normalise_endpoint(endpoint, OtlpProtocol::HttpProtobuf)?;
-            Ok(if endpoint.ends_with('/') {
-                format!("{normalised}/")
-            } else {
-                normalised
-            })
-        }
-    }
+    let normalised = normalise_endpoint(endpoint, protocol, default_scheme)?;
+    Ok(
+        if protocol == OtlpProtocol::HttpProtobuf && endpoint.ends_with('/') {
+            format!("{normalised}/")
+        } else {
+            normalised
+        },
+    )
 }
 
-/// Parses `OTEL_EXPORTER_OTLP_HEADERS`: `key=value` pairs separated by commas, values
+/// Parses the header variable `source`: `key=value` pairs separated by commas, values
 /// percent-encoded (W3C baggage format, as the specification says).
-fn parse_header_list(list: &str) -> Result<Vec<(String, String)>, ConfigError> {
+fn parse_header_list(source: &str, list: &str) -> Result<Vec<(String, String)>, ConfigError> {
     let mut headers = Vec::new();
     for pair in list
         .split(',')
         .map(str::trim)
         .filter(|pair| !pair.is_empty())
     {
-        let (name, value) = pair.split_once('=').ok_or_else(|| {
-            invalid(
-                "headers",
-                format!("OTEL_EXPORTER_OTLP_HEADERS: `{pair}` is not key=value"),
-            )
-        })?;
+        let (name, value) = pair
+            .split_once('=')
+            .ok_or_else(|| invalid("headers", format!("{source}: `{pair}` is not key=value")))?;
         headers.push((
             name.trim().to_ascii_lowercase(),
             percent_decode(value.trim()),
@@ -275,53 +349,157 @@ mod tests {
         assert_eq!(resolved, None);
     }
 
+    fn resolve(
+        config: &OtlpExporterConfig,
+        pairs: &'static [(&'static str, &'static str)],
+    ) -> OtlpExporterSettings {
+        resolve_otlp_exporter(config, &env_of(pairs))
+            .unwrap()
+            .unwrap()
+    }
+
+    fn refusal(
+        config: &OtlpExporterConfig,
+        pairs: &'static [(&'static str, &'static str)],
+    ) -> String {
+        resolve_otlp_exporter(config, &env_of(pairs))
+            .unwrap_err()
+            .to_string()
+    }
+
+    fn to_collector() -> OtlpExporterConfig {
+        OtlpExporterConfig {
+            endpoint: Some("http://127.0.0.1:4317".into()),
+            ..Default::default()
+        }
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect()
+    }
+
     #[test]
     fn standard_variables_fill_what_the_file_leaves_out() {
-        let env = env_of(&[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318/"),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
-            (
-                "OTEL_EXPORTER_OTLP_HEADERS",
-                "Authorization=Bearer%20abc, x-team=ml",
-            ),
-            ("OTEL_EXPORTER_OTLP_TIMEOUT", "2500"),
-            ("OTEL_EXPORTER_OTLP_COMPRESSION", "none"),
-        ]);
-        let settings = resolve_otlp_exporter(&OtlpExporterConfig::default(), &env)
-            .unwrap()
-            .unwrap();
-        assert_eq!(settings.endpoint, "http://collector:4318");
+        let settings = resolve(
+            &OtlpExporterConfig::default(),
+            &[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318/"),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+                (
+                    "OTEL_EXPORTER_OTLP_HEADERS",
+                    "Authorization=Bearer%20abc, x-team=ml",
+                ),
+                ("OTEL_EXPORTER_OTLP_TIMEOUT", "2500"),
+                ("OTEL_EXPORTER_OTLP_COMPRESSION", "none"),
+            ],
+        );
         assert_eq!(settings.protocol, OtlpProtocol::HttpProtobuf);
+        assert_eq!(settings.compression, Compression::None);
+        let targets = settings
+            .signals
+            .each_ref()
+            .map(|signal| signal.target.as_deref());
         assert_eq!(
-            settings.headers,
-            vec![
-                ("authorization".into(), "Bearer abc".into()),
-                ("x-team".into(), "ml".into())
+            targets,
+            [
+                Some("http://collector:4318/v1/traces"),
+                Some("http://collector:4318/v1/metrics"),
+                Some("http://collector:4318/v1/logs")
             ]
         );
-        assert_eq!(settings.timeout, Duration::from_millis(2500));
-        assert_eq!(settings.compression, Compression::None);
+        for signal in &settings.signals {
+            assert_eq!(
+                signal.headers,
+                pairs(&[("authorization", "Bearer abc"), ("x-team", "ml")])
+            );
+            assert_eq!(signal.timeout, Duration::from_millis(2500));
+            assert_eq!(signal.tls, None);
+        }
     }
 
     #[test]
     fn file_headers_override_environment_headers() {
-        let env = env_of(&[("OTEL_EXPORTER_OTLP_HEADERS", "x-team=ml,x-a=1")]);
         let config = OtlpExporterConfig {
-            endpoint: Some("http://127.0.0.1:4317".into()),
             headers: BTreeMap::from([("X-Team".to_string(), "search".to_string())]),
-            ..Default::default()
+            ..to_collector()
         };
-        let settings = resolve_otlp_exporter(&config, &env).unwrap().unwrap();
-        assert_eq!(
-            settings.headers,
-            vec![
-                ("x-a".into(), "1".into()),
-                ("x-team".into(), "search".into())
-            ]
+        let settings = resolve(
+            &config,
+            &[("OTEL_EXPORTER_OTLP_HEADERS", "x-team=ml,x-a=1")],
         );
         assert_eq!(settings.protocol, OtlpProtocol::Grpc);
-        assert_eq!(settings.timeout, Duration::from_secs(10));
         assert_eq!(settings.compression, Compression::Gzip);
+        for signal in &settings.signals {
+            assert_eq!(signal.target.as_deref(), Some("http://127.0.0.1:4317"));
+            assert_eq!(signal.headers, pairs(&[("x-a", "1"), ("x-team", "search")]));
+            assert_eq!(signal.timeout, Duration::from_secs(10));
+        }
+    }
+
+    #[test]
+    fn a_signal_variable_replaces_the_general_one_for_its_signal_only() {
+        let settings = resolve(
+            &to_collector(),
+            &[
+                ("OTEL_EXPORTER_OTLP_HEADERS", "x-team=ml,x-a=1"),
+                ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "x-tenant=t1"),
+                ("OTEL_EXPORTER_OTLP_LOGS_HEADERS", "  "),
+                ("OTEL_EXPORTER_OTLP_TIMEOUT", "3000"),
+                ("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "500"),
+            ],
+        );
+        let [traces, metrics, logs] = &settings.signals;
+        assert_eq!(traces.headers, pairs(&[("x-tenant", "t1")]));
+        assert_eq!(metrics.headers, pairs(&[("x-team", "ml"), ("x-a", "1")]));
+        assert_eq!(logs.headers, metrics.headers, "a blank variable is unset");
+        assert_eq!(traces.timeout, Duration::from_millis(3000));
+        assert_eq!(metrics.timeout, Duration::from_millis(500));
+        assert_eq!(logs.timeout, Duration::from_millis(3000));
+    }
+
+    #[test]
+    fn the_file_wins_over_signal_variables() {
+        let config = OtlpExporterConfig {
+            headers: BTreeMap::from([("x-tenant".to_string(), "file".to_string())]),
+            timeout: Some(crate::config::ConfigDuration(Duration::from_secs(4))),
+            ..to_collector()
+        };
+        let settings = resolve(
+            &config,
+            &[
+                ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "x-tenant=t1,x-b=2"),
+                ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "500"),
+            ],
+        );
+        let [traces, metrics, _] = &settings.signals;
+        assert_eq!(traces.headers, pairs(&[("x-b", "2"), ("x-tenant", "file")]));
+        assert_eq!(metrics.headers, pairs(&[("x-tenant", "file")]));
+        assert_eq!(traces.timeout, Duration::from_secs(4));
+        assert_eq!(metrics.timeout, Duration::from_secs(4));
+    }
+
+    #[test]
+    fn bad_signal_variables_are_refused_by_name() {
+        assert_eq!(
+            refusal(&to_collector(), &[("OTEL_EXPORTER_OTLP_LOGS_TIMEOUT", "5s")]),
+            "exporters.otlp.timeout: OTEL_EXPORTER_OTLP_LOGS_TIMEOUT=`5s` is not a number of milliseconds"
+        );
+        assert_eq!(
+            refusal(
+                &to_collector(),
+                &[("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "0")]
+            ),
+            "exporters.otlp.timeout: must be longer than zero"
+        );
+        assert_eq!(
+            refusal(
+                &to_collector(),
+                &[("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "a=1,b")]
+            ),
+            "exporters.otlp.headers: OTEL_EXPORTER_OTLP_TRACES_HEADERS: `b` is not key=value"
+        );
     }
 
     #[test]
@@ -335,15 +513,14 @@ mod tests {
     }
 
     #[test]
-    fn tls_endpoint_is_refused_with_the_key() {
+    fn other_schemes_are_refused_with_the_key() {
         let config = OtlpExporterConfig {
-            endpoint: Some("https://x:4317".into()),
+            endpoint: Some("grpc://x:4317".into()),
             ..Default::default()
         };
-        let err = resolve_otlp_exporter(&config, &env_of(&[])).unwrap_err();
         assert_eq!(
-            err.to_string(),
-            "exporters.otlp.endpoint: `https://x:4317`: TLS is not supported yet; use http://"
+            refusal(&config, &[]),
+            "exporters.otlp.endpoint: `grpc://x:4317`: the scheme must be http:// or https://"
         );
     }
 

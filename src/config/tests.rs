@@ -89,7 +89,10 @@ fn set_overrides_apply_after_the_file() {
     )
     .unwrap();
     let otlp = loaded.otlp[0].settings.clone();
-    assert_eq!(otlp.endpoint, "http://127.0.0.1:9999");
+    assert_eq!(
+        otlp.signals[0].target.as_deref(),
+        Some("http://127.0.0.1:9999/v1/traces")
+    );
     assert_eq!(otlp.protocol, OtlpProtocol::HttpProtobuf);
 }
 
@@ -110,7 +113,10 @@ fn environment_fills_the_default_config_pattern() {
         (name == "OTEL_EXPORTER_OTLP_ENDPOINT").then(|| "http://tempo:4317".to_string())
     };
     let loaded = load_str(text, &[], env).unwrap();
-    assert_eq!(loaded.otlp[0].settings.endpoint, "http://tempo:4317");
+    assert_eq!(
+        loaded.otlp[0].settings.signals[0].target.as_deref(),
+        Some("http://tempo:4317")
+    );
     assert!(!loaded.debug_exporter_enabled());
     assert!(load(text).unwrap().otlp.is_empty());
 }
@@ -138,13 +144,13 @@ fn named_otlp_exporters_have_their_own_settings_and_signals() {
         (name == "OTEL_EXPORTER_OTLP_ENDPOINT").then(|| "http://ignored:4317".to_string())
     };
     let loaded = load_str(text, &[], env).unwrap();
-    let named: Vec<(&str, &str, [bool; 3])> = loaded
+    let named: Vec<(&str, Option<&str>, [bool; 3])> = loaded
         .otlp
         .iter()
         .map(|exporter| {
             (
                 exporter.name.as_str(),
-                exporter.settings.endpoint.as_str(),
+                exporter.settings.signals[1].target.as_deref(),
                 exporter.signals,
             )
         })
@@ -152,8 +158,16 @@ fn named_otlp_exporters_have_their_own_settings_and_signals() {
     assert_eq!(
         named,
         vec![
-            ("otlp/metrics", "http://mimir:4318", [false, true, false]),
-            ("otlp/tempo", "http://tempo:4317", [true, false, false])
+            (
+                "otlp/metrics",
+                Some("http://mimir:4318/v1/metrics"),
+                [false, true, false]
+            ),
+            (
+                "otlp/tempo",
+                Some("http://tempo:4317"),
+                [true, false, false]
+            )
         ]
     );
     assert!(!loaded.debug_exporter_enabled());
@@ -168,10 +182,10 @@ fn unknown_exporter_types_and_bad_named_settings_are_refused() {
         message.contains("unknown exporter `zipkin`: use otlp, otlp/<name> or debug"),
         "{message}"
     );
-    let message = load("exporters:\n  otlp/tempo:\n    endpoint: https://tempo:4317\n")
+    let message = load("exporters:\n  otlp/tempo:\n    endpoint: http://tempo:4317\n    tls: {}\n")
         .unwrap_err()
         .to_string();
-    assert_eq!(message, "exporters.otlp/tempo.endpoint: `https://tempo:4317`: TLS is not supported yet; use http://");
+    assert_eq!(message, "exporters.otlp/tempo.tls: the endpoint `http://tempo:4317` is plain text: write https:// for TLS, or set insecure: true");
 }
 
 #[test]
@@ -201,10 +215,10 @@ fn per_signal_endpoint_variables_win_and_route_only_their_signal() {
     let exporter = &loaded.otlp[0];
     assert_eq!(exporter.signals, [true, false, false]);
     assert_eq!(
-        exporter.settings.target(0, "/v1/traces").as_deref(),
+        exporter.settings.signals[0].target.as_deref(),
         Some("http://tempo:4318/v1/traces")
     );
-    assert_eq!(exporter.settings.target(1, "/v1/metrics"), None);
+    assert_eq!(exporter.settings.signals[1].target, None);
 
     let both = |name: &str| match name {
         "OTEL_EXPORTER_OTLP_ENDPOINT" => Some("http://collector:4318".to_string()),
@@ -214,11 +228,11 @@ fn per_signal_endpoint_variables_win_and_route_only_their_signal() {
     };
     let settings = load_str("", &[], both).unwrap().otlp[0].settings.clone();
     assert_eq!(
-        settings.target(0, "/v1/traces").as_deref(),
+        settings.signals[0].target.as_deref(),
         Some("http://collector:4318/v1/traces")
     );
     assert_eq!(
-        settings.target(2, "/v1/logs").as_deref(),
+        settings.signals[2].target.as_deref(),
         Some("http://loki:3100/otlp/v1/logs")
     );
 }
@@ -245,4 +259,39 @@ fn intervals_too_short_or_durations_too_long_are_refused() {
         message.contains("is out of range (at most 30 days)"),
         "{message}"
     );
+}
+
+#[test]
+fn tls_files_are_read_at_load_and_a_missing_one_is_named_by_its_key() {
+    let text = "exporters:\n  otlp/tempo:\n    endpoint: https://tempo:4317\n    tls:\n      ca_file: /nonexistent/ca.pem\n";
+    assert_eq!(
+        load(text).unwrap_err().to_string(),
+        "exporters.otlp/tempo.tls.ca_file: cannot read /nonexistent/ca.pem: No such file or directory (os error 2)"
+    );
+    let env = |name: &str| match name {
+        "OTEL_EXPORTER_OTLP_ENDPOINT" => Some("https://collector:4317".to_string()),
+        "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE" => Some("/nonexistent/client.pem".to_string()),
+        "OTEL_EXPORTER_OTLP_CLIENT_KEY" => Some("/nonexistent/client.key".to_string()),
+        _ => None,
+    };
+    assert_eq!(
+        load_str("", &[], env).unwrap_err().to_string(),
+        "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: cannot read /nonexistent/client.pem: No such file or directory (os error 2)"
+    );
+}
+
+#[test]
+fn the_tls_section_has_the_collectors_names() {
+    let text = "exporters:\n  otlp:\n    endpoint: https://collector:4317\n    tls:\n      server_name_override: collector.internal\n      insecure_skip_verify: true\n";
+    let loaded = load(text).unwrap();
+    let tls = loaded.otlp[0].settings.signals[0].tls.clone().unwrap();
+    assert_eq!(tls.server_name.as_deref(), Some("collector.internal"));
+    assert!(tls.insecure_skip_verify);
+    let message = load(
+        "exporters:\n  otlp:\n    endpoint: https://collector:4317\n    tls:\n      ca_pem: x\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(message.contains("unknown field `ca_pem`"), "{message}");
+    assert!(message.contains("line 5"), "{message}");
 }

@@ -8,6 +8,7 @@ mod payload;
 mod queue;
 mod raw_codec;
 pub mod retry;
+mod tls;
 mod worker;
 
 pub use debug::DebugExporter;
@@ -15,6 +16,7 @@ pub use otlp_grpc::{retry_delay, status_with_retry_info, GrpcExporter};
 pub use otlp_http::HttpExporter;
 pub use payload::{EncodedRequest, Payload};
 pub use queue::{disk, Amount, ExportQueue, QueueLimits, QueueReceiver, Reservation, Stored};
+pub use tls::{ClientTls, TlsError};
 pub use worker::{ExportWorker, WorkerLimits};
 
 use crate::config::{OtlpExporterSettings, OtlpProtocol};
@@ -59,7 +61,7 @@ pub enum Prepared {
 
 /// One configured destination.
 pub enum Exporter {
-    Grpc(GrpcExporter),
+    Grpc(Box<GrpcExporter>),
     Http(Box<HttpExporter>),
     Debug(DebugExporter),
 }
@@ -69,7 +71,7 @@ impl Exporter {
     /// not stop the agent from starting.
     pub fn otlp(settings: &OtlpExporterSettings) -> Result<Self, ExportError> {
         Ok(match settings.protocol {
-            OtlpProtocol::Grpc => Exporter::Grpc(GrpcExporter::new(settings)?),
+            OtlpProtocol::Grpc => Exporter::Grpc(Box::new(GrpcExporter::new(settings)?)),
             OtlpProtocol::HttpProtobuf => Exporter::Http(Box::new(HttpExporter::new(settings)?)),
         })
     }
@@ -123,4 +125,39 @@ impl Exporter {
             )),
         }
     }
+}
+
+/// What signals can share (a channel, a client), built once per distinct key.
+struct Shared<K, T>(Vec<(K, T)>);
+
+impl<K: PartialEq, T: Clone> Shared<K, T> {
+    fn new() -> Self {
+        Self(Vec::new())
+    }
+
+    fn get_or_build(
+        &mut self,
+        key: K,
+        build: impl FnOnce() -> Result<T, ExportError>,
+    ) -> Result<T, ExportError> {
+        if let Some((_, value)) = self.0.iter().find(|(existing, _)| *existing == key) {
+            return Ok(value.clone());
+        }
+        let value = build()?;
+        self.0.push((key, value.clone()));
+        Ok(value)
+    }
+}
+
+/// An error with its sources, where hyper's and tonic's errors keep the detail (a refused
+/// connection, a certificate the server did not accept).
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

@@ -1,9 +1,10 @@
 //! OTLP over gRPC with tonic: the batch goes out as the bytes it was encoded to once, with gzip or zstd,
-//! headers as metadata and a per-request timeout; a refusal's `RetryInfo` is read for the retry.
+//! headers as metadata and a per-request timeout, over TLS to `https://` endpoints; a refusal's
+//! `RetryInfo` is read for the retry.
 
 use super::raw_codec::RawCodec;
-use super::{ExportError, Prepared};
-use crate::config::{Compression, OtlpExporterSettings};
+use super::{error_chain, ClientTls, ExportError, Prepared, Shared};
+use crate::config::{Compression, OtlpExporterSettings, SignalSettings};
 use crate::telemetry::Signal;
 use bytes::Bytes;
 use http::uri::PathAndQuery;
@@ -14,10 +15,15 @@ use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 
 pub struct GrpcExporter {
-    /// By signal: traces, metrics, logs.
-    channels: [Option<Channel>; 3],
-    metadata: MetadataMap,
+    /// By signal: traces, metrics, logs; `None` for a signal without an endpoint.
+    routes: [Option<Route>; 3],
     compression: Option<CompressionEncoding>,
+}
+
+/// How one signal is sent.
+struct Route {
+    channel: Channel,
+    metadata: MetadataMap,
     timeout: Duration,
 }
 
@@ -31,43 +37,27 @@ fn method(signal: Signal) -> PathAndQuery {
 
 impl GrpcExporter {
     pub fn new(settings: &OtlpExporterSettings) -> Result<Self, ExportError> {
-        // One channel per distinct endpoint; signals without any endpoint get none.
-        let mut channels: [Option<Channel>; 3] = [None, None, None];
-        let mut by_endpoint: Vec<(String, Channel)> = Vec::new();
-        for (index, slot) in channels.iter_mut().enumerate() {
-            let Some(target) = settings.target(index, "") else {
+        // Signals with the same endpoint, TLS and timeout share a channel.
+        let mut channels = Shared::new();
+        let mut routes = [None, None, None];
+        for (route, signal) in routes.iter_mut().zip(&settings.signals) {
+            let Some(target) = &signal.target else {
                 continue;
             };
-            if let Some((_, channel)) = by_endpoint.iter().find(|(endpoint, _)| *endpoint == target)
-            {
-                *slot = Some(channel.clone());
-                continue;
-            }
-            let channel = Endpoint::from_shared(target.clone())
-                .map_err(|err| ExportError::Setup(format!("{target}: {err}")))?
-                .connect_timeout(settings.timeout)
-                .timeout(settings.timeout)
-                .connect_lazy();
-            by_endpoint.push((target, channel.clone()));
-            *slot = Some(channel);
-        }
-        let mut metadata = MetadataMap::new();
-        for (name, value) in &settings.headers {
-            let key = MetadataKey::from_bytes(name.as_bytes())
-                .map_err(|_| ExportError::Setup(format!("header name `{name}`")))?;
-            let value = MetadataValue::try_from(value.as_str())
-                .map_err(|_| ExportError::Setup(format!("value of header `{name}`")))?;
-            metadata.insert(key, value);
+            let key = (target, &signal.tls, signal.timeout);
+            *route = Some(Route {
+                channel: channels.get_or_build(key, || channel(target, signal))?,
+                metadata: metadata(&signal.headers)?,
+                timeout: signal.timeout,
+            });
         }
         Ok(Self {
-            channels,
-            metadata,
+            routes,
             compression: match settings.compression {
                 Compression::Gzip => Some(CompressionEncoding::Gzip),
                 Compression::Zstd => Some(CompressionEncoding::Zstd),
                 Compression::None => None,
             },
-            timeout: settings.timeout,
         })
     }
 
@@ -78,33 +68,43 @@ impl GrpcExporter {
                 "the gRPC exporter sends encoded batches".into(),
             ));
         };
-        let call = self.call(*signal, bytes.clone());
-        match tokio::time::timeout(self.timeout, call).await {
+        let Some(route) = &self.routes[*signal as usize] else {
+            return Err(ExportError::Setup(format!(
+                "no endpoint for {}",
+                signal.item()
+            )));
+        };
+        let call = self.call(route, *signal, bytes.clone());
+        match tokio::time::timeout(route.timeout, call).await {
             Ok(Ok(rejected)) => Ok(rejected),
-            Ok(Err(status)) => Err(ExportError::Grpc {
-                retry_after: retry_delay(&status),
-                status,
+            Ok(Err(status)) => Err(match transport_failure(&status) {
+                Some(failure) => ExportError::Transport(failure),
+                None => ExportError::Grpc {
+                    retry_after: retry_delay(&status),
+                    status,
+                },
             }),
-            Err(_) => Err(ExportError::Timeout(self.timeout)),
+            Err(_) => Err(ExportError::Timeout(route.timeout)),
         }
     }
 
-    async fn call(&self, signal: Signal, bytes: Bytes) -> Result<u64, tonic::Status> {
+    async fn call(
+        &self,
+        route: &Route,
+        signal: Signal,
+        bytes: Bytes,
+    ) -> Result<u64, tonic::Status> {
         let mut client =
-            tonic::client::Grpc::new(self.channels[signal as usize].clone().ok_or_else(|| {
-                tonic::Status::failed_precondition("no endpoint for this signal")
-            })?)
-            .max_encoding_message_size(usize::MAX);
+            tonic::client::Grpc::new(route.channel.clone()).max_encoding_message_size(usize::MAX);
         if let Some(encoding) = self.compression {
             client = client.send_compressed(encoding);
         }
-        client
-            .ready()
-            .await
-            .map_err(|err| tonic::Status::unavailable(format!("connection: {err}")))?;
+        client.ready().await.map_err(|err| {
+            tonic::Status::unavailable(format!("connection: {}", error_chain(&err)))
+        })?;
         let mut request = tonic::Request::new(bytes);
-        *request.metadata_mut() = self.metadata.clone();
-        request.set_timeout(self.timeout);
+        *request.metadata_mut() = route.metadata.clone();
+        request.set_timeout(route.timeout);
         let response = client
             .unary(request, method(signal), RawCodec)
             .await?
@@ -113,6 +113,43 @@ impl GrpcExporter {
             .partial_success
             .map_or(0, |partial| partial.rejected.max(0) as u64))
     }
+}
+
+/// A lazily connecting channel to `target`, over TLS when the signal has TLS settings.
+fn channel(target: &str, signal: &SignalSettings) -> Result<Channel, ExportError> {
+    let setup = |err: &dyn std::fmt::Display| ExportError::Setup(format!("{target}: {err}"));
+    let mut endpoint = Endpoint::from_shared(target.to_string())
+        .map_err(|err| setup(&err))?
+        .connect_timeout(signal.timeout)
+        .timeout(signal.timeout);
+    if let Some(tls) = &signal.tls {
+        let tls = ClientTls::load(tls).map_err(|err| setup(&err))?;
+        endpoint = tls
+            .grpc(endpoint)
+            .map_err(|err| setup(&error_chain(&err)))?;
+    }
+    Ok(endpoint.connect_lazy())
+}
+
+/// The connection's failure, when tonic reports one under a call as `Unknown` (a reset, a
+/// client certificate the server refused): the backend never answered, so it is retried as any
+/// transport failure, not dropped as the backend's own `Unknown` would be.
+fn transport_failure(status: &tonic::Status) -> Option<String> {
+    let source = std::error::Error::source(status)?;
+    let transport = source.downcast_ref::<tonic::transport::Error>()?;
+    (status.code() == tonic::Code::Unknown).then(|| error_chain(transport))
+}
+
+fn metadata(headers: &[(String, String)]) -> Result<MetadataMap, ExportError> {
+    let mut metadata = MetadataMap::new();
+    for (name, value) in headers {
+        let key = MetadataKey::from_bytes(name.as_bytes())
+            .map_err(|_| ExportError::Setup(format!("header name `{name}`")))?;
+        let value = MetadataValue::try_from(value.as_str())
+            .map_err(|_| ExportError::Setup(format!("value of header `{name}`")))?;
+        metadata.insert(key, value);
+    }
+    Ok(metadata)
 }
 
 /// `google.rpc.Status` as carried in `grpc-status-details-bin`.

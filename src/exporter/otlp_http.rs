@@ -1,49 +1,88 @@
 //! OTLP over HTTP/protobuf with hyper: `POST <endpoint>/v1/<signal>` with the batch's encoded
-//! bytes, gzip or zstd, headers and a timeout; `Retry-After` is read for the retry.
+//! bytes, gzip or zstd, headers and a timeout, over TLS to `https://` URLs; `Retry-After` is read
+//! for the retry.
 
 use super::raw_codec::ExportResponse;
-use super::{ExportError, Prepared};
-use crate::config::{Compression, OtlpExporterSettings};
-use crate::telemetry::Signal;
+use super::{error_chain, ClientTls, ExportError, Prepared, Shared};
+use crate::config::{Compression, OtlpExporterSettings, SignalSettings};
 use bytes::Bytes;
 use flate2::write::GzEncoder;
 use http_body_util::{BodyExt, Full};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::{Client, ResponseFuture};
 use hyper_util::rt::TokioExecutor;
 use prost::Message;
 use std::io::Write;
 use std::time::Duration;
 
 pub struct HttpExporter {
-    client: Client<HttpConnector, Full<Bytes>>,
-    /// By signal: the URL batches of traces, metrics and logs are posted to.
-    urls: [Option<String>; 3],
-    headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    /// By signal: traces, metrics, logs; `None` for a signal without an endpoint.
+    routes: [Option<Route>; 3],
     compression: Compression,
+}
+
+/// How one signal is sent.
+struct Route {
+    client: HttpClient,
+    url: String,
+    headers: Vec<(http::HeaderName, http::HeaderValue)>,
     timeout: Duration,
+}
+
+/// A client for `http://` or for `https://` URLs: only the connector differs.
+#[derive(Clone)]
+enum HttpClient {
+    Plain(Client<HttpConnector, Full<Bytes>>),
+    Tls(Client<HttpsConnector<HttpConnector>, Full<Bytes>>),
+}
+
+impl HttpClient {
+    /// A client with its own connection pool, over TLS when the signal has TLS settings.
+    fn new(signal: &SignalSettings) -> Result<Self, ExportError> {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(signal.timeout));
+        connector.set_nodelay(true);
+        let builder = Client::builder(TokioExecutor::new());
+        Ok(match &signal.tls {
+            None => HttpClient::Plain(builder.build(connector)),
+            Some(tls) => {
+                let tls =
+                    ClientTls::load(tls).map_err(|err| ExportError::Setup(err.to_string()))?;
+                connector.enforce_http(false);
+                HttpClient::Tls(builder.build(tls.https_connector(connector)))
+            }
+        })
+    }
+
+    fn request(&self, request: http::Request<Full<Bytes>>) -> ResponseFuture {
+        match self {
+            HttpClient::Plain(client) => client.request(request),
+            HttpClient::Tls(client) => client.request(request),
+        }
+    }
 }
 
 impl HttpExporter {
     pub fn new(settings: &OtlpExporterSettings) -> Result<Self, ExportError> {
-        let mut headers = Vec::new();
-        for (name, value) in &settings.headers {
-            let name = http::HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| ExportError::Setup(format!("header name `{name}`")))?;
-            let value = http::HeaderValue::from_str(value)
-                .map_err(|_| ExportError::Setup(format!("value of header `{name}`")))?;
-            headers.push((name, value));
+        // Signals with the same TLS and timeout share a client and its connections.
+        let mut clients = Shared::new();
+        let mut routes = [None, None, None];
+        for (route, signal) in routes.iter_mut().zip(&settings.signals) {
+            let Some(url) = &signal.target else {
+                continue;
+            };
+            *route = Some(Route {
+                client: clients
+                    .get_or_build((&signal.tls, signal.timeout), || HttpClient::new(signal))?,
+                url: url.clone(),
+                headers: headers(&signal.headers)?,
+                timeout: signal.timeout,
+            });
         }
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(settings.timeout));
-        connector.set_nodelay(true);
         Ok(Self {
-            client: Client::builder(TokioExecutor::new()).build(connector),
-            urls: [Signal::Traces, Signal::Metrics, Signal::Logs]
-                .map(|signal| settings.target(signal as usize, signal.path())),
-            headers,
+            routes,
             compression: settings.compression,
-            timeout: settings.timeout,
         })
     }
 
@@ -73,26 +112,29 @@ impl HttpExporter {
                 "the HTTP exporter sends encoded batches".into(),
             ));
         };
-        let url = self.urls[*signal as usize]
-            .clone()
-            .ok_or_else(|| ExportError::Setup(format!("no endpoint for {}", signal.item())))?;
-        let mut builder =
-            http::Request::post(url).header(http::header::CONTENT_TYPE, "application/x-protobuf");
+        let Some(route) = &self.routes[*signal as usize] else {
+            return Err(ExportError::Setup(format!(
+                "no endpoint for {}",
+                signal.item()
+            )));
+        };
+        let mut builder = http::Request::post(&route.url)
+            .header(http::header::CONTENT_TYPE, "application/x-protobuf");
         if let Some(encoding) = content_encoding {
             builder = builder.header(http::header::CONTENT_ENCODING, *encoding);
         }
-        for (name, value) in &self.headers {
+        for (name, value) in &route.headers {
             builder = builder.header(name, value);
         }
         let request = builder
             .body(Full::new(bytes.clone()))
             .map_err(|err| ExportError::Setup(err.to_string()))?;
         let exchange = async {
-            let response = self
+            let response = route
                 .client
                 .request(request)
                 .await
-                .map_err(|err| ExportError::Transport(err.to_string()))?;
+                .map_err(|err| ExportError::Transport(error_chain(&err)))?;
             let status = response.status();
             let retry_after = response
                 .headers()
@@ -118,10 +160,25 @@ impl HttpExporter {
                 .map_or(0, |partial| partial.rejected.max(0) as u64);
             Ok(rejected)
         };
-        tokio::time::timeout(self.timeout, exchange)
+        tokio::time::timeout(route.timeout, exchange)
             .await
-            .map_err(|_| ExportError::Timeout(self.timeout))?
+            .map_err(|_| ExportError::Timeout(route.timeout))?
     }
+}
+
+fn headers(
+    headers: &[(String, String)],
+) -> Result<Vec<(http::HeaderName, http::HeaderValue)>, ExportError> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            let name = http::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| ExportError::Setup(format!("header name `{name}`")))?;
+            let value = http::HeaderValue::from_str(value)
+                .map_err(|_| ExportError::Setup(format!("value of header `{name}`")))?;
+            Ok((name, value))
+        })
+        .collect()
 }
 
 /// `Retry-After` as delay seconds (the HTTP-date form is not honoured; backoff applies then).

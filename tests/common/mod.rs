@@ -1,5 +1,6 @@
-//! Shared pieces of the end-to-end tests: a capture backend (an OTLP/gRPC server that records
-//! what it receives) and the agent started in-process on ephemeral ports.
+//! Shared pieces of the end-to-end tests: a capture backend (an OTLP server, gRPC or HTTP, that
+//! records what it receives), the agent started in-process on ephemeral ports, and numbered spans
+//! to send it.
 
 #![allow(dead_code)]
 
@@ -19,6 +20,7 @@ use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
@@ -40,6 +42,8 @@ pub struct Captured {
     pub traces: Mutex<Vec<ExportTraceServiceRequest>>,
     pub metrics: Mutex<Vec<ExportMetricsServiceRequest>>,
     pub logs: Mutex<Vec<ExportLogsServiceRequest>>,
+    /// The headers (gRPC metadata) of every request, with its signal: `traces`, `metrics`, `logs`.
+    pub headers: Mutex<Vec<(&'static str, http::HeaderMap)>>,
 }
 
 impl Captured {
@@ -81,6 +85,12 @@ macro_rules! capture {
                 request: Request<$request>,
             ) -> Result<Response<$response>, Status> {
                 tokio::time::sleep(self.1).await;
+                let headers = request.metadata().clone().into_headers();
+                self.0
+                    .headers
+                    .lock()
+                    .unwrap()
+                    .push((stringify!($list), headers));
                 self.0.$list.lock().unwrap().push(request.into_inner());
                 Ok(Response::new(Default::default()))
             }
@@ -107,6 +117,23 @@ capture!(
     logs
 );
 
+/// The capture backend's gRPC services, for a server the caller builds (with TLS, say).
+pub fn capture_routes(captured: &Arc<Captured>) -> tonic::service::Routes {
+    slow_capture_routes(captured, Duration::ZERO)
+}
+
+/// Like [`capture_routes`], answering each export only after `delay`.
+fn slow_capture_routes(captured: &Arc<Captured>, delay: Duration) -> tonic::service::Routes {
+    let service = CaptureService(captured.clone(), delay);
+    tonic::service::Routes::new(
+        TraceServiceServer::new(service.clone()).accept_compressed(CompressionEncoding::Gzip),
+    )
+    .add_service(
+        MetricsServiceServer::new(service.clone()).accept_compressed(CompressionEncoding::Gzip),
+    )
+    .add_service(LogsServiceServer::new(service).accept_compressed(CompressionEncoding::Gzip))
+}
+
 /// Starts a capture backend on 127.0.0.1 port 0; returns its address and what it receives.
 pub async fn start_capture_backend() -> (SocketAddr, Arc<Captured>) {
     start_slow_capture_backend(Duration::ZERO).await
@@ -125,23 +152,59 @@ pub fn start_capture_backend_on(
 ) -> (SocketAddr, Arc<Captured>) {
     let address = listener.local_addr().unwrap();
     let captured = Arc::new(Captured::default());
-    let service = CaptureService(captured.clone(), delay);
     tokio::spawn(
         tonic::transport::Server::builder()
-            .add_service(
-                TraceServiceServer::new(service.clone())
-                    .accept_compressed(CompressionEncoding::Gzip),
-            )
-            .add_service(
-                MetricsServiceServer::new(service.clone())
-                    .accept_compressed(CompressionEncoding::Gzip),
-            )
-            .add_service(
-                LogsServiceServer::new(service).accept_compressed(CompressionEncoding::Gzip),
-            )
+            .add_routes(slow_capture_routes(&captured, delay))
             .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
     );
     (address, captured)
+}
+
+/// The capture backend as OTLP/HTTP with protobuf bodies (gzip or not), for a server the caller
+/// runs.
+pub fn capture_http_app(captured: &Arc<Captured>) -> axum::Router {
+    axum::Router::new()
+        .route("/v1/traces", record(captured, "traces", |all| &all.traces))
+        .route(
+            "/v1/metrics",
+            record(captured, "metrics", |all| &all.metrics),
+        )
+        .route("/v1/logs", record(captured, "logs", |all| &all.logs))
+}
+
+/// `POST`: decode the body as `M` and add it to `list`, its headers to `headers` with `signal`;
+/// an undecodable body gets 400.
+fn record<M: prost::Message + Default + 'static>(
+    captured: &Arc<Captured>,
+    signal: &'static str,
+    list: fn(&Captured) -> &Mutex<Vec<M>>,
+) -> axum::routing::MethodRouter {
+    let captured = captured.clone();
+    axum::routing::post(
+        move |headers: axum::http::HeaderMap, body: axum::body::Bytes| async move {
+            let gzip = headers
+                .get(axum::http::header::CONTENT_ENCODING)
+                .is_some_and(|encoding| encoding == "gzip");
+            let mut bytes = Vec::new();
+            if gzip {
+                std::io::Read::read_to_end(
+                    &mut flate2::read::GzDecoder::new(&body[..]),
+                    &mut bytes,
+                )
+                .map_err(|_| axum::http::StatusCode::BAD_REQUEST)?;
+            } else {
+                bytes.extend_from_slice(&body);
+            }
+            let message =
+                M::decode(bytes.as_slice()).map_err(|_| axum::http::StatusCode::BAD_REQUEST)?;
+            list(&captured).lock().unwrap().push(message);
+            captured.headers.lock().unwrap().push((signal, headers));
+            Ok::<_, axum::http::StatusCode>([(
+                axum::http::header::CONTENT_TYPE,
+                "application/x-protobuf",
+            )])
+        },
+    )
 }
 
 /// The tests price with the built-in catalog.
@@ -149,6 +212,16 @@ pub const TEST_PRICING: &str = "";
 
 /// A configuration on ephemeral loopback ports exporting to `backend` over `protocol`.
 pub fn test_config(backend: &str, protocol: &str, extra_overrides: &[&str]) -> LoadedConfig {
+    test_config_with_env(backend, protocol, extra_overrides, |_| None)
+}
+
+/// `test_config` with the environment variables `env` looks up.
+pub fn test_config_with_env(
+    backend: &str,
+    protocol: &str,
+    extra_overrides: &[&str],
+    env: impl Fn(&str) -> Option<String>,
+) -> LoadedConfig {
     let mut overrides: Vec<String> = vec![
         "receivers.otlp.protocols.grpc.endpoint=127.0.0.1:0".into(),
         "receivers.otlp.protocols.http.endpoint=127.0.0.1:0".into(),
@@ -159,7 +232,34 @@ pub fn test_config(backend: &str, protocol: &str, extra_overrides: &[&str]) -> L
         "service.shutdown_timeout=5s".into(),
     ];
     overrides.extend(extra_overrides.iter().map(|o| o.to_string()));
-    load_str(TEST_PRICING, &overrides, |_| None).unwrap()
+    load_str(TEST_PRICING, &overrides, env).unwrap()
+}
+
+/// A request of `count` spans of one trace, numbered from `first_id`: span `n` has the id `n`
+/// (8 bytes, big-endian) and the name `span n`.
+pub fn trace_request(first_id: u64, count: u64) -> ExportTraceServiceRequest {
+    traces_request((first_id..first_id + count).map(numbered_span).collect())
+}
+
+pub fn span_ids(requests: &[ExportTraceServiceRequest]) -> Vec<u64> {
+    let mut ids: Vec<u64> = requests
+        .iter()
+        .flat_map(|request| &request.resource_spans)
+        .flat_map(|resource| &resource.scope_spans)
+        .flat_map(|scope| &scope.spans)
+        .map(span_number)
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+/// Sends `request` to the agent's OTLP/gRPC receiver.
+pub async fn send_traces(agent: &Agent, request: ExportTraceServiceRequest) {
+    let mut client =
+        TraceServiceClient::connect(format!("http://{}", agent.grpc_address().unwrap()))
+            .await
+            .unwrap();
+    client.export(request).await.unwrap();
 }
 
 /// Starts the agent in-process exporting over gRPC to `backend`.

@@ -4,6 +4,7 @@ use super::defaults::*;
 use crate::config::values::ConfigDuration;
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 /// The exporters: `otlp` and any number of `otlp/<name>` (each with its own queue, retries and
 /// signals), and `debug`.
@@ -110,6 +111,9 @@ pub struct OtlpExporterConfig {
     pub compression: Option<Compression>,
     #[serde(default)]
     pub timeout: Option<ConfigDuration>,
+    /// TLS to an `https://` endpoint (or to one without a scheme).
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
     #[serde(default)]
     pub sending_queue: SendingQueueConfig,
     #[serde(default)]
@@ -129,12 +133,39 @@ impl Default for OtlpExporterConfig {
             headers: Default::default(),
             compression: None,
             timeout: None,
+            tls: None,
             sending_queue: SendingQueueConfig::default(),
             batch: BatchConfig::default(),
             retry_on_failure: RetryConfig::default(),
             signals: all_signals(),
         }
     }
+}
+
+/// TLS to the backend, named as the Collector's `configtls` client settings. Fields left out
+/// fall back to the standard `OTEL_EXPORTER_OTLP_*` TLS variables.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM bundle of the CAs to trust instead of the built-in roots.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// Client certificate (PEM chain) for mutual TLS; needs `key_file`.
+    #[serde(default)]
+    pub cert_file: Option<PathBuf>,
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
+    /// The name the server's certificate is checked against (and sent as SNI) instead of the
+    /// endpoint's host.
+    #[serde(default, alias = "server_name_override")]
+    pub server_name: Option<String>,
+    /// `true`: plain text (h2c, HTTP) for an endpoint without a scheme, and a `tls` section is
+    /// allowed with an `http://` endpoint.
+    #[serde(default)]
+    pub insecure: Option<bool>,
+    /// Accept any server certificate. For tests only.
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
 }
 
 /// Retries of retryable failures, as the Collector's `retry_on_failure`.

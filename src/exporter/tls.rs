@@ -1,0 +1,388 @@
+//! TLS for the OTLP exporters with rustls on the ring provider: a signal's TLS settings loaded
+//! once (PEM files read and parsed, the server verifier built) and applied to the gRPC channel
+//! (tonic) and to the HTTP client's connector (hyper-rustls).
+
+use crate::config::{PemFile, TlsSettings};
+use hyper_rustls::{FixedServerNameResolver, HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use std::sync::Arc;
+use tonic::transport::{ClientTlsConfig, Endpoint};
+
+/// Why TLS settings could not be loaded: the key or variable at fault, and what is wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("{key}: {message}")]
+pub struct TlsError {
+    pub key: String,
+    pub message: String,
+}
+
+/// TLS settings ready to connect with.
+pub struct ClientTls {
+    /// Without ALPN; each client sets its own.
+    config: ClientConfig,
+    verifier: Arc<dyn ServerCertVerifier>,
+    /// The client certificate chain and key as read, for tonic, which parses them itself.
+    identity_pem: Option<(Vec<u8>, Vec<u8>)>,
+    server_name: Option<ServerName<'static>>,
+}
+
+impl ClientTls {
+    /// Reads and checks every file `settings` names.
+    pub fn load(settings: &TlsSettings) -> Result<Self, TlsError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verifier = verifier(settings, provider.clone())?;
+        let builder = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|err| setting_error("tls", err))?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier.clone());
+        let (config, identity_pem) = match &settings.client_certificate {
+            None => (builder.with_no_client_auth(), None),
+            Some(client) => {
+                let chain_pem = read(&client.cert_file)?;
+                let key_pem = read(&client.key_file)?;
+                let chain = certificates(&client.cert_file, &chain_pem)?;
+                let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|err| {
+                    client
+                        .key_file
+                        .error(format!("no PEM private key in it: {err}"))
+                })?;
+                let config = builder.with_client_auth_cert(chain, key).map_err(|err| {
+                    client.key_file.error(match err {
+                        rustls::Error::InconsistentKeys(_) => format!(
+                            "not the key of the certificate in {}",
+                            client.cert_file.path.display()
+                        ),
+                        other => other.to_string(),
+                    })
+                })?;
+                (config, Some((chain_pem, key_pem)))
+            }
+        };
+        let server_name = settings
+            .server_name
+            .as_ref()
+            .map(|name| {
+                ServerName::try_from(name.clone())
+                    .map_err(|err| setting_error("tls.server_name", format!("`{name}`: {err}")))
+            })
+            .transpose()?;
+        Ok(Self {
+            config,
+            verifier,
+            identity_pem,
+            server_name,
+        })
+    }
+
+    /// The gRPC endpoint with this TLS (tonic negotiates HTTP/2 by ALPN).
+    pub fn grpc(&self, endpoint: Endpoint) -> Result<Endpoint, tonic::transport::Error> {
+        let mut config = ClientTlsConfig::new();
+        if let Some((chain, key)) = &self.identity_pem {
+            config = config.identity(tonic::transport::Identity::from_pem(chain, key));
+        }
+        if let Some(name) = &self.server_name {
+            config = config.domain_name(name.to_str().into_owned());
+        }
+        endpoint.tls_config_with_verifier(config, self.verifier.clone())
+    }
+
+    /// A connector for HTTP/1.1 over this TLS; it refuses `http://` URLs.
+    pub fn https_connector(&self, http: HttpConnector) -> HttpsConnector<HttpConnector> {
+        let builder = HttpsConnectorBuilder::new()
+            .with_tls_config(self.config.clone())
+            .https_only();
+        let builder = match &self.server_name {
+            Some(name) => {
+                builder.with_server_name_resolver(FixedServerNameResolver::new(name.clone()))
+            }
+            None => builder,
+        };
+        builder.enable_http1().wrap_connector(http)
+    }
+}
+
+impl PemFile {
+    fn error(&self, message: String) -> TlsError {
+        TlsError {
+            key: self.origin.clone(),
+            message: format!("{}: {message}", self.path.display()),
+        }
+    }
+}
+
+/// An error of the file's key `exporters.otlp.<field>`.
+fn setting_error(field: &str, message: impl ToString) -> TlsError {
+    TlsError {
+        key: format!("exporters.otlp.{field}"),
+        message: message.to_string(),
+    }
+}
+
+/// Checks the server's certificate against `ca_file` or the built-in roots, unless
+/// `insecure_skip_verify` (`ca_file` is still read then, so a bad one does not go unnoticed).
+fn verifier(
+    settings: &TlsSettings,
+    provider: Arc<CryptoProvider>,
+) -> Result<Arc<dyn ServerCertVerifier>, TlsError> {
+    let roots = match &settings.ca_file {
+        Some(ca_file) => ca_roots(ca_file)?,
+        None => RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        },
+    };
+    if settings.insecure_skip_verify {
+        return Ok(Arc::new(AcceptAnyCertificate(provider)));
+    }
+    let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+        .build()
+        .map_err(|err| setting_error("tls.ca_file", err))?;
+    Ok(verifier)
+}
+
+fn read(file: &PemFile) -> Result<Vec<u8>, TlsError> {
+    std::fs::read(&file.path).map_err(|err| TlsError {
+        key: file.origin.clone(),
+        message: format!("cannot read {}: {err}", file.path.display()),
+    })
+}
+
+/// The certificates of a PEM file; at least one.
+fn certificates(file: &PemFile, pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let certificates = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|err| file.error(format!("not a PEM certificate bundle: {err}")))?;
+    if certificates.is_empty() {
+        return Err(file.error("no PEM certificate in it".into()));
+    }
+    Ok(certificates)
+}
+
+fn ca_roots(ca_file: &PemFile) -> Result<RootCertStore, TlsError> {
+    let mut roots = RootCertStore::empty();
+    for certificate in certificates(ca_file, &read(ca_file)?)? {
+        roots
+            .add(certificate)
+            .map_err(|err| ca_file.error(format!("not a usable CA certificate: {err}")))?;
+    }
+    Ok(roots)
+}
+
+/// `insecure_skip_verify`: any certificate for any name is accepted; the handshake's signatures
+/// are still checked, so the session is encrypted, but not authenticated.
+#[derive(Debug)]
+struct AcceptAnyCertificate(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        certificate: &CertificateDer<'_>,
+        signature: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            certificate,
+            signature,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        certificate: &CertificateDer<'_>,
+        signature: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            certificate,
+            signature,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ClientCertificate;
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    use std::path::PathBuf;
+
+    /// A directory of its own under the system's temporary one, removed when dropped.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(test: &str) -> Self {
+            let dir = std::env::temp_dir().join(format!(
+                "genai-cost-agent-tls-{}-{test}",
+                std::process::id()
+            ));
+            std::fs::create_dir_all(&dir).unwrap();
+            Self(dir)
+        }
+
+        /// Writes `contents` to `name`, named in messages as the key `tls.<field>`.
+        fn file(&self, name: &str, field: &str, contents: &str) -> PemFile {
+            let path = self.0.join(name);
+            std::fs::write(&path, contents).unwrap();
+            PemFile {
+                path,
+                origin: format!("exporters.otlp.tls.{field}"),
+            }
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// A CA's certificate and a client certificate with its key, in PEM.
+    fn ca_and_client() -> (String, String, String) {
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca_params, ca_key);
+        let client_key = KeyPair::generate().unwrap();
+        let client = CertificateParams::new(vec!["agent".to_string()])
+            .unwrap()
+            .signed_by(&client_key, &issuer)
+            .unwrap();
+        (ca.pem(), client.pem(), client_key.serialize_pem())
+    }
+
+    fn refusal(settings: &TlsSettings) -> String {
+        match ClientTls::load(settings) {
+            Ok(_) => panic!("{settings:?} loaded"),
+            Err(err) => err.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_ca_file_and_a_client_certificate_load() {
+        let scratch = Scratch::new("load");
+        let (ca, client, key) = ca_and_client();
+        let settings = TlsSettings {
+            ca_file: Some(scratch.file("ca.pem", "ca_file", &ca)),
+            client_certificate: Some(ClientCertificate {
+                cert_file: scratch.file("client.pem", "cert_file", &client),
+                key_file: scratch.file("client.key", "key_file", &key),
+            }),
+            server_name: Some("collector.internal".into()),
+            insecure_skip_verify: false,
+        };
+        let tls = ClientTls::load(&settings).unwrap();
+        assert_eq!(
+            tls.identity_pem,
+            Some((client.into_bytes(), key.into_bytes()))
+        );
+        assert_eq!(
+            tls.server_name,
+            Some(ServerName::try_from("collector.internal").unwrap())
+        );
+        assert!(ClientTls::load(&TlsSettings::default()).is_ok());
+    }
+
+    #[test]
+    fn a_missing_file_is_named_by_its_key() {
+        let settings = TlsSettings {
+            ca_file: Some(PemFile {
+                path: "/nonexistent/ca.pem".into(),
+                origin: "OTEL_EXPORTER_OTLP_CERTIFICATE".into(),
+            }),
+            ..Default::default()
+        };
+        let message = "OTEL_EXPORTER_OTLP_CERTIFICATE: cannot read /nonexistent/ca.pem: No such file or directory (os error 2)";
+        assert_eq!(refusal(&settings), message);
+        let unverified = TlsSettings {
+            insecure_skip_verify: true,
+            ..settings
+        };
+        assert_eq!(refusal(&unverified), message, "read even when unused");
+    }
+
+    #[test]
+    fn files_without_the_expected_pem_are_refused() {
+        let scratch = Scratch::new("not-pem");
+        let (_, client, key) = ca_and_client();
+        let not_pem = scratch.file("ca.pem", "ca_file", "not a certificate\n");
+        let settings = TlsSettings {
+            ca_file: Some(not_pem.clone()),
+            ..Default::default()
+        };
+        assert_eq!(
+            refusal(&settings),
+            format!(
+                "exporters.otlp.tls.ca_file: {}: no PEM certificate in it",
+                not_pem.path.display()
+            )
+        );
+        let swapped = TlsSettings {
+            client_certificate: Some(ClientCertificate {
+                cert_file: scratch.file("client.pem", "cert_file", &client),
+                key_file: scratch.file("client.key", "key_file", &client),
+            }),
+            ..Default::default()
+        };
+        assert_eq!(
+            refusal(&swapped),
+            format!(
+                "exporters.otlp.tls.key_file: {}: no PEM private key in it: no items found",
+                scratch.0.join("client.key").display()
+            )
+        );
+        let (_, other_client, _) = ca_and_client();
+        let mismatched = TlsSettings {
+            client_certificate: Some(ClientCertificate {
+                cert_file: scratch.file("other.pem", "cert_file", &other_client),
+                key_file: scratch.file("key.pem", "key_file", &key),
+            }),
+            ..Default::default()
+        };
+        assert_eq!(
+            refusal(&mismatched),
+            format!(
+                "exporters.otlp.tls.key_file: {}: not the key of the certificate in {}",
+                scratch.0.join("key.pem").display(),
+                scratch.0.join("other.pem").display()
+            )
+        );
+    }
+
+    #[test]
+    fn a_server_name_that_is_no_name_is_refused() {
+        let settings = TlsSettings {
+            server_name: Some("not a name".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            refusal(&settings),
+            "exporters.otlp.tls.server_name: `not a name`: invalid dns name"
+        );
+    }
+}
