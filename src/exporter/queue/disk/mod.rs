@@ -82,12 +82,18 @@ impl Located {
     }
 }
 
+/// Stored records not yet handed to the worker.
+struct Ready {
+    /// Oldest first.
+    records: VecDeque<Located>,
+    /// The writer has stopped: no more records will come.
+    closed: bool,
+}
+
 /// What the writer, the reader and the settling batches share.
 struct Shared {
     directory: PathBuf,
-    /// Stored records not yet handed to the worker, oldest first; `closed` once the writer
-    /// has stopped.
-    ready: Mutex<(VecDeque<Located>, bool)>,
+    ready: Mutex<Ready>,
     appended: Notify,
     progress: Mutex<Progress>,
     capacity: Arc<Capacity>,
@@ -111,14 +117,14 @@ impl Shared {
             }
         }
         if let Ok(mut ready) = self.ready.lock() {
-            ready.0.extend(records);
+            ready.records.extend(records);
         }
         self.appended.notify_waiters();
     }
 
     fn close(&self) {
         if let Ok(mut ready) = self.ready.lock() {
-            ready.1 = true;
+            ready.closed = true;
         }
         self.appended.notify_waiters();
     }
@@ -202,9 +208,9 @@ impl DiskReader {
                 let Ok(mut ready) = self.shared.ready.lock() else {
                     return Ok(None);
                 };
-                match ready.0.pop_front() {
+                match ready.records.pop_front() {
                     Some(record) => record,
-                    None if ready.1 => return Ok(None),
+                    None if ready.closed => return Ok(None),
                     None => return Err(Empty),
                 }
             };
@@ -311,7 +317,10 @@ pub fn open(
     report(&directory, &recovered, &counters);
     let shared = Arc::new(Shared {
         directory: directory.clone(),
-        ready: Mutex::new((VecDeque::from(recovered.records.clone()), false)),
+        ready: Mutex::new(Ready {
+            records: VecDeque::from(recovered.records.clone()),
+            closed: false,
+        }),
         appended: Notify::new(),
         progress: Mutex::new(Progress {
             unsettled: recovered.records.iter().map(|r| r.sequence).collect(),

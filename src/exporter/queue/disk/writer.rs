@@ -141,22 +141,22 @@ impl SegmentLog {
         &mut self,
         requests: impl Iterator<Item = &'a EncodedRequest>,
     ) -> std::io::Result<()> {
-        let mut buffer = Vec::new();
-        let mut located = Vec::new();
-        for request in requests {
-            let offset = buffer.len() as u64;
-            record::write(self.next_sequence, request, &mut buffer);
-            located.push((
-                offset,
-                self.next_sequence,
-                request.items,
-                request.signal,
-                request.bytes.len(),
-            ));
-            self.next_sequence += 1;
-        }
         if self.file.is_none() || self.offset >= self.segment_bytes {
             self.begin_segment()?;
+        }
+        let mut buffer = Vec::new();
+        let mut records = Vec::new();
+        for request in requests {
+            records.push(Located {
+                segment: self.segment,
+                offset: self.offset + buffer.len() as u64,
+                sequence: self.next_sequence,
+                items: request.items,
+                signal: request.signal,
+                body_len: request.bytes.len(),
+            });
+            record::write(self.next_sequence, request, &mut buffer);
+            self.next_sequence += 1;
         }
         let file = self.file.as_mut().expect("a segment is open");
         if let Err(error) = file.write_all(&buffer) {
@@ -164,25 +164,13 @@ impl SegmentLog {
             self.file = None;
             return Err(error);
         }
+        self.offset += buffer.len() as u64;
         self.dirty = true;
         match self.sync {
             SyncPolicy::Always => self.sync_now()?,
             SyncPolicy::Interval(_) => self.sync_if_due(),
             SyncPolicy::Never => {}
         }
-        let base = self.offset;
-        self.offset += buffer.len() as u64;
-        let records = located
-            .into_iter()
-            .map(|(offset, sequence, items, signal, body_len)| Located {
-                segment: self.segment,
-                offset: base + offset,
-                sequence,
-                items,
-                signal,
-                body_len,
-            })
-            .collect();
         self.shared.stored(records, self.segment);
         Ok(())
     }
