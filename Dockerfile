@@ -9,8 +9,8 @@
 # interfaces. The binary needs no system TLS library (rustls, with the Mozilla roots compiled in)
 # and no protoc (the OTLP protobuf code ships pre-generated in opentelemetry-proto).
 
-# The crate's rust-version (Cargo.toml), which is also the highest any locked dependency needs.
-ARG RUST_VERSION=1.88
+# The crate's rust-version (Cargo.toml: 1.89 for File::try_lock); locked dependencies need at most 1.88.
+ARG RUST_VERSION=1.89
 
 FROM rust:${RUST_VERSION}-slim-bookworm AS builder
 WORKDIR /src
