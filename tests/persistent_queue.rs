@@ -81,10 +81,22 @@ async fn load(address: String, clients: usize, stop: Arc<AtomicBool>) -> BTreeSe
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkill_mid_load_loses_no_acknowledged_span() {
+    sigkill_mid_load("always").await;
+}
+
+/// With `fsync: interval` the data is with the operating system before the OK, which a killed
+/// process cannot take back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_mid_load_loses_nothing_with_interval_fsync() {
+    sigkill_mid_load("interval").await;
+}
+
+async fn sigkill_mid_load(fsync: &str) {
     let storage = TempDir::new("kill-queue");
     // A slow backend: the queue on disk holds a backlog when the agent is killed.
     let (backend, captured) = start_slow_capture_backend(Duration::from_millis(100)).await;
-    let overrides = queue_overrides(&storage.path(), &backend.to_string());
+    let mut overrides = queue_overrides(&storage.path(), &backend.to_string());
+    overrides.push(format!("exporters.otlp.sending_queue.fsync={fsync}"));
     let mut agent = start(&overrides);
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -128,7 +140,7 @@ async fn sigkill_mid_load_loses_no_acknowledged_span() {
         .self_metric("genai_cost_agent_exporter_replayed_items_total{exporter=\"otlp\"}")
         .unwrap();
     eprintln!(
-        "SIGKILL mid-load: {} spans acknowledged, {} delivered before the kill, {} replayed from disk after restart, {} distinct delivered in all ({} acknowledged among them), {} duplicated",
+        "SIGKILL mid-load (fsync {fsync}): {} spans acknowledged, {} delivered before the kill, {} replayed from disk after restart, {} distinct delivered in all ({} acknowledged among them), {} duplicated",
         acknowledged.len(),
         delivered_before_kill,
         replayed,

@@ -71,7 +71,7 @@ impl Captured {
     }
 }
 
-/// Stores what it receives, after an optional delay (a slow backend).
+/// Stores what it receives and answers after an optional delay (a slow backend).
 #[derive(Clone)]
 struct CaptureService(Arc<Captured>, Duration);
 
@@ -84,7 +84,6 @@ macro_rules! capture {
                 &self,
                 request: Request<$request>,
             ) -> Result<Response<$response>, Status> {
-                tokio::time::sleep(self.1).await;
                 let headers = request.metadata().clone().into_headers();
                 self.0
                     .headers
@@ -92,6 +91,9 @@ macro_rules! capture {
                     .unwrap()
                     .push((stringify!($list), headers));
                 self.0.$list.lock().unwrap().push(request.into_inner());
+                // Slow to answer, not to store: a sender that gives up (or dies) before the
+                // answer has still delivered.
+                tokio::time::sleep(self.1).await;
                 Ok(Response::new(Default::default()))
             }
         }
@@ -139,7 +141,7 @@ pub async fn start_capture_backend() -> (SocketAddr, Arc<Captured>) {
     start_slow_capture_backend(Duration::ZERO).await
 }
 
-/// A capture backend that answers each export only after `delay`.
+/// A capture backend that stores each export at once but answers only after `delay`.
 pub async fn start_slow_capture_backend(delay: Duration) -> (SocketAddr, Arc<Captured>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     start_capture_backend_on(listener, delay)
