@@ -190,12 +190,8 @@ impl Reservation {
                 })
                 .map(|()| Stored::Queued)
                 .map_err(|failed| failed.0.request),
-            Sink::Disk(writer) => {
-                let answer = writer.append(request)?;
-                // The record on disk holds the room now; the reader hands it to a slot.
-                self.room.keep();
-                Ok(Stored::Writing(answer))
-            }
+            // The writer keeps the room with the record once written, or gives it back.
+            Sink::Disk(writer) => writer.append(request, self.room).map(Stored::Writing),
         }
     }
 }

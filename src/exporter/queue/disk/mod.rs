@@ -101,6 +101,13 @@ struct Shared {
     errors: RateLimitedLog,
 }
 
+/// Locks `mutex`, also after a panic elsewhere: the bookkeeping must go on.
+fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 impl Shared {
     fn segment_path(&self, segment: u64) -> PathBuf {
         self.directory.join(format!("{segment:020}.seg"))
@@ -108,7 +115,8 @@ impl Shared {
 
     /// Called by the writer once `records` are stored: they become unsettled and readable.
     fn stored(&self, records: Vec<Located>, writing: u64) {
-        if let Ok(mut progress) = self.progress.lock() {
+        {
+            let mut progress = locked(&self.progress);
             progress.writing = writing;
             for record in &records {
                 progress.unsettled.insert(record.sequence);
@@ -116,16 +124,12 @@ impl Shared {
                 progress.next_sequence = record.sequence + 1;
             }
         }
-        if let Ok(mut ready) = self.ready.lock() {
-            ready.records.extend(records);
-        }
+        locked(&self.ready).records.extend(records);
         self.appended.notify_waiters();
     }
 
     fn close(&self) {
-        if let Ok(mut ready) = self.ready.lock() {
-            ready.closed = true;
-        }
+        locked(&self.ready).closed = true;
         self.appended.notify_waiters();
     }
 
@@ -140,12 +144,16 @@ impl Shared {
     /// Forgets settled records: saves what is settled and removes segments that hold nothing
     /// unsettled any more.
     fn settle(&self, sequences: impl Iterator<Item = u64>) {
-        let Ok(mut progress) = self.progress.lock() else {
-            return;
-        };
+        let mut progress = locked(&self.progress);
         for sequence in sequences {
             progress.unsettled.remove(&sequence);
         }
+        self.save(&mut progress);
+    }
+
+    /// Writes what is settled to the cursor file and removes segments left with nothing
+    /// unsettled.
+    fn save(&self, progress: &mut Progress) {
         match progress.save() {
             Ok(emptied) => {
                 for segment in emptied {
@@ -182,6 +190,21 @@ pub struct DiskReader {
     files: BTreeMap<u64, File>,
 }
 
+/// What the reader found next.
+enum Next {
+    Record(Queued),
+    /// Nothing stored yet.
+    Empty,
+    /// The writer has stopped and everything is read.
+    Closed,
+    /// The next record could not be read for now (the file system, not the record); it stays
+    /// first in line.
+    Unreadable,
+}
+
+/// How long the reader waits after a read failed for reasons other than damage.
+const READ_RETRY: Duration = Duration::from_secs(1);
+
 impl DiskReader {
     pub async fn recv(&mut self) -> Option<Queued> {
         let shared = self.shared.clone();
@@ -190,34 +213,30 @@ impl DiskReader {
             tokio::pin!(appended);
             appended.as_mut().enable();
             match self.next_ready() {
-                Ok(Some(queued)) => return Some(queued),
-                Ok(None) => return None,
-                Err(Empty) => appended.await,
+                Next::Record(queued) => return Some(queued),
+                Next::Closed => return None,
+                Next::Empty => appended.await,
+                Next::Unreadable => tokio::time::sleep(READ_RETRY).await,
             }
         }
     }
 
     pub fn try_recv(&mut self) -> Option<Queued> {
-        self.next_ready().ok().flatten()
+        match self.next_ready() {
+            Next::Record(queued) => Some(queued),
+            _ => None,
+        }
     }
 
-    /// The next readable record; `Ok(None)` when the writer has stopped and all is read.
-    fn next_ready(&mut self) -> Result<Option<Queued>, Empty> {
+    fn next_ready(&mut self) -> Next {
         loop {
             let record = {
-                let Ok(mut ready) = self.shared.ready.lock() else {
-                    return Ok(None);
-                };
+                let mut ready = locked(&self.shared.ready);
                 match ready.records.pop_front() {
                     Some(record) => record,
-                    None if ready.closed => return Ok(None),
-                    None => return Err(Empty),
+                    None if ready.closed => return Next::Closed,
+                    None => return Next::Empty,
                 }
-            };
-            let room = Room {
-                amount: record.amount(),
-                capacity: self.shared.capacity.clone(),
-                counters: self.shared.counters.clone(),
             };
             let ack = DiskAck {
                 shared: self.shared.clone(),
@@ -230,29 +249,40 @@ impl DiskReader {
                         items: record.items,
                         bytes,
                     };
+                    let room = Room {
+                        amount: record.amount(),
+                        capacity: self.shared.capacity.clone(),
+                        counters: self.shared.counters.clone(),
+                    };
                     let slot = QueueSlot {
                         _room: room,
                         ack: Some(ack),
                     };
-                    return Ok(Some(Queued { request, slot }));
+                    return Next::Record(Queued { request, slot });
                 }
+                Err(error) if is_damage(&error) => self.skip_damaged(record, ack, &error),
                 Err(error) => {
-                    // Damaged since it was written: count it and move on.
-                    self.shared
-                        .counters
-                        .storage_damaged(1, record.body_len as u64);
-                    self.shared
-                        .counters
-                        .dropped(record.signal, record.items, "storage_damaged");
-                    self.shared.errors.warn(&format!(
-                        "persistent queue {}: record {} unreadable, skipped: {error}",
-                        self.shared.directory.display(),
-                        record.sequence
-                    ));
-                    DiskAck::settle_all(vec![ack]);
+                    self.shared.storage_failed(&error);
+                    locked(&self.shared.ready).records.push_front(record);
+                    return Next::Unreadable;
                 }
             }
         }
+    }
+
+    /// A record damaged since it was written: counted, its room given back, settled.
+    fn skip_damaged(&self, record: Located, ack: DiskAck, error: &std::io::Error) {
+        let counters = &self.shared.counters;
+        counters.storage_damaged(1, record.body_len as u64);
+        counters.dropped(record.signal, record.items, "storage_damaged");
+        self.shared.capacity.give_back(record.amount());
+        counters.dequeued(record.items, record.body_len as u64);
+        self.shared.errors.warn(&format!(
+            "persistent queue {}: record {} unreadable, skipped: {error}",
+            self.shared.directory.display(),
+            record.sequence
+        ));
+        DiskAck::settle_all(vec![ack]);
     }
 
     fn read(&mut self, record: &Located) -> std::io::Result<Bytes> {
@@ -278,7 +308,12 @@ impl DiskReader {
     }
 }
 
-struct Empty;
+/// Whether a read failed because of what is on disk (a bad checksum, a file cut short or
+/// removed) rather than for a passing reason (no file descriptors, an I/O error that may clear).
+fn is_damage(error: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{InvalidData, NotFound, UnexpectedEof};
+    matches!(error.kind(), InvalidData | UnexpectedEof | NotFound)
+}
 
 /// Opens (or creates) the queue in `options.directory`: locks it, reads the cursor, scans the
 /// segments, queues the unsettled records again, and starts the writer on a new segment.
@@ -314,6 +349,12 @@ pub fn open(
         }
     };
     let recovered = recover(&directory, &settled)?;
+    // Never reuse a number the cursor file speaks of, even if its segment is gone: a new record
+    // under a number recorded as settled would be skipped after the next restart.
+    let next_sequence = recovered
+        .next_sequence
+        .max(settled.cursor)
+        .max(settled.beyond.last().map_or(0, |&(_, end)| end));
     report(&directory, &recovered, &counters);
     let shared = Arc::new(Shared {
         directory: directory.clone(),
@@ -324,7 +365,7 @@ pub fn open(
         appended: Notify::new(),
         progress: Mutex::new(Progress {
             unsettled: recovered.records.iter().map(|r| r.sequence).collect(),
-            next_sequence: recovered.next_sequence.max(settled.cursor),
+            next_sequence,
             segments: recovered.segments.clone(),
             writing: recovered.last_segment + 1,
             cursor_file,
@@ -337,11 +378,13 @@ pub fn open(
         capacity.take_anyway(record.amount());
         counters.queued(record.items, record.body_len as u64);
     }
+    // The cursor file now describes what is on disk, not what was before recovery.
+    shared.save(&mut locked(&shared.progress));
     let log = writer::SegmentLog {
         shared: shared.clone(),
         sync: options.sync,
         segment_bytes: options.segment_bytes,
-        next_sequence: recovered.next_sequence.max(settled.cursor),
+        next_sequence,
         segment: recovered.last_segment,
         file: None,
         offset: 0,

@@ -86,7 +86,8 @@ pub struct Progress {
     pub unsettled: BTreeSet<u64>,
     /// The sequence number the next record will get.
     pub next_sequence: u64,
-    /// Segment number → the last sequence number in it.
+    /// Segment number → the last sequence number in it that may be unsettled (its last record
+    /// when written; its last unsettled one when recovered).
     pub segments: BTreeMap<u64, u64>,
     /// The segment being written, never removed.
     pub writing: u64,

@@ -11,8 +11,9 @@ use crate::telemetry::Signal;
 
 const MAGIC: &[u8; 4] = b"GCQ1";
 pub const HEADER_LEN: usize = 28;
-/// Longer bodies are taken for a corrupt length field.
-const MAX_BODY: usize = 1 << 30;
+/// Longer bodies are taken for a corrupt length field. Requests are at most 1 GiB as received
+/// (the receivers' limit), plus what enrichment adds.
+const MAX_BODY: usize = 2 << 30;
 
 /// What a record's header says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +36,7 @@ pub fn write(sequence: u64, request: &EncodedRequest, out: &mut Vec<u8>) {
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(request.bytes.len() as u32).to_le_bytes());
     out.extend_from_slice(&sequence.to_le_bytes());
+    // A request within the receivers' size limit holds far fewer than 2^32 items.
     out.extend_from_slice(&(request.items.min(u32::MAX as u64) as u32).to_le_bytes());
     out.extend_from_slice(&[request.signal as u8, 0, 0, 0]);
     out.extend_from_slice(&[0; 4]);

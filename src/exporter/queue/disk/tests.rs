@@ -272,3 +272,64 @@ async fn the_disk_holds_no_more_than_the_byte_limit_allows() {
     QueueSlot::settle_all(oldest);
     assert!(queue.try_reserve(wanted).is_some());
 }
+
+#[tokio::test]
+async fn numbers_recorded_as_settled_are_never_reused() {
+    let directory = TempDir::new("reuse");
+    {
+        // 0..10 stored, all but 2 settled: the cursor file says 2 is open and 3..10 settled.
+        let (queue, mut receiver, _counters) = open_queue(&directory.0, 200);
+        store(&queue, 0..10).await;
+        let mut queued = receive_all(&mut receiver);
+        let in_flight = queued.remove(2);
+        QueueSlot::settle_all(queued.into_iter().map(|q| q.slot).collect());
+        drop(in_flight);
+    }
+    {
+        // The segments holding only settled records are removed; 2 comes back, still open.
+        let (_queue, mut receiver, _counters) = open_queue(&directory.0, 200);
+        assert_eq!(
+            texts(&receive_all(&mut receiver)),
+            numbered([2].into_iter())
+        );
+    }
+    {
+        let (queue, mut receiver, _counters) = open_queue(&directory.0, 200);
+        receive_all(&mut receiver);
+        store(&queue, 100..104).await;
+        receive_all(&mut receiver);
+    }
+    let (_queue, mut receiver, _counters) = open_queue(&directory.0, 200);
+    assert_eq!(
+        texts(&receive_all(&mut receiver)),
+        numbered([2, 100, 101, 102, 103].into_iter())
+    );
+}
+
+#[tokio::test]
+async fn a_failed_write_gives_its_room_back() {
+    let directory = TempDir::new("failed-write");
+    let (queue, _receiver, counters) = open_queue(&directory.0, 1 << 20);
+    // The writer's first segment file exists already: creating it fails.
+    std::fs::write(directory.0.join(format!("{:020}.seg", 1)), b"").unwrap();
+    let request = request(0);
+    let wanted = Amount {
+        items: request.items,
+        bytes: request.bytes.len() as u64,
+    };
+    let stored = queue
+        .try_reserve(wanted)
+        .unwrap()
+        .send(request)
+        .ok()
+        .unwrap();
+    assert!(stored.wait().await.is_err(), "the sender is refused");
+    assert_eq!(queue.capacity.used(), Amount::default());
+    let mut text = String::new();
+    counters.render_scalar(0, "queued", &mut text);
+    counters.render_scalar(4, "errors", &mut text);
+    assert_eq!(
+        text,
+        "queued{exporter=\"otlp\"} 0\nerrors{exporter=\"otlp\"} 1\n"
+    );
+}

@@ -4,6 +4,7 @@
 
 use super::record;
 use super::{Located, Shared, SyncPolicy};
+use crate::exporter::queue::Room;
 use crate::exporter::EncodedRequest;
 use std::fs::File;
 use std::io::Write;
@@ -18,8 +19,12 @@ const GROUP_LIMIT: usize = 1024;
 enum Job {
     Append {
         request: EncodedRequest,
+        /// The request's share of the queue: kept by the record once written, given back
+        /// when the write fails.
+        room: Room,
         answer: oneshot::Sender<std::io::Result<()>>,
     },
+    /// Answered once everything before it is written and synced (unless the policy is `never`).
     Flush(oneshot::Sender<()>),
 }
 
@@ -44,13 +49,18 @@ impl DiskWriter {
 
     /// Hands `request` to the writer; the answer says when it is stored. Gives the request
     /// back when the writer has stopped.
-    pub fn append(
+    pub(in crate::exporter::queue) fn append(
         &self,
         request: EncodedRequest,
+        room: Room,
     ) -> Result<oneshot::Receiver<std::io::Result<()>>, EncodedRequest> {
         let (answer, answered) = oneshot::channel();
         self.jobs
-            .send(Job::Append { request, answer })
+            .send(Job::Append {
+                request,
+                room,
+                answer,
+            })
             .map_err(|failed| match failed.0 {
                 Job::Append { request, .. } => request,
                 Job::Flush(_) => unreachable!("an append was sent"),
@@ -118,16 +128,29 @@ impl SegmentLog {
         let mut flushes = Vec::new();
         for job in group {
             match job {
-                Job::Append { request, answer } => requests.push((request, answer)),
+                Job::Append {
+                    request,
+                    room,
+                    answer,
+                } => requests.push((request, room, answer)),
                 Job::Flush(done) => flushes.push(done),
             }
         }
         if !requests.is_empty() {
-            let result = self.append(requests.iter().map(|(request, _)| request));
-            for (_, answer) in requests {
+            let result = self.append(requests.iter().map(|(request, _, _)| request));
+            if let Err(error) = &result {
+                self.shared.storage_failed(error);
+            }
+            for (_, room, answer) in requests {
+                match &result {
+                    Ok(()) => room.keep(),
+                    Err(_) => drop(room),
+                }
                 let _ = answer.send(result.as_ref().map(|_| ()).map_err(copy_error));
             }
-            if let Err(error) = result {
+        }
+        if !flushes.is_empty() && self.sync != SyncPolicy::Never {
+            if let Err(error) = self.sync_now() {
                 self.shared.storage_failed(&error);
             }
         }
@@ -160,8 +183,12 @@ impl SegmentLog {
         }
         let file = self.file.as_mut().expect("a segment is open");
         if let Err(error) = file.write_all(&buffer) {
-            // Where the file ends now is unknown: later records go to a fresh segment.
+            // Where the file ends now is unknown: later records go to a fresh segment, and a
+            // segment that holds nothing else is removed.
             self.file = None;
+            if self.offset == 0 {
+                let _ = std::fs::remove_file(self.shared.segment_path(self.segment));
+            }
             return Err(error);
         }
         self.offset += buffer.len() as u64;
@@ -186,7 +213,11 @@ impl SegmentLog {
             .open(self.shared.segment_path(self.segment))?;
         if self.sync == SyncPolicy::Always {
             // The new file's name must be durable too.
-            File::open(&self.shared.directory)?.sync_all()?;
+            let synced = File::open(&self.shared.directory).and_then(|dir| dir.sync_all());
+            if let Err(error) = synced {
+                let _ = std::fs::remove_file(self.shared.segment_path(self.segment));
+                return Err(error);
+            }
         }
         self.file = Some(file);
         self.offset = 0;
