@@ -228,6 +228,12 @@ async fn http_429_with_retry_after_is_honoured() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_exporter_does_not_stall_a_live_one() {
+    // Baseline: the live exporter alone, same load, same process.
+    let (live, captured) = start_capture_backend().await;
+    let agent = start_agent(live, &["metrics.enabled=false"]).await;
+    let alone = deliver_5000_spans(&agent, &captured).await;
+    assert!(agent.shutdown().await);
+
     let (live, captured) = start_capture_backend().await;
     // The dead backend accepts connections and never answers.
     let dead = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -242,26 +248,14 @@ async fn a_dead_exporter_does_not_stall_a_live_one() {
     ];
     let overrides: Vec<&str> = overrides.iter().map(String::as_str).collect();
     let agent = start_agent(live, &overrides).await;
-    let started = Instant::now();
-    for batch in 0..50u64 {
-        send_traces(&agent, trace_request(batch * 100 + 1, 100)).await;
-    }
-    assert!(
-        wait_until(Duration::from_secs(20), || captured.span_count() == 5_000).await,
-        "live got {}",
-        captured.span_count()
+    let beside_dead = deliver_5000_spans(&agent, &captured).await;
+    eprintln!(
+        "5,000 spans to the live exporter: {alone:?} alone, {beside_dead:?} beside a dead one"
     );
     assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "the live exporter kept its pace: {:?}",
-        started.elapsed()
+        beside_dead <= alone * 2 + Duration::from_millis(250),
+        "the live exporter kept its pace: {beside_dead:?} beside the dead one, {alone:?} alone"
     );
-    let received: HashSet<Vec<u8>> = captured
-        .spans()
-        .into_iter()
-        .map(|span| span.span_id)
-        .collect();
-    assert_eq!(received.len(), 5_000);
     assert!(
         agent.counters().dropped_total(Signal::Traces, "queue_full") >= 4_000,
         "the dead exporter's overflow is counted"
@@ -271,4 +265,22 @@ async fn a_dead_exporter_does_not_stall_a_live_one() {
         "the dead exporter's queue could not drain"
     );
     drop(dead);
+}
+
+/// Sends 50 requests of 100 spans and waits until the capture backend has every one of them;
+/// returns how long that took.
+async fn deliver_5000_spans(agent: &genai_cost_agent::Agent, captured: &Captured) -> Duration {
+    let started = Instant::now();
+    for batch in 0..50u64 {
+        send_traces(agent, trace_request(batch * 100 + 1, 100)).await;
+    }
+    assert!(
+        wait_until(Duration::from_secs(20), || captured.span_count() == 5_000).await,
+        "live got {}",
+        captured.span_count()
+    );
+    let took = started.elapsed();
+    let received: HashSet<u64> = captured.spans().iter().map(span_number).collect();
+    assert_eq!(received, (1..=5_000).collect());
+    took
 }
