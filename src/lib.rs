@@ -13,4 +13,7 @@ pub mod receiver;
 pub mod telemetry;
 pub mod usage;
 
+#[cfg(test)]
+mod test_support;
+
 pub use agent::Agent;

@@ -15,7 +15,6 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
@@ -69,33 +68,6 @@ impl Authority {
 
     fn client(&self) -> Certified {
         self.issue(&["agent"], ExtendedKeyUsagePurpose::ClientAuth)
-    }
-}
-
-/// A directory of its own for one test's PEM files, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(test: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "genai-cost-agent-tls-export-{}-{test}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-
-    /// Writes `contents` to `name`; returns its path.
-    fn write(&self, name: &str, contents: &str) -> String {
-        let path = self.0.join(name);
-        std::fs::write(&path, contents).unwrap();
-        path.display().to_string()
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -305,7 +277,7 @@ over_both_protocols!(
 );
 
 async fn a_trusted_ca_file_delivers_over_tls(protocol: Protocol) {
-    let scratch = Scratch::new(&format!("trusted-{protocol:?}"));
+    let scratch = TempDir::new(&format!("trusted-{protocol:?}"));
     let ca = Authority::new("test CA");
     let server = ca.server(&["localhost", "127.0.0.1"]);
     let (backend, captured) = start_tls_backend(
@@ -330,7 +302,7 @@ async fn a_trusted_ca_file_delivers_over_tls(protocol: Protocol) {
 }
 
 async fn mutual_tls_needs_the_client_certificate(protocol: Protocol) {
-    let scratch = Scratch::new(&format!("mutual-{protocol:?}"));
+    let scratch = TempDir::new(&format!("mutual-{protocol:?}"));
     let ca = Authority::new("test CA");
     let server = ca.server(&["127.0.0.1"]);
     let client = ca.client();
@@ -367,7 +339,7 @@ async fn mutual_tls_needs_the_client_certificate(protocol: Protocol) {
 }
 
 async fn server_name_replaces_the_endpoints_host(protocol: Protocol) {
-    let scratch = Scratch::new(&format!("server-name-{protocol:?}"));
+    let scratch = TempDir::new(&format!("server-name-{protocol:?}"));
     let ca = Authority::new("test CA");
     let server = ca.server(&["otlp.internal"]);
     let (backend, captured) = start_tls_backend(
@@ -401,7 +373,7 @@ async fn server_name_replaces_the_endpoints_host(protocol: Protocol) {
 }
 
 async fn an_unknown_ca_fails_unless_verification_is_skipped(protocol: Protocol) {
-    let scratch = Scratch::new(&format!("unknown-ca-{protocol:?}"));
+    let scratch = TempDir::new(&format!("unknown-ca-{protocol:?}"));
     let trusted = Authority::new("trusted CA");
     let unknown = Authority::new("unknown CA");
     let server = unknown.server(&["127.0.0.1"]);

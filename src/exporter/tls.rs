@@ -228,36 +228,27 @@ impl ServerCertVerifier for AcceptAnyCertificate {
 mod tests {
     use super::*;
     use crate::config::ClientCertificate;
+    use crate::test_support::TempDir;
     use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
-    use std::path::PathBuf;
 
-    /// A directory of its own under the system's temporary one, removed when dropped.
-    struct Scratch(PathBuf);
+    /// A scratch directory whose files are named in messages as `exporters.otlp.tls.<field>`.
+    struct Scratch(TempDir);
 
     impl Scratch {
         fn new(test: &str) -> Self {
-            let dir = std::env::temp_dir().join(format!(
-                "genai-cost-agent-tls-{}-{test}",
-                std::process::id()
-            ));
-            std::fs::create_dir_all(&dir).unwrap();
-            Self(dir)
+            Self(TempDir::new(&format!("tls-{test}")))
         }
 
         /// Writes `contents` to `name`, named in messages as the key `tls.<field>`.
         fn file(&self, name: &str, field: &str, contents: &str) -> PemFile {
-            let path = self.0.join(name);
-            std::fs::write(&path, contents).unwrap();
             PemFile {
-                path,
+                path: self.0.write(name, contents),
                 origin: format!("exporters.otlp.tls.{field}"),
             }
         }
-    }
 
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
+        fn join(&self, name: &str) -> std::path::PathBuf {
+            self.0 .0.join(name)
         }
     }
 
@@ -353,7 +344,7 @@ mod tests {
             refusal(&swapped),
             format!(
                 "exporters.otlp.tls.key_file: {}: no PEM private key in it: no items found",
-                scratch.0.join("client.key").display()
+                scratch.join("client.key").display()
             )
         );
         let (_, other_client, _) = ca_and_client();
@@ -368,8 +359,8 @@ mod tests {
             refusal(&mismatched),
             format!(
                 "exporters.otlp.tls.key_file: {}: not the key of the certificate in {}",
-                scratch.0.join("key.pem").display(),
-                scratch.0.join("other.pem").display()
+                scratch.join("key.pem").display(),
+                scratch.join("other.pem").display()
             )
         );
     }

@@ -386,6 +386,13 @@ impl TempDir {
     pub fn path(&self) -> String {
         self.0.display().to_string()
     }
+
+    /// Writes `contents` to the file `name` in the directory; returns its path.
+    pub fn write(&self, name: &str, contents: &str) -> String {
+        let path = self.0.join(name);
+        std::fs::write(&path, contents).unwrap();
+        path.display().to_string()
+    }
 }
 
 impl Drop for TempDir {

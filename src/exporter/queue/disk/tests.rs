@@ -1,26 +1,7 @@
 use super::*;
 use crate::exporter::queue::{ExportQueue, QueueLimits, QueueReceiver, QueueSlot};
 use crate::telemetry::AgentCounters;
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let unique = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let path =
-            std::env::temp_dir().join(format!("queue-test-{name}-{}-{unique}", std::process::id()));
-        Self(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use crate::test_support::TempDir;
 
 fn request(number: u64) -> EncodedRequest {
     EncodedRequest {
