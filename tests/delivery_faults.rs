@@ -79,20 +79,13 @@ const FAST_RETRIES: [&str; 4] = [
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backend_down_at_start_gets_every_span_once_it_is_up() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let (port, down) = reserve_down_port();
     let agent = start_agent(port, &FAST_RETRIES).await;
     send_traces(&agent, trace_request(1, 50)).await;
     send_traces(&agent, trace_request(51, 50)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let backend = ScriptedBackend::default();
-    serve(
-        backend.clone(),
-        tokio::net::TcpListener::bind(port).await.unwrap(),
-    )
-    .await;
+    serve(backend.clone(), down.listen(1024).unwrap()).await;
     assert!(
         wait_until(Duration::from_secs(20), || span_ids(
             &backend.accepted.lock().unwrap()

@@ -181,10 +181,7 @@ fn records(file: &[u8]) -> Vec<(usize, usize, u8, &[u8])> {
 async fn a_damaged_queue_file_is_skipped_reported_and_the_rest_delivered() {
     let storage = TempDir::new("damaged-queue");
     // No backend yet: what is accepted stays on disk through shutdown.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let (port, down) = reserve_down_port();
     let mut overrides = queue_overrides(&storage.path(), &port.to_string());
     overrides.push("service.shutdown_timeout=1s".into());
     let mut agent = start(&overrides);
@@ -229,7 +226,7 @@ async fn a_damaged_queue_file_is_skipped_reported_and_the_rest_delivered() {
     file.extend_from_within(..40);
     std::fs::write(&segments[0], &file).unwrap();
 
-    let listener = tokio::net::TcpListener::bind(port).await.unwrap();
+    let listener = down.listen(1024).unwrap();
     let (_, captured) = start_capture_backend_on(listener, Duration::ZERO);
     let mut restarted = start(&overrides);
     assert!(wait_until(Duration::from_secs(20), || captured.span_count() >= 70).await);

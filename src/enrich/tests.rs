@@ -62,16 +62,7 @@ fn worked_example_attributes() -> Vec<KeyValue> {
 }
 
 fn request(spans: Vec<Span>) -> ExportTraceServiceRequest {
-    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans};
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            scope_spans: vec![ScopeSpans {
-                spans,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-    }
+    crate::test_support::traces_request(spans)
 }
 
 fn spans_of(request: &ExportTraceServiceRequest) -> &[Span] {

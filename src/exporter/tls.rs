@@ -242,7 +242,7 @@ mod tests {
         /// Writes `contents` to `name`, named in messages as the key `tls.<field>`.
         fn file(&self, name: &str, field: &str, contents: &str) -> PemFile {
             PemFile {
-                path: self.0.write(name, contents),
+                path: self.0.write(name, contents).into(),
                 origin: format!("exporters.otlp.tls.{field}"),
             }
         }

@@ -28,7 +28,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use opentelemetry_proto::tonic::trace::v1::Span;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -145,6 +145,14 @@ pub async fn start_capture_backend() -> (SocketAddr, Arc<Captured>) {
 pub async fn start_slow_capture_backend(delay: Duration) -> (SocketAddr, Arc<Captured>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     start_capture_backend_on(listener, delay)
+}
+
+/// A port on 127.0.0.1 held for a backend that is down: bound but not listening, so connections
+/// to it are refused and no other socket can take it; `listen` on the socket brings it up.
+pub fn reserve_down_port() -> (SocketAddr, tokio::net::TcpSocket) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    (socket.local_addr().unwrap(), socket)
 }
 
 /// A capture backend on `listener` (e.g. a port chosen before the backend comes up).
@@ -366,53 +374,10 @@ pub fn assert_worked_example_cost(span: &Span, price_id: &str) {
     );
 }
 
-/// A directory under the system's temporary directory, removed when dropped.
-pub struct TempDir(pub std::path::PathBuf);
-
-impl TempDir {
-    pub fn new(name: &str) -> Self {
-        let unique = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let path = std::env::temp_dir().join(format!(
-            "genai-cost-agent-{name}-{}-{unique}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&path).unwrap();
-        Self(path)
-    }
-
-    pub fn path(&self) -> String {
-        self.0.display().to_string()
-    }
-
-    /// Writes `contents` to the file `name` in the directory; returns its path.
-    pub fn write(&self, name: &str, contents: &str) -> String {
-        let path = self.0.join(name);
-        std::fs::write(&path, contents).unwrap();
-        path.display().to_string()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A trace export request holding `spans` under one resource and scope.
-pub fn traces_request(spans: Vec<Span>) -> ExportTraceServiceRequest {
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            scope_spans: vec![ScopeSpans {
-                spans,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-    }
-}
+#[path = "../../src/test_support.rs"]
+mod test_support;
+#[allow(unused_imports)] // not every test uses both
+pub use test_support::{traces_request, TempDir};
 
 /// A span whose id is `number` (big-endian), named `span <number>`.
 pub fn numbered_span(number: u64) -> Span {
