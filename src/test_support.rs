@@ -1,8 +1,37 @@
 //! Helpers shared by the unit tests and (through `tests/common`) the integration tests.
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use std::path::PathBuf;
+
+/// An attribute of any value.
+pub fn attr(key: &str, value: Value) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue { value: Some(value) }),
+        ..Default::default()
+    }
+}
+
+/// A string attribute.
+pub fn text(key: &str, value: &str) -> KeyValue {
+    attr(key, Value::StringValue(value.into()))
+}
+
+/// An integer attribute.
+pub fn int(key: &str, value: i64) -> KeyValue {
+    attr(key, Value::IntValue(value))
+}
+
+/// The parent span id of a test span: `parent` repeated, or none for 0 (a root span).
+pub fn parent_id(parent: u8) -> Vec<u8> {
+    if parent == 0 {
+        Vec::new()
+    } else {
+        vec![parent; 8]
+    }
+}
 
 /// A trace export request holding `spans` under one resource and scope.
 pub fn traces_request(spans: Vec<Span>) -> ExportTraceServiceRequest {

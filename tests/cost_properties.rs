@@ -9,14 +9,19 @@
 //! count too (the same tokens cannot be both cached and uncached). The spans go through the
 //! public path: `UsageReader::read`, then `Enricher::price`.
 
+#[allow(dead_code)] // shared helpers; this test uses a few
+#[path = "../src/test_support.rs"]
+mod test_support;
+
 use genai_cost_agent::config::{load_str, ConfigDate};
 use genai_cost_agent::enrich::Enricher;
 use genai_cost_agent::pricing::{CostBreakdown, Rates};
 use genai_cost_agent::usage::{Source, SpanUsage, UsageReader};
-use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::common::v1::{any_value::Value, KeyValue};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use std::sync::OnceLock;
+use test_support::attr;
 
 const DATES: [&str; 5] = [
     "2025-06-01",
@@ -121,14 +126,6 @@ fn int(key: &str, value: u64) -> KeyValue {
         key,
         Value::IntValue(i64::try_from(value).expect("count fits i64")),
     )
-}
-
-fn attr(key: &str, value: Value) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue { value: Some(value) }),
-        ..Default::default()
-    }
 }
 
 fn span_attributes(call: &Call, reading: Reading) -> Vec<KeyValue> {

@@ -7,20 +7,23 @@
 //! doubles of the exact amounts). Cases with a twin span (two spans for one call) also go through
 //! `Enricher::enrich_request` in one request.
 
+#[allow(dead_code)] // shared helpers; this test uses a few
+#[path = "../src/test_support.rs"]
+mod test_support;
+
 use genai_cost_agent::config::{load_str, ConfigDate};
 use genai_cost_agent::enrich::{Enricher, SpanOutcome};
 use genai_cost_agent::pricing::CostBreakdown;
 use genai_cost_agent::telemetry::{AgentCounters, UnpricedReason};
 use genai_cost_agent::usage::{Source, SpanUsage, UsageReader};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{
-    any_value::Value, AnyValue, InstrumentationScope, KeyValue,
-};
+use opentelemetry_proto::tonic::common::v1::{any_value::Value, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use std::collections::HashSet;
+use test_support::{attr, int, text};
 
 // ------------------------------------------------------------------ attribute names
 
@@ -222,22 +225,6 @@ impl Case {
 }
 
 // ------------------------------------------------------------------ attribute helpers
-
-fn attr(key: &str, value: Value) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue { value: Some(value) }),
-        ..Default::default()
-    }
-}
-
-fn int(key: &str, value: i64) -> KeyValue {
-    attr(key, Value::IntValue(value))
-}
-
-fn text(key: &str, value: &str) -> KeyValue {
-    attr(key, Value::StringValue(value.into()))
-}
 
 fn float(key: &str, value: f64) -> KeyValue {
     attr(key, Value::DoubleValue(value))

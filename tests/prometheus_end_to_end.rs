@@ -21,11 +21,7 @@ fn span(id: u8, parent: u8, tenths: u64, failed: bool, attributes: Vec<KeyValue>
     Span {
         trace_id: vec![if parent == 0 { id } else { parent }; 16],
         span_id: vec![id; 8],
-        parent_span_id: if parent == 0 {
-            Vec::new()
-        } else {
-            vec![parent; 8]
-        },
+        parent_span_id: parent_id(parent),
         name: format!("span {id}"),
         start_time_unix_nano: START,
         end_time_unix_nano: START + tenths * 100_000_000,

@@ -278,6 +278,7 @@ fn apply(held: &mut HeldSpan, found: Vec<(String, String)>, keys: &[String], cop
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::parent_id;
 
     fn held(trace: u8, id: u8, parent: u8) -> HeldSpan {
         let span = Span {
@@ -346,11 +347,7 @@ mod tests {
         let ancestor = |id: u8, parent: u8, attributes: Vec<KeyValue>| Span {
             trace_id: vec![1; 16],
             span_id: vec![id; 8],
-            parent_span_id: if parent == 0 {
-                Vec::new()
-            } else {
-                vec![parent; 8]
-            },
+            parent_span_id: parent_id(parent),
             attributes,
             ..Default::default()
         };

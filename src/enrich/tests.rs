@@ -1,6 +1,8 @@
 use super::*;
 use crate::config::load_str;
-use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
+use crate::test_support::parent_id;
+use crate::test_support::{attr, int, text};
+use opentelemetry_proto::tonic::common::v1::{any_value::Value, KeyValue};
 
 fn enricher_with(extra: &str) -> Enricher {
     let loaded = load_str(extra, &[], |_| None).unwrap();
@@ -11,32 +13,12 @@ fn enricher() -> Enricher {
     enricher_with("")
 }
 
-fn attr(key: &str, value: Value) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue { value: Some(value) }),
-        ..Default::default()
-    }
-}
-
-fn int(key: &str, value: i64) -> KeyValue {
-    attr(key, Value::IntValue(value))
-}
-
-fn text(key: &str, value: &str) -> KeyValue {
-    attr(key, Value::StringValue(value.into()))
-}
-
 fn span(span_id: u8, parent: u8, attributes: Vec<KeyValue>) -> Span {
     Span {
         name: "chat".into(),
         trace_id: vec![1; 16],
         span_id: vec![span_id; 8],
-        parent_span_id: if parent == 0 {
-            Vec::new()
-        } else {
-            vec![parent; 8]
-        },
+        parent_span_id: parent_id(parent),
         start_time_unix_nano: 1_780_000_000_000_000_000, // 2026-05-28
         attributes,
         ..Default::default()

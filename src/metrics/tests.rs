@@ -1,8 +1,10 @@
 use super::*;
 use crate::config::load_str;
 use crate::enrich::Enricher;
+use crate::test_support::parent_id;
+use crate::test_support::{int, text};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{
@@ -17,36 +19,13 @@ metrics:
   cost_thresholds: ["0.05"]
 "#;
 
-fn text(key: &str, value: &str) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::StringValue(value.into())),
-        }),
-        ..Default::default()
-    }
-}
-fn int(key: &str, value: i64) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::IntValue(value)),
-        }),
-        ..Default::default()
-    }
-}
-
 const START: u64 = 1_780_000_000_000_000_000;
 
 fn span(id: u8, parent: u8, seconds_tenths: u64, attributes: Vec<KeyValue>) -> Span {
     Span {
         trace_id: vec![9; 16],
         span_id: vec![id; 8],
-        parent_span_id: if parent == 0 {
-            Vec::new()
-        } else {
-            vec![parent; 8]
-        },
+        parent_span_id: parent_id(parent),
         name: format!("span {id}"),
         start_time_unix_nano: START,
         end_time_unix_nano: START + seconds_tenths * 100_000_000,

@@ -1,23 +1,9 @@
 use super::*;
 use crate::config::UsageConfig;
-use opentelemetry_proto::tonic::common::v1::AnyValue;
+use crate::test_support::{attr, int, text};
 
 fn reader() -> UsageReader {
     UsageReader::from_config(&UsageConfig::default()).unwrap()
-}
-
-fn attr(key: &str, value: Value) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue { value: Some(value) }),
-        ..Default::default()
-    }
-}
-fn int(key: &str, count: i64) -> KeyValue {
-    attr(key, Value::IntValue(count))
-}
-fn text(key: &str, text: &str) -> KeyValue {
-    attr(key, Value::StringValue(text.into()))
 }
 
 fn read(attributes: &[KeyValue]) -> SpanUsage<'_> {

@@ -27,7 +27,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::common::v1::{any_value::Value, KeyValue};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -283,28 +283,6 @@ pub async fn start_agent(backend: SocketAddr, extra_overrides: &[&str]) -> Agent
     .unwrap()
 }
 
-/// A string attribute.
-pub fn text(key: &str, value: &str) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue {
-            value: Some(Value::StringValue(value.into())),
-        }),
-        ..Default::default()
-    }
-}
-
-/// An integer attribute.
-pub fn int(key: &str, value: i64) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue {
-            value: Some(Value::IntValue(value)),
-        }),
-        ..Default::default()
-    }
-}
-
 /// Waits until `condition` holds, for at most `limit`.
 pub async fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
     let deadline = tokio::time::Instant::now() + limit;
@@ -376,8 +354,8 @@ pub fn assert_worked_example_cost(span: &Span, price_id: &str) {
 
 #[path = "../../src/test_support.rs"]
 mod test_support;
-#[allow(unused_imports)] // not every test uses both
-pub use test_support::{traces_request, TempDir};
+#[allow(unused_imports)] // not every test uses all
+pub use test_support::{attr, int, parent_id, text, traces_request, TempDir};
 
 /// A span whose id is `number` (big-endian), named `span <number>`.
 pub fn numbered_span(number: u64) -> Span {
