@@ -324,30 +324,10 @@ pub fn open(
 ) -> Result<(DiskWriter, DiskReader), DiskError> {
     let directory = options.directory.clone();
     std::fs::create_dir_all(&directory).map_err(io_error(&directory))?;
-    let lock_path = directory.join("lock");
-    let lock = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(io_error(&lock_path))?;
-    lock_within(&lock, Duration::from_secs(2)).map_err(|_| DiskError::Locked(directory.clone()))?;
+    let lock = lock_directory(&directory)?;
     let cursor_path = directory.join("cursor");
-    let cursor_file = File::options()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(&cursor_path)
-        .map_err(io_error(&cursor_path))?;
-    let settled = match progress::read(&cursor_file) {
-        Ok(settled) => settled.unwrap_or_default(),
-        Err(error) => {
-            counters.storage_damaged(1, 0);
-            tracing::warn!(path = %cursor_path.display(), %error, "persistent queue: the cursor file is unreadable; everything on disk is sent again");
-            Settled::default()
-        }
-    };
+    let cursor_file = open_read_write(&cursor_path)?;
+    let settled = read_settled(&cursor_file, &cursor_path, &counters);
     let recovered = recover(&directory, &settled)?;
     // Never reuse a number the cursor file speaks of, even if its segment is gone: a new record
     // under a number recorded as settled would be skipped after the next restart.
@@ -356,47 +336,73 @@ pub fn open(
         .max(settled.cursor)
         .max(settled.beyond.last().map_or(0, |&(_, end)| end));
     report(&directory, &recovered, &counters);
-    let shared = Arc::new(Shared {
-        directory: directory.clone(),
-        ready: Mutex::new(Ready {
-            records: VecDeque::from(recovered.records.clone()),
-            closed: false,
-        }),
-        appended: Notify::new(),
-        progress: Mutex::new(Progress {
-            unsettled: recovered.records.iter().map(|r| r.sequence).collect(),
-            next_sequence,
-            segments: recovered.segments.clone(),
-            writing: recovered.last_segment + 1,
-            cursor_file,
-        }),
-        capacity: capacity.clone(),
-        counters: counters.clone(),
-        errors: RateLimitedLog::new(Duration::from_secs(10)),
-    });
     for record in &recovered.records {
         capacity.take_anyway(record.amount());
         counters.queued(record.items, record.body_len as u64);
     }
+    let shared = Arc::new(Shared {
+        directory: directory.clone(),
+        progress: Mutex::new(Progress {
+            unsettled: recovered.records.iter().map(|r| r.sequence).collect(),
+            next_sequence,
+            segments: recovered.segments,
+            writing: recovered.last_segment + 1,
+            cursor_file,
+        }),
+        ready: Mutex::new(Ready {
+            records: VecDeque::from(recovered.records),
+            closed: false,
+        }),
+        appended: Notify::new(),
+        capacity,
+        counters,
+        errors: RateLimitedLog::new(Duration::from_secs(10)),
+    });
     // The cursor file now describes what is on disk, not what was before recovery.
     shared.save(&mut locked(&shared.progress));
-    let log = writer::SegmentLog {
-        shared: shared.clone(),
-        sync: options.sync,
-        segment_bytes: options.segment_bytes,
+    let log = writer::SegmentLog::new(
+        shared.clone(),
+        &options,
         next_sequence,
-        segment: recovered.last_segment,
-        file: None,
-        offset: 0,
-        synced: Instant::now(),
-        dirty: false,
-    };
+        recovered.last_segment,
+    );
     let writer = DiskWriter::start(log, lock).map_err(io_error(&directory))?;
     let reader = DiskReader {
         shared,
         files: BTreeMap::new(),
     };
     Ok((writer, reader))
+}
+
+fn open_read_write(path: &Path) -> Result<File, DiskError> {
+    File::options()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(io_error(path))
+}
+
+/// The directory's `lock` file, locked for this agent (waiting a little for one still stopping).
+fn lock_directory(directory: &Path) -> Result<File, DiskError> {
+    let lock = open_read_write(&directory.join("lock"))?;
+    lock_within(&lock, Duration::from_secs(2))
+        .map_err(|_| DiskError::Locked(directory.to_path_buf()))?;
+    Ok(lock)
+}
+
+/// What the cursor file says is settled; nothing when it is new, damaged or unreadable (a
+/// damaged one is counted and reported: everything on disk is sent again).
+fn read_settled(file: &File, path: &Path, counters: &ExporterCounters) -> Settled {
+    match progress::read(file) {
+        Ok(settled) => settled.unwrap_or_default(),
+        Err(error) => {
+            counters.storage_damaged(1, 0);
+            tracing::warn!(path = %path.display(), %error, "persistent queue: the cursor file is unreadable; everything on disk is sent again");
+            Settled::default()
+        }
+    }
 }
 
 /// Locks the directory, waiting a little for an agent that is still stopping to let go.

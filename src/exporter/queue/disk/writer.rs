@@ -3,7 +3,7 @@
 //! are their senders answered and the records handed to the worker.
 
 use super::record;
-use super::{Located, Shared, SyncPolicy};
+use super::{DiskOptions, Located, Shared, SyncPolicy};
 use crate::exporter::queue::Room;
 use crate::exporter::EncodedRequest;
 use std::fs::File;
@@ -79,19 +79,41 @@ impl DiskWriter {
 
 /// The segment files being written.
 pub(super) struct SegmentLog {
-    pub shared: Arc<Shared>,
-    pub sync: SyncPolicy,
+    shared: Arc<Shared>,
+    sync: SyncPolicy,
     /// A segment is closed and a new one begun once it holds this many bytes.
-    pub segment_bytes: u64,
-    pub next_sequence: u64,
-    pub segment: u64,
-    pub file: Option<File>,
-    pub offset: u64,
-    pub synced: Instant,
-    pub dirty: bool,
+    segment_bytes: u64,
+    next_sequence: u64,
+    /// The segment being written (or, before the first write, the last one found).
+    segment: u64,
+    file: Option<File>,
+    offset: u64,
+    synced: Instant,
+    dirty: bool,
 }
 
 impl SegmentLog {
+    /// A log that numbers records from `next_sequence` and begins a new segment after
+    /// `last_segment` on its first write.
+    pub(super) fn new(
+        shared: Arc<Shared>,
+        options: &DiskOptions,
+        next_sequence: u64,
+        last_segment: u64,
+    ) -> Self {
+        Self {
+            shared,
+            sync: options.sync,
+            segment_bytes: options.segment_bytes,
+            next_sequence,
+            segment: last_segment,
+            file: None,
+            offset: 0,
+            synced: Instant::now(),
+            dirty: false,
+        }
+    }
+
     fn run(mut self, jobs: mpsc::Receiver<Job>) {
         let tick = match self.sync {
             SyncPolicy::Interval(interval) => interval,
