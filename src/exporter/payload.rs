@@ -1,6 +1,6 @@
-//! What travels from the receivers to the exporters: one OTLP request of one signal, with the
-//! number of items (spans, data points, log records) it carries, and how requests merge into
-//! batches.
+//! What travels from the receivers to the exporters: one OTLP request of one signal, the number
+//! of items (spans, data points, log records) it carries, and the request encoded once, which
+//! batches join.
 
 use crate::telemetry::Signal;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -49,22 +49,23 @@ impl Payload {
         }
     }
 
-    /// Moves the contents of `other` (of the same signal) into `self`.
-    /// Returns `other` back when the signals differ.
-    pub fn merge(&mut self, other: Payload) -> Result<(), Payload> {
-        match (self, other) {
-            (Payload::Traces(into), Payload::Traces(from)) => {
-                into.resource_spans.extend(from.resource_spans)
-            }
-            (Payload::Metrics(into), Payload::Metrics(from)) => {
-                into.resource_metrics.extend(from.resource_metrics)
-            }
-            (Payload::Logs(into), Payload::Logs(from)) => {
-                into.resource_logs.extend(from.resource_logs)
-            }
-            (_, other) => return Err(other),
+    /// Encoded size in bytes, as it would be queued.
+    pub fn encoded_len(&self) -> usize {
+        use prost::Message;
+        match self {
+            Payload::Traces(request) => request.encoded_len(),
+            Payload::Metrics(request) => request.encoded_len(),
+            Payload::Logs(request) => request.encoded_len(),
         }
-        Ok(())
+    }
+
+    fn encode_to_vec(&self) -> Vec<u8> {
+        use prost::Message;
+        match self {
+            Payload::Traces(request) => request.encode_to_vec(),
+            Payload::Metrics(request) => request.encode_to_vec(),
+            Payload::Logs(request) => request.encode_to_vec(),
+        }
     }
 }
 
@@ -92,16 +93,10 @@ pub struct EncodedRequest {
 
 impl EncodedRequest {
     pub fn encode(payload: &Payload) -> Self {
-        use prost::Message;
-        let bytes = match payload {
-            Payload::Traces(request) => request.encode_to_vec(),
-            Payload::Metrics(request) => request.encode_to_vec(),
-            Payload::Logs(request) => request.encode_to_vec(),
-        };
         Self {
             signal: payload.signal(),
             items: payload.item_count() as u64,
-            bytes: bytes.into(),
+            bytes: payload.encode_to_vec().into(),
         }
     }
 
@@ -134,18 +129,6 @@ impl EncodedRequest {
             signal,
             items,
             bytes,
-        }
-    }
-}
-
-impl Payload {
-    /// Encoded size in bytes, as it would be queued.
-    pub fn encoded_len(&self) -> usize {
-        use prost::Message;
-        match self {
-            Payload::Traces(request) => request.encoded_len(),
-            Payload::Metrics(request) => request.encoded_len(),
-            Payload::Logs(request) => request.encoded_len(),
         }
     }
 }

@@ -27,10 +27,6 @@ impl Capacity {
         }
     }
 
-    pub fn limit(&self) -> Amount {
-        self.limit
-    }
-
     /// Takes `wanted` when it fits. An empty queue takes any request, however large, so a
     /// request bigger than the whole queue still passes once the queue has drained.
     pub fn try_take(&self, wanted: Amount) -> bool {
