@@ -27,6 +27,23 @@ struct ScriptedBackend {
     accepted: Arc<Mutex<Vec<ExportTraceServiceRequest>>>,
 }
 
+impl ScriptedBackend {
+    /// The ids of the spans accepted so far, sorted.
+    fn accepted_ids(&self) -> Vec<u64> {
+        span_ids(&self.accepted.lock().unwrap())
+    }
+
+    /// Waits (up to `limit`) until `count` spans were accepted; returns their ids, sorted.
+    async fn wait_for_spans(&self, count: usize, limit: Duration) -> Vec<u64> {
+        assert!(
+            wait_until(limit, || self.accepted_ids().len() >= count).await,
+            "{} of {count} spans accepted",
+            self.accepted_ids().len()
+        );
+        self.accepted_ids()
+    }
+}
+
 #[tonic::async_trait]
 impl TraceService for ScriptedBackend {
     async fn export(
@@ -86,16 +103,8 @@ async fn a_backend_down_at_start_gets_every_span_once_it_is_up() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let backend = ScriptedBackend::default();
     serve(backend.clone(), down.listen(1024).unwrap()).await;
-    assert!(
-        wait_until(Duration::from_secs(20), || span_ids(
-            &backend.accepted.lock().unwrap()
-        )
-        .len()
-            == 100)
-        .await
-    );
     assert_eq!(
-        span_ids(&backend.accepted.lock().unwrap()),
+        backend.wait_for_spans(100, Duration::from_secs(20)).await,
         (1..=100).collect::<Vec<_>>()
     );
     assert!(agent.counters().retried_total(Signal::Traces) > 0);
@@ -114,16 +123,8 @@ async fn unavailable_with_retry_info_is_retried_after_the_delay_it_asks_for() {
     let (address, backend) = start_scripted(vec![refusal(), refusal()]).await;
     let agent = start_agent(address, &FAST_RETRIES).await;
     send_traces(&agent, trace_request(1, 10)).await;
-    assert!(
-        wait_until(Duration::from_secs(20), || !backend
-            .accepted
-            .lock()
-            .unwrap()
-            .is_empty())
-        .await
-    );
     assert_eq!(
-        span_ids(&backend.accepted.lock().unwrap()),
+        backend.wait_for_spans(1, Duration::from_secs(20)).await,
         (1..=10).collect::<Vec<_>>()
     );
     let calls = backend.calls.lock().unwrap().clone();
@@ -159,16 +160,8 @@ async fn invalid_argument_is_dropped_once_with_its_reason() {
     );
     assert_eq!(agent.counters().retried_total(Signal::Traces), 0);
     send_traces(&agent, trace_request(11, 5)).await;
-    assert!(
-        wait_until(Duration::from_secs(10), || !backend
-            .accepted
-            .lock()
-            .unwrap()
-            .is_empty())
-        .await
-    );
     assert_eq!(
-        span_ids(&backend.accepted.lock().unwrap()),
+        backend.wait_for_spans(1, Duration::from_secs(10)).await,
         (11..=15).collect::<Vec<_>>()
     );
     assert!(agent.shutdown().await);
