@@ -148,7 +148,7 @@ fn exporters(loaded: &LoadedConfig) -> Result<Vec<PlannedExporter<'_>>, StartErr
         let otlp = &config.exporters.otlp[&named.name];
         exporters.push(PlannedExporter {
             name: named.name.clone(),
-            exporter: Exporter::otlp(&named.settings)
+            exporter: Exporter::otlp(&named.settings, &named.tls)
                 .map_err(|err| StartError::Exporter(named.name.clone(), err))?,
             queue: &otlp.sending_queue,
             limits: limits(&otlp.sending_queue, &otlp.batch, &otlp.retry_on_failure),

@@ -47,10 +47,12 @@ pub struct LoadedConfig {
 }
 
 /// One OTLP exporter: its name (`otlp`, `otlp/<name>`), where it sends, which signals it gets.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct NamedExporter {
     pub name: String,
     pub settings: OtlpExporterSettings,
+    /// Its TLS settings with their files read and checked.
+    pub tls: crate::exporter::LoadedTls,
     /// Traces, metrics, logs.
     pub signals: [bool; 3],
 }
@@ -170,7 +172,8 @@ fn named_exporters(
             other => other,
         };
         if let Some(settings) = resolved.map_err(renamed)? {
-            check_tls_files(&settings).map_err(renamed)?;
+            let tls = crate::exporter::LoadedTls::load(&settings)
+                .map_err(|err| renamed(invalid(&err.key, err.message)))?;
             let takes = |signal| exporter.signals.contains(&signal);
             let has_endpoint = |index: usize| settings.signals[index].target.is_some();
             let signals = [
@@ -181,27 +184,12 @@ fn named_exporters(
             exporters.push(NamedExporter {
                 name: name.clone(),
                 settings,
+                tls,
                 signals,
             });
         }
     }
     Ok(exporters)
-}
-
-/// Reads and parses the PEM files of each TLS setting in use, as the exporter will at start.
-fn check_tls_files(settings: &OtlpExporterSettings) -> Result<(), ConfigError> {
-    let mut checked: Vec<&TlsSettings> = Vec::new();
-    for tls in settings
-        .signals
-        .iter()
-        .filter_map(|signal| signal.tls.as_ref())
-    {
-        if !checked.contains(&tls) {
-            crate::exporter::ClientTls::load(tls).map_err(|err| invalid(&err.key, err.message))?;
-            checked.push(tls);
-        }
-    }
-    Ok(())
 }
 
 /// Checks that span several keys or that the schema cannot express.

@@ -16,7 +16,7 @@ pub use otlp_grpc::{retry_delay, status_with_retry_info, GrpcExporter};
 pub use otlp_http::HttpExporter;
 pub use payload::{EncodedRequest, Payload};
 pub use queue::{disk, Amount, ExportQueue, QueueLimits, QueueReceiver, Reservation, Stored};
-pub use tls::{ClientTls, TlsError};
+pub use tls::{ClientTls, LoadedTls, TlsError};
 pub use worker::{ExportWorker, WorkerLimits};
 
 use crate::config::{OtlpExporterSettings, OtlpProtocol};
@@ -69,10 +69,12 @@ pub enum Exporter {
 impl Exporter {
     /// The OTLP exporter for `settings`. Connects lazily: a backend that is down at start does
     /// not stop the agent from starting.
-    pub fn otlp(settings: &OtlpExporterSettings) -> Result<Self, ExportError> {
+    pub fn otlp(settings: &OtlpExporterSettings, tls: &LoadedTls) -> Result<Self, ExportError> {
         Ok(match settings.protocol {
-            OtlpProtocol::Grpc => Exporter::Grpc(Box::new(GrpcExporter::new(settings)?)),
-            OtlpProtocol::HttpProtobuf => Exporter::Http(Box::new(HttpExporter::new(settings)?)),
+            OtlpProtocol::Grpc => Exporter::Grpc(Box::new(GrpcExporter::new(settings, tls)?)),
+            OtlpProtocol::HttpProtobuf => {
+                Exporter::Http(Box::new(HttpExporter::new(settings, tls)?))
+            }
         })
     }
 

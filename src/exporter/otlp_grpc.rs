@@ -3,7 +3,7 @@
 //! `RetryInfo` is read for the retry.
 
 use super::raw_codec::RawCodec;
-use super::{error_chain, ClientTls, ExportError, Prepared, Shared};
+use super::{error_chain, ExportError, LoadedTls, Prepared, Shared};
 use crate::config::{Compression, OtlpExporterSettings, SignalSettings};
 use crate::telemetry::Signal;
 use bytes::Bytes;
@@ -36,7 +36,7 @@ fn method(signal: Signal) -> PathAndQuery {
 }
 
 impl GrpcExporter {
-    pub fn new(settings: &OtlpExporterSettings) -> Result<Self, ExportError> {
+    pub fn new(settings: &OtlpExporterSettings, tls: &LoadedTls) -> Result<Self, ExportError> {
         // Signals with the same endpoint, TLS and timeout share a channel.
         let mut channels = Shared::new();
         let mut routes = [None, None, None];
@@ -46,7 +46,7 @@ impl GrpcExporter {
             };
             let key = (target, &signal.tls, signal.timeout);
             *route = Some(Route {
-                channel: channels.get_or_build(key, || channel(target, signal))?,
+                channel: channels.get_or_build(key, || channel(target, signal, tls))?,
                 metadata: metadata(&signal.headers)?,
                 timeout: signal.timeout,
             });
@@ -116,14 +116,20 @@ impl GrpcExporter {
 }
 
 /// A lazily connecting channel to `target`, over TLS when the signal has TLS settings.
-fn channel(target: &str, signal: &SignalSettings) -> Result<Channel, ExportError> {
+fn channel(
+    target: &str,
+    signal: &SignalSettings,
+    loaded: &LoadedTls,
+) -> Result<Channel, ExportError> {
     let setup = |err: &dyn std::fmt::Display| ExportError::Setup(format!("{target}: {err}"));
     let mut endpoint = Endpoint::from_shared(target.to_string())
         .map_err(|err| setup(&err))?
         .connect_timeout(signal.timeout)
         .timeout(signal.timeout);
     if let Some(tls) = &signal.tls {
-        let tls = ClientTls::load(tls).map_err(|err| setup(&err))?;
+        let tls = loaded
+            .get(tls)
+            .ok_or_else(|| setup(&"its TLS settings were not loaded"))?;
         endpoint = tls
             .grpc(endpoint)
             .map_err(|err| setup(&error_chain(&err)))?;

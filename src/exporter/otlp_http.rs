@@ -3,7 +3,7 @@
 //! for the retry.
 
 use super::raw_codec::ExportResponse;
-use super::{error_chain, ClientTls, ExportError, Prepared, Shared};
+use super::{error_chain, ExportError, LoadedTls, Prepared, Shared};
 use crate::config::{Compression, OtlpExporterSettings, SignalSettings};
 use bytes::Bytes;
 use flate2::write::GzEncoder;
@@ -39,7 +39,7 @@ enum HttpClient {
 
 impl HttpClient {
     /// A client with its own connection pool, over TLS when the signal has TLS settings.
-    fn new(signal: &SignalSettings) -> Result<Self, ExportError> {
+    fn new(signal: &SignalSettings, loaded: &LoadedTls) -> Result<Self, ExportError> {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(signal.timeout));
         connector.set_nodelay(true);
@@ -47,8 +47,9 @@ impl HttpClient {
         Ok(match &signal.tls {
             None => HttpClient::Plain(builder.build(connector)),
             Some(tls) => {
-                let tls =
-                    ClientTls::load(tls).map_err(|err| ExportError::Setup(err.to_string()))?;
+                let tls = loaded
+                    .get(tls)
+                    .ok_or_else(|| ExportError::Setup("its TLS settings were not loaded".into()))?;
                 connector.enforce_http(false);
                 HttpClient::Tls(builder.build(tls.https_connector(connector)))
             }
@@ -64,7 +65,7 @@ impl HttpClient {
 }
 
 impl HttpExporter {
-    pub fn new(settings: &OtlpExporterSettings) -> Result<Self, ExportError> {
+    pub fn new(settings: &OtlpExporterSettings, tls: &LoadedTls) -> Result<Self, ExportError> {
         // Signals with the same TLS and timeout share a client and its connections.
         let mut clients = Shared::new();
         let mut routes = [None, None, None];
@@ -73,8 +74,9 @@ impl HttpExporter {
                 continue;
             };
             *route = Some(Route {
-                client: clients
-                    .get_or_build((&signal.tls, signal.timeout), || HttpClient::new(signal))?,
+                client: clients.get_or_build((&signal.tls, signal.timeout), || {
+                    HttpClient::new(signal, tls)
+                })?,
                 url: url.clone(),
                 headers: headers(&signal.headers)?,
                 timeout: signal.timeout,

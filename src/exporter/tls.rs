@@ -2,7 +2,7 @@
 //! once (PEM files read and parsed, the server verifier built) and applied to the gRPC channel
 //! (tonic) and to the HTTP client's connector (hyper-rustls).
 
-use crate::config::{PemFile, TlsSettings};
+use crate::config::{OtlpExporterSettings, PemFile, TlsSettings};
 use hyper_rustls::{FixedServerNameResolver, HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -20,6 +20,47 @@ use tonic::transport::{ClientTlsConfig, Endpoint};
 pub struct TlsError {
     pub key: String,
     pub message: String,
+}
+
+/// The TLS settings an exporter's signals use, each loaded once (when the configuration is
+/// loaded) and handed to the clients at start.
+#[derive(Clone, Default)]
+pub struct LoadedTls(Vec<(TlsSettings, Arc<ClientTls>)>);
+
+impl LoadedTls {
+    /// Reads and checks the files of every distinct TLS setting of `settings`' signals.
+    pub fn load(settings: &OtlpExporterSettings) -> Result<Self, TlsError> {
+        let mut loaded = Self::default();
+        for tls in settings
+            .signals
+            .iter()
+            .filter_map(|signal| signal.tls.as_ref())
+        {
+            if loaded.get(tls).is_none() {
+                loaded
+                    .0
+                    .push((tls.clone(), Arc::new(ClientTls::load(tls)?)));
+            }
+        }
+        Ok(loaded)
+    }
+
+    /// The loaded form of `settings`, if it was among those loaded.
+    pub fn get(&self, settings: &TlsSettings) -> Option<&ClientTls> {
+        self.0
+            .iter()
+            .find(|(loaded, _)| loaded == settings)
+            .map(|(_, client)| client.as_ref())
+    }
+}
+
+impl std::fmt::Debug for LoadedTls {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter
+            .debug_list()
+            .entries(self.0.iter().map(|(settings, _)| settings))
+            .finish()
+    }
 }
 
 /// TLS settings ready to connect with.
