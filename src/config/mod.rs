@@ -9,6 +9,7 @@ mod schema;
 mod values;
 
 pub use expand::expand_env;
+pub(crate) use otlp_env::invalid as invalid_exporter_setting;
 pub use otlp_env::{resolve_otlp_exporter, OtlpExporterSettings, SignalSettings};
 pub use otlp_tls::{ClientCertificate, PemFile, TlsSettings};
 pub use schema::*;
@@ -172,8 +173,7 @@ fn named_exporters(
             other => other,
         };
         if let Some(settings) = resolved.map_err(renamed)? {
-            let tls = crate::exporter::LoadedTls::load(&settings)
-                .map_err(|err| renamed(invalid(&err.key, err.message)))?;
+            let tls = crate::exporter::LoadedTls::load(&settings).map_err(renamed)?;
             let takes = |signal| exporter.signals.contains(&signal);
             let has_endpoint = |index: usize| settings.signals[index].target.is_some();
             let signals = [

@@ -50,7 +50,8 @@ const SIGNALS: [SignalVariables; 3] = [
 
 pub(super) const KEY: &str = "exporters.otlp";
 
-pub(super) fn invalid(field: &str, message: impl Into<String>) -> ConfigError {
+/// An error of the key `exporters.otlp.<field>` (renamed for `otlp/<name>` by the caller).
+pub(crate) fn invalid(field: &str, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         key: format!("{KEY}.{field}"),
         message: message.into(),

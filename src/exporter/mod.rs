@@ -12,11 +12,11 @@ mod tls;
 mod worker;
 
 pub use debug::DebugExporter;
-pub use otlp_grpc::{retry_delay, status_with_retry_info, GrpcExporter};
+pub use otlp_grpc::{status_with_retry_info, GrpcExporter};
 pub use otlp_http::HttpExporter;
 pub use payload::{EncodedRequest, Payload};
 pub use queue::{disk, Amount, ExportQueue, QueueLimits, QueueReceiver, Reservation, Stored};
-pub use tls::{ClientTls, LoadedTls, TlsError};
+pub use tls::{ClientTls, LoadedTls};
 pub use worker::{ExportWorker, WorkerLimits};
 
 use crate::config::{OtlpExporterSettings, OtlpProtocol};

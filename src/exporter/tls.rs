@@ -2,7 +2,9 @@
 //! once (PEM files read and parsed, the server verifier built) and applied to the gRPC channel
 //! (tonic) and to the HTTP client's connector (hyper-rustls).
 
-use crate::config::{OtlpExporterSettings, PemFile, TlsSettings};
+use crate::config::{
+    invalid_exporter_setting as invalid, ConfigError, OtlpExporterSettings, PemFile, TlsSettings,
+};
 use hyper_rustls::{FixedServerNameResolver, HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -14,14 +16,6 @@ use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme
 use std::sync::Arc;
 use tonic::transport::{ClientTlsConfig, Endpoint};
 
-/// Why TLS settings could not be loaded: the key or variable at fault, and what is wrong.
-#[derive(Debug, thiserror::Error)]
-#[error("{key}: {message}")]
-pub struct TlsError {
-    pub key: String,
-    pub message: String,
-}
-
 /// The TLS settings an exporter's signals use, each loaded once (when the configuration is
 /// loaded) and handed to the clients at start.
 #[derive(Clone, Default)]
@@ -29,7 +23,7 @@ pub struct LoadedTls(Vec<(TlsSettings, Arc<ClientTls>)>);
 
 impl LoadedTls {
     /// Reads and checks the files of every distinct TLS setting of `settings`' signals.
-    pub fn load(settings: &OtlpExporterSettings) -> Result<Self, TlsError> {
+    pub fn load(settings: &OtlpExporterSettings) -> Result<Self, ConfigError> {
         let mut loaded = Self::default();
         for tls in settings
             .signals
@@ -75,7 +69,7 @@ pub struct ClientTls {
 
 impl ClientTls {
     /// Reads and checks every file `settings` names.
-    pub fn load(settings: &TlsSettings) -> Result<Self, TlsError> {
+    pub fn load(settings: &TlsSettings) -> Result<Self, ConfigError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let verifier = verifier(settings, provider.clone())?;
         let builder = ClientConfig::builder_with_provider(provider)
@@ -150,8 +144,8 @@ impl ClientTls {
 }
 
 impl PemFile {
-    fn error(&self, message: String) -> TlsError {
-        TlsError {
+    fn error(&self, message: String) -> ConfigError {
+        ConfigError::Invalid {
             key: self.origin.clone(),
             message: format!("{}: {message}", self.path.display()),
         }
@@ -159,11 +153,8 @@ impl PemFile {
 }
 
 /// An error of the file's key `exporters.otlp.<field>`.
-fn setting_error(field: &str, message: impl ToString) -> TlsError {
-    TlsError {
-        key: format!("exporters.otlp.{field}"),
-        message: message.to_string(),
-    }
+fn setting_error(field: &str, message: impl ToString) -> ConfigError {
+    invalid(field, message.to_string())
 }
 
 /// Checks the server's certificate against `ca_file` or the built-in roots, unless
@@ -171,7 +162,7 @@ fn setting_error(field: &str, message: impl ToString) -> TlsError {
 fn verifier(
     settings: &TlsSettings,
     provider: Arc<CryptoProvider>,
-) -> Result<Arc<dyn ServerCertVerifier>, TlsError> {
+) -> Result<Arc<dyn ServerCertVerifier>, ConfigError> {
     let roots = match &settings.ca_file {
         Some(ca_file) => ca_roots(ca_file)?,
         None => RootCertStore {
@@ -187,15 +178,15 @@ fn verifier(
     Ok(verifier)
 }
 
-fn read(file: &PemFile) -> Result<Vec<u8>, TlsError> {
-    std::fs::read(&file.path).map_err(|err| TlsError {
+fn read(file: &PemFile) -> Result<Vec<u8>, ConfigError> {
+    std::fs::read(&file.path).map_err(|err| ConfigError::Invalid {
         key: file.origin.clone(),
         message: format!("cannot read {}: {err}", file.path.display()),
     })
 }
 
 /// The certificates of a PEM file; at least one.
-fn certificates(file: &PemFile, pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+fn certificates(file: &PemFile, pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
     let certificates = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|err| file.error(format!("not a PEM certificate bundle: {err}")))?;
@@ -205,7 +196,7 @@ fn certificates(file: &PemFile, pem: &[u8]) -> Result<Vec<CertificateDer<'static
     Ok(certificates)
 }
 
-fn ca_roots(ca_file: &PemFile) -> Result<RootCertStore, TlsError> {
+fn ca_roots(ca_file: &PemFile) -> Result<RootCertStore, ConfigError> {
     let mut roots = RootCertStore::empty();
     for certificate in certificates(ca_file, &read(ca_file)?)? {
         roots
