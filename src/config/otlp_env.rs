@@ -58,6 +58,25 @@ pub(crate) fn invalid(field: &str, message: impl Into<String>) -> ConfigError {
     }
 }
 
+/// The value of `variable` read as the configuration file reads `field`; the default when unset
+/// or blank.
+fn from_variable<T: serde::de::DeserializeOwned + Default>(
+    env: &impl Fn(&str) -> Option<String>,
+    variable: &str,
+    field: &str,
+    expected: &str,
+) -> Result<T, ConfigError> {
+    use serde::de::IntoDeserializer;
+    match env(variable).as_deref().map(str::trim) {
+        None | Some("") => Ok(T::default()),
+        Some(value) => {
+            T::deserialize(value.into_deserializer()).map_err(|_: serde::de::value::Error| {
+                invalid(field, format!("{variable}=`{value}` is not {expected}"))
+            })
+        }
+    }
+}
+
 /// `OTEL_EXPORTER_OTLP_<SIGNAL>_<SUFFIX>`, else `OTEL_EXPORTER_OTLP_<SUFFIX>`: the name of the
 /// first one set to something other than blanks, and its value.
 pub(super) fn variable(
@@ -101,33 +120,21 @@ pub fn resolve_otlp_exporter(
     }
     let protocol = match config.protocol {
         Some(protocol) => protocol,
-        None => match env("OTEL_EXPORTER_OTLP_PROTOCOL").as_deref().map(str::trim) {
-            None | Some("") | Some("grpc") => OtlpProtocol::Grpc,
-            Some("http/protobuf") => OtlpProtocol::HttpProtobuf,
-            Some(other) => {
-                return Err(invalid(
-                    "protocol",
-                    format!("OTEL_EXPORTER_OTLP_PROTOCOL=`{other}` is not grpc or http/protobuf"),
-                ))
-            }
-        },
+        None => from_variable(
+            env,
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+            "protocol",
+            "grpc or http/protobuf",
+        )?,
     };
     let compression = match config.compression {
         Some(compression) => compression,
-        None => match env("OTEL_EXPORTER_OTLP_COMPRESSION")
-            .as_deref()
-            .map(str::trim)
-        {
-            None | Some("") | Some("gzip") => Compression::Gzip,
-            Some("none") => Compression::None,
-            Some("zstd") => Compression::Zstd,
-            Some(other) => {
-                return Err(invalid(
-                    "compression",
-                    format!("OTEL_EXPORTER_OTLP_COMPRESSION=`{other}` is not gzip, zstd or none"),
-                ))
-            }
-        },
+        None => from_variable(
+            env,
+            "OTEL_EXPORTER_OTLP_COMPRESSION",
+            "compression",
+            "gzip, zstd or none",
+        )?,
     };
     let [traces, metrics, logs] = [0, 1, 2].map(|index| {
         let endpoint = match &own_endpoints[index] {
@@ -379,6 +386,41 @@ mod tests {
         list.iter()
             .map(|(name, value)| (name.to_string(), value.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn protocol_and_compression_variables_take_the_file_names_only() {
+        let refusal = |pairs: &'static [(&'static str, &'static str)]| {
+            resolve_otlp_exporter(&OtlpExporterConfig::default(), &env_of(pairs))
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            refusal(&[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+            ]),
+            "exporters.otlp.protocol: OTEL_EXPORTER_OTLP_PROTOCOL=`http/json` is not grpc or http/protobuf"
+        );
+        assert_eq!(
+            refusal(&[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"),
+                ("OTEL_EXPORTER_OTLP_COMPRESSION", " brotli "),
+            ]),
+            "exporters.otlp.compression: OTEL_EXPORTER_OTLP_COMPRESSION=`brotli` is not gzip, zstd or none"
+        );
+        let settings = resolve_otlp_exporter(
+            &OtlpExporterConfig::default(),
+            &env_of(&[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", " "),
+                ("OTEL_EXPORTER_OTLP_COMPRESSION", "zstd"),
+            ]),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(settings.protocol, OtlpProtocol::Grpc);
+        assert_eq!(settings.compression, Compression::Zstd);
     }
 
     #[test]
