@@ -5,6 +5,16 @@ use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValu
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use std::path::PathBuf;
 
+/// An environment of `(name, value)` pairs, as the configuration's variable lookups take it.
+pub fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+    move |name| {
+        pairs
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.to_string())
+    }
+}
+
 /// An attribute of any value.
 pub fn attr(key: &str, value: Value) -> KeyValue {
     KeyValue {

@@ -151,18 +151,10 @@ fn parse_bool(name: &str, value: &str) -> Result<bool, ConfigError> {
 mod tests {
     use super::*;
     use crate::config::{resolve_otlp_exporter, OtlpExporterConfig, OtlpExporterSettings};
+    use crate::test_support::env_of;
 
     /// Variables and their values.
     type Env = &'static [(&'static str, &'static str)];
-
-    fn env_of(pairs: Env) -> impl Fn(&str) -> Option<String> {
-        move |name| {
-            pairs
-                .iter()
-                .find(|(key, _)| *key == name)
-                .map(|(_, value)| value.to_string())
-        }
-    }
 
     fn exporter(endpoint: &str, tls: Option<TlsConfig>) -> OtlpExporterConfig {
         OtlpExporterConfig {
