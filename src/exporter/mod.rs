@@ -23,6 +23,13 @@ use crate::config::{OtlpExporterSettings, OtlpProtocol};
 use crate::telemetry::Signal;
 use bytes::Bytes;
 
+/// The route of `signal`, or a setup error when the exporter has no endpoint for it.
+fn route<R>(routes: &[Option<R>; 3], signal: Signal) -> Result<&R, ExportError> {
+    routes[signal as usize]
+        .as_ref()
+        .ok_or_else(|| ExportError::Setup(format!("no endpoint for {}", signal.item())))
+}
+
 /// Why an export failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -113,8 +120,17 @@ impl Exporter {
     /// Sends one prepared batch; `Ok` carries how many items the backend rejected.
     pub async fn send(&self, prepared: &Prepared) -> Result<u64, ExportError> {
         match (self, prepared) {
-            (Exporter::Grpc(exporter), _) => exporter.send(prepared).await,
-            (Exporter::Http(exporter), _) => exporter.send(prepared).await,
+            (Exporter::Grpc(exporter), Prepared::Encoded { signal, bytes, .. }) => {
+                exporter.send(*signal, bytes).await
+            }
+            (
+                Exporter::Http(exporter),
+                Prepared::Encoded {
+                    signal,
+                    bytes,
+                    content_encoding,
+                },
+            ) => exporter.send(*signal, bytes, *content_encoding).await,
             (Exporter::Debug(exporter), Prepared::Decoded(payload)) => {
                 exporter.export(payload);
                 Ok(0)
@@ -122,9 +138,10 @@ impl Exporter {
             (Exporter::Debug(_), Prepared::Undecodable(error)) => {
                 Err(ExportError::Undecodable(error.clone()))
             }
-            (Exporter::Debug(_), Prepared::Encoded { .. }) => Err(ExportError::Setup(
-                "the debug exporter prints decoded batches".into(),
-            )),
+            (exporter, _) => Err(ExportError::Setup(format!(
+                "the {} exporter got a batch prepared for another exporter",
+                exporter.name()
+            ))),
         }
     }
 }

@@ -3,7 +3,7 @@
 //! `RetryInfo` is read for the retry.
 
 use super::raw_codec::RawCodec;
-use super::{error_chain, ExportError, LoadedTls, Prepared, Shared};
+use super::{error_chain, route, ExportError, LoadedTls, Shared};
 use crate::config::{Compression, OtlpExporterSettings, SignalSettings};
 use crate::telemetry::Signal;
 use bytes::Bytes;
@@ -62,19 +62,9 @@ impl GrpcExporter {
     }
 
     /// Sends one encoded batch; returns how many items the backend rejected.
-    pub async fn send(&self, prepared: &Prepared) -> Result<u64, ExportError> {
-        let Prepared::Encoded { signal, bytes, .. } = prepared else {
-            return Err(ExportError::Setup(
-                "the gRPC exporter sends encoded batches".into(),
-            ));
-        };
-        let Some(route) = &self.routes[*signal as usize] else {
-            return Err(ExportError::Setup(format!(
-                "no endpoint for {}",
-                signal.item()
-            )));
-        };
-        let call = self.call(route, *signal, bytes.clone());
+    pub async fn send(&self, signal: Signal, bytes: &Bytes) -> Result<u64, ExportError> {
+        let route = route(&self.routes, signal)?;
+        let call = self.call(route, signal, bytes.clone());
         match tokio::time::timeout(route.timeout, call).await {
             Ok(Ok(rejected)) => Ok(rejected),
             Ok(Err(status)) => Err(match transport_failure(&status) {

@@ -3,8 +3,9 @@
 //! for the retry.
 
 use super::raw_codec::ExportResponse;
-use super::{error_chain, ExportError, LoadedTls, Prepared, Shared};
+use super::{error_chain, route, ExportError, LoadedTls, Shared};
 use crate::config::{Compression, OtlpExporterSettings, SignalSettings};
+use crate::telemetry::Signal;
 use bytes::Bytes;
 use flate2::write::GzEncoder;
 use http_body_util::{BodyExt, Full};
@@ -103,27 +104,17 @@ impl HttpExporter {
     }
 
     /// Sends one batch; returns how many items the backend rejected.
-    pub async fn send(&self, prepared: &Prepared) -> Result<u64, ExportError> {
-        let Prepared::Encoded {
-            signal,
-            bytes,
-            content_encoding,
-        } = prepared
-        else {
-            return Err(ExportError::Setup(
-                "the HTTP exporter sends encoded batches".into(),
-            ));
-        };
-        let Some(route) = &self.routes[*signal as usize] else {
-            return Err(ExportError::Setup(format!(
-                "no endpoint for {}",
-                signal.item()
-            )));
-        };
+    pub async fn send(
+        &self,
+        signal: Signal,
+        bytes: &Bytes,
+        content_encoding: Option<&'static str>,
+    ) -> Result<u64, ExportError> {
+        let route = route(&self.routes, signal)?;
         let mut builder = http::Request::post(&route.url)
             .header(http::header::CONTENT_TYPE, "application/x-protobuf");
         if let Some(encoding) = content_encoding {
-            builder = builder.header(http::header::CONTENT_ENCODING, *encoding);
+            builder = builder.header(http::header::CONTENT_ENCODING, encoding);
         }
         for (name, value) in &route.headers {
             builder = builder.header(name, value);
