@@ -57,22 +57,35 @@ fn user_cost(agent: &genai_cost_agent::Agent, user: Option<&str>) -> Option<Valu
         })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_span_waits_for_its_ancestor_and_gains_its_attribution() {
+/// An agent attributing by `user.id` with the hold on (spans wait up to `max_wait` for their
+/// ancestors), exporting to a capture backend; and a client of it.
+async fn holding_agent(
+    max_wait: &str,
+) -> (
+    genai_cost_agent::Agent,
+    std::sync::Arc<Captured>,
+    TraceServiceClient<tonic::transport::Channel>,
+) {
     let (backend, captured) = start_capture_backend().await;
+    let max_wait = format!("metrics.attribution.hold.max_wait={max_wait}");
     let agent = start_agent(
         backend,
         &[
             "metrics.attribution.keys=[user.id]",
             "metrics.attribution.hold.enabled=true",
-            "metrics.attribution.hold.max_wait=10s",
+            &max_wait,
         ],
     )
     .await;
-    let mut client =
-        TraceServiceClient::connect(format!("http://{}", agent.grpc_address().unwrap()))
-            .await
-            .unwrap();
+    let client = TraceServiceClient::connect(format!("http://{}", agent.grpc_address().unwrap()))
+        .await
+        .unwrap();
+    (agent, captured, client)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_span_waits_for_its_ancestor_and_gains_its_attribution() {
+    let (agent, captured, mut client) = holding_agent("10s").await;
 
     client
         .export(request(vec![llm_span(1, 2, 1)]))
@@ -134,20 +147,7 @@ async fn a_span_waits_for_its_ancestor_and_gains_its_attribution() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_span_whose_ancestor_never_comes_goes_on_when_its_wait_ends() {
-    let (backend, captured) = start_capture_backend().await;
-    let agent = start_agent(
-        backend,
-        &[
-            "metrics.attribution.keys=[user.id]",
-            "metrics.attribution.hold.enabled=true",
-            "metrics.attribution.hold.max_wait=500ms",
-        ],
-    )
-    .await;
-    let mut client =
-        TraceServiceClient::connect(format!("http://{}", agent.grpc_address().unwrap()))
-            .await
-            .unwrap();
+    let (agent, captured, mut client) = holding_agent("500ms").await;
     let sent = Instant::now();
     client
         .export(request(vec![llm_span(3, 2, 1)]))
@@ -167,20 +167,7 @@ async fn a_span_whose_ancestor_never_comes_goes_on_when_its_wait_ends() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn held_spans_are_sent_at_shutdown() {
-    let (backend, captured) = start_capture_backend().await;
-    let agent = start_agent(
-        backend,
-        &[
-            "metrics.attribution.keys=[user.id]",
-            "metrics.attribution.hold.enabled=true",
-            "metrics.attribution.hold.max_wait=60s",
-        ],
-    )
-    .await;
-    let mut client =
-        TraceServiceClient::connect(format!("http://{}", agent.grpc_address().unwrap()))
-            .await
-            .unwrap();
+    let (agent, captured, mut client) = holding_agent("60s").await;
     client
         .export(request(vec![llm_span(4, 2, 1)]))
         .await
