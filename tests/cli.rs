@@ -176,30 +176,33 @@ async fn sigterm_flushes_queued_data_and_exits_zero() {
     assert_eq!(*captured.logs.lock().unwrap(), vec![request]);
 }
 
+/// `genai-cost-agent price` with the repository's config and `args`.
+fn price(args: &[&str]) -> std::process::Output {
+    Command::new(BINARY)
+        .args(["price", "--config", &repository_file("config.yaml")])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn price_explains_the_worked_example() {
-    let output = Command::new(BINARY)
-        .args(["price", "--config", &repository_file("config.yaml")])
-        .args([
-            "--model",
-            "claude-sonnet-4-6-20260101",
-            "--input",
-            "5000",
-            "--output",
-            "1500",
-        ])
-        .args([
-            "--cache-write",
-            "10000",
-            "--cache-read",
-            "8000",
-            "--web-searches",
-            "2",
-            "--at",
-            "2026-06-01",
-        ])
-        .output()
-        .unwrap();
+    let output = price(&[
+        "--model",
+        "claude-sonnet-4-6-20260101",
+        "--input",
+        "5000",
+        "--output",
+        "1500",
+        "--cache-write",
+        "10000",
+        "--cache-read",
+        "8000",
+        "--web-searches",
+        "2",
+        "--at",
+        "2026-06-01",
+    ]);
     assert!(
         output.status.success(),
         "{}",
@@ -219,19 +222,15 @@ fn price_explains_the_worked_example() {
 
 #[test]
 fn price_names_the_tier_and_multipliers_it_applied() {
-    let output = Command::new(BINARY)
-        .args(["price", "--config", &repository_file("config.yaml")])
-        .args([
-            "--model",
-            "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
-            "--input",
-            "250000",
-            "--output",
-            "100",
-            "--batch",
-        ])
-        .output()
-        .unwrap();
+    let output = price(&[
+        "--model",
+        "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "--input",
+        "250000",
+        "--output",
+        "100",
+        "--batch",
+    ]);
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(
         text.contains("multipliers    batch ×0.5, Bedrock in-region ×1.1"),
@@ -247,16 +246,7 @@ fn price_names_the_tier_and_multipliers_it_applied() {
 
 #[test]
 fn price_of_an_unknown_model_fails_with_the_reason() {
-    let output = Command::new(BINARY)
-        .args([
-            "price",
-            "--config",
-            &repository_file("config.yaml"),
-            "--model",
-            "llama-99",
-        ])
-        .output()
-        .unwrap();
+    let output = price(&["--model", "llama-99"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("no price entry matches `llama-99`"));
 }
