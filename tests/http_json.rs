@@ -189,9 +189,13 @@ async fn json_traces_are_decoded_priced_and_answered_in_json() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gzip_json_body_is_accepted() {
+    assert_gzip_json_accepted(gzip(TRACE_JSON.as_bytes())).await;
+}
+
+/// Posts the gzip `body` of [`TRACE_JSON`] as JSON and checks its span arrives.
+async fn assert_gzip_json_accepted(body: Vec<u8>) {
     let (backend, captured) = start_capture_backend().await;
     let agent = start_agent(backend, &[]).await;
-    let body = gzip(TRACE_JSON.as_bytes());
     let response = post(
         agent.http_address().unwrap(),
         "/v1/traces",
@@ -577,20 +581,6 @@ async fn zstd_json_body_is_accepted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_multi_member_gzip_body_is_read_whole() {
-    let (backend, captured) = start_capture_backend().await;
-    let agent = start_agent(backend, &[]).await;
     let (first, second) = TRACE_JSON.split_at(TRACE_JSON.len() / 2);
-    let body = [gzip(first.as_bytes()), gzip(second.as_bytes())].concat();
-    let response = post(
-        agent.http_address().unwrap(),
-        "/v1/traces",
-        "application/json",
-        &["Content-Encoding: gzip"],
-        body,
-    )
-    .await;
-    assert_eq!(response.status, 200, "{}", response.text());
-    assert!(wait_until(Duration::from_secs(10), || captured.span_count() == 1).await);
-    assert_json_span_arrived(&captured);
-    assert!(agent.shutdown().await);
+    assert_gzip_json_accepted([gzip(first.as_bytes()), gzip(second.as_bytes())].concat()).await;
 }
