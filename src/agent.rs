@@ -93,6 +93,7 @@ fn spawn_server<E: std::fmt::Display>(
 fn limits(queue: &SendingQueueConfig, batch: &BatchConfig, retry: &RetryConfig) -> WorkerLimits {
     WorkerLimits {
         send_batch_size: batch.send_batch_size,
+        max_batch_bytes: batch.max_size_mib.0,
         batch_timeout: batch.timeout.0,
         num_consumers: queue.num_consumers,
         retry: retry.clone(),

@@ -347,6 +347,39 @@ async fn bad_requests_get_the_otlp_status_and_a_message() {
         "not valid OTLP JSON",
     );
 
+    // Hex that decodes, to ids of the wrong length: refused whole, naming the field.
+    let short_span_id = TRACE_JSON.replace("eee19b7ec3c1b174", "eee19b");
+    assert_json_error(
+        &post(
+            address,
+            "/v1/traces",
+            "application/json",
+            &[],
+            short_span_id.into(),
+        )
+        .await,
+        400,
+        3,
+        "resource_spans[0].scope_spans[0].spans[0].span_id: 3 bytes, must be 8",
+    );
+    let long_trace_id = TRACE_JSON.replace(
+        "5b8efff798038103d269b633813fc60c",
+        "5b8efff798038103d269b633813fc60c00",
+    );
+    assert_json_error(
+        &post(
+            address,
+            "/v1/traces",
+            "application/json",
+            &[],
+            long_trace_id.into(),
+        )
+        .await,
+        400,
+        3,
+        "spans[0].trace_id: 17 bytes, must be 16",
+    );
+
     let bad_protobuf = post(
         address,
         "/v1/traces",

@@ -195,6 +195,12 @@ fn named_exporters(
 /// Checks that span several keys or that the schema cannot express.
 fn validate(config: &Config) -> Result<(), ConfigError> {
     validate_pricing(&config.pricing)?;
+    if !(1..=1_000_000_000_000).contains(&config.usage.max_tokens_per_call) {
+        return Err(invalid(
+            "usage.max_tokens_per_call",
+            "must be 1 to 1000000000000",
+        ));
+    }
     let otlp = config
         .exporters
         .otlp

@@ -23,6 +23,8 @@ pub const INPUT_SEMANTICS: &str = "gen_ai.usage.cost.input_semantics";
 pub const UNPRICED_REASON: &str = "gen_ai.usage.cost.unpriced_reason";
 pub const DUPLICATE_OF: &str = "gen_ai.usage.cost.duplicate_of";
 pub const THRESHOLD_EXCEEDED: &str = "gen_ai.usage.cost.threshold_exceeded";
+/// Names the span's own cost attribute that was negative, NaN, infinite or not a number.
+pub const INVALID_EXISTING_COST: &str = "gen_ai.usage.cost.invalid_existing_cost";
 
 /// The value of a string attribute.
 pub fn string_value<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a str> {

@@ -320,6 +320,9 @@ impl Enricher {
                 (attributes, priced.cost)
             }
         };
+        if let Some(key) = facts.invalid_existing_cost {
+            attributes.push(attributes::string(attributes::INVALID_EXISTING_COST, key));
+        }
         if let Some(highest) = self
             .dimensions
             .as_ref()

@@ -291,3 +291,61 @@ fn existing_cost_is_trusted_when_configured() {
         Some(&Value::StringValue("provider".into()))
     );
 }
+
+#[test]
+fn an_existing_cost_that_is_not_a_real_amount_is_flagged_and_not_trusted() {
+    let enricher = enricher_with("enrich:\n  existing_cost: trust\n");
+    for (key, bad) in [
+        ("llm.cost.total", Value::DoubleValue(-0.08)),
+        ("llm.cost.total", Value::DoubleValue(f64::NAN)),
+        ("gen_ai.usage.cost", Value::DoubleValue(f64::INFINITY)),
+        ("gen_ai.usage.cost", Value::StringValue("-1".into())),
+        ("llm.cost.prompt", Value::StringValue("NaN".into())),
+    ] {
+        let mut attributes = worked_example_attributes();
+        attributes.push(attr("llm.cost.total", Value::DoubleValue(0.08)));
+        attributes.retain(|kv| kv.key != key);
+        attributes.push(attr(key, bad.clone()));
+        let mut span = span(1, 0, attributes);
+        assert_eq!(
+            enricher.enrich_span(&mut span, &Source::default()),
+            SpanOutcome::Priced
+        );
+        assert_eq!(
+            value_of(&span, "gen_ai.usage.cost.source"),
+            Some(&Value::StringValue("local".into())),
+            "{key} = {bad:?}"
+        );
+        assert_eq!(
+            value_of(&span, "gen_ai.usage.cost.invalid_existing_cost"),
+            Some(&Value::StringValue(key.into()))
+        );
+        assert_eq!(
+            value_of(&span, "gen_ai.usage.cost.amount"),
+            Some(&Value::DoubleValue(0.0774))
+        );
+    }
+}
+
+#[test]
+fn absurd_token_counts_are_invalid_usage_not_spend() {
+    let enricher = enricher_with("");
+    let mut span = span(
+        1,
+        0,
+        vec![
+            text("gen_ai.request.model", "claude-sonnet-4-6"),
+            int("gen_ai.usage.input_tokens", 1_000_000_000_000),
+            int("gen_ai.usage.output_tokens", 1_000_000_000_000),
+        ],
+    );
+    assert_eq!(
+        enricher.enrich_span(&mut span, &Source::default()),
+        SpanOutcome::Unpriced(UnpricedReason::InvalidUsage)
+    );
+    assert_eq!(value_of(&span, "gen_ai.usage.cost.amount"), None);
+    assert_eq!(
+        value_of(&span, "gen_ai.usage.cost.unpriced_reason"),
+        Some(&Value::StringValue("invalid_usage".into()))
+    );
+}

@@ -1,6 +1,7 @@
 //! The export stage: a bounded queue per exporter, a worker that batches and sends, and the
 //! exporters themselves (OTLP over gRPC or HTTP/protobuf, and the debug printer).
 
+mod batch;
 mod debug;
 mod otlp_grpc;
 mod otlp_http;
@@ -11,6 +12,7 @@ pub mod retry;
 mod tls;
 mod worker;
 
+pub use batch::Batch;
 pub use debug::DebugExporter;
 pub use otlp_grpc::{status_with_retry_info, GrpcExporter};
 pub use otlp_http::HttpExporter;

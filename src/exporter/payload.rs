@@ -82,7 +82,7 @@ fn data_point_count(metric: &Metric) -> usize {
 
 /// A request encoded once at intake and shared by every exporter that takes it. Encoded OTLP
 /// export requests of one signal concatenate into one valid request (their repeated top-level
-/// field appends), so batches are built from bytes without decoding.
+/// field appends), so batches are built from bytes without decoding ([`super::Batch`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EncodedRequest {
     pub signal: Signal,
@@ -109,26 +109,5 @@ impl EncodedRequest {
             Signal::Metrics => Payload::Metrics(ExportMetricsServiceRequest::decode(bytes)?),
             Signal::Logs => Payload::Logs(ExportLogsServiceRequest::decode(bytes)?),
         })
-    }
-
-    /// One request holding every item of `parts` (all of one signal), in order.
-    pub fn concat(signal: Signal, parts: Vec<EncodedRequest>) -> Self {
-        let items = parts.iter().map(|part| part.items).sum();
-        let bytes = match <[EncodedRequest; 1]>::try_from(parts) {
-            Ok([only]) => only.bytes,
-            Err(parts) => {
-                let length = parts.iter().map(|part| part.bytes.len()).sum();
-                let mut joined = bytes::BytesMut::with_capacity(length);
-                parts
-                    .iter()
-                    .for_each(|part| joined.extend_from_slice(&part.bytes));
-                joined.freeze()
-            }
-        };
-        Self {
-            signal,
-            items,
-            bytes,
-        }
     }
 }

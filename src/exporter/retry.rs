@@ -80,6 +80,13 @@ pub fn verdict(error: &ExportError) -> Verdict {
     }
 }
 
+/// Whether a permanent failure may be caused by some of the requests in a batch rather than
+/// by the exporter's setting (credentials, address): then smaller groups of the same requests
+/// may be delivered.
+pub fn may_be_caused_by_the_data(reason: &str) -> bool {
+    !matches!(reason, "unauthorized" | "not_found" | "setup")
+}
+
 /// Exponential backoff with jitter, bounded by `max_interval` and `max_elapsed_time`.
 #[derive(Debug, Clone)]
 pub struct Backoff {

@@ -1,9 +1,10 @@
-//! The loop that drains one exporter's queue: merges requests into batches by item count and
-//! age, runs up to `num_consumers` exports at once, and on shutdown flushes what is queued.
+//! The loop that drains one exporter's queue: merges requests into batches by item count, byte
+//! size and age, runs up to `num_consumers` exports at once, isolates requests a backend refuses
+//! for good (by splitting their batch), and on shutdown flushes what is queued.
 
 use super::queue::{QueueReceiver, QueueSlot, Queued};
-use super::retry::{verdict, Backoff, Verdict};
-use super::{EncodedRequest, Exporter, Prepared};
+use super::retry::{may_be_caused_by_the_data, verdict, Backoff, Verdict};
+use super::{Batch, EncodedRequest, Exporter};
 use crate::config::RetryConfig;
 use crate::telemetry::{ExporterCounters, RateLimitedLog, Signal};
 use std::sync::Arc;
@@ -18,12 +19,15 @@ struct PendingBatch {
     parts: Vec<EncodedRequest>,
     slots: Vec<QueueSlot>,
     items: u64,
+    bytes: usize,
 }
 
 /// Batching and concurrency limits of one worker.
 #[derive(Debug, Clone)]
 pub struct WorkerLimits {
     pub send_batch_size: usize,
+    /// Encoded bytes per batch at most; a larger request goes alone.
+    pub max_batch_bytes: usize,
     pub batch_timeout: Duration,
     pub num_consumers: usize,
     pub retry: RetryConfig,
@@ -96,35 +100,48 @@ impl ExportWorker {
     }
 
     async fn add(&mut self, queued: Queued) {
-        let signal = queued.request.signal;
-        let index = signal as usize;
-        let items = queued.request.items;
+        let index = queued.request.signal as usize;
+        let size = queued.request.bytes.len();
+        let would_overflow = self.pending[index]
+            .as_ref()
+            .is_some_and(|batch| batch.bytes + size > self.limits.max_batch_bytes);
+        if would_overflow {
+            self.dispatch_pending(index).await;
+        }
         match &mut self.pending[index] {
             Some(batch) => {
+                batch.items += queued.request.items;
+                batch.bytes += size;
                 batch.parts.push(queued.request);
                 batch.slots.push(queued.slot);
-                batch.items += items;
             }
             empty => {
                 *empty = Some(PendingBatch {
-                    signal,
+                    signal: queued.request.signal,
+                    items: queued.request.items,
+                    bytes: size,
                     parts: vec![queued.request],
                     slots: vec![queued.slot],
-                    items,
                 });
                 self.oldest.get_or_insert_with(Instant::now);
             }
         }
-        let full = self.pending[index]
-            .as_ref()
-            .is_some_and(|batch| batch.items >= self.limits.send_batch_size as u64);
+        let full = self.pending[index].as_ref().is_some_and(|batch| {
+            batch.items >= self.limits.send_batch_size as u64
+                || batch.bytes >= self.limits.max_batch_bytes
+        });
         if full {
-            if let Some(batch) = self.pending[index].take() {
-                self.dispatch(batch).await;
-            }
-            if self.pending.iter().all(Option::is_none) {
-                self.oldest = None;
-            }
+            self.dispatch_pending(index).await;
+        }
+    }
+
+    /// Sends the batch being assembled for signal `index`, if any.
+    async fn dispatch_pending(&mut self, index: usize) {
+        if let Some(batch) = self.pending[index].take() {
+            self.dispatch(batch).await;
+        }
+        if self.pending.iter().all(Option::is_none) {
+            self.oldest = None;
         }
     }
 
@@ -149,12 +166,9 @@ impl ExportWorker {
                 signal,
                 parts,
                 slots,
-                items,
+                ..
             } = batch;
-            let prepared = delivery
-                .exporter
-                .prepare(EncodedRequest::concat(signal, parts));
-            delivery.send_with_retries(&prepared, signal, items).await;
+            delivery.deliver(Batch::join(signal, parts)).await;
             // Delivered or given up with a counted reason: either way it leaves the queue. An
             // export abandoned at shutdown never gets here, and stays on disk if persisted.
             QueueSlot::settle_all(slots);
@@ -163,9 +177,58 @@ impl ExportWorker {
     }
 }
 
+/// Why a batch was not delivered.
+struct Undelivered {
+    reason: &'static str,
+    /// The backend refused it for good (rather than retries running out).
+    permanent: bool,
+    error: String,
+}
+
 impl Delivery {
-    /// Sends one batch, retrying retryable failures by the policy; counts the outcome.
-    async fn send_with_retries(&self, prepared: &Prepared, signal: Signal, items: u64) {
+    /// Delivers `batch`. When the backend refuses it for good and the cause may be one of its
+    /// requests (a malformed one, one too large), the halves are sent on their own, down to
+    /// single requests: only the requests the backend refuses alone are dropped and counted.
+    async fn deliver(&self, batch: Batch) {
+        let mut waiting = vec![batch];
+        while let Some(batch) = waiting.pop() {
+            let (signal, items) = (batch.signal(), batch.items());
+            let Err(undelivered) = self.send_with_retries(&batch).await else {
+                continue;
+            };
+            let halves = (undelivered.permanent && may_be_caused_by_the_data(undelivered.reason))
+                .then(|| batch.halves())
+                .flatten();
+            match halves {
+                Some((first, second)) => {
+                    self.counters.batch_split();
+                    self.errors.warn(&format!(
+                        "{}: backend refused a batch of {} requests ({items} {}) for good, sending it again in smaller groups to isolate the cause: {}",
+                        self.name,
+                        batch.requests(),
+                        signal.item(),
+                        undelivered.error
+                    ));
+                    waiting.push(second);
+                    waiting.push(first);
+                }
+                None => {
+                    self.counters.dropped(signal, items, undelivered.reason);
+                    self.errors.warn(&format!(
+                        "{}: dropped {items} {} ({}): {}",
+                        self.name,
+                        signal.item(),
+                        undelivered.reason,
+                        undelivered.error
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Sends one batch, retrying retryable failures by the policy; counts what was delivered
+    /// and retried.
+    async fn send_with_retries(&self, batch: &Batch) -> Result<(), Undelivered> {
         let Self {
             name,
             exporter,
@@ -173,9 +236,11 @@ impl Delivery {
             counters,
             errors,
         } = self;
+        let (signal, items) = (batch.signal(), batch.items());
+        let prepared = exporter.prepare(batch.request());
         let mut backoff = Backoff::new(retry, items ^ std::process::id() as u64);
         loop {
-            let error = match exporter.send(prepared).await {
+            let error = match exporter.send(&prepared).await {
                 Ok(rejected) => {
                     counters.sent(signal, items.saturating_sub(rejected));
                     if rejected > 0 {
@@ -186,11 +251,11 @@ impl Delivery {
                             signal.item()
                         ));
                     }
-                    return;
+                    return Ok(());
                 }
                 Err(error) => error,
             };
-            let reason = match verdict(&error) {
+            match verdict(&error) {
                 Verdict::Retry { after } => match backoff.wait(after) {
                     Some(wait) => {
                         counters.retried(signal, items);
@@ -200,19 +265,23 @@ impl Delivery {
                             signal.item()
                         ));
                         tokio::time::sleep(wait).await;
-                        continue;
                     }
-                    None => "retries_exhausted",
+                    None => {
+                        return Err(Undelivered {
+                            reason: "retries_exhausted",
+                            permanent: false,
+                            error: error.to_string(),
+                        })
+                    }
                 },
-                Verdict::Permanent { reason } => reason,
-            };
-            counters.dropped(signal, items, reason);
-            errors.warn(&format!(
-                "{}: dropped {items} {} ({reason}): {error}",
-                name,
-                signal.item()
-            ));
-            return;
+                Verdict::Permanent { reason } => {
+                    return Err(Undelivered {
+                        reason,
+                        permanent: true,
+                        error: error.to_string(),
+                    })
+                }
+            }
         }
     }
 }

@@ -39,11 +39,12 @@ impl OtlpGrpc {
         &self,
         request: Request<R>,
     ) -> Result<Response<R::Response>, Status> {
-        match self
-            .intake
-            .accept(request.into_inner().into_payload())
-            .await
-        {
+        let request = request.into_inner();
+        if let Err(invalid) = request.check() {
+            self.intake.rejected("gRPC", &invalid.to_string());
+            return Err(Status::invalid_argument(invalid.to_string()));
+        }
+        match self.intake.accept(request.into_payload()).await {
             Ok(()) => Ok(Response::new(R::Response::default())),
             Err(refused) => {
                 let message = format!(

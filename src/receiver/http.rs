@@ -109,7 +109,6 @@ async fn export<R: SignalRequest>(
     body: Body,
 ) -> Response {
     let Some(encoding) = request_encoding(&headers) else {
-        state.intake.counters().rejected_request();
         let message = format!(
             "unsupported content type {:?}: send application/x-protobuf or application/json",
             headers
@@ -117,6 +116,7 @@ async fn export<R: SignalRequest>(
                 .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
                 .unwrap_or_default()
         );
+        state.intake.rejected("HTTP", &message);
         return failure_response(
             Encoding::Json,
             Failure::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, message),
@@ -141,7 +141,7 @@ async fn export<R: SignalRequest>(
             }
         },
         Err(failure) => {
-            state.intake.counters().rejected_request();
+            state.intake.rejected("HTTP", &failure.message);
             failure_response(encoding, failure)
         }
     }
@@ -165,7 +165,7 @@ async fn decode<R: SignalRequest>(
 ) -> Result<R, Failure> {
     let raw = read_body(body, state.max_body_bytes).await?;
     let bytes = decompress(headers, raw, state.max_body_bytes)?;
-    match encoding {
+    let request: R = match encoding {
         Encoding::Protobuf => R::decode(bytes).map_err(|err| {
             Failure::new(
                 StatusCode::BAD_REQUEST,
@@ -178,7 +178,11 @@ async fn decode<R: SignalRequest>(
                 format!("the body is not valid OTLP JSON: {err}"),
             )
         }),
-    }
+    }?;
+    request
+        .check()
+        .map_err(|invalid| Failure::new(StatusCode::BAD_REQUEST, invalid.to_string()))?;
+    Ok(request)
 }
 
 async fn read_body(body: Body, limit: usize) -> Result<Bytes, Failure> {

@@ -4,9 +4,11 @@
 
 mod grpc;
 mod http;
+mod validate;
 
 pub use grpc::serve_grpc;
 pub use http::serve_http;
+pub use validate::InvalidRequest;
 
 use crate::enrich::hold::{HeldSpan, HoldBuffer, Release};
 use crate::enrich::EnrichOutcome;
@@ -45,6 +47,7 @@ pub struct Intake {
     hold: Option<Mutex<HoldBuffer>>,
     counters: Arc<AgentCounters>,
     drops: RateLimitedLog,
+    rejections: RateLimitedLog,
 }
 
 impl Intake {
@@ -63,7 +66,15 @@ impl Intake {
             hold: hold.map(Mutex::new),
             counters,
             drops,
+            rejections: RateLimitedLog::new(Duration::from_secs(10)),
         }
+    }
+
+    /// Counts a request answered with a client error and logs why, at a bounded rate.
+    pub fn rejected(&self, protocol: &str, why: &str) {
+        self.counters.rejected_request();
+        self.rejections
+            .warn(&format!("{protocol} request rejected: {why}"));
     }
 
     pub fn counters(&self) -> &AgentCounters {
@@ -378,12 +389,17 @@ pub trait SignalRequest:
 {
     type Response: prost::Message + serde::Serialize + Default;
     fn into_payload(self) -> Payload;
+    /// Refuses what a backend's decoder would refuse (see [`validate`]).
+    fn check(&self) -> Result<(), InvalidRequest>;
 }
 
 impl SignalRequest for ExportTraceServiceRequest {
     type Response = ExportTraceServiceResponse;
     fn into_payload(self) -> Payload {
         Payload::Traces(self)
+    }
+    fn check(&self) -> Result<(), InvalidRequest> {
+        validate::check_traces(self)
     }
 }
 
@@ -392,11 +408,17 @@ impl SignalRequest for ExportMetricsServiceRequest {
     fn into_payload(self) -> Payload {
         Payload::Metrics(self)
     }
+    fn check(&self) -> Result<(), InvalidRequest> {
+        validate::check_metrics(self)
+    }
 }
 
 impl SignalRequest for ExportLogsServiceRequest {
     type Response = ExportLogsServiceResponse;
     fn into_payload(self) -> Payload {
         Payload::Logs(self)
+    }
+    fn check(&self) -> Result<(), InvalidRequest> {
+        validate::check_logs(self)
     }
 }

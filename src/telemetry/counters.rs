@@ -116,6 +116,9 @@ impl AgentCounters {
         self.refused.add(signal, items);
     }
     /// Requests answered with a client error (bad content type, undecodable, too large).
+    pub fn rejected_requests_total(&self) -> u64 {
+        self.rejected_requests.load(Ordering::Relaxed)
+    }
     pub fn rejected_request(&self) {
         self.rejected_requests.fetch_add(1, Ordering::Relaxed);
     }

@@ -34,10 +34,11 @@ const STORAGE_ERRORS: usize = 4;
 const STORAGE_DAMAGED: usize = 5;
 const STORAGE_SKIPPED_BYTES: usize = 6;
 const REPLAYED: usize = 7;
+const BATCH_SPLITS: usize = 8;
 
 impl ExporterScalar {
     /// In the order of the index constants above.
-    pub const ALL: [ExporterScalar; 8] = [
+    pub const ALL: [ExporterScalar; 9] = [
         Self::gauge("queue_size", "Items queued or in flight."),
         Self::gauge("queue_size_bytes", "Encoded bytes queued or in flight."),
         Self::gauge("queue_capacity", "Items the queue can hold."),
@@ -57,6 +58,10 @@ impl ExporterScalar {
         Self::counter(
             "replayed_items_total",
             "Items found undelivered in the persistent queue at start and queued again.",
+        ),
+        Self::counter(
+            "batch_splits_total",
+            "Batches refused for good and sent again as two halves, to isolate the requests refused.",
         ),
     ];
 
@@ -148,6 +153,12 @@ impl ExporterCounters {
     }
     pub fn replayed(&self, items: u64) {
         self.add(REPLAYED, items);
+    }
+    pub fn batch_split(&self) {
+        self.add(BATCH_SPLITS, 1);
+    }
+    pub fn batch_splits_total(&self) -> u64 {
+        self.scalars[BATCH_SPLITS].load(Ordering::Relaxed)
     }
 
     /// The line of scalar `index` (of [`ExporterScalar::ALL`]) named `name`.

@@ -85,7 +85,12 @@ pub struct CallFacts<'a> {
     /// spans for one call is the one priced.
     pub precision: u8,
     pub batch: bool,
+    /// A cost the instrumentation wrote, when every cost attribute present is a finite,
+    /// non-negative number.
     pub existing_cost: Option<ExistingCost>,
+    /// The first cost attribute present that is not such a number: the span's cost is not
+    /// believed (and the span says so).
+    pub invalid_existing_cost: Option<&'a str>,
 }
 
 /// What a span says about token usage.
@@ -117,6 +122,7 @@ const MODEL_CALL_OPERATIONS: [&str; 5] = [
 struct Slot<'a> {
     rank: u8,
     dialect: Dialect,
+    key: &'a str,
     value: &'a Value,
 }
 
@@ -128,6 +134,8 @@ pub struct UsageReader {
     extra_names: Vec<(String, Field)>,
     batch_attribute: String,
     batch_value: String,
+    /// The largest token count believed.
+    max_tokens: u64,
 }
 
 impl UsageReader {
@@ -149,6 +157,7 @@ impl UsageReader {
             extra_names,
             batch_attribute: config.batch.attribute.clone(),
             batch_value: config.batch.value.clone(),
+            max_tokens: config.max_tokens_per_call,
         })
     }
 
@@ -184,6 +193,7 @@ impl UsageReader {
                     *slot = Some(Slot {
                         rank: known.rank,
                         dialect: known.dialect,
+                        key,
                         value,
                     });
                 }
@@ -206,6 +216,7 @@ impl UsageReader {
             precision: 0,
             batch,
             existing_cost: None,
+            invalid_existing_cost: None,
         };
         if slot(Field::Input).is_none() && slot(Field::Output).is_none() {
             let operation = text(Field::Operation);
@@ -240,13 +251,16 @@ impl UsageReader {
             dialect = Dialect::VercelV6;
         }
         let provider = text(Field::Provider).map(normalise_provider);
-        let Some(counts) = RawCounts::read(&slots) else {
+        let Some(counts) = RawCounts::read(&slots, self.max_tokens) else {
             return SpanUsage::Invalid;
         };
         let (includes_cache, _) = self
             .rules
             .includes_cache(source, dialect, provider.as_deref());
-        let Some((usage, semantics)) = counts.into_usage(includes_cache) else {
+        let Some((usage, semantics)) = counts
+            .into_usage(includes_cache)
+            .filter(|(usage, _)| usage.input.max(usage.output) <= self.max_tokens)
+        else {
             return SpanUsage::Invalid;
         };
         SpanUsage::Present(CallFacts {
@@ -255,7 +269,8 @@ impl UsageReader {
             semantics,
             dialect,
             precision: counts.precision(),
-            existing_cost: existing_cost(&slots),
+            existing_cost: existing_cost(&slots).ok().flatten(),
+            invalid_existing_cost: existing_cost(&slots).err(),
             ..bare_facts()
         })
     }
@@ -275,12 +290,14 @@ struct RawCounts {
 }
 
 impl RawCounts {
-    /// `None` when a present attribute is not a whole, non-negative count.
-    fn read(slots: &[Option<Slot<'_>>; Field::COUNT]) -> Option<RawCounts> {
+    /// `None` when a present attribute is not a whole, non-negative count up to `max`.
+    fn read(slots: &[Option<Slot<'_>>; Field::COUNT], max: u64) -> Option<RawCounts> {
         let count = |field: Field| -> Option<Option<u64>> {
             match slots[field as usize] {
                 None => Some(None),
-                Some(slot) => token_count(slot.value).map(Some),
+                Some(slot) => token_count(slot.value)
+                    .filter(|count| *count <= max)
+                    .map(Some),
             }
         };
         Some(RawCounts {
@@ -364,26 +381,35 @@ impl RawCounts {
     }
 }
 
-fn existing_cost(slots: &[Option<Slot<'_>>; Field::COUNT]) -> Option<ExistingCost> {
-    let number = |field: Field| slots[field as usize].and_then(|slot| money(slot.value));
-    Some(ExistingCost {
-        total: number(Field::ExistingCost)?,
-        prompt: number(Field::ExistingCostPrompt),
-        completion: number(Field::ExistingCostCompletion),
-    })
+/// The cost already on the span; `Err` names the first cost attribute that is not a finite,
+/// non-negative number.
+fn existing_cost<'a>(
+    slots: &[Option<Slot<'a>>; Field::COUNT],
+) -> Result<Option<ExistingCost>, &'a str> {
+    let number = |field: Field| match slots[field as usize] {
+        None => Ok(None),
+        Some(slot) => money(slot.value).map(Some).ok_or(slot.key),
+    };
+    let (total, prompt, completion) = (
+        number(Field::ExistingCost)?,
+        number(Field::ExistingCostPrompt)?,
+        number(Field::ExistingCostCompletion)?,
+    );
+    Ok(total.map(|total| ExistingCost {
+        total,
+        prompt,
+        completion,
+    }))
 }
 
 fn money(value: &Value) -> Option<f64> {
     match value {
-        Value::DoubleValue(number) if number.is_finite() && *number >= 0.0 => Some(*number),
-        Value::IntValue(number) if *number >= 0 => Some(*number as f64),
-        Value::StringValue(text) => text
-            .trim()
-            .parse()
-            .ok()
-            .filter(|number: &f64| number.is_finite() && *number >= 0.0),
+        Value::DoubleValue(number) => Some(*number),
+        Value::IntValue(number) => Some(*number as f64),
+        Value::StringValue(text) => text.trim().parse().ok(),
         _ => None,
     }
+    .filter(|number: &f64| number.is_finite() && *number >= 0.0)
 }
 
 fn value_matches(value: &Value, wanted: &str) -> bool {
@@ -414,21 +440,16 @@ fn non_empty_str(value: &Value) -> Option<&str> {
     }
 }
 
-/// Accepts integers, integral doubles and decimal strings of whole numbers up to 10^12; nothing
-/// negative.
-/// More tokens than any single call can use: a count above it is not believed.
-const MAX_TOKENS_PER_CALL: u64 = 1_000_000_000_000;
-
+/// Accepts integers, integral doubles and decimal strings of whole numbers; nothing negative.
 fn token_count(value: &Value) -> Option<u64> {
-    let count = match value {
+    match value {
         Value::IntValue(count) => u64::try_from(*count).ok(),
         Value::DoubleValue(count) if count.fract() == 0.0 && *count >= 0.0 && *count < 9.0e15 => {
             Some(*count as u64)
         }
         Value::StringValue(text) => text.trim().parse::<u64>().ok(),
         _ => None,
-    }?;
-    (count <= MAX_TOKENS_PER_CALL).then_some(count)
+    }
 }
 
 #[cfg(test)]

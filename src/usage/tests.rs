@@ -216,11 +216,62 @@ fn vercel_v5_anthropic_input_excludes_cache() {
 #[test]
 fn counts_beyond_any_real_call_are_invalid() {
     assert_eq!(
-        read(&[int("gen_ai.usage.input_tokens", 1_000_000_000_001)]),
+        read(&[
+            int("gen_ai.usage.input_tokens", 1_000_000_000_000),
+            int("gen_ai.usage.output_tokens", 1_000_000_000_000),
+        ]),
         SpanUsage::Invalid
     );
-    assert!(matches!(
-        read(&[int("gen_ai.usage.input_tokens", 1_000_000_000_000)]),
-        SpanUsage::Present(_)
-    ));
+    assert_eq!(
+        read(&[int("gen_ai.usage.input_tokens", 100_000_001)]),
+        SpanUsage::Invalid
+    );
+    assert_eq!(
+        read(&[
+            int("gen_ai.usage.input_tokens", 10),
+            int("gen_ai.usage.cache_read.input_tokens", 100_000_001),
+        ]),
+        SpanUsage::Invalid
+    );
+    assert_eq!(
+        usage_of(&[
+            int("gen_ai.usage.input_tokens", 100_000_000),
+            int("gen_ai.usage.output_tokens", 100_000_000),
+        ]),
+        TokenUsage {
+            input: 100_000_000,
+            output: 100_000_000,
+            ..TokenUsage::default()
+        }
+    );
+}
+
+#[test]
+fn input_above_the_bound_once_cache_is_added_is_invalid() {
+    // Input that excludes cache (inferred: the cache parts exceed it) plus the cache parts.
+    assert_eq!(
+        read(&[
+            int("gen_ai.usage.input_tokens", 60_000_000),
+            int("gen_ai.usage.cache_read.input_tokens", 70_000_000),
+        ]),
+        SpanUsage::Invalid
+    );
+}
+
+#[test]
+fn the_token_bound_is_configurable() {
+    let config = UsageConfig {
+        max_tokens_per_call: 1_000,
+        ..UsageConfig::default()
+    };
+    let reader = UsageReader::from_config(&config).unwrap();
+    let read = |input| {
+        let attributes = [int("gen_ai.usage.input_tokens", input)];
+        matches!(
+            reader.read(&attributes, "chat", &Source::default()),
+            SpanUsage::Present(_)
+        )
+    };
+    assert!(read(1_000));
+    assert!(!read(1_001));
 }

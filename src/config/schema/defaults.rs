@@ -33,8 +33,17 @@ pub(super) fn default_consumers() -> usize {
 pub(super) fn default_batch_items() -> usize {
     8192
 }
+/// Below the 4 MiB a gRPC server (the OpenTelemetry Collector's included) takes by default.
+pub(super) fn three_mib() -> MebiBytes {
+    MebiBytes(3 << 20)
+}
 pub(super) fn default_bedrock_regional() -> Multiplier {
     Multiplier(rust_decimal::Decimal::new(11, 1))
+}
+/// Ten times the largest context window offered today (10M tokens), far below what would
+/// make a forged or corrupted count look like real spend.
+pub(super) fn default_max_tokens_per_call() -> u64 {
+    100_000_000
 }
 pub(super) fn default_web_search_attributes() -> Vec<String> {
     vec![

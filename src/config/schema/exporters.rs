@@ -1,7 +1,7 @@
 //! Exporter settings: named OTLP exporters, the debug exporter, queues, batching, retries.
 
 use super::defaults::*;
-use crate::config::values::ConfigDuration;
+use crate::config::values::{ConfigDuration, MebiBytes};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -299,6 +299,9 @@ pub struct BatchConfig {
     /// A batch is sent once it holds this many items…
     #[serde(default = "default_batch_items")]
     pub send_batch_size: usize,
+    /// …or once it holds this many encoded bytes (a larger request is sent alone)…
+    #[serde(default = "three_mib")]
+    pub max_size_mib: MebiBytes,
     /// …or once its oldest item has waited this long.
     #[serde(default = "two_hundred_ms")]
     pub timeout: ConfigDuration,
@@ -308,6 +311,7 @@ impl Default for BatchConfig {
     fn default() -> Self {
         Self {
             send_batch_size: default_batch_items(),
+            max_size_mib: three_mib(),
             timeout: two_hundred_ms(),
         }
     }

@@ -27,6 +27,10 @@ pub struct UsageConfig {
     pub batch: BatchMarkerConfig,
     #[serde(default)]
     pub duplicates: DuplicatesConfig,
+    /// A token count above this (any kind, or the input or output of one call in total) is not
+    /// believed: the span is `invalid_usage`.
+    #[serde(default = "default_max_tokens_per_call")]
+    pub max_tokens_per_call: u64,
 }
 
 impl Default for UsageConfig {
@@ -38,6 +42,7 @@ impl Default for UsageConfig {
             web_search_attributes: default_web_search_attributes(),
             batch: BatchMarkerConfig::default(),
             duplicates: DuplicatesConfig::default(),
+            max_tokens_per_call: default_max_tokens_per_call(),
         }
     }
 }
