@@ -52,7 +52,7 @@ fn validate_refuses_a_bad_file_with_key_and_line() {
     std::fs::remove_file(&path).ok();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("receivers.otlp.protocols.grpc.endpoint: `localhost:notaport`: `notaport` is not a port number at line 5"), "{stderr}");
+    assert!(stderr.contains("receivers.otlp.protocols.grpc.endpoint: the value given (18 characters) has no port number after its `:` at line 5"), "{stderr}");
 }
 
 #[test]

@@ -5,6 +5,7 @@ mod expand;
 mod otlp_env;
 mod otlp_tls;
 mod overrides;
+pub(crate) mod redact;
 mod schema;
 mod values;
 
@@ -32,8 +33,9 @@ pub enum ConfigError {
     Expansion { line: usize, message: String },
     #[error("{0}")]
     Yaml(String),
-    #[error("--set {assignment}: {message}")]
-    Override { assignment: String, message: String },
+    /// `path` is the assignment's key; its value is never repeated.
+    #[error("--set {path}=…: {message}")]
+    Override { path: String, message: String },
     #[error("{key}: {message}")]
     Invalid { key: String, message: String },
 }
@@ -93,7 +95,7 @@ pub fn load_str(
         let mut document: serde_norway::Value = if expanded.trim().is_empty() {
             serde_norway::Value::Null
         } else {
-            serde_norway::from_str(&expanded).map_err(|err| ConfigError::Yaml(err.to_string()))?
+            serde_norway::from_str(&expanded).map_err(|err| yaml_error(&err.to_string()))?
         };
         for assignment in overrides {
             overrides::apply_override(&mut document, assignment)?;
@@ -124,14 +126,13 @@ fn parse_located(text: &str) -> Result<Config, ConfigError> {
     if text.trim().is_empty() {
         return Ok(Config::default());
     }
-    serde_norway::from_str(text).map_err(|err| ConfigError::Yaml(err.to_string()))
+    serde_norway::from_str(text).map_err(|err| yaml_error(&err.to_string()))
 }
 
 /// Parses the document with overrides applied. It goes through YAML text again so errors name
 /// their key; the line numbers of that text mean nothing to the user and are left out.
 fn parse_overridden(document: &serde_norway::Value) -> Result<Config, ConfigError> {
-    let text =
-        serde_norway::to_string(document).map_err(|err| ConfigError::Yaml(err.to_string()))?;
+    let text = serde_norway::to_string(document).map_err(|err| yaml_error(&err.to_string()))?;
     serde_norway::from_str(&text).map_err(|err| {
         let mut message = err.to_string();
         if let Some(location) = err.location() {
@@ -140,8 +141,13 @@ fn parse_overridden(document: &serde_norway::Value) -> Result<Config, ConfigErro
                 message = stripped.to_string();
             }
         }
-        ConfigError::Yaml(format!("after --set overrides: {message}"))
+        yaml_error(&format!("after --set overrides: {message}"))
     })
+}
+
+/// An error of the YAML reader or the schema, without the values it quotes.
+fn yaml_error(message: &str) -> ConfigError {
+    ConfigError::Yaml(redact::without_values(message))
 }
 
 fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
@@ -299,7 +305,10 @@ fn validate_pricing(pricing: &PricingConfig) -> Result<(), ConfigError> {
     if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
         return Err(invalid(
             "pricing.currency",
-            format!("`{currency}` is not an ISO 4217 code such as USD"),
+            format!(
+                "{} is not an ISO 4217 code such as USD",
+                redact::given(currency)
+            ),
         ));
     }
     let mut ids = HashSet::new();

@@ -3,6 +3,7 @@
 //! then the specification's defaults. Each signal is resolved on its own.
 
 use super::otlp_tls::{TlsOptions, TlsSettings};
+use super::redact::given;
 use super::{Compression, ConfigError, OtlpExporterConfig, OtlpProtocol};
 use std::time::Duration;
 
@@ -71,7 +72,10 @@ fn from_variable<T: serde::de::DeserializeOwned + Default>(
         None | Some("") => Ok(T::default()),
         Some(value) => {
             T::deserialize(value.into_deserializer()).map_err(|_: serde::de::value::Error| {
-                invalid(field, format!("{variable}=`{value}` is not {expected}"))
+                invalid(
+                    field,
+                    format!("{variable}: {} is not {expected}", given(value)),
+                )
             })
         }
     }
@@ -245,22 +249,31 @@ fn normalise_endpoint(
     } else if endpoint.contains("://") {
         return Err(invalid(
             "endpoint",
-            format!("`{endpoint}`: the scheme must be http:// or https://"),
+            format!(
+                "{}: the scheme must be http:// or https://",
+                given(endpoint)
+            ),
         ));
     } else {
         format!("{default_scheme}://{endpoint}")
     };
-    let uri: http::Uri = with_scheme
-        .parse()
-        .map_err(|err| invalid("endpoint", format!("`{endpoint}` is not a URL: {err}")))?;
+    let uri: http::Uri = with_scheme.parse().map_err(|err| {
+        invalid(
+            "endpoint",
+            format!("{} is not a URL: {err}", given(endpoint)),
+        )
+    })?;
     if uri.host().is_none_or(str::is_empty) {
-        return Err(invalid("endpoint", format!("`{endpoint}` has no host")));
+        return Err(invalid(
+            "endpoint",
+            format!("{} has no host", given(endpoint)),
+        ));
     }
     let trimmed = with_scheme.trim_end_matches('/').to_string();
     if protocol == OtlpProtocol::Grpc && uri.path() != "/" && !uri.path().is_empty() {
         return Err(invalid(
             "endpoint",
-            format!("`{endpoint}`: a gRPC endpoint has no path"),
+            format!("{}: a gRPC endpoint has no path", given(endpoint)),
         ));
     }
     Ok(trimmed)
@@ -326,8 +339,12 @@ fn percent_decode(text: &str) -> String {
 }
 
 fn check_header(name: &str, value: &str) -> Result<(), ConfigError> {
-    http::HeaderName::from_bytes(name.as_bytes())
-        .map_err(|_| invalid("headers", format!("`{name}` is not a valid header name")))?;
+    http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+        invalid(
+            "headers",
+            format!("{} is not a valid header name", given(name)),
+        )
+    })?;
     http::HeaderValue::from_str(value).map_err(|_| {
         invalid(
             "headers",
@@ -392,14 +409,14 @@ mod tests {
                 ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"),
                 ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
             ]),
-            "exporters.otlp.protocol: OTEL_EXPORTER_OTLP_PROTOCOL=`http/json` is not grpc or http/protobuf"
+            "exporters.otlp.protocol: OTEL_EXPORTER_OTLP_PROTOCOL: the value given (9 characters) is not grpc or http/protobuf"
         );
         assert_eq!(
             refusal(&[
                 ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"),
                 ("OTEL_EXPORTER_OTLP_COMPRESSION", " brotli "),
             ]),
-            "exporters.otlp.compression: OTEL_EXPORTER_OTLP_COMPRESSION=`brotli` is not gzip, zstd or none"
+            "exporters.otlp.compression: OTEL_EXPORTER_OTLP_COMPRESSION: the value given (6 characters) is not gzip, zstd or none"
         );
         let settings = resolve_otlp_exporter(
             &OtlpExporterConfig::default(),
@@ -555,7 +572,7 @@ mod tests {
         };
         assert_eq!(
             refusal(&config, &[]),
-            "exporters.otlp.endpoint: `grpc://x:4317`: the scheme must be http:// or https://"
+            "exporters.otlp.endpoint: the value given (13 characters): the scheme must be http:// or https://"
         );
     }
 

@@ -119,7 +119,7 @@ impl TlsOptions {
             if self.file_insecure == Some(true) {
                 return Err(invalid(
                     "tls.insecure",
-                    format!("`true` asks for plain text, but the endpoint `{target}` is https://"),
+                    "`true` asks for plain text, but the endpoint is https://",
                 ));
             }
             return Ok(Some(self.settings));
@@ -127,9 +127,7 @@ impl TlsOptions {
         if self.section && self.insecure != Some(true) {
             return Err(invalid(
                 "tls",
-                format!(
-                    "the endpoint `{target}` is plain text: write https:// for TLS, or set insecure: true"
-                ),
+                "the endpoint is plain text (http://): write https:// for TLS, or set insecure: true",
             ));
         }
         Ok(None)
@@ -142,7 +140,10 @@ fn parse_bool(name: &str, value: &str) -> Result<bool, ConfigError> {
         "false" => Ok(false),
         _ => Err(invalid(
             "tls.insecure",
-            format!("{name}=`{value}` is not true or false"),
+            format!(
+                "{name}: {} is not true or false",
+                super::redact::given(value)
+            ),
         )),
     }
 }
@@ -254,7 +255,7 @@ mod tests {
     fn a_section_with_a_plain_text_endpoint_is_refused_unless_insecure() {
         assert_eq!(
             resolve(&exporter("http://collector:4317", Some(TlsConfig::default())), &[]).unwrap_err(),
-            "exporters.otlp.tls: the endpoint `http://collector:4317` is plain text: write https:// for TLS, or set insecure: true"
+            "exporters.otlp.tls: the endpoint is plain text (http://): write https:// for TLS, or set insecure: true"
         );
         let insecure = TlsConfig {
             insecure: Some(true),
@@ -271,7 +272,7 @@ mod tests {
         );
         assert_eq!(
             resolve(&exporter("https://collector:4317", Some(insecure)), &[]).unwrap_err(),
-            "exporters.otlp.tls.insecure: `true` asks for plain text, but the endpoint `https://collector:4317` is https://"
+            "exporters.otlp.tls.insecure: `true` asks for plain text, but the endpoint is https://"
         );
     }
 
@@ -292,7 +293,7 @@ mod tests {
                 &[("OTEL_EXPORTER_OTLP_INSECURE", "yes")]
             )
             .unwrap_err(),
-            "exporters.otlp.tls.insecure: OTEL_EXPORTER_OTLP_INSECURE=`yes` is not true or false"
+            "exporters.otlp.tls.insecure: OTEL_EXPORTER_OTLP_INSECURE: the value given (3 characters) is not true or false"
         );
     }
 

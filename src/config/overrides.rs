@@ -6,9 +6,12 @@ use serde_norway::{Mapping, Value};
 
 /// Applies one `path=value` override to `document`.
 pub fn apply_override(document: &mut Value, assignment: &str) -> Result<(), ConfigError> {
+    let path_of = assignment
+        .split_once('=')
+        .map_or(assignment, |(path, _)| path);
     let invalid = |message: &str| ConfigError::Override {
-        assignment: assignment.to_string(),
-        message: message.to_string(),
+        path: path_of.to_string(),
+        message: super::redact::without_values(message),
     };
     let (path, raw_value) = assignment
         .split_once('=')
@@ -68,7 +71,7 @@ mod tests {
     #[test]
     fn override_without_equals_is_refused() {
         let err = apply_override(&mut Value::Null, "a.b").unwrap_err();
-        assert_eq!(err.to_string(), "--set a.b: expected `dotted.path=value`");
+        assert_eq!(err.to_string(), "--set a.b=…: expected `dotted.path=value`");
     }
 
     #[test]
@@ -77,7 +80,7 @@ mod tests {
         let err = apply_override(&mut doc, "a.b=2").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "--set a.b=2: `b` is inside a value that is not a map"
+            "--set a.b=…: `b` is inside a value that is not a map"
         );
     }
 }

@@ -1,6 +1,7 @@
 //! Typed configuration values that validate themselves while the YAML is read, so a bad value
 //! is reported with its key and line: durations, sizes, listen addresses and decimal prices.
 
+use super::redact::given;
 use rust_decimal::Decimal;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -45,11 +46,19 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .ok_or_else(|| format!("`{text}` has no unit: write e.g. `200ms`, `5s`, `1m`"))?;
+        .ok_or_else(|| {
+            format!(
+                "{} has no unit: write e.g. `200ms`, `5s`, `1m`",
+                given(text)
+            )
+        })?;
     let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration: write e.g. `200ms`, `5s`, `1m`"))?;
+    let value: f64 = number.parse().map_err(|_| {
+        format!(
+            "{} is not a duration: write e.g. `200ms`, `5s`, `1m`",
+            given(text)
+        )
+    })?;
     let seconds = match unit {
         "ms" => value / 1000.0,
         "s" => value,
@@ -57,7 +66,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "h" => value * 3600.0,
         _ => {
             return Err(format!(
-                "`{text}`: unknown unit `{unit}` (use ms, s, m or h)"
+                "{} has an unknown unit (use ms, s, m or h)",
+                given(text)
             ))
         }
     };
@@ -65,7 +75,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(seconds)
         .ok()
         .filter(|duration| *duration <= Duration::from_secs(30 * 86_400))
-        .ok_or_else(|| format!("`{text}` is out of range (at most 30 days)"))
+        .ok_or_else(|| format!("{} is out of range (at most 30 days)", given(text)))
 }
 
 /// A positive whole number of mebibytes, converted to bytes.
@@ -80,7 +90,8 @@ impl<'de> Deserialize<'de> for MebiBytes {
         {
             Ok(mib) if (1..=1024).contains(&mib) => Ok(MebiBytes((mib as usize) << 20)),
             _ => Err(format!(
-                "`{text}` is not a whole number of MiB from 1 to 1024"
+                "{} is not a whole number of MiB from 1 to 1024",
+                given(text)
             )),
         }))
     }
@@ -103,14 +114,15 @@ impl TryFrom<String> for ListenAddress {
     fn try_from(text: String) -> Result<Self, Self::Error> {
         let (host, port) = text
             .rsplit_once(':')
-            .ok_or_else(|| format!("`{text}` is not `host:port`"))?;
+            .ok_or_else(|| format!("{} is not `host:port`", given(&text)))?;
         if host.is_empty() {
             return Err(format!(
-                "`{text}` has no host: write e.g. `0.0.0.0:{port}` or `localhost:{port}`"
+                "{} has no host: write e.g. `0.0.0.0:4317` or `localhost:4317`",
+                given(&text)
             ));
         }
         port.parse::<u16>()
-            .map_err(|_| format!("`{text}`: `{port}` is not a port number"))?;
+            .map_err(|_| format!("{} has no port number after its `:`", given(&text)))?;
         Ok(ListenAddress(text))
     }
 }
@@ -134,7 +146,7 @@ pub struct ConfigDate {
 impl ConfigDate {
     /// Parses `YYYY-MM-DD`.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let invalid = || format!("`{text}` is not a date YYYY-MM-DD");
+        let invalid = || format!("{} is not a date YYYY-MM-DD", given(text));
         let mut parts = text.trim().splitn(3, '-');
         let mut next = |len: usize| -> Result<i64, String> {
             let part = parts
@@ -243,7 +255,7 @@ impl<'de> Visitor<'de> for PriceVisitor {
     }
     fn visit_str<E: de::Error>(self, text: &str) -> Result<PerMillion, E> {
         let decimal = Decimal::from_str(text.trim())
-            .map_err(|_| E::custom(format!("`{text}` is not a decimal number")))?;
+            .map_err(|_| E::custom(format!("{} is not a decimal number", given(text))))?;
         if decimal.is_sign_negative() {
             return Err(E::custom(format!("price {decimal} is negative")));
         }
@@ -279,7 +291,7 @@ mod tests {
     fn durations_out_of_range_are_refused() {
         assert_eq!(
             parse_duration("99999999999999999999999h").unwrap_err(),
-            "`99999999999999999999999h` is out of range (at most 30 days)"
+            "the value given (24 characters) is out of range (at most 30 days)"
         );
     }
 
@@ -287,11 +299,11 @@ mod tests {
     fn durations_without_known_unit_are_refused() {
         assert_eq!(
             parse_duration("5").unwrap_err(),
-            "`5` has no unit: write e.g. `200ms`, `5s`, `1m`"
+            "the value given (1 character) has no unit: write e.g. `200ms`, `5s`, `1m`"
         );
         assert_eq!(
             parse_duration("5d").unwrap_err(),
-            "`5d`: unknown unit `d` (use ms, s, m or h)"
+            "the value given (2 characters) has an unknown unit (use ms, s, m or h)"
         );
     }
 
@@ -320,7 +332,7 @@ mod tests {
         assert!(ListenAddress::try_from("localhost:4317".to_string()).is_ok());
         assert_eq!(
             ListenAddress::try_from("localhost:http".to_string()).unwrap_err(),
-            "`localhost:http`: `http` is not a port number"
+            "the value given (14 characters) has no port number after its `:`"
         );
         assert!(ListenAddress::try_from(":4317".to_string()).is_err());
     }

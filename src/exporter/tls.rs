@@ -2,6 +2,7 @@
 //! once (PEM files read and parsed, the server verifier built) and applied to the gRPC channel
 //! (tonic) and to the HTTP client's connector (hyper-rustls).
 
+use crate::config::redact::{given, given_file};
 use crate::config::{
     invalid_exporter_setting as invalid, ConfigError, OtlpExporterSettings, PemFile, TlsSettings,
 };
@@ -92,7 +93,7 @@ impl ClientTls {
                     client.key_file.error(match err {
                         rustls::Error::InconsistentKeys(_) => format!(
                             "not the key of the certificate in {}",
-                            client.cert_file.path.display()
+                            given_file(&client.cert_file.path)
                         ),
                         other => other.to_string(),
                     })
@@ -104,8 +105,9 @@ impl ClientTls {
             .server_name
             .as_ref()
             .map(|name| {
-                ServerName::try_from(name.clone())
-                    .map_err(|err| setting_error("tls.server_name", format!("`{name}`: {err}")))
+                ServerName::try_from(name.clone()).map_err(|err| {
+                    setting_error("tls.server_name", format!("{}: {err}", given(name)))
+                })
             })
             .transpose()?;
         Ok(Self {
@@ -147,7 +149,7 @@ impl PemFile {
     fn error(&self, message: String) -> ConfigError {
         ConfigError::Invalid {
             key: self.origin.clone(),
-            message: format!("{}: {message}", self.path.display()),
+            message: format!("{}: {message}", given_file(&self.path)),
         }
     }
 }
@@ -181,7 +183,7 @@ fn verifier(
 fn read(file: &PemFile) -> Result<Vec<u8>, ConfigError> {
     std::fs::read(&file.path).map_err(|err| ConfigError::Invalid {
         key: file.origin.clone(),
-        message: format!("cannot read {}: {err}", file.path.display()),
+        message: format!("cannot read {}: {err}", given_file(&file.path)),
     })
 }
 
@@ -340,7 +342,7 @@ mod tests {
             }),
             ..Default::default()
         };
-        let message = "OTEL_EXPORTER_OTLP_CERTIFICATE: cannot read /nonexistent/ca.pem: No such file or directory (os error 2)";
+        let message = "OTEL_EXPORTER_OTLP_CERTIFICATE: cannot read the file it names (19 characters): No such file or directory (os error 2)";
         assert_eq!(refusal(&settings), message);
         let unverified = TlsSettings {
             insecure_skip_verify: true,
@@ -362,7 +364,7 @@ mod tests {
             refusal(&settings),
             format!(
                 "exporters.otlp.tls.ca_file: {}: no PEM certificate in it",
-                not_pem.path.display()
+                given_file(&not_pem.path)
             )
         );
         let swapped = TlsSettings {
@@ -376,7 +378,7 @@ mod tests {
             refusal(&swapped),
             format!(
                 "exporters.otlp.tls.key_file: {}: no PEM private key in it: no items found",
-                scratch.join("client.key").display()
+                given_file(&scratch.join("client.key"))
             )
         );
         let (_, other_client, _) = ca_and_client();
@@ -391,8 +393,8 @@ mod tests {
             refusal(&mismatched),
             format!(
                 "exporters.otlp.tls.key_file: {}: not the key of the certificate in {}",
-                scratch.join("key.pem").display(),
-                scratch.join("other.pem").display()
+                given_file(&scratch.join("key.pem")),
+                given_file(&scratch.join("other.pem"))
             )
         );
     }
@@ -405,7 +407,7 @@ mod tests {
         };
         assert_eq!(
             refusal(&settings),
-            "exporters.otlp.tls.server_name: `not a name`: invalid dns name"
+            "exporters.otlp.tls.server_name: the value given (10 characters): invalid dns name"
         );
     }
 }
