@@ -328,7 +328,7 @@ fn a_secret_typed_into_the_wrong_key_is_never_printed_back() {
         format!("exporters.otlp.protocol={SECRET}"),
         format!("a.b={SECRET}: ["),
     ] {
-        let message = load_str("", &[assignment.clone()], no_env)
+        let message = load_str("", std::slice::from_ref(&assignment), no_env)
             .unwrap_err()
             .to_string();
         assert!(!message.contains("SECRET"), "{assignment}\n→ {message}");
