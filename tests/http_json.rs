@@ -464,7 +464,7 @@ fn one_span_request(name: &str) -> ExportTraceServiceRequest {
             scope_spans: vec![ScopeSpans {
                 spans: vec![Span {
                     name: name.into(),
-                    ..Default::default()
+                    ..numbered_span(1)
                 }],
                 ..Default::default()
             }],

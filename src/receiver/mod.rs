@@ -2,10 +2,12 @@
 //! which reserves room in every exporter's queue, enriches spans and queues the data; a full
 //! queue becomes a retryable answer to the sender.
 
+mod auth;
 mod grpc;
 mod http;
 mod validate;
 
+pub use auth::{BearerAuth, TokenFileError};
 pub use grpc::serve_grpc;
 pub use http::serve_http;
 pub use validate::InvalidRequest;

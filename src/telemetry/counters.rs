@@ -90,6 +90,7 @@ pub struct AgentCounters {
     accepted: PerSignal,
     refused: PerSignal,
     rejected_requests: AtomicU64,
+    unauthenticated_requests: AtomicU64,
     priced_spans: AtomicU64,
     unpriced: [AtomicU64; 5],
     sent: PerSignal,
@@ -121,6 +122,14 @@ impl AgentCounters {
     }
     pub fn rejected_request(&self) {
         self.rejected_requests.fetch_add(1, Ordering::Relaxed);
+    }
+    /// Requests refused for a missing or wrong bearer token.
+    pub fn unauthenticated_request(&self) {
+        self.unauthenticated_requests
+            .fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn unauthenticated_requests_total(&self) -> u64 {
+        self.unauthenticated_requests.load(Ordering::Relaxed)
     }
     pub(super) fn register_exporter(&self, exporter: &Arc<ExporterCounters>) {
         if let Ok(mut exporters) = self.exporters.lock() {
@@ -280,6 +289,13 @@ impl AgentCounters {
             "Requests answered with a client error.",
             "",
             self.rejected_requests.load(Ordering::Relaxed),
+        );
+        counter_line(
+            &mut out,
+            "genai_cost_agent_receiver_unauthenticated_requests_total",
+            "Requests refused for a missing or wrong bearer token.",
+            "",
+            self.unauthenticated_requests_total(),
         );
         counter_line(
             &mut out,

@@ -1,6 +1,7 @@
 //! The configuration file's schema: every key the agent accepts, with its default.
 //! Unknown keys are refused (`deny_unknown_fields`), so a typo never passes silently.
 
+mod auth;
 mod defaults;
 mod exporters;
 mod metrics;
@@ -9,6 +10,7 @@ mod receivers;
 mod service;
 mod usage;
 
+pub use auth::*;
 pub use exporters::*;
 pub use metrics::*;
 pub use pricing::*;

@@ -1,5 +1,6 @@
 //! Receiver settings: OTLP over gRPC and HTTP, limits and refusal statuses.
 
+use super::auth::AuthConfig;
 use super::defaults::*;
 use crate::config::values::{ListenAddress, MebiBytes};
 use serde::Deserialize;
@@ -14,6 +15,9 @@ pub struct ReceiversConfig {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct OtlpReceiverConfig {
+    /// Who may send, for both protocols unless one has its own `auth`.
+    #[serde(default)]
+    pub auth: AuthConfig,
     #[serde(default)]
     pub protocols: ProtocolsConfig,
 }
@@ -40,6 +44,9 @@ pub struct GrpcReceiverConfig {
     /// The status a sender gets when the queue is full (with `RetryInfo` either way).
     #[serde(default)]
     pub refuse_with: GrpcRefusal,
+    /// Replaces `receivers.otlp.auth` for gRPC.
+    #[serde(default)]
+    pub auth: Option<AuthConfig>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -57,6 +64,7 @@ impl Default for GrpcReceiverConfig {
             endpoint: default_grpc_endpoint(),
             max_recv_msg_size_mib: four_mib(),
             refuse_with: GrpcRefusal::Unavailable,
+            auth: None,
         }
     }
 }
@@ -74,6 +82,9 @@ pub struct HttpReceiverConfig {
     /// The status a sender gets when the queue is full (with `Retry-After` either way).
     #[serde(default)]
     pub refuse_with: HttpRefusal,
+    /// Replaces `receivers.otlp.auth` for HTTP.
+    #[serde(default)]
+    pub auth: Option<AuthConfig>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -93,6 +104,7 @@ impl Default for HttpReceiverConfig {
             endpoint: default_http_endpoint(),
             max_request_body_size_mib: four_mib(),
             refuse_with: HttpRefusal::ServiceUnavailable,
+            auth: None,
         }
     }
 }
