@@ -309,6 +309,6 @@ fn long_model_names_are_cut_for_every_output_and_left_whole_on_spans() {
 }
 
 /// Per call: the token histogram (input and output) and the duration histogram, 14 bounds so 17
-/// lines a series, and the unpriced counter: 52 lines of at most 700 bytes (two 256-byte model
-/// names, the other labels, the name and the value). Uncut, the same page was 3 GB.
-const PAGE_BOUND: usize = 300 * (3 * 17 + 1) * 700;
+/// lines a series, and the unpriced counter: 52 lines, each two 256-byte model names and at most
+/// 256 bytes of the rest (name, other labels, value). Uncut, the same page was 3 GB.
+const PAGE_BOUND: usize = 300 * (3 * 17 + 1) * (2 * 256 + 256);
