@@ -1,10 +1,11 @@
 //! Derived metrics: every priced model call becomes metric points (tokens, duration, cost by
 //! kind, cost per request, cache savings, unpriced calls, threshold crossings), aggregated per
-//! series with a cardinality limit, sent as OTLP every interval and optionally served to
-//! Prometheus.
+//! series with a cardinality limit applied before anything of a new series is stored, sent as
+//! OTLP every interval and optionally served to Prometheus.
 
 mod flusher;
 mod instruments;
+mod limits;
 mod otlp;
 mod prometheus;
 mod record;
@@ -25,19 +26,28 @@ use state::State;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Records parked while the state is busy, at most; beyond, receivers wait for the state.
-const MAX_PARKED: usize = 100_000;
+/// Bytes of records parked while the state is busy, at most (one batch may enter an empty
+/// park whatever its size); beyond, receivers wait for the state.
+const MAX_PARKED_BYTES: usize = 8 << 20;
+
+/// Records waiting for the state, and the bytes they hold.
+#[derive(Default)]
+struct Parked {
+    records: Vec<CallRecord>,
+    bytes: usize,
+}
 
 /// The state of every derived metric, shared by the receivers (recording) and the flusher.
 pub struct DerivedMetrics {
     state: Mutex<State>,
     /// Records waiting for the state while another thread held it.
-    parked: Mutex<Vec<CallRecord>>,
+    parked: Mutex<Parked>,
     /// Bucket boundaries, by instrument.
     bounds: Vec<Vec<Decimal>>,
     currency: String,
     temporality: Temporality,
     cardinality_limit: usize,
+    max_label_value_length: usize,
     idle_timeout: Duration,
     /// Resource attributes of the derived metrics: the agent's identity.
     identity: Vec<(String, String)>,
@@ -53,7 +63,7 @@ impl DerivedMetrics {
     ) -> Self {
         Self {
             state: Mutex::new(State::default()),
-            parked: Mutex::new(Vec::new()),
+            parked: Mutex::new(Parked::default()),
             bounds: Instrument::ALL
                 .iter()
                 .map(|instrument| instrument.bounds())
@@ -61,6 +71,7 @@ impl DerivedMetrics {
             currency: currency.to_string(),
             temporality: config.temporality,
             cardinality_limit: config.cardinality_limit.max(2),
+            max_label_value_length: config.max_label_value_length.max(1),
             idle_timeout: config.series_idle_timeout.0,
             identity,
             counters,
@@ -71,21 +82,21 @@ impl DerivedMetrics {
         &self.currency
     }
 
-    /// Adds the points of `records`. Receivers never wait on each other here: when the state
-    /// is busy the records are parked (a short lock) and applied by whoever takes the state next.
-    pub fn record(&self, records: Vec<CallRecord>) {
+    /// Adds the points of `records`, their dimension values cut to the configured length first.
+    /// Receivers never wait on each other here: when the state is busy the records are parked
+    /// (a short lock, bounded in bytes) and applied by whoever takes the state next.
+    pub fn record(&self, mut records: Vec<CallRecord>) {
         if records.is_empty() {
             return;
         }
+        self.cut_values(&mut records);
         let mut state = match self.state.try_lock() {
             Ok(state) => state,
             Err(std::sync::TryLockError::WouldBlock) => {
-                if let Ok(mut parked) = self.parked.lock() {
-                    if parked.len() < MAX_PARKED {
-                        parked.extend(records);
-                        return;
-                    }
-                }
+                let Some(refused) = self.park(records) else {
+                    return;
+                };
+                records = refused;
                 match self.state.lock() {
                     Ok(state) => state,
                     Err(_) => return,
@@ -97,13 +108,37 @@ impl DerivedMetrics {
         self.apply(&mut state, &records);
     }
 
+    fn cut_values(&self, records: &mut [CallRecord]) {
+        let cut: u64 = records
+            .iter_mut()
+            .map(|record| limits::cut_dimensions(record, self.max_label_value_length))
+            .sum();
+        if cut > 0 {
+            self.counters.label_values_truncated(cut);
+        }
+    }
+
+    /// Parks `records` if they fit; else hands them back.
+    fn park(&self, records: Vec<CallRecord>) -> Option<Vec<CallRecord>> {
+        let Ok(mut parked) = self.parked.lock() else {
+            return Some(records);
+        };
+        let bytes: usize = records.iter().map(limits::heap_bytes).sum();
+        if !parked.records.is_empty() && parked.bytes + bytes > MAX_PARKED_BYTES {
+            return Some(records);
+        }
+        parked.records.extend(records);
+        parked.bytes += bytes;
+        None
+    }
+
     fn apply_parked(&self, state: &mut State) {
         let parked = self
             .parked
             .lock()
             .map(|mut parked| std::mem::take(&mut *parked))
             .unwrap_or_default();
-        self.apply(state, &parked);
+        self.apply(state, &parked.records);
     }
 
     fn apply(&self, state: &mut State, records: &[CallRecord]) {
@@ -113,8 +148,8 @@ impl DerivedMetrics {
         let (now, instant) = (unix_nanos_now(), std::time::Instant::now());
         let mut points = Vec::with_capacity(16);
         for record in records {
-            let base = state.base(&record.dimensions);
             record::fill_points(record, &mut points);
+            let base = self.admit(state, &record.dimensions, &points);
             for record::Point {
                 instrument,
                 extra,
@@ -131,7 +166,7 @@ impl DerivedMetrics {
                     Kind::MonotonicSum | Kind::Sum => Value::Sum(Decimal::ZERO),
                 };
                 let (series, overflow) = state.table(instrument).entry(
-                    State::key(base, extra),
+                    base.map(|base| State::key(base, extra)),
                     self.cardinality_limit,
                     empty,
                     now,
@@ -143,6 +178,28 @@ impl DerivedMetrics {
                 add(&mut series.value, bounds, value);
             }
         }
+    }
+
+    /// The interned number of a call's dimensions; a new set is interned only if one of its
+    /// points would get a series of its own, else (`None`) all its points overflow and nothing
+    /// of it is stored.
+    fn admit(
+        &self,
+        state: &mut State,
+        dimensions: &[(String, String)],
+        points: &[record::Point],
+    ) -> Option<u32> {
+        if let Some(base) = state.find(dimensions) {
+            return Some(base);
+        }
+        points
+            .iter()
+            .any(|point| {
+                state
+                    .table_ref(point.instrument)
+                    .has_room(self.cardinality_limit)
+            })
+            .then(|| state.intern(dimensions))
     }
 
     /// The points to send now, as one OTLP request (`None` when there is nothing to send).
@@ -218,3 +275,6 @@ pub fn unix_nanos_now() -> u64 {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod bounds_tests;

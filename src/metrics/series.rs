@@ -89,26 +89,35 @@ impl<K> Default for SeriesTable<K> {
 }
 
 impl<K: TableKey> SeriesTable<K> {
-    /// The series for `key`, created empty if there is room; else the overflow series.
+    /// Whether a key not held yet would get a series of its own under `limit` (one series is
+    /// kept for the overflow).
+    pub fn has_room(&self, limit: usize) -> bool {
+        self.series.len() < limit.saturating_sub(1)
+    }
+
+    /// The series for `key`, created empty if there is room; else (or with no key: a dimension
+    /// set refused before it was stored) the overflow series.
     /// Returns whether the point went to the overflow series.
     pub fn entry(
         &mut self,
-        key: K,
+        key: Option<K>,
         limit: usize,
         empty: impl FnOnce() -> Value,
         now_unix_nanos: u64,
         now: Instant,
     ) -> (&mut Series, bool) {
-        let overflow =
-            self.series.len() >= limit.saturating_sub(1) && !self.series.contains_key(&key);
-        let key = if overflow { K::overflow() } else { key };
-        let series = self.series.entry(key).or_insert_with(|| Series {
-            value: empty(),
-            start_unix_nanos: now_unix_nanos,
-            last_update: now,
-            exported: None,
-            collected: None,
-        });
+        let key = key.filter(|key| self.series.contains_key(key) || self.has_room(limit));
+        let overflow = key.is_none();
+        let series = self
+            .series
+            .entry(key.unwrap_or_else(K::overflow))
+            .or_insert_with(|| Series {
+                value: empty(),
+                start_unix_nanos: now_unix_nanos,
+                last_update: now,
+                exported: None,
+                collected: None,
+            });
         series.last_update = now;
         (series, overflow)
     }
@@ -181,7 +190,7 @@ mod tests {
 
     fn add(table: &mut SeriesTable, user: &str, amount: Decimal, limit: usize) -> bool {
         let (series, overflow) = table.entry(
-            key(user),
+            Some(key(user)),
             limit,
             || Value::Sum(Decimal::ZERO),
             1,

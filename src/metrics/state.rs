@@ -1,11 +1,14 @@
 //! The series of every instrument, keyed cheaply: a call's shared dimensions are interned once
 //! to a number, and a point's key is that number plus the one attribute that sets it apart.
+//! Only a dimension set that gets a series is interned, and compaction forgets those no series
+//! refers to, so interned sets never outnumber the series held.
 
 use super::series::{SeriesKey, SeriesTable, TableKey, OVERFLOW_KEY};
 use super::Instrument;
 use rustc_hash::{FxBuildHasher, FxHashSet};
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The attribute that tells a call's points apart (`gen_ai.token.type = input`, …).
 pub type Extra = Option<(&'static str, Cow<'static, str>)>;
@@ -28,24 +31,37 @@ impl TableKey for PointKey {
     }
 }
 
+/// One interned dimension set.
+type Dimensions = Arc<[(String, String)]>;
+
 /// Every instrument's series and the interned dimensions they refer to.
 #[derive(Debug, Default)]
 pub struct State {
-    bases: HashMap<SeriesKey, u32, FxBuildHasher>,
-    base_keys: Vec<SeriesKey>,
+    /// Interned dimension sets, shared by the lookup and the numbering.
+    bases: HashMap<Dimensions, u32, FxBuildHasher>,
+    base_keys: Vec<Dimensions>,
     tables: [SeriesTable<PointKey>; 7],
 }
 
 impl State {
-    /// The number standing for `dimensions`, interning them on first sight.
-    pub fn base(&mut self, dimensions: &[(String, String)]) -> u32 {
-        if let Some(base) = self.bases.get(dimensions) {
-            return *base;
-        }
+    /// The number standing for `dimensions`, if interned.
+    pub fn find(&self, dimensions: &[(String, String)]) -> Option<u32> {
+        self.bases.get(dimensions).copied()
+    }
+
+    /// Interns `dimensions` (not interned yet) and returns its number.
+    pub fn intern(&mut self, dimensions: &[(String, String)]) -> u32 {
         let base = self.base_keys.len() as u32;
-        self.base_keys.push(dimensions.to_vec());
-        self.bases.insert(dimensions.to_vec(), base);
+        let shared: Dimensions = dimensions.into();
+        self.base_keys.push(shared.clone());
+        self.bases.insert(shared, base);
         base
+    }
+
+    /// How many dimension sets are interned.
+    #[cfg(test)]
+    pub fn interned(&self) -> usize {
+        self.base_keys.len()
     }
 
     pub fn key(base: u32, extra: Extra) -> PointKey {
@@ -65,7 +81,7 @@ impl State {
         if key.base == OVERFLOW_BASE {
             return vec![(OVERFLOW_KEY.to_string(), "true".to_string())];
         }
-        let mut attributes = self.base_keys[key.base as usize].clone();
+        let mut attributes = self.base_keys[key.base as usize].to_vec();
         if let Some((name, value)) = &key.extra {
             attributes.push((name.to_string(), value.to_string()));
         }
@@ -79,7 +95,7 @@ impl State {
             .iter()
             .flat_map(|table| table.keys().map(|key| key.base))
             .collect();
-        if used.len() * 2 >= self.base_keys.len() {
+        if used.len() == self.base_keys.len() {
             return;
         }
         let mut renumbered = vec![OVERFLOW_BASE; self.base_keys.len()];

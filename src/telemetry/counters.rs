@@ -100,6 +100,7 @@ pub struct AgentCounters {
     /// Items dropped after an export failed for good, by signal and reason.
     dropped: std::sync::Mutex<std::collections::BTreeMap<(&'static str, &'static str), u64>>,
     metric_overflow_points: AtomicU64,
+    metric_label_values_truncated: AtomicU64,
     held_spans: AtomicU64,
     hold_full: AtomicU64,
     exporters: Mutex<Vec<Weak<ExporterCounters>>>,
@@ -201,6 +202,14 @@ impl AgentCounters {
     }
     pub fn metric_overflow_total(&self) -> u64 {
         self.metric_overflow_points.load(Ordering::Relaxed)
+    }
+    /// Derived metric dimension values cut to `metrics.max_label_value_length`.
+    pub fn label_values_truncated(&self, values: u64) {
+        self.metric_label_values_truncated
+            .fetch_add(values, Ordering::Relaxed);
+    }
+    pub fn label_values_truncated_total(&self) -> u64 {
+        self.metric_label_values_truncated.load(Ordering::Relaxed)
     }
     pub fn priced(&self, spans: u64) {
         self.priced_spans.fetch_add(spans, Ordering::Relaxed);
@@ -325,6 +334,13 @@ impl AgentCounters {
             "Derived metric points sent to the overflow series because a metric reached its cardinality limit.",
             "",
             self.metric_overflow_total(),
+        );
+        counter_line(
+            &mut out,
+            "genai_cost_agent_metric_label_values_truncated_total",
+            "Derived metric dimension values cut to metrics.max_label_value_length.",
+            "",
+            self.label_values_truncated_total(),
         );
         if let Ok(dropped) = self.dropped.lock() {
             for ((item, _), count) in dropped

@@ -31,6 +31,10 @@ pub struct MetricsConfig {
     /// Series per metric; beyond it points go to one series marked `otel.metric.overflow=true`.
     #[serde(default = "default_cardinality_limit")]
     pub cardinality_limit: usize,
+    /// Dimension values (model names, attribution values…) are cut to this many bytes, on a
+    /// UTF-8 character boundary, before they become metric labels; spans keep theirs whole.
+    #[serde(default = "default_max_label_value_length")]
+    pub max_label_value_length: usize,
     /// A series without new points for this long is forgotten.
     #[serde(default = "one_hour")]
     pub series_idle_timeout: ConfigDuration,
@@ -50,11 +54,16 @@ impl Default for MetricsConfig {
             attribution: AttributionConfig::default(),
             resource_keys: Vec::new(),
             cardinality_limit: default_cardinality_limit(),
+            max_label_value_length: default_max_label_value_length(),
             series_idle_timeout: one_hour(),
             cost_thresholds: Vec::new(),
             prometheus: PrometheusConfig::default(),
         }
     }
+}
+
+fn default_max_label_value_length() -> usize {
+    256
 }
 
 /// The user's attribution dimensions (user, team, feature…): read from the span, else its
