@@ -35,10 +35,13 @@ struct TokenFile {
     state: RwLock<FileState>,
 }
 
+/// A token file's modification time and length: a change of either means read it again.
+type Stamp = Option<(SystemTime, u64)>;
+
 struct FileState {
     tokens: Arc<Vec<Vec<u8>>>,
-    /// Modification time and length when last read: a change of either means read again.
-    seen: Option<(SystemTime, u64)>,
+    /// The file's stamp when last read.
+    seen: Stamp,
 }
 
 impl BearerAuth {
@@ -117,7 +120,9 @@ impl BearerAuth {
     /// cannot be read (or holds no token) keeps the tokens read before, and is logged.
     pub fn reload_if_changed(&self) {
         let Some(file) = &self.file else { return };
-        let current = std::fs::metadata(&file.path).ok().and_then(|meta| stamp(&meta));
+        let current = std::fs::metadata(&file.path)
+            .ok()
+            .and_then(|meta| stamp(&meta));
         let unchanged = file
             .state
             .read()
@@ -174,15 +179,13 @@ fn same_bytes(presented: &[u8], accepted: &[u8]) -> bool {
     std::hint::black_box(difference) == 0
 }
 
-fn stamp(meta: &std::fs::Metadata) -> Option<(SystemTime, u64)> {
+fn stamp(meta: &std::fs::Metadata) -> Stamp {
     Some((meta.modified().ok()?, meta.len()))
 }
 
 /// The tokens of a token file (one a line; blank lines and `#` comments skipped), with the
 /// file's stamp before it was read.
-fn read_token_file(
-    path: &Path,
-) -> Result<(Vec<Vec<u8>>, Option<(SystemTime, u64)>), TokenFileError> {
+fn read_token_file(path: &Path) -> Result<(Vec<Vec<u8>>, Stamp), TokenFileError> {
     let seen = std::fs::metadata(path)
         .map_err(TokenFileError::Read)
         .map(|meta| stamp(&meta))?;
