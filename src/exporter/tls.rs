@@ -4,15 +4,15 @@
 
 use crate::config::redact::{given, given_file};
 use crate::config::{
-    invalid_exporter_setting as invalid, ConfigError, OtlpExporterSettings, PemFile, TlsSettings,
+    invalid_exporter_setting as invalid, ConfigError, OtlpExporterSettings, TlsSettings,
 };
+use crate::pem::{ca_roots, certificates, private_key, read};
 use hyper_rustls::{FixedServerNameResolver, HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use std::sync::Arc;
 use tonic::transport::{ClientTlsConfig, Endpoint};
@@ -84,11 +84,7 @@ impl ClientTls {
                 let chain_pem = read(&client.cert_file)?;
                 let key_pem = read(&client.key_file)?;
                 let chain = certificates(&client.cert_file, &chain_pem)?;
-                let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|err| {
-                    client
-                        .key_file
-                        .error(format!("no PEM private key in it: {err}"))
-                })?;
+                let key = private_key(&client.key_file, &key_pem)?;
                 let config = builder.with_client_auth_cert(chain, key).map_err(|err| {
                     client.key_file.error(match err {
                         rustls::Error::InconsistentKeys(_) => format!(
@@ -145,15 +141,6 @@ impl ClientTls {
     }
 }
 
-impl PemFile {
-    fn error(&self, message: String) -> ConfigError {
-        ConfigError::Invalid {
-            key: self.origin.clone(),
-            message: format!("{}: {message}", given_file(&self.path)),
-        }
-    }
-}
-
 /// An error of the file's key `exporters.otlp.<field>`.
 fn setting_error(field: &str, message: impl ToString) -> ConfigError {
     invalid(field, message.to_string())
@@ -178,34 +165,6 @@ fn verifier(
         .build()
         .map_err(|err| setting_error("tls.ca_file", err))?;
     Ok(verifier)
-}
-
-fn read(file: &PemFile) -> Result<Vec<u8>, ConfigError> {
-    std::fs::read(&file.path).map_err(|err| ConfigError::Invalid {
-        key: file.origin.clone(),
-        message: format!("cannot read {}: {err}", given_file(&file.path)),
-    })
-}
-
-/// The certificates of a PEM file; at least one.
-fn certificates(file: &PemFile, pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
-    let certificates = CertificateDer::pem_slice_iter(pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|err| file.error(format!("not a PEM certificate bundle: {err}")))?;
-    if certificates.is_empty() {
-        return Err(file.error("no PEM certificate in it".into()));
-    }
-    Ok(certificates)
-}
-
-fn ca_roots(ca_file: &PemFile) -> Result<RootCertStore, ConfigError> {
-    let mut roots = RootCertStore::empty();
-    for certificate in certificates(ca_file, &read(ca_file)?)? {
-        roots
-            .add(certificate)
-            .map_err(|err| ca_file.error(format!("not a usable CA certificate: {err}")))?;
-    }
-    Ok(roots)
 }
 
 /// `insecure_skip_verify`: any certificate for any name is accepted; the handshake's signatures
@@ -261,7 +220,7 @@ impl ServerCertVerifier for AcceptAnyCertificate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::ClientCertificate;
+    use crate::config::{ClientCertificate, PemFile};
     use crate::test_support::TempDir;
     use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 

@@ -5,11 +5,13 @@
 mod auth;
 mod grpc;
 mod http;
+mod tls;
 mod validate;
 
 pub use auth::{BearerAuth, TokenFileError};
 pub use grpc::serve_grpc;
 pub use http::serve_http;
+pub use tls::ServerTls;
 pub use validate::InvalidRequest;
 
 use crate::enrich::hold::{HeldSpan, HoldBuffer, Release};

@@ -7,6 +7,7 @@ mod exporters;
 mod metrics;
 mod pricing;
 mod receivers;
+mod server_tls;
 mod service;
 mod usage;
 
@@ -15,6 +16,7 @@ pub use exporters::*;
 pub use metrics::*;
 pub use pricing::*;
 pub use receivers::*;
+pub use server_tls::*;
 pub use service::*;
 pub use usage::*;
 

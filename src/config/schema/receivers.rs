@@ -2,6 +2,7 @@
 
 use super::auth::AuthConfig;
 use super::defaults::*;
+use super::server_tls::ServerTlsConfig;
 use crate::config::values::{ListenAddress, MebiBytes};
 use serde::Deserialize;
 
@@ -47,6 +48,9 @@ pub struct GrpcReceiverConfig {
     /// Replaces `receivers.otlp.auth` for gRPC.
     #[serde(default)]
     pub auth: Option<AuthConfig>,
+    /// TLS (HTTP/2 with ALPN `h2`); plain text (h2c) without it.
+    #[serde(default)]
+    pub tls: Option<ServerTlsConfig>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -65,6 +69,7 @@ impl Default for GrpcReceiverConfig {
             max_recv_msg_size_mib: four_mib(),
             refuse_with: GrpcRefusal::Unavailable,
             auth: None,
+            tls: None,
         }
     }
 }
@@ -85,6 +90,9 @@ pub struct HttpReceiverConfig {
     /// Replaces `receivers.otlp.auth` for HTTP.
     #[serde(default)]
     pub auth: Option<AuthConfig>,
+    /// TLS (HTTP/1.1 and HTTP/2 by ALPN); plain text without it.
+    #[serde(default)]
+    pub tls: Option<ServerTlsConfig>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -105,6 +113,7 @@ impl Default for HttpReceiverConfig {
             max_request_body_size_mib: four_mib(),
             refuse_with: HttpRefusal::ServiceUnavailable,
             auth: None,
+            tls: None,
         }
     }
 }
