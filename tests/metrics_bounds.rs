@@ -231,9 +231,10 @@ async fn a_million_distinct_user_ids_keep_memory_flat_and_series_at_the_limit() 
 
     // Flat: after the first 100,000 users every later one costs nothing that stays. The metric
     // state's bound the README states is 43 MiB for this configuration, all of it reached within
-    // the warm-up; before, the 900,000 later users took 1.3 GB.
+    // the warm-up; before, the 900,000 later users took 1.3 GB. The margin is for what a busy
+    // machine adds in passing (requests waiting to be decoded and exported), not per user.
     assert!(
-        peak_kib < warm_kib + 48 * 1024,
+        peak_kib < warm_kib + 128 * 1024 && peak_kib < 384 * 1024,
         "peak {peak_kib} KiB, after {WARM} spans {warm_kib} KiB"
     );
     let (code, _) = terminate(&mut agent);

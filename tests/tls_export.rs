@@ -5,12 +5,10 @@
 
 mod common;
 
+use common::certificates::{Authority, Certified};
 use common::*;
 use genai_cost_agent::telemetry::Signal;
 use genai_cost_agent::Agent;
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
@@ -19,57 +17,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
-
-/// A certificate authority made for one test.
-struct Authority {
-    issuer: Issuer<'static, KeyPair>,
-    pem: String,
-}
-
-/// A certificate and its private key, in PEM.
-struct Certified {
-    certificate: String,
-    key: String,
-}
-
-impl Authority {
-    fn new(name: &str) -> Self {
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, name);
-        let pem = params.self_signed(&key).unwrap().pem();
-        Self {
-            issuer: Issuer::new(params, key),
-            pem,
-        }
-    }
-
-    /// A certificate for `names` (DNS names or IP addresses), for a server or a client.
-    fn issue(&self, names: &[&str], purpose: ExtendedKeyUsagePurpose) -> Certified {
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(
-            names
-                .iter()
-                .map(|name| name.to_string())
-                .collect::<Vec<_>>(),
-        )
-        .unwrap();
-        params.extended_key_usages = vec![purpose];
-        Certified {
-            certificate: params.signed_by(&key, &self.issuer).unwrap().pem(),
-            key: key.serialize_pem(),
-        }
-    }
-
-    fn server(&self, names: &[&str]) -> Certified {
-        self.issue(names, ExtendedKeyUsagePurpose::ServerAuth)
-    }
-
-    fn client(&self) -> Certified {
-        self.issue(&["agent"], ExtendedKeyUsagePurpose::ClientAuth)
-    }
-}
 
 #[derive(Clone, Copy, Debug)]
 enum Protocol {

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod binary;
+pub mod certificates;
 
 use genai_cost_agent::config::{load_str, LoadedConfig};
 use genai_cost_agent::Agent;
