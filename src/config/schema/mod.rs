@@ -3,6 +3,7 @@
 
 mod defaults;
 mod exporters;
+mod memory;
 mod metrics;
 mod pricing;
 mod receivers;
@@ -10,6 +11,7 @@ mod service;
 mod usage;
 
 pub use exporters::*;
+pub use memory::*;
 pub use metrics::*;
 pub use pricing::*;
 pub use receivers::*;
@@ -35,4 +37,6 @@ pub struct Config {
     pub exporters: ExportersConfig,
     #[serde(default)]
     pub service: ServiceConfig,
+    #[serde(default)]
+    pub memory_limiter: MemoryLimiterConfig,
 }
