@@ -5,6 +5,7 @@
 use crate::config::{
     BatchConfig, Config, FsyncPolicy, LoadedConfig, RetryConfig, SendingQueueConfig,
 };
+use crate::config::{GrpcReceiverConfig, HttpReceiverConfig};
 use crate::enrich::hold::HoldBuffer;
 use crate::enrich::Enricher;
 use crate::exporter::{
@@ -12,8 +13,12 @@ use crate::exporter::{
     WorkerLimits,
 };
 use crate::metrics::{agent_identity, run_flusher, serve_prometheus, DerivedMetrics};
-use crate::receiver::{serve_grpc, serve_http, Intake, Route};
-use crate::telemetry::{serve_telemetry, AgentCounters, ExporterCounters, Health};
+use crate::receiver::{
+    descriptor_plan, raise_descriptor_limit, serve_grpc, serve_http, Admission, AdmissionLimits,
+    ConnectionTimeouts, DescriptorPlan, GrpcReceiver, Http2Limits, HttpReceiver, Intake,
+    MemoryLimiter, PingPolicy, Route, ServeLimits,
+};
+use crate::telemetry::{serve_telemetry, AgentCounters, ExporterCounters, Health, Listener};
 use crate::usage::UsageReader;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -261,8 +266,10 @@ impl Agent {
             }
             _ => None,
         };
+        let limiter = start_memory_limiter(config, &health, &counters, &stop_exporters)?;
+        let admission = admission(config, limiter, &counters);
         let (receivers, grpc_address, http_address) =
-            start_receivers(config, &intake, &stop_receivers).await?;
+            start_receivers(config, &intake, &admission, &counters, &stop_receivers).await?;
         drop(intake);
 
         let (listener, telemetry_address) = bind(
@@ -397,12 +404,119 @@ async fn run_releaser(intake: Arc<Intake>, mut stop: watch::Receiver<bool>) {
 
 type ReceiverTasks = (Vec<JoinHandle<()>>, Option<SocketAddr>, Option<SocketAddr>);
 
+/// The memory limiter and its sampling task, when a limit is configured.
+fn start_memory_limiter(
+    config: &Config,
+    health: &Arc<Health>,
+    counters: &Arc<AgentCounters>,
+    stop: &watch::Sender<bool>,
+) -> Result<Option<Arc<MemoryLimiter>>, StartError> {
+    let limiter = MemoryLimiter::from_config(&config.memory_limiter)
+        .map_err(|error| StartError::Config(error.to_string()))?;
+    if let Some(limiter) = &limiter {
+        tokio::spawn(
+            limiter
+                .clone()
+                .run(health.clone(), counters.clone(), stop.subscribe()),
+        );
+    }
+    Ok(limiter)
+}
+
+/// The admission budget both receivers share.
+fn admission(
+    config: &Config,
+    limiter: Option<Arc<MemoryLimiter>>,
+    counters: &Arc<AgentCounters>,
+) -> Arc<Admission> {
+    let admission = &config.receivers.otlp.admission;
+    Admission::new(
+        AdmissionLimits {
+            request_limit: admission.request_limit_mib.0,
+            waiting_limit: admission.waiting_limit_mib.0,
+            wait_timeout: admission.wait_timeout.0,
+        },
+        limiter,
+        counters.clone(),
+    )
+}
+
+/// `max_connections` as configured, else the share of the descriptors (see README).
+fn max_connections(key: &str, configured: Option<usize>, plan: &DescriptorPlan) -> usize {
+    let available = plan.limit.saturating_sub(plan.reserved) as usize;
+    match configured {
+        Some(count) if count > available => {
+            tracing::warn!("{key} = {count} exceeds the {available} file descriptors left for connections (RLIMIT_NOFILE {} minus {} kept for the rest): accepts may fail and back off", plan.limit, plan.reserved);
+            count
+        }
+        Some(count) => count,
+        None => plan.per_receiver,
+    }
+}
+
+fn off_when_zero(duration: Duration) -> Option<Duration> {
+    (!duration.is_zero()).then_some(duration)
+}
+
+fn grpc_limits(config: &GrpcReceiverConfig, plan: &DescriptorPlan, share: usize) -> ServeLimits {
+    let server = &config.keepalive.server_parameters;
+    let policy = &config.keepalive.enforcement_policy;
+    ServeLimits {
+        listener: Listener::Grpc,
+        max_connections: max_connections(
+            "receivers.otlp.protocols.grpc.max_connections",
+            config.max_connections,
+            plan,
+        ),
+        timeouts: ConnectionTimeouts {
+            idle: off_when_zero(server.max_connection_idle.0),
+            header: None,
+            max_age: off_when_zero(server.max_connection_age.0),
+            age_grace: off_when_zero(server.max_connection_age_grace.0),
+        },
+        http2_only: Some(Http2Limits {
+            max_concurrent_streams: config.max_concurrent_streams,
+            keepalive_interval: off_when_zero(server.time.0),
+            keepalive_timeout: server.timeout.0,
+            pings: Some(PingPolicy {
+                min_time: policy.min_time.0,
+                permit_without_stream: policy.permit_without_stream,
+            }),
+        }),
+        connection_budget: share,
+    }
+}
+
+fn http_limits(config: &HttpReceiverConfig, plan: &DescriptorPlan, share: usize) -> ServeLimits {
+    ServeLimits {
+        listener: Listener::Http,
+        max_connections: max_connections(
+            "receivers.otlp.protocols.http.max_connections",
+            config.max_connections,
+            plan,
+        ),
+        timeouts: ConnectionTimeouts {
+            idle: Some(config.idle_timeout.0),
+            header: Some(config.read_header_timeout.0),
+            max_age: None,
+            age_grace: None,
+        },
+        http2_only: None,
+        connection_budget: share,
+    }
+}
+
 async fn start_receivers(
     config: &Config,
     intake: &Arc<Intake>,
+    admission: &Arc<Admission>,
+    counters: &Arc<AgentCounters>,
     stop: &watch::Sender<bool>,
 ) -> Result<ReceiverTasks, StartError> {
     let protocols = &config.receivers.otlp.protocols;
+    let descriptors = raise_descriptor_limit().unwrap_or(1024);
+    let plan = descriptor_plan(descriptors, config);
+    let share = config.receivers.otlp.admission.per_connection_limit_mib.0;
     let mut tasks = Vec::new();
     let mut grpc_address = None;
     if protocols.grpc.enabled {
@@ -411,15 +525,20 @@ async fn start_receivers(
             &protocols.grpc.endpoint.0,
         )
         .await?;
-        let serve = serve_grpc(
-            listener,
-            intake.clone(),
-            protocols.grpc.max_recv_msg_size_mib.0,
-            protocols.grpc.refuse_with,
-            stopped(stop.subscribe()),
-        );
+        let limits = grpc_limits(&protocols.grpc, &plan, share);
+        let max_connections = limits.max_connections;
+        let receiver = GrpcReceiver {
+            intake: intake.clone(),
+            counters: counters.clone(),
+            admission: admission.clone(),
+            max_message_bytes: protocols.grpc.max_recv_msg_size_mib.0,
+            refuse_with: protocols.grpc.refuse_with,
+            read_timeout: protocols.grpc.read_timeout.0,
+            limits,
+        };
+        let serve = serve_grpc(listener, receiver, stopped(stop.subscribe()));
         tasks.push(spawn_server("gRPC receiver", serve));
-        tracing::info!(%address, "OTLP/gRPC receiver listening");
+        tracing::info!(%address, max_connections, "OTLP/gRPC receiver listening");
         grpc_address = Some(address);
     }
     let mut http_address = None;
@@ -429,15 +548,20 @@ async fn start_receivers(
             &protocols.http.endpoint.0,
         )
         .await?;
-        let serve = serve_http(
-            listener,
-            intake.clone(),
-            protocols.http.max_request_body_size_mib.0,
-            protocols.http.refuse_with,
-            stopped(stop.subscribe()),
-        );
+        let limits = http_limits(&protocols.http, &plan, share);
+        let max_connections = limits.max_connections;
+        let receiver = HttpReceiver {
+            intake: intake.clone(),
+            counters: counters.clone(),
+            admission: admission.clone(),
+            max_body_bytes: protocols.http.max_request_body_size_mib.0,
+            refuse_with: protocols.http.refuse_with,
+            read_timeout: protocols.http.read_timeout.0,
+            limits,
+        };
+        let serve = serve_http(listener, receiver, stopped(stop.subscribe()));
         tasks.push(spawn_server("HTTP receiver", serve));
-        tracing::info!(%address, "OTLP/HTTP receiver listening");
+        tracing::info!(%address, max_connections, "OTLP/HTTP receiver listening");
         http_address = Some(address);
     }
     Ok((tasks, grpc_address, http_address))

@@ -2,6 +2,7 @@
 //! errors, apply `--set` overrides, then check what the schema alone cannot.
 
 mod expand;
+mod limit_checks;
 mod otlp_env;
 mod otlp_tls;
 mod overrides;
@@ -297,7 +298,7 @@ fn validate(config: &Config) -> Result<(), ConfigError> {
             "enable at least one of grpc and http",
         ));
     }
-    Ok(())
+    limit_checks::validate_limits(config)
 }
 
 fn validate_pricing(pricing: &PricingConfig) -> Result<(), ConfigError> {

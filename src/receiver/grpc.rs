@@ -1,140 +1,226 @@
-//! OTLP/gRPC receiver (tonic): the trace, metrics and logs services, gzip and zstd accepted, a maximum
-//! decoded message size, UNAVAILABLE when the queue is full.
+//! OTLP/gRPC receiver: the trace, metrics and logs export calls served on the shared connection
+//! code (limits, keepalive, timeouts), gzip and zstd accepted, a maximum decoded message size,
+//! request bytes admitted against the budget, malformed messages answered `INVALID_ARGUMENT`,
+//! UNAVAILABLE (or RESOURCE_EXHAUSTED) with `RetryInfo` when the queue or the budget is full.
 
+use super::admission::{Admission, AdmittedBody, BodyError, Overload};
+use super::codec::{DecodeContext, OtlpCodec};
+use super::connection::Connection;
+use super::rejection::Rejections;
+use super::serve::{serve, Handler, Responding, ServeLimits};
 use super::{Intake, SignalRequest};
 use crate::config::GrpcRefusal;
 use crate::exporter::status_with_retry_info;
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
-    LogsService, LogsServiceServer,
-};
-use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsServiceRequest, ExportLogsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
-    MetricsService, MetricsServiceServer,
-};
-use opentelemetry_proto::tonic::collector::metrics::v1::{
-    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use crate::telemetry::AgentCounters;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tonic::codec::CompressionEncoding;
-use tonic::{Request, Response, Status};
+use tonic::server::{Grpc, UnaryService};
+use tonic::{Code, Status};
+
+const TRACES: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+const METRICS: &str = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+const LOGS: &str = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
+
+/// What the gRPC receiver needs besides its listener.
+pub struct GrpcReceiver {
+    pub intake: Arc<Intake>,
+    pub counters: Arc<AgentCounters>,
+    pub admission: Arc<Admission>,
+    pub max_message_bytes: usize,
+    pub refuse_with: GrpcRefusal,
+    pub read_timeout: Duration,
+    pub limits: ServeLimits,
+}
 
 #[derive(Clone)]
-struct OtlpGrpc {
+struct GrpcHandler {
     intake: Arc<Intake>,
-    refuse_with: GrpcRefusal,
-}
-
-impl OtlpGrpc {
-    async fn accept<R: SignalRequest>(
-        &self,
-        request: Request<R>,
-    ) -> Result<Response<R::Response>, Status> {
-        let request = request.into_inner();
-        if let Err(invalid) = request.check() {
-            self.intake.rejected("gRPC", &invalid.to_string());
-            return Err(Status::invalid_argument(invalid.to_string()));
-        }
-        match self.intake.accept(request.into_payload()).await {
-            Ok(()) => Ok(Response::new(R::Response::default())),
-            Err(refused) => {
-                let message = format!(
-                    "the agent's export queue is full; retry in {:.1}s",
-                    refused.retry_after.as_secs_f64()
-                );
-                let code = match self.refuse_with {
-                    GrpcRefusal::Unavailable => tonic::Code::Unavailable,
-                    GrpcRefusal::ResourceExhausted => tonic::Code::ResourceExhausted,
-                };
-                Err(status_with_retry_info(code, &message, refused.retry_after))
-            }
-        }
-    }
-}
-
-#[tonic::async_trait]
-impl TraceService for OtlpGrpc {
-    async fn export(
-        &self,
-        request: Request<ExportTraceServiceRequest>,
-    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        self.accept(request).await
-    }
-}
-
-#[tonic::async_trait]
-impl MetricsService for OtlpGrpc {
-    async fn export(
-        &self,
-        request: Request<ExportMetricsServiceRequest>,
-    ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        self.accept(request).await
-    }
-}
-
-#[tonic::async_trait]
-impl LogsService for OtlpGrpc {
-    async fn export(
-        &self,
-        request: Request<ExportLogsServiceRequest>,
-    ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        self.accept(request).await
-    }
+    admission: Arc<Admission>,
+    rejections: Arc<Rejections>,
+    max_message_bytes: usize,
+    refuse_with: Code,
+    read_timeout: Duration,
 }
 
 /// Serves OTLP/gRPC on `listener` until `shutdown` completes, then finishes in-flight calls.
 pub async fn serve_grpc(
     listener: TcpListener,
-    intake: Arc<Intake>,
-    max_message_bytes: usize,
-    refuse_with: GrpcRefusal,
+    receiver: GrpcReceiver,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), tonic::transport::Error> {
-    let service = OtlpGrpc {
-        intake,
-        refuse_with,
+) -> std::io::Result<()> {
+    let counters = receiver.counters;
+    let handler = GrpcHandler {
+        rejections: Rejections::new(counters.clone()),
+        intake: receiver.intake,
+        admission: receiver.admission,
+        max_message_bytes: receiver.max_message_bytes,
+        refuse_with: match receiver.refuse_with {
+            GrpcRefusal::Unavailable => Code::Unavailable,
+            GrpcRefusal::ResourceExhausted => Code::ResourceExhausted,
+        },
+        read_timeout: receiver.read_timeout,
     };
-    tonic::transport::Server::builder()
-        .add_service(
-            TraceServiceServer::new(service.clone())
-                .accept_compressed(CompressionEncoding::Gzip)
-                .accept_compressed(CompressionEncoding::Zstd)
-                .max_decoding_message_size(max_message_bytes),
-        )
-        .add_service(
-            MetricsServiceServer::new(service.clone())
-                .accept_compressed(CompressionEncoding::Gzip)
-                .accept_compressed(CompressionEncoding::Zstd)
-                .max_decoding_message_size(max_message_bytes),
-        )
-        .add_service(
-            LogsServiceServer::new(service)
-                .accept_compressed(CompressionEncoding::Gzip)
-                .accept_compressed(CompressionEncoding::Zstd)
-                .max_decoding_message_size(max_message_bytes),
-        )
-        .serve_with_incoming_shutdown(incoming_without_delay(listener), shutdown)
-        .await
+    serve(listener, receiver.limits, handler, counters, shutdown).await
 }
 
-/// Accepted connections with Nagle's algorithm off: small OTLP answers must not wait for
-/// delayed ACKs (a 40 ms stall per request otherwise, for some request sizes).
-fn incoming_without_delay(
-    listener: TcpListener,
-) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
-    use tokio_stream::StreamExt;
-    tokio_stream::wrappers::TcpListenerStream::new(listener).map(|accepted| {
-        accepted.inspect(|stream| {
-            let _ = stream.set_nodelay(true);
+impl Handler for GrpcHandler {
+    type Body = tonic::body::Body;
+
+    fn handle(
+        &self,
+        request: http::Request<Incoming>,
+        connection: Arc<Connection>,
+    ) -> Responding<tonic::body::Body> {
+        let handler = self.clone();
+        Box::pin(async move {
+            let ticket = match handler.admission.admit(&connection.budget_share) {
+                Ok(ticket) => ticket,
+                Err(overload) => return handler.refusal(overload).into_http(),
+            };
+            let compressed = request
+                .headers()
+                .get("grpc-encoding")
+                .is_some_and(|coding| coding.as_bytes() != b"identity");
+            let context = DecodeContext {
+                ticket: ticket.clone(),
+                compressed,
+                rejections: handler.rejections.clone(),
+                refuse_with: handler.refuse_with,
+            };
+            let refuse_with = handler.refuse_with;
+            let read_timeout = handler.read_timeout;
+            let request = request.map(move |body| {
+                AdmittedBody::grpc(body, ticket, read_timeout)
+                    .map_err(move |error| body_status(error, refuse_with))
+            });
+            let response = match request.uri().path() {
+                TRACES => {
+                    handler
+                        .unary::<ExportTraceServiceRequest, _>(request, context)
+                        .await
+                }
+                METRICS => {
+                    handler
+                        .unary::<ExportMetricsServiceRequest, _>(request, context)
+                        .await
+                }
+                LOGS => {
+                    handler
+                        .unary::<ExportLogsServiceRequest, _>(request, context)
+                        .await
+                }
+                path => Status::unimplemented(format!("no service at {path}")).into_http(),
+            };
+            handler.note_rejection(&response);
+            response
         })
-    })
+    }
+}
+
+impl GrpcHandler {
+    async fn unary<R: SignalRequest, B>(
+        &self,
+        request: http::Request<B>,
+        context: DecodeContext,
+    ) -> http::Response<tonic::body::Body>
+    where
+        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<super::BoxError> + Send,
+    {
+        let export = Export::<R> {
+            intake: self.intake.clone(),
+            rejections: self.rejections.clone(),
+            refuse_with: self.refuse_with,
+            request: PhantomData,
+        };
+        Grpc::new(OtlpCodec::<R>::new(context))
+            .accept_compressed(CompressionEncoding::Gzip)
+            .accept_compressed(CompressionEncoding::Zstd)
+            .max_decoding_message_size(self.max_message_bytes)
+            .unary(export, request)
+            .await
+    }
+
+    fn refusal(&self, overload: Overload) -> Status {
+        status_with_retry_info(
+            self.refuse_with,
+            &overload.to_string(),
+            overload.retry_after(),
+        )
+    }
+
+    /// A message over the size limit is the client's fault too (tonic answers `OUT_OF_RANGE`).
+    fn note_rejection(&self, response: &http::Response<tonic::body::Body>) {
+        let code = response
+            .headers()
+            .get("grpc-status")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<i32>().ok());
+        if code == Some(Code::OutOfRange as i32) {
+            let message = response
+                .headers()
+                .get("grpc-message")
+                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+                .unwrap_or_default();
+            self.rejections.reject("gRPC", &message);
+        }
+    }
+}
+
+/// The status a failed request body becomes.
+fn body_status(error: BodyError, refuse_with: Code) -> Status {
+    match error {
+        BodyError::Overload(overload) => {
+            status_with_retry_info(refuse_with, &overload.to_string(), overload.retry_after())
+        }
+        BodyError::TimedOut(_) => Status::deadline_exceeded(error.to_string()),
+        BodyError::Read(source) => Status::from_error(source),
+    }
+}
+
+/// One export call: the decoded request goes to the intake.
+struct Export<R> {
+    intake: Arc<Intake>,
+    rejections: Arc<Rejections>,
+    refuse_with: Code,
+    request: PhantomData<fn(R)>,
+}
+
+impl<R: SignalRequest> UnaryService<R> for Export<R> {
+    type Response = R::Response;
+    type Future = std::pin::Pin<
+        Box<dyn Future<Output = Result<tonic::Response<R::Response>, Status>> + Send>,
+    >;
+
+    fn call(&mut self, request: tonic::Request<R>) -> Self::Future {
+        let intake = self.intake.clone();
+        let rejections = self.rejections.clone();
+        let code = self.refuse_with;
+        Box::pin(async move {
+            let request = request.into_inner();
+            if let Err(invalid) = request.check() {
+                rejections.reject("gRPC", &invalid.to_string());
+                return Err(Status::invalid_argument(invalid.to_string()));
+            }
+            match intake.accept(request.into_payload()).await {
+                Ok(()) => Ok(tonic::Response::new(R::Response::default())),
+                Err(refused) => {
+                    let message = format!(
+                        "the agent's export queue is full; retry in {:.1}s",
+                        refused.retry_after.as_secs_f64()
+                    );
+                    Err(status_with_retry_info(code, &message, refused.retry_after))
+                }
+            }
+        })
+    }
 }

@@ -1,19 +1,25 @@
-//! OTLP/HTTP receiver (axum): `/v1/traces`, `/v1/metrics`, `/v1/logs`; protobuf or JSON bodies,
-//! gzip or zstd, a size limit before and after decompression; answers in the request's encoding, with
-//! the status codes the OTLP specification names for each failure.
+//! OTLP/HTTP receiver (axum on the shared connection code): `/v1/traces`, `/v1/metrics`,
+//! `/v1/logs`; protobuf or JSON bodies, gzip or zstd, a size limit before and after
+//! decompression, the body's bytes admitted against the budget as they arrive; answers in the
+//! request's encoding, with the status codes the OTLP specification names for each failure.
 
+use super::admission::{Admission, AdmittedBody, BodyError, Overload, Ticket};
+use super::connection::Connection;
+use super::rejection::Rejections;
+use super::serve::{serve, Handler, Responding, ServeLimits};
 use super::{Intake, SignalRequest};
 use crate::config::HttpRefusal;
+use crate::telemetry::AgentCounters;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::serve::ListenerExt;
-use axum::Router;
-use bytes::Bytes;
+use axum::{Extension, Router};
+use bytes::{Bytes, BytesMut};
 use flate2::read::MultiGzDecoder;
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -22,13 +28,42 @@ use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tower::ServiceExt;
 
-/// How long a client may take to send its body before the request is dropped with 408.
-const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Inflated bytes are read and admitted this much at a time.
+const INFLATE_CHUNK: usize = 64 << 10;
+
+/// What the HTTP receiver needs besides its listener.
+pub struct HttpReceiver {
+    pub intake: Arc<Intake>,
+    pub counters: Arc<AgentCounters>,
+    pub admission: Arc<Admission>,
+    pub max_body_bytes: usize,
+    pub refuse_with: HttpRefusal,
+    /// How long a body may take to arrive.
+    pub read_timeout: Duration,
+    pub limits: ServeLimits,
+}
+
+/// The request's admission ticket, for the bytes decompression adds.
+#[derive(Clone)]
+struct Admitted(Arc<Ticket>);
+
+/// Admits each request's bytes, then hands it to the router.
+#[derive(Clone)]
+struct HttpHandler {
+    router: Router,
+    admission: Arc<Admission>,
+    rejections: Arc<Rejections>,
+    refuse_status: StatusCode,
+    max_body_bytes: usize,
+    read_timeout: Duration,
+}
 
 #[derive(Clone)]
 struct HttpState {
     intake: Arc<Intake>,
+    rejections: Arc<Rejections>,
     max_body_bytes: usize,
     /// 503 or 429, with `Retry-After`, when the queue is full.
     refuse_status: StatusCode,
@@ -62,6 +97,8 @@ struct RpcStatus {
 struct Failure {
     status: StatusCode,
     message: String,
+    /// Set for retryable refusals, sent as `Retry-After`.
+    retry_after: Option<Duration>,
 }
 
 impl Failure {
@@ -69,42 +106,125 @@ impl Failure {
         Self {
             status,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    fn refused(status: StatusCode, message: impl Into<String>, retry_after: Duration) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(status, message)
+        }
+    }
+
+    fn overload(status: StatusCode, overload: Overload) -> Self {
+        Self::refused(status, overload.to_string(), overload.retry_after())
     }
 }
 
 /// Serves OTLP/HTTP on `listener` until `shutdown` completes.
 pub async fn serve_http(
     listener: TcpListener,
-    intake: Arc<Intake>,
-    max_body_bytes: usize,
-    refuse_with: HttpRefusal,
+    receiver: HttpReceiver,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let refuse_status = match refuse_with {
+    let refuse_status = match receiver.refuse_with {
         HttpRefusal::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         HttpRefusal::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
     };
+    let rejections = Rejections::new(receiver.counters.clone());
     let router = Router::new()
         .route("/v1/traces", post(export::<ExportTraceServiceRequest>))
         .route("/v1/metrics", post(export::<ExportMetricsServiceRequest>))
         .route("/v1/logs", post(export::<ExportLogsServiceRequest>))
         .with_state(HttpState {
-            intake,
-            max_body_bytes,
+            intake: receiver.intake,
+            rejections: rejections.clone(),
+            max_body_bytes: receiver.max_body_bytes,
             refuse_status,
         });
-    let listener = listener.tap_io(|stream| {
-        // No Nagle: answers must not wait for delayed ACKs.
-        let _ = stream.set_nodelay(true);
-    });
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let handler = HttpHandler {
+        router,
+        admission: receiver.admission,
+        rejections,
+        refuse_status,
+        max_body_bytes: receiver.max_body_bytes,
+        read_timeout: receiver.read_timeout,
+    };
+    serve(
+        listener,
+        receiver.limits,
+        handler,
+        receiver.counters,
+        shutdown,
+    )
+    .await
+}
+
+impl Handler for HttpHandler {
+    type Body = Body;
+
+    fn handle(
+        &self,
+        request: http::Request<Incoming>,
+        connection: Arc<Connection>,
+    ) -> Responding<Body> {
+        let handler = self.clone();
+        Box::pin(async move {
+            let encoding = request_encoding(request.headers()).unwrap_or(Encoding::Json);
+            match handler.admit(request, &connection).await {
+                Ok(request) => match handler.router.oneshot(request).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                },
+                Err(failure) => failure_response(encoding, failure),
+            }
+        })
+    }
+}
+
+impl HttpHandler {
+    /// Reserves the declared body in the budget (a body over the size limit is refused at once)
+    /// and wraps the body so that what arrives beyond it is reserved too.
+    async fn admit(
+        &self,
+        mut request: http::Request<Incoming>,
+        connection: &Connection,
+    ) -> Result<http::Request<Body>, Failure> {
+        let declared = content_length(request.headers()).unwrap_or(0);
+        if declared > self.max_body_bytes {
+            let failure = too_large(self.max_body_bytes);
+            self.rejections.reject("HTTP", &failure.message);
+            return Err(failure);
+        }
+        let overload = |overload| Failure::overload(self.refuse_status, overload);
+        let ticket = self
+            .admission
+            .admit(&connection.budget_share)
+            .map_err(overload)?;
+        ticket.clone().reserve(declared).await.map_err(overload)?;
+        request.extensions_mut().insert(Admitted(ticket.clone()));
+        let read_timeout = self.read_timeout;
+        Ok(
+            request
+                .map(|body| Body::new(AdmittedBody::plain(body, ticket, declared, read_timeout))),
+        )
+    }
+}
+
+fn content_length(headers: &HeaderMap) -> Option<usize> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 async fn export<R: SignalRequest>(
     State(state): State<HttpState>,
+    admitted: Option<Extension<Admitted>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -116,13 +236,14 @@ async fn export<R: SignalRequest>(
                 .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
                 .unwrap_or_default()
         );
-        state.intake.rejected("HTTP", &message);
+        state.rejections.reject("HTTP", &message);
         return failure_response(
             Encoding::Json,
             Failure::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, message),
         );
     };
-    match decode::<R>(&state, &headers, body, encoding).await {
+    let ticket = admitted.map(|Extension(Admitted(ticket))| ticket);
+    match decode::<R>(&state, &headers, body, encoding, ticket.as_deref()).await {
         Ok(request) => match state.intake.accept(request.into_payload()).await {
             Ok(()) => encoded_response(StatusCode::OK, encoding, &R::Response::default()),
             Err(refused) => {
@@ -141,7 +262,9 @@ async fn export<R: SignalRequest>(
             }
         },
         Err(failure) => {
-            state.intake.rejected("HTTP", &failure.message);
+            if failure.retry_after.is_none() {
+                state.rejections.reject("HTTP", &failure.message);
+            }
             failure_response(encoding, failure)
         }
     }
@@ -162,9 +285,18 @@ async fn decode<R: SignalRequest>(
     headers: &HeaderMap,
     body: Body,
     encoding: Encoding,
+    ticket: Option<&Ticket>,
 ) -> Result<R, Failure> {
-    let raw = read_body(body, state.max_body_bytes).await?;
-    let bytes = decompress(headers, raw, state.max_body_bytes)?;
+    let expected = content_length(headers);
+    let raw = read_body(body, state.max_body_bytes, expected, state.refuse_status).await?;
+    // The raw body is dropped as soon as it is inflated, the inflated one once decoded.
+    let bytes = decompress(
+        headers,
+        raw,
+        state.max_body_bytes,
+        ticket,
+        state.refuse_status,
+    )?;
     let request: R = match encoding {
         Encoding::Protobuf => R::decode(bytes).map_err(|err| {
             Failure::new(
@@ -185,29 +317,48 @@ async fn decode<R: SignalRequest>(
     Ok(request)
 }
 
-async fn read_body(body: Body, limit: usize) -> Result<Bytes, Failure> {
-    let collected = tokio::time::timeout(BODY_READ_TIMEOUT, Limited::new(body, limit).collect())
-        .await
-        .map_err(|_| {
-            Failure::new(
-                StatusCode::REQUEST_TIMEOUT,
-                "the body did not arrive in time",
-            )
-        })?;
-    match collected {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(err)
-            if err
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            Err(too_large(limit))
+/// Reads the body into one buffer sized from `Content-Length` (no regrowing, no second copy).
+async fn read_body(
+    mut body: Body,
+    limit: usize,
+    expected: Option<usize>,
+    refuse_status: StatusCode,
+) -> Result<Bytes, Failure> {
+    let mut buffer = BytesMut::with_capacity(expected.unwrap_or(0).min(limit));
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|error| body_failure(error, refuse_status))?;
+        if let Ok(data) = frame.into_data() {
+            if buffer.len() + data.len() > limit {
+                return Err(too_large(limit));
+            }
+            if buffer.is_empty() && expected == Some(data.len()) {
+                // The whole body in one chunk: no copy.
+                return Ok(data);
+            }
+            buffer.extend_from_slice(&data);
         }
-        Err(err) => Err(Failure::new(
-            StatusCode::BAD_REQUEST,
-            format!("reading the body failed: {err}"),
-        )),
     }
+    Ok(buffer.freeze())
+}
+
+/// The failure of a body that could not be read: refused by the budget, too slow, or broken.
+fn body_failure(error: axum::Error, refuse_status: StatusCode) -> Failure {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    while let Some(cause) = source {
+        match cause.downcast_ref::<BodyError>() {
+            Some(BodyError::Overload(overload)) => {
+                return Failure::overload(refuse_status, *overload)
+            }
+            Some(timed_out @ BodyError::TimedOut(_)) => {
+                return Failure::new(StatusCode::REQUEST_TIMEOUT, timed_out.to_string())
+            }
+            _ => source = cause.source(),
+        }
+    }
+    Failure::new(
+        StatusCode::BAD_REQUEST,
+        format!("reading the body failed: {error}"),
+    )
 }
 
 fn too_large(limit: usize) -> Failure {
@@ -217,14 +368,25 @@ fn too_large(limit: usize) -> Failure {
     )
 }
 
-fn decompress(headers: &HeaderMap, raw: Bytes, limit: usize) -> Result<Bytes, Failure> {
+fn decompress(
+    headers: &HeaderMap,
+    raw: Bytes,
+    limit: usize,
+    ticket: Option<&Ticket>,
+    refuse_status: StatusCode,
+) -> Result<Bytes, Failure> {
     let coding = headers
         .get(header::CONTENT_ENCODING)
         .map(|value| value.to_str().unwrap_or("?").trim().to_ascii_lowercase())
         .unwrap_or_default();
+    let inflating = Inflating {
+        limit,
+        ticket,
+        refuse_status,
+    };
     match coding.as_str() {
         "" | "identity" => Ok(raw),
-        "gzip" | "x-gzip" => inflate(MultiGzDecoder::new(&raw[..]), raw.len(), limit, "gzip"),
+        "gzip" | "x-gzip" => inflating.read(MultiGzDecoder::new(&raw[..]), "gzip"),
         "zstd" => {
             let decoder = zstd::stream::read::Decoder::new(&raw[..]).map_err(|err| {
                 Failure::new(
@@ -232,7 +394,7 @@ fn decompress(headers: &HeaderMap, raw: Bytes, limit: usize) -> Result<Bytes, Fa
                     format!("the body is not valid zstd: {err}"),
                 )
             })?;
-            inflate(decoder, raw.len(), limit, "zstd")
+            inflating.read(decoder, "zstd")
         }
         other => Err(Failure::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -241,27 +403,39 @@ fn decompress(headers: &HeaderMap, raw: Bytes, limit: usize) -> Result<Bytes, Fa
     }
 }
 
-/// Reads a decompressing `reader` to the end, refusing more than `limit` bytes.
-fn inflate(
-    reader: impl Read,
-    compressed_len: usize,
+/// Decompression within the size limit, each inflated chunk admitted before it is kept.
+struct Inflating<'a> {
     limit: usize,
-    coding: &str,
-) -> Result<Bytes, Failure> {
-    let mut inflated = Vec::with_capacity(compressed_len.saturating_mul(4).min(limit));
-    reader
-        .take(limit as u64 + 1)
-        .read_to_end(&mut inflated)
-        .map_err(|err| {
+    ticket: Option<&'a Ticket>,
+    refuse_status: StatusCode,
+}
+
+impl Inflating<'_> {
+    fn read(&self, mut reader: impl Read, coding: &str) -> Result<Bytes, Failure> {
+        let invalid = |err: std::io::Error| {
             Failure::new(
                 StatusCode::BAD_REQUEST,
                 format!("the body is not valid {coding}: {err}"),
             )
-        })?;
-    if inflated.len() > limit {
-        return Err(too_large(limit));
+        };
+        let mut inflated = BytesMut::new();
+        let mut chunk = vec![0; INFLATE_CHUNK];
+        loop {
+            let read = reader.read(&mut chunk).map_err(invalid)?;
+            if read == 0 {
+                return Ok(inflated.freeze());
+            }
+            if inflated.len() + read > self.limit {
+                return Err(too_large(self.limit));
+            }
+            if let Some(ticket) = self.ticket {
+                ticket
+                    .try_reserve(read)
+                    .map_err(|overload| Failure::overload(self.refuse_status, overload))?;
+            }
+            inflated.extend_from_slice(&chunk[..read]);
+        }
     }
-    Ok(Bytes::from(inflated))
 }
 
 fn encoded_response<M: prost::Message + serde::Serialize>(
@@ -291,18 +465,25 @@ fn json_without_nulls<M: serde::Serialize>(message: &M) -> Vec<u8> {
 }
 
 fn failure_response(encoding: Encoding, failure: Failure) -> Response {
+    let retry_after = failure
+        .retry_after
+        .map(|delay| HeaderValue::from(delay.as_secs().max(1)));
     let code = match failure.status {
         StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS => 14, // UNAVAILABLE
         StatusCode::PAYLOAD_TOO_LARGE => 8,                                    // RESOURCE_EXHAUSTED
         StatusCode::REQUEST_TIMEOUT => 4,                                      // DEADLINE_EXCEEDED
         _ => 3,                                                                // INVALID_ARGUMENT
     };
-    encoded_response(
+    let mut response = encoded_response(
         failure.status,
         encoding,
         &RpcStatus {
             code,
             message: failure.message,
         },
-    )
+    );
+    if let Some(seconds) = retry_after {
+        response.headers_mut().insert(header::RETRY_AFTER, seconds);
+    }
+    response
 }

@@ -1,18 +1,38 @@
 //! The receiving stage: OTLP over gRPC and HTTP. Both hand decoded requests to the [`Intake`],
 //! which reserves room in every exporter's queue, enriches spans and queues the data; a full
-//! queue becomes a retryable answer to the sender.
+//! queue becomes a retryable answer to the sender. The transport under them (connection limits,
+//! timeouts, the admission budget, the memory limiter) is shared by both protocols.
 
+mod admission;
 mod auth;
+mod codec;
+mod connection;
+mod descriptors;
 mod grpc;
 mod http;
+mod memory_limiter;
+mod pings;
+mod rejection;
+mod serve;
 mod tls;
 mod validate;
 
+pub use admission::{Admission, AdmissionLimits};
 pub use auth::{BearerAuth, TokenFileError};
-pub use grpc::serve_grpc;
-pub use http::serve_http;
+pub use connection::{CloseReason, Connection, ConnectionTimeouts};
+pub use descriptors::{
+    descriptor_plan, raise_descriptor_limit, DescriptorPlan, TELEMETRY_CONNECTIONS,
+};
+pub use grpc::{serve_grpc, GrpcReceiver};
+pub use http::{serve_http, HttpReceiver};
+pub use memory_limiter::{resident_bytes, LimiterError, MemoryLimiter};
+pub use pings::PingPolicy;
+pub use serve::{serve, Handler, Http2Limits, Responding, ServeLimits};
 pub use tls::ServerTls;
 pub use validate::InvalidRequest;
+
+/// An error of any kind, as bodies and services pass them on.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 use crate::enrich::hold::{HeldSpan, HoldBuffer, Release};
 use crate::enrich::EnrichOutcome;
@@ -51,7 +71,6 @@ pub struct Intake {
     hold: Option<Mutex<HoldBuffer>>,
     counters: Arc<AgentCounters>,
     drops: RateLimitedLog,
-    rejections: RateLimitedLog,
 }
 
 impl Intake {
@@ -70,15 +89,7 @@ impl Intake {
             hold: hold.map(Mutex::new),
             counters,
             drops,
-            rejections: RateLimitedLog::new(Duration::from_secs(10)),
         }
-    }
-
-    /// Counts a request answered with a client error and logs why, at a bounded rate.
-    pub fn rejected(&self, protocol: &str, why: &str) {
-        self.counters.rejected_request();
-        self.rejections
-            .warn(&format!("{protocol} request rejected: {why}"));
     }
 
     pub fn counters(&self) -> &AgentCounters {

@@ -107,6 +107,8 @@ pub struct AgentCounters {
     /// Released from the hold: resolved, reached root, timeout, shutdown.
     hold_released: [AtomicU64; 4],
     queue_capacity: AtomicU64,
+    /// The receivers' connections, budget and memory limiter.
+    pub receiver: super::ReceiverCounters,
 }
 
 impl AgentCounters {
@@ -383,6 +385,8 @@ impl AgentCounters {
                 self.hold_released[index].load(Ordering::Relaxed)
             );
         }
+        let reasons = crate::receiver::CloseReason::ALL.map(|reason| reason.as_str());
+        self.receiver.render(&mut out, &reasons);
         out
     }
 }

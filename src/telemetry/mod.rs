@@ -4,9 +4,11 @@
 mod counters;
 mod exporter_counters;
 mod ratelimit;
+mod receiver_counters;
 mod server;
 
 pub use counters::{AgentCounters, Signal, UnpricedReason};
 pub use exporter_counters::ExporterCounters;
 pub use ratelimit::RateLimitedLog;
+pub use receiver_counters::{Listener, MemoryRefusal, ReceiverCounters};
 pub use server::{serve_telemetry, Health};

@@ -1,7 +1,13 @@
 //! The health and self-metrics HTTP server: `/healthz` (alive), `/readyz` (receivers listening
-//! and exporters set up), `/metrics` (Prometheus text).
+//! and exporters set up, and memory below the limiter's soft limit), `/metrics` (Prometheus
+//! text). It has its own small connection limit and timeouts, so it answers when the receivers
+//! are flooded.
 
-use super::AgentCounters;
+use super::{AgentCounters, Listener};
+use crate::receiver::Connection;
+use crate::receiver::{
+    serve, ConnectionTimeouts, Handler, Responding, ServeLimits, TELEMETRY_CONNECTIONS,
+};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
@@ -10,20 +16,27 @@ use axum::Router;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
+use tower::ServiceExt;
 
-/// Readiness, flipped once start-up is complete and back when shutdown begins.
+/// Readiness, flipped once start-up is complete and back when shutdown begins; false too while
+/// the memory limiter refuses data.
 #[derive(Default)]
 pub struct Health {
     ready: AtomicBool,
+    memory_pressure: AtomicBool,
 }
 
 impl Health {
     pub fn set_ready(&self, ready: bool) {
         self.ready.store(ready, Ordering::SeqCst);
     }
+    pub fn set_memory_pressure(&self, pressure: bool) {
+        self.memory_pressure.store(pressure, Ordering::SeqCst);
+    }
     pub fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::SeqCst)
+        self.ready.load(Ordering::SeqCst) && !self.memory_pressure.load(Ordering::SeqCst)
     }
 }
 
@@ -31,6 +44,27 @@ impl Health {
 struct TelemetryState {
     health: Arc<Health>,
     counters: Arc<AgentCounters>,
+}
+
+/// The routes as a connection handler.
+#[derive(Clone)]
+struct Routes(Router);
+
+impl Handler for Routes {
+    type Body = axum::body::Body;
+    fn handle(
+        &self,
+        request: http::Request<hyper::body::Incoming>,
+        _connection: Arc<Connection>,
+    ) -> Responding<axum::body::Body> {
+        let router = self.0.clone();
+        Box::pin(async move {
+            match router.oneshot(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            }
+        })
+    }
 }
 
 /// Serves the telemetry endpoints on `listener` until `shutdown` completes.
@@ -44,10 +78,23 @@ pub async fn serve_telemetry(
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .with_state(TelemetryState { health, counters });
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+        .with_state(TelemetryState {
+            health,
+            counters: counters.clone(),
+        });
+    let limits = ServeLimits {
+        listener: Listener::Telemetry,
+        max_connections: TELEMETRY_CONNECTIONS,
+        timeouts: ConnectionTimeouts {
+            idle: Some(Duration::from_secs(60)),
+            header: Some(Duration::from_secs(10)),
+            max_age: None,
+            age_grace: None,
+        },
+        http2_only: None,
+        connection_budget: 0,
+    };
+    serve(listener, limits, Routes(router), counters, shutdown).await
 }
 
 async fn readyz(State(state): State<TelemetryState>) -> impl IntoResponse {

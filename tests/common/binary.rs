@@ -63,6 +63,22 @@ impl RunningBinary {
             .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
     }
 
+    /// CPU time (user + system) the process has used, from /proc/<pid>/stat.
+    pub fn cpu_time(&self) -> Duration {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the command name (which is in parentheses): utime is the 12th, stime the 13th.
+        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let fields: Vec<u64> = after
+            .split_whitespace()
+            .map(|field| field.parse().unwrap_or(0))
+            .collect();
+        // SAFETY: sysconf has no preconditions.
+        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+        let used = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
+        Duration::from_millis(used * 1000 / ticks)
+    }
+
     /// Kills the process at once (SIGKILL), as a crash or OOM kill would.
     pub fn kill_now(&mut self) {
         self.child.kill().unwrap();
@@ -71,7 +87,13 @@ impl RunningBinary {
 }
 
 pub fn start_binary(overrides: &[&str]) -> RunningBinary {
+    start_binary_with(overrides, |_| {})
+}
+
+/// Like [`start_binary`], letting `adjust` change the command first (limits, environment).
+pub fn start_binary_with(overrides: &[&str], adjust: impl FnOnce(&mut Command)) -> RunningBinary {
     let mut command = Command::new(BINARY);
+    adjust(&mut command);
     command.args(["--config", &repository_file("config.yaml")]);
     for assignment in [
         "receivers.otlp.protocols.grpc.endpoint=127.0.0.1:0",

@@ -55,4 +55,3 @@ impl Authority {
         self.issue(&["agent"], ExtendedKeyUsagePurpose::ClientAuth)
     }
 }
-

@@ -102,3 +102,24 @@ pub(super) fn ten_seconds() -> ConfigDuration {
 pub(super) fn two_hundred_ms() -> ConfigDuration {
     ConfigDuration(Duration::from_millis(200))
 }
+pub(super) fn two_minutes() -> ConfigDuration {
+    ConfigDuration(Duration::from_secs(120))
+}
+pub(super) fn two_hours() -> ConfigDuration {
+    ConfigDuration(Duration::from_secs(7200))
+}
+pub(super) fn twenty_seconds() -> ConfigDuration {
+    ConfigDuration(Duration::from_secs(20))
+}
+pub(super) fn default_concurrent_streams() -> u32 {
+    100
+}
+pub(super) fn default_request_limit() -> MebiBytes {
+    MebiBytes(64 << 20)
+}
+pub(super) fn default_waiting_limit() -> MebiBytes {
+    MebiBytes(32 << 20)
+}
+pub(super) fn default_connection_limit() -> MebiBytes {
+    MebiBytes(16 << 20)
+}

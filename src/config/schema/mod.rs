@@ -4,6 +4,7 @@
 mod auth;
 mod defaults;
 mod exporters;
+mod memory;
 mod metrics;
 mod pricing;
 mod receivers;
@@ -13,6 +14,7 @@ mod usage;
 
 pub use auth::*;
 pub use exporters::*;
+pub use memory::*;
 pub use metrics::*;
 pub use pricing::*;
 pub use receivers::*;
@@ -39,4 +41,6 @@ pub struct Config {
     pub exporters: ExportersConfig,
     #[serde(default)]
     pub service: ServiceConfig,
+    #[serde(default)]
+    pub memory_limiter: MemoryLimiterConfig,
 }

@@ -1,9 +1,10 @@
-//! Receiver settings: OTLP over gRPC and HTTP, limits and refusal statuses.
+//! Receiver settings: OTLP over gRPC and HTTP, message and connection limits, timeouts, the
+//! in-flight byte budget (`admission`) and refusal statuses.
 
 use super::auth::AuthConfig;
 use super::defaults::*;
 use super::server_tls::ServerTlsConfig;
-use crate::config::values::{ListenAddress, MebiBytes};
+use crate::config::values::{ConfigDuration, ListenAddress, MebiBytes};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -21,6 +22,9 @@ pub struct OtlpReceiverConfig {
     pub auth: AuthConfig,
     #[serde(default)]
     pub protocols: ProtocolsConfig,
+    /// The bytes of requests being received, shared by both protocols.
+    #[serde(default)]
+    pub admission: AdmissionConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -30,6 +34,36 @@ pub struct ProtocolsConfig {
     pub grpc: GrpcReceiverConfig,
     #[serde(default)]
     pub http: HttpReceiverConfig,
+}
+
+/// The process-wide budget of request bytes being received (as sent and after decompression),
+/// after the otelarrow receiver's `admission` settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdmissionConfig {
+    /// Bytes of requests in flight, all connections together.
+    #[serde(default = "default_request_limit")]
+    pub request_limit_mib: MebiBytes,
+    /// Bytes of requests waiting for room in the budget; beyond it a sender is refused at once.
+    #[serde(default = "default_waiting_limit")]
+    pub waiting_limit_mib: MebiBytes,
+    /// Bytes one connection may hold, so a few connections cannot take the whole budget.
+    #[serde(default = "default_connection_limit")]
+    pub per_connection_limit_mib: MebiBytes,
+    /// How long a request waits for room before it is refused with a retryable status.
+    #[serde(default = "one_second")]
+    pub wait_timeout: ConfigDuration,
+}
+
+impl Default for AdmissionConfig {
+    fn default() -> Self {
+        Self {
+            request_limit_mib: default_request_limit(),
+            waiting_limit_mib: default_waiting_limit(),
+            per_connection_limit_mib: default_connection_limit(),
+            wait_timeout: one_second(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -51,6 +85,17 @@ pub struct GrpcReceiverConfig {
     /// TLS (HTTP/2 with ALPN `h2`); plain text (h2c) without it.
     #[serde(default)]
     pub tls: Option<ServerTlsConfig>,
+    /// Streams (calls) one HTTP/2 connection may have open, advertised in SETTINGS.
+    #[serde(default = "default_concurrent_streams")]
+    pub max_concurrent_streams: u32,
+    /// Connections served at once; by default derived from the file-descriptor limit.
+    #[serde(default)]
+    pub max_connections: Option<usize>,
+    /// How long a call may take to send its request message.
+    #[serde(default = "thirty_seconds")]
+    pub read_timeout: ConfigDuration,
+    #[serde(default)]
+    pub keepalive: KeepaliveConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -70,6 +115,72 @@ impl Default for GrpcReceiverConfig {
             refuse_with: GrpcRefusal::Unavailable,
             auth: None,
             tls: None,
+            max_concurrent_streams: default_concurrent_streams(),
+            max_connections: None,
+            read_timeout: thirty_seconds(),
+            keepalive: KeepaliveConfig::default(),
+        }
+    }
+}
+
+/// gRPC keepalive, with grpc-go's words (`keepalive.ServerParameters`, `EnforcementPolicy`).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct KeepaliveConfig {
+    #[serde(default)]
+    pub server_parameters: ServerParameters,
+    #[serde(default)]
+    pub enforcement_policy: EnforcementPolicy,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerParameters {
+    /// A connection without calls for this long is closed (GOAWAY); `0s`: never.
+    #[serde(default = "five_minutes")]
+    pub max_connection_idle: ConfigDuration,
+    /// A connection older than this is asked to go away (GOAWAY); `0s`: never.
+    #[serde(default = "zero_seconds")]
+    pub max_connection_age: ConfigDuration,
+    /// After `max_connection_age`, how long calls may finish before the connection is cut; `0s`: no limit.
+    #[serde(default = "zero_seconds")]
+    pub max_connection_age_grace: ConfigDuration,
+    /// The server pings an idle connection this often; `0s`: never.
+    #[serde(default = "two_hours")]
+    pub time: ConfigDuration,
+    /// How long to wait for a ping's answer before closing the connection.
+    #[serde(default = "twenty_seconds")]
+    pub timeout: ConfigDuration,
+}
+
+impl Default for ServerParameters {
+    fn default() -> Self {
+        Self {
+            max_connection_idle: five_minutes(),
+            max_connection_age: zero_seconds(),
+            max_connection_age_grace: zero_seconds(),
+            time: two_hours(),
+            timeout: twenty_seconds(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnforcementPolicy {
+    /// Clients pinging more often than this are cut off after a few warnings.
+    #[serde(default = "five_minutes")]
+    pub min_time: ConfigDuration,
+    /// Whether clients may ping a connection without calls.
+    #[serde(default)]
+    pub permit_without_stream: bool,
+}
+
+impl Default for EnforcementPolicy {
+    fn default() -> Self {
+        Self {
+            min_time: five_minutes(),
+            permit_without_stream: false,
         }
     }
 }
@@ -93,6 +204,18 @@ pub struct HttpReceiverConfig {
     /// TLS (HTTP/1.1 and HTTP/2 by ALPN); plain text without it.
     #[serde(default)]
     pub tls: Option<ServerTlsConfig>,
+    /// How long a client may take to send a request's headers once it started.
+    #[serde(default = "ten_seconds")]
+    pub read_header_timeout: ConfigDuration,
+    /// How long a request's body may take to arrive (answered 408 after).
+    #[serde(default = "thirty_seconds")]
+    pub read_timeout: ConfigDuration,
+    /// A keep-alive connection waiting this long for its next request is closed.
+    #[serde(default = "two_minutes")]
+    pub idle_timeout: ConfigDuration,
+    /// Connections served at once; by default derived from the file-descriptor limit.
+    #[serde(default)]
+    pub max_connections: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -114,6 +237,10 @@ impl Default for HttpReceiverConfig {
             refuse_with: HttpRefusal::ServiceUnavailable,
             auth: None,
             tls: None,
+            read_header_timeout: ten_seconds(),
+            read_timeout: thirty_seconds(),
+            idle_timeout: two_minutes(),
+            max_connections: None,
         }
     }
 }

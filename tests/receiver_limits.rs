@@ -1,0 +1,291 @@
+//! The receivers' limits against a real agent process: a flood of partial gRPC messages stays
+//! within a memory bound while a valid client is served, the default connection limit keeps
+//! descriptors for `/healthz`, and the memory limiter refuses, turns readiness false and
+//! recovers.
+
+mod common;
+
+use bytes::Bytes;
+use common::binary::{start_binary, start_binary_with, RunningBinary};
+use common::trace_request;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use prost::Message;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const TRACES: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+const MIB: u64 = 1 << 20;
+
+async fn h2_client(address: &str) -> h2::client::SendRequest<Bytes> {
+    let tcp = TcpStream::connect(address).await.unwrap();
+    let (client, connection) = h2::client::handshake(tcp).await.unwrap();
+    tokio::spawn(connection);
+    client
+}
+
+fn grpc_request(address: &str) -> http::Request<()> {
+    http::Request::post(format!("http://{address}{TRACES}"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(())
+        .unwrap()
+}
+
+async fn valid_grpc_export(agent: &RunningBinary) -> Result<(), tonic::Status> {
+    let mut client = TraceServiceClient::connect(format!("http://{}", agent.grpc))
+        .await
+        .map_err(|error| tonic::Status::unavailable(error.to_string()))?;
+    client.export(trace_request(1, 3)).await.map(drop)
+}
+
+/// Sends a small valid protobuf export over HTTP/1 and returns the status code.
+async fn valid_http_export(address: &str) -> u16 {
+    let body = trace_request(1, 3).encode_to_vec();
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST /v1/traces HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-protobuf\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+    let text = String::from_utf8_lossy(&answer);
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The HTTP status of a GET on the telemetry server, 0 when it does not answer in 5 s.
+async fn telemetry_status(agent: &RunningBinary, path: &str) -> u16 {
+    let attempt = async {
+        let mut stream = TcpStream::connect(&agent.telemetry).await.ok()?;
+        let request = format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.ok()?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await.ok()?;
+        String::from_utf8_lossy(&answer)
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    tokio::time::timeout(Duration::from_secs(5), attempt)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(0)
+}
+
+/// One stream of the flood: declares `declared` bytes, sends up to `sent`, never finishes;
+/// opens a new stream whenever the agent refuses one, until `until`.
+async fn partial_stream(
+    mut client: h2::client::SendRequest<Bytes>,
+    address: String,
+    until: Instant,
+) {
+    let declared: u32 = 4_000_000;
+    let sent = 3_900_000;
+    while Instant::now() < until {
+        let Ok(ready) = client.clone().ready().await else {
+            return;
+        };
+        client = ready;
+        let Ok((_response, mut stream)) = client.send_request(grpc_request(&address), false) else {
+            return;
+        };
+        let mut prefix = vec![0];
+        prefix.extend(declared.to_be_bytes());
+        if stream.send_data(Bytes::from(prefix), false).is_err() {
+            continue;
+        }
+        let mut pushed = 0;
+        while pushed < sent && Instant::now() < until {
+            stream.reserve_capacity(64 << 10);
+            let granted = tokio::time::timeout(
+                until.saturating_duration_since(Instant::now()),
+                std::future::poll_fn(|cx| stream.poll_capacity(cx)),
+            )
+            .await;
+            match granted {
+                Ok(Some(Ok(capacity))) => {
+                    let chunk = capacity.min(sent - pushed);
+                    if stream
+                        .send_data(Bytes::from(vec![7u8; chunk]), false)
+                        .is_err()
+                    {
+                        break;
+                    }
+                    pushed += chunk;
+                }
+                _ => break,
+            }
+        }
+        if pushed >= sent {
+            // Hold the stream open, unfinished, until the end of the flood.
+            tokio::time::sleep(until.saturating_duration_since(Instant::now())).await;
+            return;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_partial_grpc_messages_stays_bounded_and_a_valid_client_is_served() {
+    let agent = start_binary(&["receivers.otlp.admission.per_connection_limit_mib=8"]);
+    let until = Instant::now() + Duration::from_secs(8);
+    let mut flood = Vec::new();
+    for _ in 0..4 {
+        let client = h2_client(&agent.grpc).await;
+        for _ in 0..100 {
+            flood.push(tokio::spawn(partial_stream(
+                client.clone(),
+                agent.grpc.clone(),
+                until,
+            )));
+        }
+    }
+    let mut peak = 0;
+    let mut served = 0;
+    while Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        peak = peak.max(agent.resident_kib());
+        if valid_grpc_export(&agent).await.is_ok() {
+            served += 1;
+        }
+    }
+    for stream in flood {
+        let _ = stream.await;
+    }
+    assert!(peak * 1024 <= 256 * MIB, "peak RSS {peak} KiB");
+    assert!(
+        served >= 10,
+        "a valid client was served {served} times of ~15"
+    );
+    let refused = agent
+        .self_metric("genai_cost_agent_receiver_memory_refused_requests_total{reason=\"per_connection_limit\"}")
+        .unwrap();
+    assert!(refused > 0.0, "{refused}");
+    eprintln!(
+        "gRPC partial-stream flood: peak RSS {} MiB, valid exports served {served}",
+        peak / 1024
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_connection_limit_keeps_descriptors_for_healthz() {
+    let agent = start_binary_with(&[], |command| {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: as above.
+        unsafe {
+            command.pre_exec(|| {
+                let limit = libc::rlimit {
+                    rlim_cur: 300,
+                    rlim_max: 300,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    });
+    let mut idle = Vec::new();
+    for _ in 0..400 {
+        if let Ok(stream) = TcpStream::connect(&agent.grpc).await {
+            idle.push(stream);
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(telemetry_status(&agent, "/healthz").await, 200);
+    assert_eq!(valid_http_export(&agent.http).await, 200);
+    let errors = agent
+        .self_metric("genai_cost_agent_receiver_accept_errors_total{listener=\"grpc\"}")
+        .unwrap();
+    assert_eq!(errors, 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_memory_limiter_refuses_and_turns_readiness_false_then_recovers() {
+    let agent = start_binary(&["memory_limiter.check_interval=100ms"]);
+    assert_eq!(telemetry_status(&agent, "/readyz").await, 200);
+    drop(agent);
+    // A soft limit below what the agent uses at rest: refusing from the first check.
+    let agent = start_binary(&[
+        "memory_limiter.check_interval=100ms",
+        "memory_limiter.limit_mib=4",
+        "memory_limiter.spike_limit_mib=1",
+    ]);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(telemetry_status(&agent, "/readyz").await, 503);
+    assert_eq!(telemetry_status(&agent, "/healthz").await, 200);
+    let status = valid_grpc_export(&agent).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unavailable);
+    assert!(
+        status.message().contains("memory_limiter"),
+        "{}",
+        status.message()
+    );
+    assert_eq!(valid_http_export(&agent.http).await, 503);
+    assert_eq!(
+        agent.self_metric("genai_cost_agent_memory_limiter_refusing"),
+        Some(1.0)
+    );
+    assert!(
+        agent
+            .self_metric("genai_cost_agent_receiver_memory_refused_requests_total{reason=\"memory_limiter\"}")
+            .unwrap()
+            >= 2.0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_memory_limiter_recovers_when_memory_comes_back_down() {
+    // Soft limit = RSS at rest + 48 MiB; partial HTTP bodies push it over, closing them lets
+    // it come back.
+    let probe = start_binary(&[]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rest_mib = probe.resident_kib() / 1024;
+    drop(probe);
+    let limit = format!("memory_limiter.limit_mib={}", rest_mib + 58);
+    let agent = start_binary(&[
+        "memory_limiter.check_interval=100ms",
+        &limit,
+        "memory_limiter.spike_limit_mib=10",
+        "receivers.otlp.protocols.http.read_timeout=20s",
+    ]);
+    let mut held = Vec::new();
+    for _ in 0..16 {
+        let mut stream = TcpStream::connect(&agent.http).await.unwrap();
+        let head = "POST /v1/traces HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-protobuf\r\ncontent-length: 4000000\r\n\r\n";
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(&vec![0x0a; 3_900_000]).await.unwrap();
+        held.push(stream);
+    }
+    let refusing = wait_for_status(&agent, 503, Duration::from_secs(5)).await;
+    assert!(
+        refusing,
+        "readiness did not turn false (RSS {} KiB)",
+        agent.resident_kib()
+    );
+    drop(held);
+    let recovered = wait_for_status(&agent, 200, Duration::from_secs(10)).await;
+    assert!(
+        recovered,
+        "readiness did not come back (RSS {} KiB)",
+        agent.resident_kib()
+    );
+    assert_eq!(valid_http_export(&agent.http).await, 200);
+}
+
+async fn wait_for_status(agent: &RunningBinary, status: u16, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if telemetry_status(agent, "/readyz").await == status {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
