@@ -47,7 +47,7 @@ pub fn raise_descriptor_limit() -> Option<u64> {
             }
         }
     }
-    Some(limit.rlim_cur as u64)
+    Some(limit.rlim_cur)
 }
 
 /// The share of `limit` descriptors each receiver gets by default under `config`.
