@@ -2,10 +2,10 @@
 //! metrics, the receivers and the telemetry server; shutdown in the reverse order (stop intake,
 //! flush the derived metrics, drain the queues, exit).
 
+use crate::config::{AuthConfig, GrpcReceiverConfig, HttpReceiverConfig};
 use crate::config::{
     BatchConfig, Config, FsyncPolicy, LoadedConfig, RetryConfig, SendingQueueConfig,
 };
-use crate::config::{GrpcReceiverConfig, HttpReceiverConfig};
 use crate::enrich::hold::HoldBuffer;
 use crate::enrich::Enricher;
 use crate::exporter::{
@@ -15,8 +15,8 @@ use crate::exporter::{
 use crate::metrics::{agent_identity, run_flusher, serve_prometheus, DerivedMetrics};
 use crate::receiver::{
     descriptor_plan, raise_descriptor_limit, serve_grpc, serve_http, Admission, AdmissionLimits,
-    ConnectionTimeouts, DescriptorPlan, GrpcReceiver, Http2Limits, HttpReceiver, Intake,
-    MemoryLimiter, PingPolicy, Route, ServeLimits,
+    BearerAuth, ConnectionTimeouts, DescriptorPlan, GrpcReceiver, Http2Limits, HttpReceiver,
+    Intake, MemoryLimiter, PingPolicy, Route, ServeLimits, ServerTls,
 };
 use crate::telemetry::{serve_telemetry, AgentCounters, ExporterCounters, Health, Listener};
 use crate::usage::UsageReader;
@@ -269,7 +269,7 @@ impl Agent {
         let limiter = start_memory_limiter(config, &health, &counters, &stop_exporters)?;
         let admission = admission(config, limiter, &counters);
         let (receivers, grpc_address, http_address) =
-            start_receivers(config, &intake, &admission, &counters, &stop_receivers).await?;
+            start_receivers(loaded, &intake, &admission, &counters, &stop_receivers).await?;
         drop(intake);
 
         let (listener, telemetry_address) = bind(
@@ -458,7 +458,12 @@ fn off_when_zero(duration: Duration) -> Option<Duration> {
     (!duration.is_zero()).then_some(duration)
 }
 
-fn grpc_limits(config: &GrpcReceiverConfig, plan: &DescriptorPlan, share: usize) -> ServeLimits {
+fn grpc_limits(
+    config: &GrpcReceiverConfig,
+    plan: &DescriptorPlan,
+    share: usize,
+    tls: Option<Arc<ServerTls>>,
+) -> ServeLimits {
     let server = &config.keepalive.server_parameters;
     let policy = &config.keepalive.enforcement_policy;
     ServeLimits {
@@ -484,10 +489,16 @@ fn grpc_limits(config: &GrpcReceiverConfig, plan: &DescriptorPlan, share: usize)
             }),
         }),
         connection_budget: share,
+        tls,
     }
 }
 
-fn http_limits(config: &HttpReceiverConfig, plan: &DescriptorPlan, share: usize) -> ServeLimits {
+fn http_limits(
+    config: &HttpReceiverConfig,
+    plan: &DescriptorPlan,
+    share: usize,
+    tls: Option<Arc<ServerTls>>,
+) -> ServeLimits {
     ServeLimits {
         listener: Listener::Http,
         max_connections: max_connections(
@@ -503,16 +514,41 @@ fn http_limits(config: &HttpReceiverConfig, plan: &DescriptorPlan, share: usize)
         },
         http2_only: None,
         connection_budget: share,
+        tls,
     }
 }
 
-async fn start_receivers(
+/// The bearer-token check of one receiver (its own `auth`, else `receivers.otlp.auth`), its
+/// token file watched for changes.
+fn receiver_auth(
     config: &Config,
+    own: &Option<AuthConfig>,
+    counters: &Arc<AgentCounters>,
+) -> Result<Option<Arc<BearerAuth>>, StartError> {
+    let auth = own.as_ref().unwrap_or(&config.receivers.otlp.auth);
+    let auth = BearerAuth::from_config(auth, counters.clone())
+        .map_err(|error| StartError::Config(error.to_string()))?;
+    if let Some(auth) = &auth {
+        auth.spawn_reloader();
+    }
+    Ok(auth)
+}
+
+/// Watches a receiver's certificate files for a rotation.
+fn watched(tls: &Option<Arc<ServerTls>>) -> Option<Arc<ServerTls>> {
+    let tls = tls.clone()?;
+    tls.spawn_reloader();
+    Some(tls)
+}
+
+async fn start_receivers(
+    loaded: &LoadedConfig,
     intake: &Arc<Intake>,
     admission: &Arc<Admission>,
     counters: &Arc<AgentCounters>,
     stop: &watch::Sender<bool>,
 ) -> Result<ReceiverTasks, StartError> {
+    let config = &loaded.config;
     let protocols = &config.receivers.otlp.protocols;
     let descriptors = raise_descriptor_limit().unwrap_or(1024);
     let plan = descriptor_plan(descriptors, config);
@@ -525,7 +561,12 @@ async fn start_receivers(
             &protocols.grpc.endpoint.0,
         )
         .await?;
-        let limits = grpc_limits(&protocols.grpc, &plan, share);
+        let limits = grpc_limits(
+            &protocols.grpc,
+            &plan,
+            share,
+            watched(&loaded.receiver_tls.grpc),
+        );
         let max_connections = limits.max_connections;
         let receiver = GrpcReceiver {
             intake: intake.clone(),
@@ -535,6 +576,7 @@ async fn start_receivers(
             refuse_with: protocols.grpc.refuse_with,
             read_timeout: protocols.grpc.read_timeout.0,
             limits,
+            auth: receiver_auth(config, &protocols.grpc.auth, counters)?,
         };
         let serve = serve_grpc(listener, receiver, stopped(stop.subscribe()));
         tasks.push(spawn_server("gRPC receiver", serve));
@@ -548,7 +590,12 @@ async fn start_receivers(
             &protocols.http.endpoint.0,
         )
         .await?;
-        let limits = http_limits(&protocols.http, &plan, share);
+        let limits = http_limits(
+            &protocols.http,
+            &plan,
+            share,
+            watched(&loaded.receiver_tls.http),
+        );
         let max_connections = limits.max_connections;
         let receiver = HttpReceiver {
             intake: intake.clone(),
@@ -558,6 +605,7 @@ async fn start_receivers(
             refuse_with: protocols.http.refuse_with,
             read_timeout: protocols.http.read_timeout.0,
             limits,
+            auth: receiver_auth(config, &protocols.http.auth, counters)?,
         };
         let serve = serve_http(listener, receiver, stopped(stop.subscribe()));
         tasks.push(spawn_server("HTTP receiver", serve));

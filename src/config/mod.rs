@@ -48,6 +48,8 @@ pub struct LoadedConfig {
     /// The OTLP exporters with an endpoint, by name, with their effective settings.
     pub otlp: Vec<NamedExporter>,
     pub warnings: Vec<String>,
+    /// The receivers' TLS, with its files read and checked.
+    pub receiver_tls: crate::receiver::ReceiverTls,
 }
 
 /// One OTLP exporter: its name (`otlp`, `otlp/<name>`), where it sends, which signals it gets.
@@ -109,10 +111,14 @@ pub fn load_str(
     crate::usage::UsageReader::from_config(&config.usage)
         .map_err(|message| invalid("usage", message))?;
     let otlp = named_exporters(&config, &env)?;
+    let receiver_tls = crate::receiver::ReceiverTls::load(&config.receivers.otlp.protocols)?;
+    let mut warnings = warnings;
+    warnings.extend(check_receiver_auth(&config.receivers.otlp)?);
     let loaded = LoadedConfig {
         config,
         otlp,
         warnings,
+        receiver_tls,
     };
     if loaded.otlp.is_empty() && !loaded.debug_exporter_enabled() {
         return Err(invalid(
@@ -144,6 +150,39 @@ fn parse_overridden(document: &serde_norway::Value) -> Result<Config, ConfigErro
         }
         yaml_error(&format!("after --set overrides: {message}"))
     })
+}
+
+/// Checks each receiver's token file; warns where tokens would travel in plain text.
+fn check_receiver_auth(otlp: &OtlpReceiverConfig) -> Result<Vec<String>, ConfigError> {
+    let protocols = [
+        (
+            "grpc",
+            &otlp.protocols.grpc.auth,
+            otlp.protocols.grpc.enabled,
+            otlp.protocols.grpc.tls.is_some(),
+        ),
+        (
+            "http",
+            &otlp.protocols.http.auth,
+            otlp.protocols.http.enabled,
+            otlp.protocols.http.tls.is_some(),
+        ),
+    ];
+    let mut warnings = Vec::new();
+    for (name, own, enabled, tls) in protocols {
+        let (auth, key) = match own {
+            Some(auth) => (auth, format!("receivers.otlp.protocols.{name}.auth")),
+            None => (&otlp.auth, "receivers.otlp.auth".to_string()),
+        };
+        crate::receiver::check_token_file(auth)
+            .map_err(|error| invalid(&format!("{key}.bearer_token_file"), error.to_string()))?;
+        if enabled && auth.is_enabled() && !tls {
+            warnings.push(format!(
+                "{key}: bearer tokens are sent in plain text to the {name} receiver; set receivers.otlp.protocols.{name}.tls"
+            ));
+        }
+    }
+    Ok(warnings)
 }
 
 /// An error of the YAML reader or the schema, without the values it quotes.

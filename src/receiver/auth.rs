@@ -161,6 +161,14 @@ impl BearerAuth {
     }
 }
 
+/// Checks that the token file of `config`, if any, can be read and holds a token.
+pub fn check_token_file(config: &AuthConfig) -> Result<(), TokenFileError> {
+    match &config.bearer_token_file {
+        Some(path) => read_token_file(path).map(drop),
+        None => Ok(()),
+    }
+}
+
 /// The token of `Bearer <token>` (the scheme in any case).
 fn bearer_token(header: &[u8]) -> Option<&[u8]> {
     let text = std::str::from_utf8(header).ok()?.trim();

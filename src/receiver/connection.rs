@@ -38,15 +38,18 @@ pub enum CloseReason {
     MaxAge,
     AgeGrace,
     TooManyPings,
+    /// The TLS handshake failed or did not finish within the header timeout.
+    TlsHandshake,
 }
 
 impl CloseReason {
-    pub const ALL: [CloseReason; 5] = [
+    pub const ALL: [CloseReason; 6] = [
         Self::Idle,
         Self::HeaderTimeout,
         Self::MaxAge,
         Self::AgeGrace,
         Self::TooManyPings,
+        Self::TlsHandshake,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +59,7 @@ impl CloseReason {
             Self::MaxAge => "max_connection_age",
             Self::AgeGrace => "max_connection_age_grace",
             Self::TooManyPings => "too_many_pings",
+            Self::TlsHandshake => "tls_handshake",
         }
     }
 }

@@ -8,7 +8,7 @@ use super::codec::{DecodeContext, OtlpCodec};
 use super::connection::Connection;
 use super::rejection::Rejections;
 use super::serve::{serve, Handler, Responding, ServeLimits};
-use super::{Intake, SignalRequest};
+use super::{BearerAuth, Intake, SignalRequest};
 use crate::config::GrpcRefusal;
 use crate::exporter::status_with_retry_info;
 use crate::telemetry::AgentCounters;
@@ -39,6 +39,8 @@ pub struct GrpcReceiver {
     pub refuse_with: GrpcRefusal,
     pub read_timeout: Duration,
     pub limits: ServeLimits,
+    /// Bearer tokens a call must present, if any.
+    pub auth: Option<Arc<BearerAuth>>,
 }
 
 #[derive(Clone)]
@@ -49,6 +51,7 @@ struct GrpcHandler {
     max_message_bytes: usize,
     refuse_with: Code,
     read_timeout: Duration,
+    auth: Option<Arc<BearerAuth>>,
 }
 
 /// Serves OTLP/gRPC on `listener` until `shutdown` completes, then finishes in-flight calls.
@@ -68,6 +71,7 @@ pub async fn serve_grpc(
             GrpcRefusal::ResourceExhausted => Code::ResourceExhausted,
         },
         read_timeout: receiver.read_timeout,
+        auth: receiver.auth,
     };
     serve(listener, receiver.limits, handler, counters, shutdown).await
 }
@@ -82,6 +86,9 @@ impl Handler for GrpcHandler {
     ) -> Responding<tonic::body::Body> {
         let handler = self.clone();
         Box::pin(async move {
+            if !handler.authenticated(&request) {
+                return Status::unauthenticated("missing or invalid bearer token").into_http();
+            }
             let ticket = match handler.admission.admit(&connection.budget_share) {
                 Ok(ticket) => ticket,
                 Err(overload) => return handler.refusal(overload).into_http(),
@@ -127,6 +134,14 @@ impl Handler for GrpcHandler {
 }
 
 impl GrpcHandler {
+    /// Whether the call carries an accepted token (always, without `auth`).
+    fn authenticated<B>(&self, request: &http::Request<B>) -> bool {
+        self.auth.as_ref().is_none_or(|auth| {
+            let header = request.headers().get(http::header::AUTHORIZATION);
+            auth.admit(header.map(|value| value.as_bytes()), "gRPC", None)
+        })
+    }
+
     async fn unary<R: SignalRequest, B>(
         &self,
         request: http::Request<B>,

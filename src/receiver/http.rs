@@ -7,7 +7,7 @@ use super::admission::{Admission, AdmittedBody, BodyError, Overload, Ticket};
 use super::connection::Connection;
 use super::rejection::Rejections;
 use super::serve::{serve, Handler, Responding, ServeLimits};
-use super::{Intake, SignalRequest};
+use super::{BearerAuth, Intake, SignalRequest};
 use crate::config::HttpRefusal;
 use crate::telemetry::AgentCounters;
 use axum::body::Body;
@@ -43,6 +43,8 @@ pub struct HttpReceiver {
     /// How long a body may take to arrive.
     pub read_timeout: Duration,
     pub limits: ServeLimits,
+    /// Bearer tokens a request must present, if any.
+    pub auth: Option<Arc<BearerAuth>>,
 }
 
 /// The request's admission ticket, for the bytes decompression adds.
@@ -58,6 +60,7 @@ struct HttpHandler {
     refuse_status: StatusCode,
     max_body_bytes: usize,
     read_timeout: Duration,
+    auth: Option<Arc<BearerAuth>>,
 }
 
 #[derive(Clone)]
@@ -150,6 +153,7 @@ pub async fn serve_http(
         refuse_status,
         max_body_bytes: receiver.max_body_bytes,
         read_timeout: receiver.read_timeout,
+        auth: receiver.auth,
     };
     serve(
         listener,
@@ -172,6 +176,9 @@ impl Handler for HttpHandler {
         let handler = self.clone();
         Box::pin(async move {
             let encoding = request_encoding(request.headers()).unwrap_or(Encoding::Json);
+            if !handler.authenticated(&request) {
+                return unauthenticated(encoding);
+            }
             match handler.admit(request, &connection).await {
                 Ok(request) => match handler.router.oneshot(request).await {
                     Ok(response) => response,
@@ -184,6 +191,15 @@ impl Handler for HttpHandler {
 }
 
 impl HttpHandler {
+    /// Whether the request carries an accepted token (always, without `auth`). Checked before
+    /// any of its body is read or admitted.
+    fn authenticated<B>(&self, request: &http::Request<B>) -> bool {
+        self.auth.as_ref().is_none_or(|auth| {
+            let header = request.headers().get(header::AUTHORIZATION);
+            auth.admit(header.map(|value| value.as_bytes()), "HTTP", None)
+        })
+    }
+
     /// Reserves the declared body in the budget (a body over the size limit is refused at once)
     /// and wraps the body so that what arrives beyond it is reserved too.
     async fn admit(
@@ -268,6 +284,18 @@ async fn export<R: SignalRequest>(
             failure_response(encoding, failure)
         }
     }
+}
+
+/// 401 with `WWW-Authenticate: Bearer` and a status saying nothing of the valid tokens.
+fn unauthenticated(encoding: Encoding) -> Response {
+    let mut response = failure_response(
+        encoding,
+        Failure::new(StatusCode::UNAUTHORIZED, "missing or invalid bearer token"),
+    );
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
 }
 
 fn request_encoding(headers: &HeaderMap) -> Option<Encoding> {
@@ -472,6 +500,7 @@ fn failure_response(encoding: Encoding, failure: Failure) -> Response {
         StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS => 14, // UNAVAILABLE
         StatusCode::PAYLOAD_TOO_LARGE => 8,                                    // RESOURCE_EXHAUSTED
         StatusCode::REQUEST_TIMEOUT => 4,                                      // DEADLINE_EXCEEDED
+        StatusCode::UNAUTHORIZED => 16,                                        // UNAUTHENTICATED
         _ => 3,                                                                // INVALID_ARGUMENT
     };
     let mut response = encoded_response(

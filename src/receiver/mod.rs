@@ -18,7 +18,7 @@ mod tls;
 mod validate;
 
 pub use admission::{Admission, AdmissionLimits};
-pub use auth::{BearerAuth, TokenFileError};
+pub use auth::{check_token_file, BearerAuth, TokenFileError};
 pub use connection::{CloseReason, Connection, ConnectionTimeouts};
 pub use descriptors::{
     descriptor_plan, raise_descriptor_limit, DescriptorPlan, TELEMETRY_CONNECTIONS,
@@ -28,7 +28,7 @@ pub use http::{serve_http, HttpReceiver};
 pub use memory_limiter::{resident_bytes, LimiterError, MemoryLimiter};
 pub use pings::PingPolicy;
 pub use serve::{serve, Handler, Http2Limits, Responding, ServeLimits};
-pub use tls::ServerTls;
+pub use tls::{ReceiverTls, ServerTls};
 pub use validate::InvalidRequest;
 
 /// An error of any kind, as bodies and services pass them on.

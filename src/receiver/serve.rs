@@ -5,6 +5,7 @@
 
 use super::connection::{Connection, ConnectionTimeouts, Observed, Verdict};
 use super::pings::PingPolicy;
+use super::tls::ServerTls;
 use crate::telemetry::{AgentCounters, Listener, RateLimitedLog};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
@@ -41,6 +42,8 @@ pub struct ServeLimits {
     pub http2_only: Option<Http2Limits>,
     /// Each connection's share of the admission budget, in bytes.
     pub connection_budget: usize,
+    /// TLS, for every connection of the listener.
+    pub tls: Option<Arc<ServerTls>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -56,6 +59,8 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// How long a connection asked to close (idle, shutdown) may take before it is cut.
 const DRAIN_LIMIT: Duration = Duration::from_secs(10);
+/// How long a TLS handshake may take when the listener has no header timeout.
+const HANDSHAKE_LIMIT: Duration = Duration::from_secs(10);
 
 struct Shared<H> {
     handler: H,
@@ -160,14 +165,38 @@ fn builder(limits: &ServeLimits) -> auto::Builder<TokioExecutor> {
     builder
 }
 
-/// Serves one connection, enforcing its timeouts; its slot is freed when it ends.
+/// Serves one connection (after its TLS handshake, when the listener has TLS); its slot is
+/// freed when it ends.
 async fn serve_connection<H: Handler>(
     stream: TcpStream,
     slot: OwnedSemaphorePermit,
     shared: Arc<Shared<H>>,
-    mut stopping: watch::Receiver<bool>,
+    stopping: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
+    let Some(tls) = &shared.limits.tls else {
+        return serve_stream(stream, slot, shared, stopping).await;
+    };
+    // Each handshake takes the configuration in force now: a rotated certificate is used from
+    // the next connection on.
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls.config());
+    let limit = shared.limits.timeouts.header.unwrap_or(HANDSHAKE_LIMIT);
+    match tokio::time::timeout(limit, acceptor.accept(stream)).await {
+        Ok(Ok(stream)) => serve_stream(stream, slot, shared, stopping).await,
+        Ok(Err(error)) => shared.handshake_failed(&error.to_string()),
+        Err(_) => shared.handshake_failed("it did not finish in time"),
+    }
+}
+
+/// Serves the requests of one connection's byte stream, enforcing its timeouts.
+async fn serve_stream<H: Handler, S>(
+    stream: S,
+    slot: OwnedSemaphorePermit,
+    shared: Arc<Shared<H>>,
+    mut stopping: watch::Receiver<bool>,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let limits = &shared.limits;
     let pings = limits.http2_only.and_then(|http2| http2.pings);
     let connection = Connection::new(limits.connection_budget, pings);
@@ -234,6 +263,16 @@ async fn sleep_until(wake: Option<Instant>) {
 }
 
 impl<H> Shared<H> {
+    /// A client's TLS handshake failed (no client certificate under mutual TLS, an unknown CA,
+    /// a plain-text client): counted and logged at a bounded rate.
+    fn handshake_failed(&self, why: &str) {
+        self.closed(super::CloseReason::TlsHandshake);
+        self.closes.warn(&format!(
+            "{} receiver: TLS handshake failed: {why}",
+            self.limits.listener.as_str()
+        ));
+    }
+
     fn closed(&self, reason: super::CloseReason) {
         let index = super::CloseReason::ALL
             .iter()

@@ -3,13 +3,44 @@
 //! certificate is used for new connections while open ones carry on. A rotation that cannot be
 //! read (a half-written file, a key that does not match) keeps the configuration in force.
 
-use crate::config::{ConfigError, PemFile, ServerTlsConfig, TlsVersion};
+use crate::config::{ConfigError, PemFile, ProtocolsConfig, ServerTlsConfig, TlsVersion};
 use crate::pem::{ca_roots, certificates, private_key, read};
 use rustls::server::WebPkiClientVerifier;
 use rustls::ServerConfig;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
+
+/// The TLS of each receiver, loaded with the configuration (so `validate` reads the files too).
+#[derive(Debug, Clone, Default)]
+pub struct ReceiverTls {
+    pub grpc: Option<Arc<ServerTls>>,
+    pub http: Option<Arc<ServerTls>>,
+}
+
+impl ReceiverTls {
+    pub fn load(protocols: &ProtocolsConfig) -> Result<Self, ConfigError> {
+        let grpc = protocols
+            .grpc
+            .tls
+            .as_ref()
+            .map(|tls| ServerTls::load(tls, "receivers.otlp.protocols.grpc.tls", &[b"h2"]))
+            .transpose()?;
+        let http = protocols
+            .http
+            .tls
+            .as_ref()
+            .map(|tls| {
+                ServerTls::load(
+                    tls,
+                    "receivers.otlp.protocols.http.tls",
+                    &[b"h2", b"http/1.1"],
+                )
+            })
+            .transpose()?;
+        Ok(Self { grpc, http })
+    }
+}
 
 /// What each file looked like when last read: modification time and length.
 type Stamps = Vec<Option<(SystemTime, u64)>>;

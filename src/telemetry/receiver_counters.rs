@@ -46,7 +46,7 @@ impl MemoryRefusal {
     }
 }
 
-const CLOSE_REASONS: usize = 5;
+const CLOSE_REASONS: usize = 6;
 
 #[derive(Default)]
 struct PerListener {

@@ -83,6 +83,7 @@ pub async fn serve_telemetry(
             counters: counters.clone(),
         });
     let limits = ServeLimits {
+        tls: None,
         listener: Listener::Telemetry,
         max_connections: TELEMETRY_CONNECTIONS,
         timeouts: ConnectionTimeouts {
