@@ -432,7 +432,10 @@ async fn tls_receivers_serve_the_sdk_that_trusts_their_ca() {
         .await
     );
     // A client that does not trust the CA gets no connection.
-    assert!(!python_export(sdk_env("http/protobuf", http, None), 20, 2).await);
+    assert!(!python_export(sdk_env("http/protobuf", http.clone(), None), 20, 2).await);
+    // The HTTP receiver speaks HTTP/2 as well, chosen by ALPN.
+    assert_eq!(curl_http_version(&pki.ca, &http, "--http2").await, "2 200");
+    assert_eq!(curl_http_version(&pki.ca, &http, "--http1.1").await, "1.1 200");
     assert!(wait_until(Duration::from_secs(10), || captured.span_count() >= 4).await);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(delivered(&captured), vec![0, 1, 10, 11]);
@@ -493,6 +496,23 @@ async fn mutual_tls_refuses_a_client_without_a_certificate_and_serves_one_with_i
         "refused handshakes counted: {handshakes}"
     );
     assert!(agent.shutdown().await);
+}
+
+/// Posts an empty OTLP/JSON export with curl over `version`; the HTTP version it used and the
+/// status.
+async fn curl_http_version(ca: &str, endpoint: &str, version: &'static str) -> String {
+    let (ca, url) = (ca.to_string(), format!("{endpoint}/v1/traces"));
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("curl")
+            .args(["-sS", "--max-time", "10", version, "--cacert", &ca])
+            .args(["-o", "/dev/null", "-w", "%{http_version} %{http_code}"])
+            .args(["-H", "Content-Type: application/json", "-d", "{}", &url])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// A TLS client trusting `ca`, connected to `address`; the server's certificate it saw.

@@ -341,3 +341,40 @@ fn a_secret_typed_into_the_wrong_key_is_never_printed_back() {
     let message = load_str("", &[], env).unwrap_err().to_string();
     assert!(!message.contains("SECRET"), "{message}");
 }
+
+#[test]
+fn receiver_tls_and_token_files_are_read_at_load_and_named_by_their_key() {
+    let text = "receivers:\n  otlp:\n    protocols:\n      grpc:\n        tls:\n          cert_file: /nonexistent/tls.crt\n          key_file: /nonexistent/tls.key\n";
+    assert_eq!(
+        load(text).unwrap_err().to_string(),
+        "receivers.otlp.protocols.grpc.tls.cert_file: cannot read the file it names (20 characters): No such file or directory (os error 2)"
+    );
+    let text = "receivers:\n  otlp:\n    auth:\n      bearer_token_file: /nonexistent/tokens\n";
+    assert_eq!(
+        load(text).unwrap_err().to_string(),
+        "receivers.otlp.auth.bearer_token_file: cannot read the token file: No such file or directory (os error 2)"
+    );
+    let text = "receivers:\n  otlp:\n    protocols:\n      http:\n        auth:\n          bearer_token_file: /nonexistent/tokens\n";
+    assert_eq!(
+        load(text).unwrap_err().to_string(),
+        "receivers.otlp.protocols.http.auth.bearer_token_file: cannot read the token file: No such file or directory (os error 2)"
+    );
+}
+
+#[test]
+fn tokens_without_tls_are_warned_about_and_never_printed() {
+    let loaded = load("receivers:\n  otlp:\n    auth:\n      bearer_tokens: [s3cret-token]\n").unwrap();
+    assert_eq!(
+        loaded.warnings,
+        [
+            "receivers.otlp.auth: bearer tokens are sent in plain text to the grpc receiver; set receivers.otlp.protocols.grpc.tls",
+            "receivers.otlp.auth: bearer tokens are sent in plain text to the http receiver; set receivers.otlp.protocols.http.tls",
+        ]
+    );
+    assert!(!format!("{loaded:?}").contains("s3cret"));
+    let message = load("receivers:\n  otlp:\n    auth:\n      bearer_tokens: [\"two words\"]\n")
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("a token is one word, without spaces"), "{message}");
+    assert!(!message.contains("two words"), "{message}");
+}
