@@ -933,6 +933,22 @@ def check_security(docs: list[dict], values: dict, label: str) -> None:
         ok(f"receiver security: {'; '.join(said)}; probes plain HTTP on port telemetry ({label})")
 
 
+def check_pod_ip_ipv6(binary: Path, workdir: Path) -> None:
+    """telemetry.bindPodIP on an IPv6 cluster: the pod's address in brackets, valid for the agent."""
+    values = {"listenAddress": "[::]", "telemetry": {"bindPodIP": True}}
+    text, config = agent_config(documents(render(values)))
+    endpoint = get(config, "service.telemetry.endpoint")
+    if endpoint != "[${env:K8S_POD_IP}]:13133":
+        fail(f"telemetry.bindPodIP with listenAddress [::]: endpoint {endpoint}")
+    path = workdir / "config-ipv6-pod-ip.yaml"
+    path.write_text(text)
+    result = subprocess.run([str(binary), "validate", "--config", str(path)], capture_output=True, text=True,
+                            timeout=60, env={**clean_env(), "K8S_POD_IP": "fd00::1"})
+    if result.returncode != 0:
+        fail(f"genai-cost-agent validate refuses {endpoint} with K8S_POD_IP=fd00::1:\n{result.stdout}{result.stderr}")
+    ok(f"telemetry.bindPodIP on IPv6: {endpoint}, valid with K8S_POD_IP=fd00::1")
+
+
 def test_certificates(workdir: Path) -> dict[str, bytes]:
     """A throwaway CA, a server certificate for 127.0.0.1 and localhost, and a client certificate."""
     import datetime
@@ -1671,9 +1687,10 @@ def main() -> int:
         section("Dockerfile")
         check_dockerfile(binary, workdir)
 
-        section("values the chart refuses, and the checksum annotation")
+        section("values the chart refuses, the checksum annotation, the pod IP on IPv6")
         check_refusals()
         check_checksum()
+        check_pod_ip_ipv6(binary, workdir)
 
         for label in ("daemonset, every option on", "gateway, every option on"):
             docs = rendered_docs[label]
