@@ -109,9 +109,6 @@ Fails on anything else.
 {{/* The kubernetes.io/tls Secret of the receivers, checked. */}}
 {{- define "genai-cost-agent.tlsSecretName" -}}
 {{- $tls := .Values.tls }}
-{{- if and $tls.certManager.enabled (not $tls.enabled) }}
-{{- fail "tls.certManager.enabled needs tls.enabled" }}
-{{- end }}
 {{- if and $tls.certManager.enabled (not $tls.certManager.issuerRef.name) }}
 {{- fail "tls.certManager.enabled needs tls.certManager.issuerRef.name (an Issuer or ClusterIssuer)" }}
 {{- end }}
