@@ -4,21 +4,28 @@
 1. Lints the chart strictly (Helm's own linter through helm-python-sdk, Kubernetes 1.30).
 2. Renders it with default values and with every option on (DaemonSet and gateway modes), and
    validates every manifest strictly against the Kubernetes 1.30 schemas (kubernetes-validate).
-   ServiceMonitor and PrometheusRule are custom resources, absent from those schemas: their
-   structure is checked here, minimally.
+   ServiceMonitor, PrometheusRule and cert-manager's Certificate are custom resources, absent from
+   those schemas: their structure is checked here, minimally.
 3. Checks what the chart promises: probes on /healthz and /readyz, the listen ports of the
    rendered agent configuration match the container ports, hostPorts, Services, the security
    context, the grace period against the agent's drain deadline, the checksum annotation.
-4. Feeds each rendered agent configuration to `genai-cost-agent validate --config FILE`.
+   With receiver security on: the token and certificate Secrets are mounted as directories (no
+   subPath) where the config looks for them, the NetworkPolicy selects the agent's pods and opens
+   exactly the configured ports to the configured peers, the probes stay on the telemetry port.
+4. Feeds each rendered agent configuration to `genai-cost-agent validate --config FILE`, with the
+   mounted Secrets' files laid out locally as the kubelet does (the chart's own Secret as rendered;
+   an existing one made up: a token file, certificates of a throwaway CA made with `cryptography`).
+   With tokens on, starts the agent with that configuration and checks 401 / 200 over TLS (client
+   certificates, the lowest TLS version), a rotated token Secret taking effect, /readyz open.
 5. Runs `promtool check rules` on the rendered PrometheusRule, and `promtool test rules` on
    generated series for some alerts; checks the dashboard's queries parse (as rules).
 6. Starts the agent (debug build) on 127.0.0.1, sends it GenAI spans over OTLP/HTTP JSON,
    scrapes its two /metrics endpoints, and checks that every metric name (and label) the alerts
    and the dashboard query is one the agent really emits.
 
-Installs nothing. Needs: `pip install -r ci/requirements-helm.txt`, promtool (Debian package
-`prometheus`), cargo (builds target/debug/genai-cost-agent only when it is missing; honours
-CARGO_TARGET_DIR). Exits non-zero with a message on the first failure.
+Installs nothing. Needs: `pip install -r ci/requirements-helm.txt` (cryptography included),
+promtool (Debian package `prometheus`), cargo (builds target/debug/genai-cost-agent only when it
+is missing; honours CARGO_TARGET_DIR). Exits non-zero with a message on the first failure.
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ TIME_LIMIT_SECONDS = 300  # everything but a first `cargo build`
 try:
     import yaml
     import helm_python as helm
+    import cryptography  # noqa: F401  (test certificates)
     from kubernetes_validate import utils as kube_validate
 except ImportError as missing:  # pragma: no cover - message for a machine without the tools
     sys.exit(f"helm_checks: {missing}; run `pip install -r ci/requirements-helm.txt` first")
@@ -144,6 +152,37 @@ SCENARIOS: dict[str, dict[str, Any]] = {
             {"id": "claude-sonnet-4-6", "provider": "anthropic", "match": ["claude-sonnet-4-6"],
              "input": "2.80", "output": "14.00", "cache_read": "0.28", "cache_write": "3.50"}]}},
     }),
+    "daemonset, tokens and TLS from existing Secrets, NetworkPolicy, telemetry on the pod IP": {
+        "auth": {"enabled": True, "existingSecret": "agent-tokens", "secretKey": "otlp-tokens"},
+        "tls": {"enabled": True, "existingSecret": "agent-tls", "minVersion": "1.3", "reloadInterval": "30s"},
+        "networkPolicy": {
+            "enabled": True,
+            "allowedNamespaceSelector": {"matchLabels": {"genai-cost-agent/send": "true"}},
+            "allowedPodSelector": {"matchExpressions": [{"key": "app.kubernetes.io/name", "operator": "Exists"}]},
+            "metricsFrom": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+                             "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}],
+            "extraIngress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}], "ports": [{"port": 4318}]}],
+        },
+        "telemetry": {"bindPodIP": True},
+        "service": {"enabled": True},
+        "config": {"metrics": {"prometheus": {"enabled": True}}},
+    },
+    "gateway, test tokens, mutual TLS from cert-manager, NetworkPolicy restricting egress": {
+        "mode": "gateway",
+        "auth": {"enabled": True, "createSecret": True, "tokens": ["checks-token-1", "checks-token-2"]},
+        "tls": {"enabled": True, "clientAuth": True, "certManager": {
+            "enabled": True, "issuerRef": {"name": "cluster-ca", "kind": "ClusterIssuer"},
+            "dnsNames": ["genai-cost-agent.example.com", "gca-genai-cost-agent.observability.svc"]}},
+        "networkPolicy": {"enabled": True, "egress": {"restrict": True, "to": [
+            {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "observability"}}}],
+             "ports": [{"port": 4317, "protocol": "TCP"}]}]}},
+        "ports": {"otlpHttp": {"enabled": False}},
+        "config": {"exporters": {"otlp": {"endpoint": "http://otel-collector.observability:4317"}}},
+    },
+    "daemonset, TLS from cert-manager with default names, NetworkPolicy defaults": {
+        "tls": {"enabled": True, "certManager": {"enabled": True, "issuerRef": {"name": "agent-ca"}}},
+        "networkPolicy": {"enabled": True},
+    },
     "gateway, fixed replicas": {
         "mode": "gateway",
         "gateway": {"autoscaling": {"enabled": False}, "replicas": 3, "podDisruptionBudget": {"enabled": False}},
@@ -168,10 +207,32 @@ REFUSED: list[tuple[str, dict[str, Any], str]] = [
      "persistence in gateway mode needs persistence.volume"),
     ("currency that is not an ISO code", {"prometheusRule": {"enabled": True},
                                           "config": {"pricing": {"currency": "usd"}}}, "ISO 4217"),
+    ("auth without a Secret", {"auth": {"enabled": True}}, "auth.enabled needs auth.existingSecret"),
+    ("auth.createSecret without tokens", {"auth": {"enabled": True, "createSecret": True}},
+     "auth.createSecret needs at least one token"),
+    ("auth with both an existing and a created Secret",
+     {"auth": {"enabled": True, "createSecret": True, "tokens": ["both-secrets-token"], "existingSecret": "mine"}},
+     "not both"),
+    ("a token with a space (not echoed)", {"auth": {"enabled": True, "createSecret": True, "tokens": ["se cret"]}},
+     "a token is one word"),
+    ("a secretKey that is a path (values.schema.json)",
+     {"auth": {"enabled": True, "existingSecret": "t", "secretKey": "../tokens"}}, "secretKey"),
+    ("TLS without a Secret", {"tls": {"enabled": True}}, "tls.enabled needs tls.existingSecret"),
+    ("cert-manager without tls.enabled",
+     {"tls": {"certManager": {"enabled": True, "issuerRef": {"name": "ca"}}}},
+     "tls.certManager.enabled needs tls.enabled"),
+    ("cert-manager without an issuer (values.schema.json)",
+     {"tls": {"enabled": True, "certManager": {"enabled": True}}}, "issuerRef/name"),
+    ("TLS 1.1 (values.schema.json)", {"tls": {"enabled": True, "existingSecret": "t", "minVersion": "1.1"}},
+     "minVersion"),
+    ("telemetry on the pod IP without the downward API", {"telemetry": {"bindPodIP": True}, "downwardApiEnv": False},
+     "telemetry.bindPodIP needs downwardApiEnv"),
+    ("an unknown NetworkPolicy key (values.schema.json)", {"networkPolicy": {"enabled": True, "allowFrom": []}},
+     "allowFrom"),
 ]
 
 WORKLOAD_KINDS = {"DaemonSet", "Deployment"}
-CRD_KINDS = {"ServiceMonitor", "PrometheusRule"}
+CRD_KINDS = {"ServiceMonitor", "PrometheusRule", "Certificate"}
 # Labels Prometheus (through the Operator's ServiceMonitor) puts on every scraped series.
 TARGET_LABELS = {"job", "instance", "namespace", "pod", "service", "endpoint", "container", "le"}
 SEVEN_PANELS = [
@@ -341,6 +402,48 @@ def check_prometheus_rule(doc: dict) -> None:
                 fail(f"{at}: recording rules take no annotations")
 
 
+def check_certificate(doc: dict) -> None:
+    """cert-manager.io/v1 Certificate: the fields the chart writes, with cert-manager's types."""
+    where = f"Certificate/{doc['metadata']['name']}"
+    if doc["apiVersion"] != "cert-manager.io/v1":
+        fail(f"{where}: apiVersion must be cert-manager.io/v1")
+    check_metadata(doc, where)
+    only_keys(strip_source(doc), {"apiVersion", "kind", "metadata", "spec"}, where)
+    spec = doc.get("spec") or {}
+    only_keys(spec, {"secretName", "secretTemplate", "commonName", "dnsNames", "ipAddresses", "uris",
+                     "emailAddresses", "duration", "renewBefore", "privateKey", "usages", "issuerRef", "subject",
+                     "isCA", "revisionHistoryLimit", "keystores", "encodeUsagesInRequest"}, f"{where}: spec")
+    if not isinstance(spec.get("secretName"), str) or not spec["secretName"]:
+        fail(f"{where}: spec.secretName is required")
+    template = spec.get("secretTemplate") or {}
+    only_keys(template, {"labels", "annotations"}, f"{where}: spec.secretTemplate")
+    string_map(template.get("labels"), f"{where}: spec.secretTemplate.labels")
+    names = spec.get("dnsNames", []) + spec.get("ipAddresses", [])
+    if not names or not all(isinstance(n, str) and n for n in names):
+        fail(f"{where}: needs dnsNames or ipAddresses, as non-empty strings")
+    for key in ("duration", "renewBefore"):
+        if key in spec and not re.fullmatch(r"([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+", str(spec[key])):
+            fail(f"{where}: spec.{key} {spec[key]!r} is not a Go duration")
+    if "duration" in spec and "renewBefore" in spec and seconds(spec["renewBefore"]) >= seconds(spec["duration"]):
+        fail(f"{where}: renewBefore must be shorter than duration")
+    key = spec.get("privateKey") or {}
+    only_keys(key, {"algorithm", "size", "encoding", "rotationPolicy"}, f"{where}: spec.privateKey")
+    if key.get("algorithm", "RSA") not in ("RSA", "ECDSA", "Ed25519") or \
+            key.get("rotationPolicy", "Always") not in ("Never", "Always") or \
+            key.get("encoding", "PKCS1") not in ("PKCS1", "PKCS8") or not isinstance(key.get("size", 0), int):
+        fail(f"{where}: spec.privateKey {key} is not what cert-manager takes")
+    usages = {"signing", "digital signature", "content commitment", "key encipherment", "key agreement",
+              "data encipherment", "cert sign", "crl sign", "encipher only", "decipher only", "any", "server auth",
+              "client auth", "code signing", "email protection", "s/mime", "ipsec end system", "ipsec tunnel",
+              "ipsec user", "timestamping", "ocsp signing", "microsoft sgc", "netscape sgc"}
+    if not set(spec.get("usages", [])) <= usages or "server auth" not in spec.get("usages", ["server auth"]):
+        fail(f"{where}: spec.usages {spec.get('usages')} unknown to cert-manager, or without server auth")
+    issuer = spec.get("issuerRef") or {}
+    only_keys(issuer, {"name", "kind", "group"}, f"{where}: spec.issuerRef")
+    if not isinstance(issuer.get("name"), str) or not issuer["name"]:
+        fail(f"{where}: spec.issuerRef.name is required")
+
+
 def validate_manifests(docs: list[dict], label: str) -> None:
     for doc in docs:
         where = f"{doc['__source__']} {doc['kind']}/{doc['metadata']['name']}"
@@ -349,6 +452,9 @@ def validate_manifests(docs: list[dict], label: str) -> None:
             continue
         if doc["kind"] == "PrometheusRule":
             check_prometheus_rule(doc)
+            continue
+        if doc["kind"] == "Certificate":
+            check_certificate(doc)
             continue
         try:
             kube_validate.validate(strip_source(doc), KUBE_VERSION, strict=True)
@@ -572,6 +678,9 @@ def check_refusals() -> None:
         except helm.HelmError as err:
             if reason not in str(err):
                 fail(f"{label}: rendering failed, but not saying {reason!r}: {err}")
+            tokens = get(values, "auth.tokens", [])
+            if any(token in str(err) for token in tokens):
+                fail(f"{label}: the refusal repeats a token")
             ok(f"refused: {label}")
             continue
         fail(f"{label}: the chart rendered; it should refuse ({reason})")
@@ -618,6 +727,7 @@ def clean_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     env["NO_COLOR"] = "1"
     env["BACKEND_TOKEN"] = "checks-token"
+    env["K8S_POD_IP"] = "127.0.0.1"  # from the downward API in a pod (telemetry.bindPodIP)
     return env
 
 
@@ -632,6 +742,304 @@ def validate_config(binary: Path, text: str, label: str, workdir: Path) -> None:
     warnings = [line for line in result.stderr.splitlines() if line.strip()]
     ok(f"genai-cost-agent validate accepts the rendered config.yaml ({label})"
        + (f"; it warned: {' | '.join(warnings)}" if warnings else ""))
+
+
+# --------------------------------------------------------------------------------------------
+# Receiver security: tokens and certificates from Secrets, the NetworkPolicy, the telemetry
+# port on the pod IP.
+
+AUTH_DIR = "/var/run/secrets/genai-cost-agent/auth"
+TLS_DIR = "/var/run/secrets/genai-cost-agent/tls"
+
+
+def secret_mounts(workload: dict) -> dict[str, tuple[dict, dict]]:
+    """Secret volumes of the agent's pod, by volume name, with the agent's mount of each."""
+    spec = workload["spec"]["template"]["spec"]
+    agent = next(c for c in spec["containers"] if c["name"] == "agent")
+    mounts = {m["name"]: m for m in agent.get("volumeMounts", [])}
+    return {v["name"]: (v, mounts[v["name"]]) for v in spec.get("volumes", []) if "secret" in v and v["name"] in mounts}
+
+
+def check_secret_mount(workload: dict, name: str, secret_name: str, mount_path: str, items: dict[str, str],
+                       what: str) -> None:
+    found = secret_mounts(workload).get(name)
+    if found is None:
+        fail(f"{what}: no Secret volume {name} mounted in the agent")
+    volume, mount = found
+    if volume["secret"].get("secretName") != secret_name:
+        fail(f"{what}: volume {name} mounts Secret {volume['secret'].get('secretName')}, not {secret_name}")
+    if mount.get("mountPath") != mount_path or not mount.get("readOnly"):
+        fail(f"{what}: {name} must be mounted read-only at {mount_path}: {mount}")
+    if "subPath" in mount or "subPathExpr" in mount:
+        fail(f"{what}: {name} is mounted with subPath, which never sees the Secret's updates")
+    got = {i["key"]: i["path"] for i in volume["secret"].get("items", [])}
+    if got != items:
+        fail(f"{what}: volume {name} projects {got}, expected {items}")
+
+
+def expected_selectors(policy: dict) -> list[dict]:
+    return [{"namespaceSelector": policy["allowedNamespaceSelector"] or {},
+             "podSelector": policy["allowedPodSelector"] or {}}]
+
+
+def check_network_policy(docs: list[dict], merged: dict, pod_labels: dict, selector: dict, config: dict,
+                         ports: dict[str, dict]) -> str:
+    policies = [d for d in docs if d["kind"] == "NetworkPolicy"]
+    settings = merged["networkPolicy"]
+    if not settings["enabled"]:
+        if policies:
+            fail("a NetworkPolicy is rendered while networkPolicy.enabled is false")
+        return ""
+    policy = one(docs, "NetworkPolicy")["spec"]
+    matched = policy["podSelector"].get("matchLabels", {})
+    if matched != selector or not all(pod_labels.get(k) == v for k, v in matched.items()) or \
+            policy["podSelector"].get("matchExpressions"):
+        fail(f"the NetworkPolicy must select the agent's pods by the workload's selector: {policy['podSelector']}")
+    restrict = settings["egress"]["restrict"]
+    if policy.get("policyTypes") != (["Ingress", "Egress"] if restrict else ["Ingress"]):
+        fail(f"NetworkPolicy policyTypes {policy.get('policyTypes')} (egress.restrict={restrict})")
+    rules = policy.get("ingress") or []
+    extra = settings["extraIngress"]
+    if extra and rules[-len(extra):] != extra:
+        fail("networkPolicy.extraIngress is not appended as written")
+    own = rules[: len(rules) - len(extra)]
+    otlp_ports = {ports[n]["containerPort"] for n in ("otlp-grpc", "otlp-http") if n in ports}
+    metric_ports = {ports[n]["containerPort"] for n in ("telemetry", "prometheus") if n in ports}
+    wanted = []
+    if otlp_ports:
+        wanted.append((expected_selectors(settings), otlp_ports))
+    if settings["metricsFrom"]:
+        wanted.append((settings["metricsFrom"], metric_ports))
+    got = []
+    for rule in own:
+        rule_ports = rule.get("ports") or []
+        if not rule_ports or any(p.get("protocol") != "TCP" or not isinstance(p.get("port"), int) or "endPort" in p
+                                 for p in rule_ports):
+            fail(f"NetworkPolicy rule without explicit TCP port numbers: {rule}")
+        got.append((rule.get("from"), {p["port"] for p in rule_ports}))
+    if got != wanted:
+        fail(f"NetworkPolicy ingress {got}, expected {wanted}")
+    # The OTLP receivers' ports are open only to the apps' selectors, the metrics ones to metricsFrom.
+    if otlp_ports & metric_ports:
+        fail("OTLP and telemetry ports overlap")
+    if port_of(get(config, "service.telemetry.endpoint")) not in metric_ports:
+        fail("the NetworkPolicy does not cover the configured telemetry port")
+    if restrict:
+        egress = policy.get("egress") or []
+        dns = [{"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}]
+        expected = (dns if settings["egress"]["allowDns"] else []) + settings["egress"]["to"]
+        if egress != expected:
+            fail(f"NetworkPolicy egress {egress}, expected {expected}")
+    elif "egress" in policy:
+        fail("egress rules rendered although egress is unrestricted")
+    return (f"NetworkPolicy selects the pods, OTLP {sorted(otlp_ports)} from {expected_selectors(settings)}, "
+            f"metrics {sorted(metric_ports) if settings['metricsFrom'] else '[closed]'}"
+            f"{', ' + str(len(extra)) + ' extra rule(s)' if extra else ''}, egress "
+            f"{'restricted' if restrict else 'open'}")
+
+
+def check_security(docs: list[dict], values: dict, label: str) -> None:
+    merged = merge(render_defaults(), values)
+    _, config = agent_config(docs)
+    workload = next(d for d in docs if d["kind"] in WORKLOAD_KINDS)
+    pod = workload["spec"]["template"]
+    agent = next(c for c in pod["spec"]["containers"] if c["name"] == "agent")
+    ports = {p["name"]: p for p in agent["ports"]}
+    fullname = f"{RELEASE}-genai-cost-agent"
+    said = []
+
+    for mount in agent.get("volumeMounts", []):
+        if mount["name"] in secret_mounts(workload) and ("subPath" in mount or "subPathExpr" in mount):
+            fail(f"Secret volume {mount['name']} mounted with subPath")
+
+    auth = merged["auth"]
+    secrets = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Secret"}
+    token_file = get(config, "receivers.otlp.auth.bearer_token_file")
+    if auth["enabled"]:
+        name = f"{fullname}-auth" if auth["createSecret"] else auth["existingSecret"]
+        check_secret_mount(workload, "auth-tokens", name, AUTH_DIR, {auth["secretKey"]: auth["secretKey"]}, "auth")
+        if token_file != f"{AUTH_DIR}/{auth['secretKey']}":
+            fail(f"receivers.otlp.auth.bearer_token_file is {token_file}, "
+                 f"not the mounted {AUTH_DIR}/{auth['secretKey']}")
+        if auth["createSecret"]:
+            secret = secrets.get(name)
+            if secret is None or secret.get("type") != "Opaque":
+                fail(f"auth.createSecret: no Opaque Secret {name}")
+            lines = secret["stringData"][auth["secretKey"]].splitlines()
+            if lines != auth["tokens"]:
+                fail("auth.createSecret: the Secret does not hold the tokens one a line")
+        elif name in secrets:
+            fail("auth.existingSecret: the chart must not render that Secret")
+        said.append(f"tokens from Secret {name} at {token_file}")
+    elif token_file or any(d["metadata"]["name"].endswith("-auth") for d in secrets.values()):
+        fail("auth is off, yet a token file or Secret is rendered")
+
+    tls = merged["tls"]
+    protocols = config["receivers"]["otlp"]["protocols"]
+    certificates = [d for d in docs if d["kind"] == "Certificate"]
+    if tls["enabled"]:
+        name = tls["existingSecret"] or f"{fullname}-tls"
+        items = {"tls.crt": "tls.crt", "tls.key": "tls.key"} | ({"ca.crt": "ca.crt"} if tls["clientAuth"] else {})
+        check_secret_mount(workload, "tls", name, TLS_DIR, items, "tls")
+        expected = {"cert_file": f"{TLS_DIR}/tls.crt", "key_file": f"{TLS_DIR}/tls.key",
+                    "min_version": str(tls["minVersion"]), "reload_interval": tls["reloadInterval"]}
+        if tls["clientAuth"]:
+            expected["client_ca_file"] = f"{TLS_DIR}/ca.crt"
+        for key in ("grpc", "http"):
+            if protocols[key].get("tls") != expected:
+                fail(f"receivers.otlp.protocols.{key}.tls is {protocols[key].get('tls')}, expected {expected}")
+        if tls["certManager"]["enabled"]:
+            certificate = one(docs, "Certificate")["spec"]
+            if certificate["secretName"] != name:
+                fail(f"the Certificate writes {certificate['secretName']}, the pods mount {name}")
+            issuer = tls["certManager"]["issuerRef"]
+            if certificate["issuerRef"] != {"name": issuer["name"], "kind": issuer["kind"], "group": issuer["group"]}:
+                fail(f"Certificate issuerRef {certificate['issuerRef']} differs from the values")
+            names = tls["certManager"]["dnsNames"] or [
+                fullname, f"{fullname}.{NAMESPACE}", f"{fullname}.{NAMESPACE}.svc",
+                f"{fullname}.{NAMESPACE}.svc.cluster.local"]
+            if certificate["dnsNames"] != names:
+                fail(f"Certificate dnsNames {certificate['dnsNames']}, expected {names}")
+            said.append(f"certificate from cert-manager ({issuer['kind']} {issuer['name']}) into {name}")
+        elif certificates:
+            fail("a Certificate is rendered without tls.certManager.enabled")
+        said.append(f"TLS {tls['minVersion']}+ from Secret {name}"
+                    + (" with client certificates" if tls["clientAuth"] else ""))
+    elif any("tls" in protocols[k] for k in ("grpc", "http")) or certificates:
+        fail("tls is off, yet the receivers' tls or a Certificate is rendered")
+
+    telemetry = get(config, "service.telemetry.endpoint")
+    port = ports["telemetry"]["containerPort"]
+    if merged["telemetry"]["bindPodIP"]:
+        host = "[${env:K8S_POD_IP}]" if merged["listenAddress"].startswith("[") else "${env:K8S_POD_IP}"
+        if telemetry != f"{host}:{port}":
+            fail(f"telemetry.bindPodIP: service.telemetry.endpoint is {telemetry}, not {host}:{port}")
+        env = {e["name"]: e for e in agent.get("env", [])}
+        if get(env.get("K8S_POD_IP", {}), "valueFrom.fieldRef.fieldPath") != "status.podIP":
+            fail("telemetry.bindPodIP needs K8S_POD_IP from status.podIP")
+        said.append(f"telemetry at {telemetry}")
+    elif telemetry != f"{merged['listenAddress']}:{port}":
+        fail(f"service.telemetry.endpoint {telemetry} is not on listenAddress")
+    for probe in ("livenessProbe", "readinessProbe"):
+        http_get = get(agent, f"{probe}.httpGet", {})
+        if http_get.get("port") != "telemetry" or http_get.get("scheme", "HTTP") != "HTTP":
+            fail(f"{probe} must stay plain HTTP on the telemetry port")
+
+    policy = check_network_policy(docs, merged, pod["metadata"]["labels"], workload["spec"]["selector"]["matchLabels"],
+                                  config, ports)
+    if policy:
+        said.append(policy)
+    if said:
+        ok(f"receiver security: {'; '.join(said)}; probes plain HTTP on port telemetry ({label})")
+
+
+def check_pod_ip_ipv6(binary: Path, workdir: Path) -> None:
+    """telemetry.bindPodIP on an IPv6 cluster: the pod's address in brackets, valid for the agent."""
+    values = {"listenAddress": "[::]", "telemetry": {"bindPodIP": True}}
+    text, config = agent_config(documents(render(values)))
+    endpoint = get(config, "service.telemetry.endpoint")
+    if endpoint != "[${env:K8S_POD_IP}]:13133":
+        fail(f"telemetry.bindPodIP with listenAddress [::]: endpoint {endpoint}")
+    path = workdir / "config-ipv6-pod-ip.yaml"
+    path.write_text(text)
+    result = subprocess.run([str(binary), "validate", "--config", str(path)], capture_output=True, text=True,
+                            timeout=60, env={**clean_env(), "K8S_POD_IP": "fd00::1"})
+    if result.returncode != 0:
+        fail(f"genai-cost-agent validate refuses {endpoint} with K8S_POD_IP=fd00::1:\n{result.stdout}{result.stderr}")
+    ok(f"telemetry.bindPodIP on IPv6: {endpoint}, valid with K8S_POD_IP=fd00::1")
+
+
+def test_certificates(workdir: Path) -> dict[str, bytes]:
+    """A throwaway CA, a server certificate for 127.0.0.1 and localhost, and a client certificate."""
+    import datetime
+    import ipaddress
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
+        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption())
+
+    def issue(subject: str, key, issuer_name, issuer_key, ca: bool, usage=None, names=()):
+        builder = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+                   .issuer_name(issuer_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(minutes=5))
+                   .not_valid_after(now + datetime.timedelta(days=1))
+                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if usage:
+            builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        if names:
+            builder = builder.add_extension(x509.SubjectAlternativeName(list(names)), critical=False)
+        return builder.sign(issuer_key, hashes.SHA256())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "helm-checks CA")])
+    ca = issue("helm-checks CA", ca_key, ca_name, ca_key, True)
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    server = issue("genai-cost-agent", server_key, ca_name, ca_key, False, ExtendedKeyUsageOID.SERVER_AUTH,
+                   [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+    client_key = ec.generate_private_key(ec.SECP256R1())
+    client = issue("an app", client_key, ca_name, ca_key, False, ExtendedKeyUsageOID.CLIENT_AUTH)
+    out = {"tls.crt": server.public_bytes(serialization.Encoding.PEM), "tls.key": pem_key(server_key),
+           "ca.crt": ca.public_bytes(serialization.Encoding.PEM),
+           "client.crt": client.public_bytes(serialization.Encoding.PEM), "client.key": pem_key(client_key)}
+    for name, data in out.items():
+        (workdir / name).write_bytes(data)
+    return out
+
+
+TEST_TOKEN = "checks-token-1"
+
+
+def write_secret_volume(directory: Path, files: dict[str, bytes]) -> None:
+    """Writes a Secret volume's files as the kubelet does: into a new hidden directory, then swaps
+    the `..data` link to it in one rename (the visible names are links through `..data`). An
+    update therefore never shows a half-written file, and a subPath mount would never see it."""
+    version = directory / f"..{time.time_ns()}"
+    version.mkdir()
+    for path, data in files.items():
+        (version / path).write_bytes(data)
+    link = directory / "..data_tmp"
+    link.symlink_to(version.name)
+    old = (directory / "..data").resolve() if (directory / "..data").is_symlink() else None
+    os.replace(link, directory / "..data")
+    if old is not None:
+        shutil.rmtree(old)
+
+
+def materialize_secrets(docs: list[dict], text: str, label: str, workdir: Path) -> str:
+    """The agent's config with each mounted Secret's directory replaced by a local one holding the
+    Secret's files: the chart's own Secret as rendered, an existing one made up (a token file; a
+    certificate signed by a throwaway CA). Every file the config names must be one of them."""
+    workload = next(d for d in docs if d["kind"] in WORKLOAD_KINDS)
+    rendered = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Secret"}
+    slug = re.sub(r"[^a-z0-9]+", "-", label.lower())
+    certificates = test_certificates(workdir) if not (workdir / "tls.crt").exists() else \
+        {n: (workdir / n).read_bytes() for n in ("tls.crt", "tls.key", "ca.crt")}
+    for name, (volume, mount) in secret_mounts(workload).items():
+        directory = workdir / f"secrets-{slug}" / name
+        directory.mkdir(parents=True)
+        secret = rendered.get(volume["secret"]["secretName"])
+        files = {}
+        for item in volume["secret"]["items"]:
+            if secret is not None:
+                files[item["path"]] = secret["stringData"][item["key"]].encode()
+            elif item["key"] in certificates:
+                files[item["path"]] = certificates[item["key"]]
+            else:
+                files[item["path"]] = f"# tokens for the checks\n{TEST_TOKEN}\n\nchecks-token-2\n".encode()
+        write_secret_volume(directory, files)
+        for path in files:
+            (directory / path).symlink_to(f"..data/{path}")
+        text = text.replace(f"{mount['mountPath']}/", f"{directory}/")
+    leftover = re.findall(r"/var/run/secrets/\S+", text)
+    if leftover:
+        fail(f"the config names {leftover}, which no Secret volume provides ({label})")
+    return text
 
 
 # --------------------------------------------------------------------------------------------
@@ -1020,6 +1428,118 @@ def emitted_names(binary: Path, config_text: str, label: str, workdir: Path) -> 
                 process.wait(timeout=5)
 
 
+def https_post(address: str, body: bytes, context: Any, token: str | None) -> int:
+    """POST /v1/traces over TLS to 127.0.0.1; the HTTP status."""
+    import http.client
+    if not address.startswith("127.0.0.1:"):
+        fail(f"refusing to contact {address}: 127.0.0.1 only")
+    host, port = address.rsplit(":", 1)
+    connection = http.client.HTTPSConnection(host, int(port), context=context, timeout=10)
+    headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        connection.request("POST", "/v1/traces", body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+def check_secure_agent(binary: Path, config_text: str, values: dict, label: str, workdir: Path) -> None:
+    """Starts the agent on 127.0.0.1 with the chart's receiver security (the Secrets' files laid out as
+    the kubelet mounts them), and checks what a sender sees: the TLS version and certificates, 401
+    without a token, 200 with one, a rotated token file taking effect, the telemetry port open."""
+    import ssl
+    merged = merge(render_defaults(), values)
+    config = merge(yaml.safe_load(config_text), {
+        "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": "127.0.0.1:0"},
+                                             "http": {"enabled": True, "endpoint": "127.0.0.1:0"}}}},
+        "service": {"telemetry": {"endpoint": "127.0.0.1:0", "logs": {"format": "json", "level": "info"}},
+                    "shutdown_timeout": "2s"},
+        "metrics": {"prometheus": {"enabled": False}},
+        "exporters": {"otlp": {"endpoint": "", "headers": {}}},
+    })
+    slug = re.sub(r"[^a-z0-9]+", "-", label.lower())
+    config_file = workdir / f"secure-{slug}.yaml"
+    config_file.write_text(yaml.safe_dump(config, sort_keys=False))
+    log_file = workdir / f"secure-{slug}.log"
+    with open(log_file, "w") as log:
+        process = subprocess.Popen([str(binary), "--config", str(config_file)], stdout=subprocess.DEVNULL,
+                                   stderr=log, env=clean_env(), start_new_session=True)
+    try:
+        wanted = {"OTLP/HTTP receiver listening": "http", "health and metrics at /healthz, /readyz, /metrics": "telemetry"}
+        addresses: dict[str, str] = {}
+        deadline = time.monotonic() + 20
+        while len(addresses) < len(wanted):
+            if process.poll() is not None:
+                fail(f"the agent exited with {process.returncode} at start ({label}):\n{log_file.read_text()}")
+            if time.monotonic() > deadline:
+                fail(f"the agent did not log its addresses within 20 s ({label}):\n{log_file.read_text()}")
+            for line in log_file.read_text().splitlines():
+                try:
+                    fields = json.loads(line).get("fields", {})
+                except json.JSONDecodeError:
+                    continue
+                if fields.get("message") in wanted and "address" in fields:
+                    addresses[wanted[fields["message"]]] = fields["address"]
+            time.sleep(0.05)
+        tls = merged["tls"]
+        context = ssl.create_default_context(cafile=str(workdir / "ca.crt"))
+        if tls["clientAuth"]:
+            context.load_cert_chain(str(workdir / "client.crt"), str(workdir / "client.key"))
+        body = traces_request()
+        said = []
+        if https_post(addresses["http"], body, context, None) != 401:
+            fail(f"a request without a token was not answered 401 ({label})")
+        if https_post(addresses["http"], body, context, "not-a-token") != 401:
+            fail(f"a request with a wrong token was not answered 401 ({label})")
+        if https_post(addresses["http"], body, context, TEST_TOKEN) != 200:
+            fail(f"a request with the Secret's token was not accepted ({label})")
+        said.append("HTTPS 401 without or with a wrong token, 200 with the Secret's")
+        if tls["clientAuth"]:
+            bare = ssl.create_default_context(cafile=str(workdir / "ca.crt"))
+            try:
+                status = https_post(addresses["http"], body, bare, TEST_TOKEN)
+            except (ssl.SSLError, ConnectionError, OSError):
+                status = None
+            if status is not None:
+                fail(f"a sender without a client certificate got {status} ({label})")
+            said.append("refused without a client certificate")
+        if str(tls["minVersion"]) == "1.3":
+            old = ssl.create_default_context(cafile=str(workdir / "ca.crt"))
+            old.maximum_version = ssl.TLSVersion.TLSv1_2
+            try:
+                status = https_post(addresses["http"], body, old, TEST_TOKEN)
+            except (ssl.SSLError, ConnectionError, OSError):
+                status = None
+            if status is not None:
+                fail(f"a TLS 1.2 sender was admitted although min_version is 1.3 ({label})")
+            said.append("TLS 1.2 refused")
+        # Rotate the token Secret as the kubelet does; the agent re-reads the file within a second or so.
+        token_dir = Path(get(config, "receivers.otlp.auth.bearer_token_file")).parent
+        key = Path(get(config, "receivers.otlp.auth.bearer_token_file")).name
+        write_secret_volume(token_dir, {key: b"rotated-token\n"})
+        deadline = time.monotonic() + 10
+        while https_post(addresses["http"], body, context, "rotated-token") != 200:
+            if time.monotonic() > deadline:
+                fail(f"the rotated token was not accepted within 10 s ({label})")
+            time.sleep(0.2)
+        if https_post(addresses["http"], body, context, TEST_TOKEN) != 401:
+            fail(f"the token removed from the Secret is still accepted ({label})")
+        said.append("a rotated token Secret takes effect without a restart")
+        http(f"http://{addresses['telemetry']}/readyz")  # plain HTTP, no token: raises unless 200
+        said.append("/readyz answers over plain HTTP without a token")
+        ok(f"agent with the chart's security: {'; '.join(said)} ({label})")
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+
+
 def check_names(docs: list[dict], dashboard: dict, names: dict[str, set[str]], label: str) -> None:
     groups = rules_of(docs)
     recorded = {r["record"] for g in groups for r in g["rules"] if "record" in r}
@@ -1156,16 +1676,21 @@ def main() -> int:
             ok(f"rendered {len(docs)} manifests: {', '.join(kinds(docs))}")
             validate_manifests(docs, label)
             check_invariants(docs, values, label)
+            check_security(docs, values, label)
             text, _ = agent_config(docs)
             configs[label] = text
-            validate_config(binary, text, label, workdir)
+            local = materialize_secrets(docs, text, label, workdir)
+            validate_config(binary, local, label, workdir)
+            if merge(render_defaults(), values)["auth"]["enabled"]:
+                check_secure_agent(binary, local, values, label, workdir)
 
         section("Dockerfile")
         check_dockerfile(binary, workdir)
 
-        section("values the chart refuses, and the checksum annotation")
+        section("values the chart refuses, the checksum annotation, the pod IP on IPv6")
         check_refusals()
         check_checksum()
+        check_pod_ip_ipv6(binary, workdir)
 
         for label in ("daemonset, every option on", "gateway, every option on"):
             docs = rendered_docs[label]

@@ -79,6 +79,68 @@ Fails on anything else.
 {{- mulf (float64 $number) $scale | ceil | int }}
 {{- end }}
 
+{{/* Where the tokens' and the certificate's Secrets are mounted (whole directories, never subPath). */}}
+{{- define "genai-cost-agent.authDir" -}}
+/var/run/secrets/genai-cost-agent/auth
+{{- end }}
+
+{{- define "genai-cost-agent.tlsDir" -}}
+/var/run/secrets/genai-cost-agent/tls
+{{- end }}
+
+{{/* The Secret holding the receivers' bearer tokens, checked. */}}
+{{- define "genai-cost-agent.authSecretName" -}}
+{{- $auth := .Values.auth }}
+{{- if $auth.createSecret }}
+{{- if $auth.existingSecret }}
+{{- fail "auth: set auth.existingSecret or auth.createSecret, not both" }}
+{{- end }}
+{{- if not $auth.tokens }}
+{{- fail "auth.createSecret needs at least one token in auth.tokens" }}
+{{- end }}
+{{- printf "%s-auth" (include "genai-cost-agent.fullname" .) }}
+{{- else if $auth.existingSecret }}
+{{- $auth.existingSecret }}
+{{- else }}
+{{- fail "auth.enabled needs auth.existingSecret (a Secret with the tokens, one a line, under auth.secretKey), or auth.createSecret with auth.tokens (for tests)" }}
+{{- end }}
+{{- end }}
+
+{{/* The kubernetes.io/tls Secret of the receivers, checked. */}}
+{{- define "genai-cost-agent.tlsSecretName" -}}
+{{- $tls := .Values.tls }}
+{{- if and $tls.certManager.enabled (not $tls.certManager.issuerRef.name) }}
+{{- fail "tls.certManager.enabled needs tls.certManager.issuerRef.name (an Issuer or ClusterIssuer)" }}
+{{- end }}
+{{- if $tls.existingSecret }}
+{{- $tls.existingSecret }}
+{{- else if $tls.certManager.enabled }}
+{{- printf "%s-tls" (include "genai-cost-agent.fullname" .) }}
+{{- else }}
+{{- fail "tls.enabled needs tls.existingSecret (a kubernetes.io/tls Secret with tls.crt and tls.key, and ca.crt for tls.clientAuth) or tls.certManager.enabled" }}
+{{- end }}
+{{- end }}
+
+{{/*
+service.telemetry.endpoint: `listenAddress`, or with telemetry.bindPodIP the pod's IP, which
+the agent expands from K8S_POD_IP (downward API) when it reads its configuration.
+*/}}
+{{- define "genai-cost-agent.telemetryEndpoint" -}}
+{{- $port := int .Values.ports.telemetry.containerPort }}
+{{- if .Values.telemetry.bindPodIP }}
+{{- if not .Values.downwardApiEnv }}
+{{- fail "telemetry.bindPodIP needs downwardApiEnv (the pod's IP comes from K8S_POD_IP)" }}
+{{- end }}
+{{- if hasPrefix "[" .Values.listenAddress }}
+{{- printf "[${env:K8S_POD_IP}]:%d" $port }}
+{{- else }}
+{{- printf "${env:K8S_POD_IP}:%d" $port }}
+{{- end }}
+{{- else }}
+{{- printf "%s:%d" .Values.listenAddress $port }}
+{{- end }}
+{{- end }}
+
 {{/*
 The agent's configuration: the user's `config`, with the listen addresses set from
 `listenAddress` and `ports` so that container ports, probes and Services match.
@@ -87,11 +149,26 @@ The agent's configuration: the user's `config`, with the listen addresses set fr
 {{- $listen := .Values.listenAddress }}
 {{- $ports := .Values.ports }}
 {{- $config := deepCopy (.Values.config | default dict) }}
+{{- $grpc := dict "enabled" $ports.otlpGrpc.enabled "endpoint" (printf "%s:%d" $listen (int $ports.otlpGrpc.containerPort)) }}
+{{- $http := dict "enabled" $ports.otlpHttp.enabled "endpoint" (printf "%s:%d" $listen (int $ports.otlpHttp.containerPort)) }}
+{{- $otlp := dict "protocols" (dict "grpc" $grpc "http" $http) }}
+{{- if .Values.auth.enabled }}
+{{- $_ := include "genai-cost-agent.authSecretName" . }}
+{{- $_ := set $otlp "auth" (dict "bearer_token_file" (printf "%s/%s" (include "genai-cost-agent.authDir" .) .Values.auth.secretKey)) }}
+{{- end }}
+{{- if .Values.tls.enabled }}
+{{- $_ := include "genai-cost-agent.tlsSecretName" . }}
+{{- $dir := include "genai-cost-agent.tlsDir" . }}
+{{- $tls := dict "cert_file" (printf "%s/tls.crt" $dir) "key_file" (printf "%s/tls.key" $dir) "min_version" (toString .Values.tls.minVersion) "reload_interval" .Values.tls.reloadInterval }}
+{{- if .Values.tls.clientAuth }}
+{{- $_ := set $tls "client_ca_file" (printf "%s/ca.crt" $dir) }}
+{{- end }}
+{{- $_ := set $grpc "tls" $tls }}
+{{- $_ := set $http "tls" (deepCopy $tls) }}
+{{- end }}
 {{- $managed := dict
-  "receivers" (dict "otlp" (dict "protocols" (dict
-    "grpc" (dict "enabled" $ports.otlpGrpc.enabled "endpoint" (printf "%s:%d" $listen (int $ports.otlpGrpc.containerPort)))
-    "http" (dict "enabled" $ports.otlpHttp.enabled "endpoint" (printf "%s:%d" $listen (int $ports.otlpHttp.containerPort))))))
-  "service" (dict "telemetry" (dict "endpoint" (printf "%s:%d" $listen (int $ports.telemetry.containerPort)))) }}
+  "receivers" (dict "otlp" $otlp)
+  "service" (dict "telemetry" (dict "endpoint" (include "genai-cost-agent.telemetryEndpoint" .))) }}
 {{- if include "genai-cost-agent.prometheusEnabled" . }}
 {{- $_ := set $managed "metrics" (dict "prometheus" (dict "endpoint" (printf "%s:%d" $listen (int $ports.prometheus.containerPort)))) }}
 {{- end }}
@@ -268,6 +345,16 @@ spec:
         - name: queue
           mountPath: {{ .Values.persistence.mountPath }}
         {{- end }}
+        {{- if .Values.auth.enabled }}
+        - name: auth-tokens
+          mountPath: {{ include "genai-cost-agent.authDir" . }}
+          readOnly: true
+        {{- end }}
+        {{- if .Values.tls.enabled }}
+        - name: tls
+          mountPath: {{ include "genai-cost-agent.tlsDir" . }}
+          readOnly: true
+        {{- end }}
         {{- with .Values.extraVolumeMounts }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
@@ -289,6 +376,29 @@ spec:
       {{- else }}
       {{- fail "persistence in gateway mode needs persistence.volume (e.g. a persistentVolumeClaim); a hostPath would differ from node to node" }}
       {{- end }}
+    {{- end }}
+    {{- if .Values.auth.enabled }}
+    {{- /* A whole-directory mount: the kubelet swaps in a rotated Secret, the agent re-reads the file. */}}
+    - name: auth-tokens
+      secret:
+        secretName: {{ include "genai-cost-agent.authSecretName" . }}
+        items:
+          - key: {{ .Values.auth.secretKey }}
+            path: {{ .Values.auth.secretKey }}
+    {{- end }}
+    {{- if .Values.tls.enabled }}
+    - name: tls
+      secret:
+        secretName: {{ include "genai-cost-agent.tlsSecretName" . }}
+        items:
+          - key: tls.crt
+            path: tls.crt
+          - key: tls.key
+            path: tls.key
+          {{- if .Values.tls.clientAuth }}
+          - key: ca.crt
+            path: ca.crt
+          {{- end }}
     {{- end }}
     {{- with .Values.extraVolumes }}
     {{- toYaml . | nindent 4 }}
