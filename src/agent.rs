@@ -432,13 +432,47 @@ fn admission(
     let admission = &config.receivers.otlp.admission;
     Admission::new(
         AdmissionLimits {
-            request_limit: admission.request_limit_mib.0,
+            request_limit: fitting_one_request(
+                "request_limit_mib",
+                admission.request_limit_mib.0,
+                config,
+            ),
             waiting_limit: admission.waiting_limit_mib.0,
             wait_timeout: admission.wait_timeout.0,
         },
         limiter,
         counters.clone(),
     )
+}
+
+/// What one request may hold at most: its bytes as sent and after decompression, each up to
+/// the largest size an enabled receiver accepts.
+fn largest_request(config: &Config) -> usize {
+    let protocols = &config.receivers.otlp.protocols;
+    let grpc = protocols
+        .grpc
+        .enabled
+        .then_some(protocols.grpc.max_recv_msg_size_mib.0);
+    let http = protocols
+        .http
+        .enabled
+        .then_some(protocols.http.max_request_body_size_mib.0);
+    2 * grpc.into_iter().chain(http).max().unwrap_or(0)
+}
+
+/// An admission limit, raised (with a note in the log) when it is below what one request of
+/// the largest accepted size holds: such a request could otherwise never be admitted.
+fn fitting_one_request(key: &str, configured: usize, config: &Config) -> usize {
+    let needed = largest_request(config);
+    if configured >= needed {
+        return configured;
+    }
+    tracing::info!(
+        "receivers.otlp.admission.{key} raised from {} to {} MiB: one request of the largest size the receivers accept holds that much (as sent and decompressed)",
+        configured >> 20,
+        needed >> 20
+    );
+    needed
 }
 
 /// `max_connections` as configured, else the share of the descriptors (see README).
@@ -552,7 +586,11 @@ async fn start_receivers(
     let protocols = &config.receivers.otlp.protocols;
     let descriptors = raise_descriptor_limit().unwrap_or(1024);
     let plan = descriptor_plan(descriptors, config);
-    let share = config.receivers.otlp.admission.per_connection_limit_mib.0;
+    let share = fitting_one_request(
+        "per_connection_limit_mib",
+        config.receivers.otlp.admission.per_connection_limit_mib.0,
+        config,
+    );
     let mut tasks = Vec::new();
     let mut grpc_address = None;
     if protocols.grpc.enabled {

@@ -435,7 +435,10 @@ async fn tls_receivers_serve_the_sdk_that_trusts_their_ca() {
     assert!(!python_export(sdk_env("http/protobuf", http.clone(), None), 20, 2).await);
     // The HTTP receiver speaks HTTP/2 as well, chosen by ALPN.
     assert_eq!(curl_http_version(&pki.ca, &http, "--http2").await, "2 200");
-    assert_eq!(curl_http_version(&pki.ca, &http, "--http1.1").await, "1.1 200");
+    assert_eq!(
+        curl_http_version(&pki.ca, &http, "--http1.1").await,
+        "1.1 200"
+    );
     assert!(wait_until(Duration::from_secs(10), || captured.span_count() >= 4).await);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(delivered(&captured), vec![0, 1, 10, 11]);

@@ -363,7 +363,8 @@ fn receiver_tls_and_token_files_are_read_at_load_and_named_by_their_key() {
 
 #[test]
 fn tokens_without_tls_are_warned_about_and_never_printed() {
-    let loaded = load("receivers:\n  otlp:\n    auth:\n      bearer_tokens: [s3cret-token]\n").unwrap();
+    let loaded =
+        load("receivers:\n  otlp:\n    auth:\n      bearer_tokens: [s3cret-token]\n").unwrap();
     assert_eq!(
         loaded.warnings,
         [
@@ -375,6 +376,9 @@ fn tokens_without_tls_are_warned_about_and_never_printed() {
     let message = load("receivers:\n  otlp:\n    auth:\n      bearer_tokens: [\"two words\"]\n")
         .unwrap_err()
         .to_string();
-    assert!(message.contains("a token is one word, without spaces"), "{message}");
+    assert!(
+        message.contains("a token is one word, without spaces"),
+        "{message}"
+    );
     assert!(!message.contains("two words"), "{message}");
 }
