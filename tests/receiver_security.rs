@@ -225,96 +225,119 @@ async fn tokens_written_in_the_file_from_the_environment_or_per_protocol_are_che
     assert!(agent.shutdown().await);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_rotated_token_file_takes_effect_without_a_restart_and_nothing_is_lost() {
-    let (backend, captured) = start_capture_backend().await;
-    let directory = TempDir::new("token-rotation");
-    let file = directory.write("tokens", "old-token\n");
-    let setting = format!("receivers.otlp.auth.bearer_token_file={file}");
-    let agent = start_agent(backend, &[&setting]).await;
-    let address = agent.grpc_address().unwrap();
+/// One export the SDK loop reported.
+#[derive(serde::Deserialize)]
+struct Export {
+    first: i64,
+    count: i64,
+    token: String,
+    result: String,
+}
 
-    // Senders keep exporting with the token of the moment; each request's spans are
-    // numbered, and what was acknowledged is remembered.
-    let token = Arc::new(Mutex::new("old-token".to_string()));
-    let acknowledged = Arc::new(Mutex::new(Vec::new()));
-    let refused_new = Arc::new(Mutex::new(0));
-    let running = Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let mut senders = Vec::new();
-    for sender in 0..2u64 {
-        let (token, acknowledged, refused_new, running) = (
-            token.clone(),
-            acknowledged.clone(),
-            refused_new.clone(),
-            running.clone(),
-        );
-        senders.push(tokio::spawn(async move {
-            let mut request = 0;
-            while running.load(std::sync::atomic::Ordering::Relaxed) {
-                let first = (sender << 32) + request * 10;
-                let current = token.lock().unwrap().clone();
-                match export_with(address, Some(&current), trace_request(first, 10)).await {
-                    Ok(()) => acknowledged.lock().unwrap().extend(first..first + 10),
-                    Err(status) => {
-                        assert_eq!(status.code(), tonic::Code::Unauthenticated);
-                        if current == "new-token" {
-                            *refused_new.lock().unwrap() += 1;
-                        }
-                    }
-                }
-                request += 1;
-                tokio::time::sleep(Duration::from_millis(5)).await;
+/// Rotates the agent's token file while the Python SDK exports over `protocol` in a loop: the
+/// new token is added, the app moves to it, the old one is removed. The new token is never
+/// refused once the agent has read it, and every span acknowledged arrives once.
+async fn rotate_under_load(protocol: &str, endpoint: impl Fn(&Agent) -> String) {
+    let (backend, captured) = start_capture_backend().await;
+    let directory = TempDir::new(&format!("token-rotation-{}", protocol.replace('/', "-")));
+    let agent_tokens = directory.write("agent-tokens", "old-token\n");
+    let app_token = directory.write("app-token", "old-token\n");
+    let stop = format!("{}/stop", directory.path());
+    let setting = format!("receivers.otlp.auth.bearer_token_file={agent_tokens}");
+    let agent = start_agent(backend, &[&setting]).await;
+    let grpc = agent.grpc_address().unwrap();
+    let mut app = Command::new("python3")
+        .arg(repository_file("tests/python/otlp_rotate.py"))
+        .args([protocol, &endpoint(&agent), &app_token, &stop])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs (.ci/run installs the SDK)");
+    let stdout = std::io::BufReader::new(app.stdout.take().unwrap());
+    let exports = Arc::new(Mutex::new(Vec::<Export>::new()));
+    let reader = {
+        let exports = exports.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(stdout).map_while(Result::ok) {
+                exports
+                    .lock()
+                    .unwrap()
+                    .push(serde_json::from_str(&line).unwrap());
             }
-        }));
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    // The operator adds the new token, clients move to it, then the old one is removed.
-    directory.write("tokens", "old-token\nnew-token\n");
+        })
+    };
+    let successes = |token: &str| {
+        exports
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|export| export.token == token && export.result == "SUCCESS")
+            .count()
+    };
+    assert!(wait_until(Duration::from_secs(20), || successes("old-token") >= 20).await);
+    directory.write("agent-tokens", "old-token\nnew-token\n");
     assert!(
         wait_until_async(Duration::from_secs(5), || async {
-            export_with(address, Some("new-token"), trace_request(0, 0))
+            export_with(grpc, Some("new-token"), trace_request(0, 0))
                 .await
                 .is_ok()
         })
         .await,
         "the new token is accepted within the check interval"
     );
-    *token.lock().unwrap() = "new-token".to_string();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    directory.write("tokens", "new-token\n");
+    directory.write("app-token", "new-token\n");
+    assert!(wait_until(Duration::from_secs(20), || successes("new-token") >= 20).await);
+    directory.write("agent-tokens", "new-token\n");
     assert!(
         wait_until_async(Duration::from_secs(5), || async {
-            export_with(address, Some("old-token"), trace_request(0, 0))
+            export_with(grpc, Some("old-token"), trace_request(0, 0))
                 .await
                 .is_err()
         })
         .await,
         "the removed token is refused"
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    running.store(false, std::sync::atomic::Ordering::Relaxed);
-    for sender in senders {
-        sender.await.unwrap();
-    }
-    assert_eq!(
-        *refused_new.lock().unwrap(),
-        0,
-        "the new token was never refused"
-    );
-    let mut expected = acknowledged.lock().unwrap().clone();
-    expected.sort_unstable();
+    let before = successes("new-token");
     assert!(
-        expected.len() > 100,
-        "{} spans acknowledged",
-        expected.len()
+        wait_until(Duration::from_secs(20), || successes("new-token")
+            >= before + 20)
+        .await
     );
+    directory.write("stop", "");
+    assert!(
+        tokio::task::spawn_blocking(move || app.wait().unwrap().success())
+            .await
+            .unwrap()
+    );
+    reader.join().unwrap();
+
+    let exports = exports.lock().unwrap();
+    let refused: Vec<&Export> = exports.iter().filter(|e| e.result != "SUCCESS").collect();
+    assert!(
+        refused.is_empty(),
+        "{} exports refused, the first with token {}",
+        refused.len(),
+        refused[0].token
+    );
+    let mut expected: Vec<i64> = exports
+        .iter()
+        .flat_map(|export| export.first..export.first + export.count)
+        .collect();
+    expected.sort_unstable();
     assert!(
         wait_until(Duration::from_secs(10), || captured.span_count()
             >= expected.len())
         .await
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let arrived = span_ids(&captured.traces.lock().unwrap());
+    let arrived = delivered(&captured);
+    eprintln!(
+        "{protocol}: {} exports ({} with the old token, {} with the new), {} spans acknowledged, {} arrived",
+        exports.len(),
+        exports.iter().filter(|e| e.token == "old-token").count(),
+        exports.iter().filter(|e| e.token == "new-token").count(),
+        expected.len(),
+        arrived.len()
+    );
     assert!(
         arrived == expected,
         "{} spans acknowledged, {} arrived",
@@ -322,6 +345,22 @@ async fn a_rotated_token_file_takes_effect_without_a_restart_and_nothing_is_lost
         arrived.len()
     );
     assert!(agent.shutdown().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_file_rotated_under_grpc_load_takes_effect_without_a_restart_or_a_loss() {
+    rotate_under_load("grpc", |agent| {
+        format!("http://{}", agent.grpc_address().unwrap())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_file_rotated_under_http_load_takes_effect_without_a_restart_or_a_loss() {
+    rotate_under_load("http", |agent| {
+        format!("http://{}", agent.http_address().unwrap())
+    })
+    .await;
 }
 
 async fn wait_until_async<F, Fut>(limit: Duration, mut condition: F) -> bool
