@@ -310,7 +310,7 @@ async fn rotate_under_load(protocol: &str, endpoint: impl Fn(&Agent) -> String) 
     );
     reader.join().unwrap();
 
-    let exports = exports.lock().unwrap();
+    let exports = std::mem::take(&mut *exports.lock().unwrap());
     let refused: Vec<&Export> = exports.iter().filter(|e| e.result != "SUCCESS").collect();
     assert!(
         refused.is_empty(),
