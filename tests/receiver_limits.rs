@@ -7,6 +7,7 @@ mod common;
 
 use bytes::Bytes;
 use common::binary::{start_binary, start_binary_with, RunningBinary};
+use common::raw_h2;
 use common::trace_request;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use prost::Message;
@@ -288,4 +289,224 @@ async fn wait_for_status(agent: &RunningBinary, status: u16, limit: Duration) ->
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     false
+}
+
+/// Waits (up to `limit`) until the peer closes `socket`; how long that took.
+async fn closed_after(socket: &mut TcpStream, limit: Duration) -> Option<Duration> {
+    let started = Instant::now();
+    let mut buffer = [0u8; 4096];
+    let reading = async {
+        loop {
+            match socket.read(&mut buffer).await {
+                Ok(0) | Err(_) => return started.elapsed(),
+                Ok(_) => {}
+            }
+        }
+    };
+    tokio::time::timeout(limit, reading).await.ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_concurrent_streams_is_enforced_the_h2_client_waits_and_a_stream_beyond_is_refused() {
+    let agent = start_binary(&["receivers.otlp.protocols.grpc.max_concurrent_streams=4"]);
+    let (mut raw, settings) = raw_h2::connect(&agent.grpc).await;
+    assert!(
+        settings.contains(&(raw_h2::MAX_CONCURRENT_STREAMS, 4)),
+        "{settings:?}"
+    );
+    // A client ignoring the limit: the fifth stream is refused, the four others stay open.
+    for stream in [1, 3, 5, 7, 9] {
+        let headers = raw_h2::grpc_headers(stream, TRACES);
+        raw.write_all(&headers).await.unwrap();
+    }
+    let refused = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let frame = raw_h2::read_frame(&mut raw)
+                .await
+                .expect("the connection stays");
+            assert_ne!(frame.kind, raw_h2::GOAWAY, "{frame:?}");
+            if frame.kind == raw_h2::RST_STREAM {
+                return frame;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(refused.stream, 9);
+    assert_eq!(refused.payload, raw_h2::REFUSED_STREAM.to_be_bytes());
+    // The h2 client keeps the limit: once four streams are open, a fifth request is held on
+    // the client — its HEADERS are not sent, so it gets no answer, and its handle's
+    // `poll_ready` waits — until one of the four calls ends.
+    let client = h2_client(&agent.grpc).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(client.current_max_send_streams(), 4);
+    let mut open = Vec::new();
+    for _ in 0..4 {
+        let mut ready = client.clone().ready().await.unwrap();
+        open.push(
+            ready
+                .send_request(grpc_request(&agent.grpc), false)
+                .unwrap(),
+        );
+    }
+    // Let the connection task put the four on the wire.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut fifth = client.clone().ready().await.unwrap();
+    let (mut fifth_response, _fifth_stream) =
+        fifth.send_request(grpc_request(&agent.grpc), true).unwrap();
+    let mut fifth_ready = std::pin::pin!(std::future::poll_fn(|cx| fifth.poll_ready(cx)));
+    let held = Duration::from_millis(700);
+    assert!(
+        tokio::time::timeout(held, fifth_ready.as_mut())
+            .await
+            .is_err(),
+        "the client was ready for a sixth stream while the fifth waited"
+    );
+    assert!(
+        tokio::time::timeout(held, &mut fifth_response)
+            .await
+            .is_err(),
+        "the fifth stream was answered while four were open"
+    );
+    let (first_response, mut first) = open.remove(0);
+    first
+        .send_data(Bytes::from_static(&[0, 0, 0, 0, 0]), true)
+        .unwrap();
+    assert_eq!(first_response.await.unwrap().status(), 200);
+    let limit = Duration::from_secs(5);
+    let answered = tokio::time::timeout(limit, fifth_response).await;
+    assert!(
+        matches!(answered, Ok(Ok(_))),
+        "the fifth stream was not served once a slot was free: {answered:?}"
+    );
+    assert!(tokio::time::timeout(limit, fifth_ready).await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_grpc_and_http_connections_are_closed_after_their_idle_timeout() {
+    let agent = start_binary(&[
+        "receivers.otlp.protocols.grpc.keepalive.server_parameters.max_connection_idle=1s",
+        "receivers.otlp.protocols.http.idle_timeout=1s",
+    ]);
+    let limit = Duration::from_secs(5);
+    // A gRPC client that answers nothing (no ping acknowledgement), one that does (h2), and an
+    // HTTP/1 keep-alive connection after a request.
+    let (mut silent, _) = raw_h2::connect(&agent.grpc).await;
+    let h2_tcp = TcpStream::connect(&agent.grpc).await.unwrap();
+    let h2_started = Instant::now();
+    let (_client, h2_connection) = h2::client::handshake(h2_tcp).await.unwrap();
+    let h2_closed = tokio::spawn(async move {
+        let _ = h2_connection.await;
+        h2_started.elapsed()
+    });
+    let mut http = TcpStream::connect(&agent.http).await.unwrap();
+    let (silent_closed, http_closed) = tokio::join!(
+        closed_after(&mut silent, limit),
+        closed_after(&mut http, limit)
+    );
+    let h2_closed = tokio::time::timeout(limit, h2_closed)
+        .await
+        .ok()
+        .map(Result::unwrap);
+    for (name, closed) in [
+        ("silent gRPC", silent_closed),
+        ("h2 gRPC", h2_closed),
+        ("HTTP", http_closed),
+    ] {
+        let closed = closed.unwrap_or_else(|| panic!("the idle {name} connection was not closed"));
+        assert!(
+            closed >= Duration::from_millis(900) && closed < Duration::from_millis(2500),
+            "the idle {name} connection was closed after {closed:?}"
+        );
+    }
+    let idle = agent
+        .self_metric(
+            "genai_cost_agent_receiver_closed_connections_total{listener=\"grpc\",reason=\"idle\"}",
+        )
+        .unwrap();
+    assert_eq!(idle, 2.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slowloris_connections_are_cut_after_the_header_timeout() {
+    let agent = start_binary(&[
+        "receivers.otlp.protocols.http.read_header_timeout=1s",
+        "receivers.otlp.protocols.http.idle_timeout=30s",
+    ]);
+    let head = b"POST /v1/traces HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-protobuf\r\n";
+    let mut slow = Vec::new();
+    for _ in 0..200 {
+        let address = agent.http.clone();
+        slow.push(tokio::spawn(async move {
+            let mut socket = TcpStream::connect(&address).await.unwrap();
+            let started = Instant::now();
+            for byte in head.iter().cycle() {
+                if socket.write_all(&[*byte]).await.is_err() {
+                    break;
+                }
+                let mut buffer = [0u8; 64];
+                match tokio::time::timeout(Duration::from_secs(1), socket.read(&mut buffer)).await {
+                    Ok(Ok(0) | Err(_)) => break,
+                    _ if started.elapsed() > Duration::from_secs(6) => break,
+                    _ => {}
+                }
+            }
+            started.elapsed()
+        }));
+    }
+    for connection in slow {
+        let closed = connection.await.unwrap();
+        assert!(
+            closed < Duration::from_millis(2500),
+            "a slowloris connection lasted {closed:?}"
+        );
+    }
+    let cut = agent
+        .self_metric("genai_cost_agent_receiver_closed_connections_total{listener=\"http\",reason=\"read_header_timeout\"}")
+        .unwrap();
+    assert_eq!(cut, 200.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_grpc_message_is_invalid_argument_counted_once_and_logged() {
+    let agent = start_binary(&[]);
+    let mut client = h2_client(&agent.grpc).await.ready().await.unwrap();
+    let (response, mut stream) = client
+        .send_request(grpc_request(&agent.grpc), false)
+        .unwrap();
+    // A 5-byte message that is not protobuf (field 31, wire type 7).
+    stream
+        .send_data(
+            Bytes::from_static(&[0, 0, 0, 0, 5, 0xff, 0xff, 0xff, 0xff, 0xff]),
+            true,
+        )
+        .unwrap();
+    let response = response.await.unwrap();
+    let (head, mut body) = response.into_parts();
+    let trailers = std::future::poll_fn(|cx| body.poll_trailers(cx))
+        .await
+        .unwrap();
+    let status = head
+        .headers
+        .get("grpc-status")
+        .or(trailers
+            .as_ref()
+            .and_then(|trailers| trailers.get("grpc-status")))
+        .map(|value| value.to_str().unwrap().to_string());
+    assert_eq!(status.as_deref(), Some("3"), "{head:?} {trailers:?}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        agent.self_metric("genai_cost_agent_receiver_rejected_requests_total"),
+        Some(1.0)
+    );
+    let logged: Vec<String> = agent
+        .log()
+        .into_iter()
+        .filter(|line| line.contains("gRPC receiver rejected a request"))
+        .collect();
+    assert_eq!(logged.len(), 1, "{:?}", agent.log());
+    assert!(
+        logged[0].contains("not a valid ExportTraceServiceRequest"),
+        "{logged:?}"
+    );
 }
