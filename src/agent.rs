@@ -433,6 +433,7 @@ fn admission(
     Admission::new(
         AdmissionLimits {
             request_limit: admission.request_limit_mib.0,
+            small_reserve: admission.small_request_reserve_mib.0,
             waiting_limit: admission.waiting_limit_mib.0,
             wait_timeout: admission.wait_timeout.0,
         },

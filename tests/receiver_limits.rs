@@ -174,6 +174,69 @@ async fn a_flood_of_partial_grpc_messages_stays_bounded_and_a_valid_client_is_se
     );
 }
 
+/// One connection of the HTTP flood: declares 4 MB, sends 3.9 MB of it and holds the
+/// connection unfinished; connects again when the agent closes it, until `until`.
+async fn partial_body(address: String, until: Instant) {
+    let head = "POST /v1/traces HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-protobuf\r\ncontent-length: 4000000\r\n\r\n";
+    let body = vec![0x0a; 3_900_000];
+    while Instant::now() < until {
+        let left = until.saturating_duration_since(Instant::now());
+        let attempt = async {
+            let mut stream = TcpStream::connect(&address).await.ok()?;
+            stream.write_all(head.as_bytes()).await.ok()?;
+            stream.write_all(&body).await.ok()?;
+            // Held unfinished until the agent closes it.
+            let _ = closed_after(&mut stream, left).await;
+            Some(())
+        };
+        let _ = tokio::time::timeout(left, attempt).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_partial_http_bodies_stays_bounded_and_a_valid_client_is_served() {
+    let agent = start_binary(&[]);
+    let rest_kib = agent.resident_kib();
+    let until = Instant::now() + Duration::from_secs(6);
+    let flood: Vec<_> = (0..300)
+        .map(|_| tokio::spawn(partial_body(agent.http.clone(), until)))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (mut served, mut tried, mut in_flight) = (0, 0, 0.0f64);
+    while Instant::now() < until {
+        tried += 1;
+        if valid_http_export(&agent.http).await == 200 {
+            served += 1;
+        }
+        let now = agent.self_metric("genai_cost_agent_receiver_in_flight_bytes");
+        in_flight = in_flight.max(now.unwrap_or(0.0));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let refused = agent
+        .self_metric(
+            "genai_cost_agent_receiver_memory_refused_requests_total{reason=\"request_limit\"}",
+        )
+        .unwrap();
+    let peak = agent.peak_resident_kib();
+    for connection in flood {
+        connection.await.unwrap();
+    }
+    eprintln!(
+        "HTTP partial-body flood: RSS at rest {} MiB, peak {} MiB, valid exports served {served} of {tried}, at most {in_flight} bytes in flight",
+        rest_kib / 1024,
+        peak / 1024
+    );
+    assert!(peak * 1024 <= 256 * MIB, "peak RSS {peak} KiB");
+    assert!(
+        served >= 10 && served == tried,
+        "served {served} of {tried}"
+    );
+    // The flood filled the budget but for the small requests' reserve.
+    assert!(in_flight >= 40_000_000.0, "{in_flight}");
+    assert!(refused > 0.0, "{refused}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_default_connection_limit_keeps_descriptors_for_healthz() {
     let agent = start_binary_with(&[], |command| {
@@ -250,11 +313,13 @@ async fn the_memory_limiter_recovers_when_memory_comes_back_down() {
     let rest_mib = probe.resident_kib() / 1024;
     drop(probe);
     let limit = format!("memory_limiter.limit_mib={}", rest_mib + 58);
+    // A budget large enough for the 16 bodies beside the small requests' reserve.
     let agent = start_binary(&[
         "memory_limiter.check_interval=100ms",
         &limit,
         "memory_limiter.spike_limit_mib=10",
         "receivers.otlp.protocols.http.read_timeout=20s",
+        "receivers.otlp.admission.request_limit_mib=96",
     ]);
     let mut held = Vec::new();
     for _ in 0..16 {
