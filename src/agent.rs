@@ -442,19 +442,6 @@ fn admission(
     )
 }
 
-/// `max_connections` as configured, else the share of the descriptors (see README).
-fn max_connections(key: &str, configured: Option<usize>, plan: &DescriptorPlan) -> usize {
-    let available = plan.limit.saturating_sub(plan.reserved) as usize;
-    match configured {
-        Some(count) if count > available => {
-            tracing::warn!("{key} = {count} exceeds the {available} file descriptors left for connections (RLIMIT_NOFILE {} minus {} kept for the rest): accepts may fail and back off", plan.limit, plan.reserved);
-            count
-        }
-        Some(count) => count,
-        None => plan.per_receiver,
-    }
-}
-
 fn off_when_zero(duration: Duration) -> Option<Duration> {
     (!duration.is_zero()).then_some(duration)
 }
@@ -464,10 +451,9 @@ fn grpc_limits(config: &GrpcReceiverConfig, plan: &DescriptorPlan, share: usize)
     let policy = &config.keepalive.enforcement_policy;
     ServeLimits {
         listener: Listener::Grpc,
-        max_connections: max_connections(
+        max_connections: plan.max_connections(
             "receivers.otlp.protocols.grpc.max_connections",
             config.max_connections,
-            plan,
         ),
         timeouts: ConnectionTimeouts {
             idle: off_when_zero(server.max_connection_idle.0),
@@ -491,10 +477,9 @@ fn grpc_limits(config: &GrpcReceiverConfig, plan: &DescriptorPlan, share: usize)
 fn http_limits(config: &HttpReceiverConfig, plan: &DescriptorPlan, share: usize) -> ServeLimits {
     ServeLimits {
         listener: Listener::Http,
-        max_connections: max_connections(
+        max_connections: plan.max_connections(
             "receivers.otlp.protocols.http.max_connections",
             config.max_connections,
-            plan,
         ),
         timeouts: ConnectionTimeouts {
             idle: Some(config.idle_timeout.0),

@@ -237,16 +237,17 @@ async fn a_flood_of_partial_http_bodies_stays_bounded_and_a_valid_client_is_serv
     assert!(refused > 0.0, "{refused}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_default_connection_limit_keeps_descriptors_for_healthz() {
-    let agent = start_binary_with(&[], |command| {
+/// Starts the agent with a soft and hard `RLIMIT_NOFILE` of `limit`.
+fn start_with_descriptor_limit(limit: u64, overrides: &[&str]) -> RunningBinary {
+    start_binary_with(overrides, |command| {
         use std::os::unix::process::CommandExt;
-        // SAFETY: as above.
+        // SAFETY: the closure runs in the child between fork and exec and only calls
+        // setrlimit, which is async-signal-safe.
         unsafe {
-            command.pre_exec(|| {
+            command.pre_exec(move || {
                 let limit = libc::rlimit {
-                    rlim_cur: 300,
-                    rlim_max: 300,
+                    rlim_cur: limit,
+                    rlim_max: limit,
                 };
                 if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
                     return Err(std::io::Error::last_os_error());
@@ -254,20 +255,60 @@ async fn the_default_connection_limit_keeps_descriptors_for_healthz() {
                 Ok(())
             });
         }
-    });
+    })
+}
+
+/// Opens `count` idle connections to each receiver, then checks that the agent does not spin
+/// (under 20% of a core over 3 s), counts no accept error, and still answers `/healthz` and a
+/// valid export.
+async fn more_connections_than_descriptors(agent: &RunningBinary, count: usize) {
     let mut idle = Vec::new();
-    for _ in 0..400 {
-        if let Ok(stream) = TcpStream::connect(&agent.grpc).await {
-            idle.push(stream);
+    for address in [&agent.grpc, &agent.http] {
+        for _ in 0..count {
+            if let Ok(stream) = TcpStream::connect(address).await {
+                idle.push(stream);
+            }
         }
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(telemetry_status(&agent, "/healthz").await, 200);
+    let before = agent.cpu_time();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let used = agent.cpu_time() - before;
+    assert!(
+        used < Duration::from_millis(600),
+        "the agent used {used:?} of CPU in 3 s"
+    );
+    assert_eq!(telemetry_status(agent, "/healthz").await, 200);
+    for listener in ["grpc", "http"] {
+        let series =
+            format!("genai_cost_agent_receiver_accept_errors_total{{listener=\"{listener}\"}}");
+        assert_eq!(agent.self_metric(&series), Some(0.0), "{series}");
+    }
+    drop(idle.split_off(idle.len() - count));
     assert_eq!(valid_http_export(&agent.http).await, 200);
-    let errors = agent
-        .self_metric("genai_cost_agent_receiver_accept_errors_total{listener=\"grpc\"}")
-        .unwrap();
-    assert_eq!(errors, 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_connection_limit_keeps_descriptors_for_healthz() {
+    let agent = start_with_descriptor_limit(200, &[]);
+    more_connections_than_descriptors(&agent, 150).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_max_connections_above_the_descriptors_is_lowered_with_a_warning() {
+    let agent = start_with_descriptor_limit(
+        200,
+        &[
+            "receivers.otlp.protocols.grpc.max_connections=1000",
+            "receivers.otlp.protocols.http.max_connections=1000",
+        ],
+    );
+    let warned = agent
+        .log()
+        .iter()
+        .any(|line| line.contains("receivers.otlp.protocols.grpc.max_connections = 1000 is more than the file descriptors allow: lowered to 44"));
+    assert!(warned, "{:?}", agent.log());
+    more_connections_than_descriptors(&agent, 150).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
