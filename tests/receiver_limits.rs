@@ -8,9 +8,10 @@ mod common;
 use bytes::Bytes;
 use common::binary::{start_binary, start_binary_with, RunningBinary};
 use common::raw_h2;
-use common::trace_request;
+use common::{int, numbered_span, text, trace_request, traces_request};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use prost::Message;
+use std::future::Future;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -42,16 +43,20 @@ async fn valid_grpc_export(agent: &RunningBinary) -> Result<(), tonic::Status> {
 
 /// Sends a small valid protobuf export over HTTP/1 and returns the status code.
 async fn valid_http_export(address: &str) -> u16 {
-    let body = trace_request(1, 3).encode_to_vec();
+    http_export(address, &trace_request(1, 3).encode_to_vec(), "identity").await
+}
+
+/// POSTs `body` (protobuf, in `encoding`) to `/v1/traces` and returns the status code.
+async fn http_export(address: &str, body: &[u8], encoding: &str) -> u16 {
     let mut stream = TcpStream::connect(address).await.unwrap();
     let head = format!(
-        "POST /v1/traces HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-protobuf\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        "POST /v1/traces HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-protobuf\r\ncontent-encoding: {encoding}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(&body).await.unwrap();
+    stream.write_all(body).await.unwrap();
     let mut answer = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+    let _ = tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut answer)).await;
     let text = String::from_utf8_lossy(&answer);
     text.split_whitespace()
         .nth(1)
@@ -615,4 +620,88 @@ async fn a_malformed_grpc_message_is_invalid_argument_counted_once_and_logged() 
         logged[0].contains("not a valid ExportTraceServiceRequest"),
         "{logged:?}"
     );
+}
+
+/// 100,000 priced LLM spans, about 30 MB encoded.
+fn large_request() -> opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest {
+    let spans = (1..=100_000)
+        .map(|number| {
+            let mut span = numbered_span(number);
+            span.start_time_unix_nano = 1_700_000_000_000_000_000 + number;
+            span.end_time_unix_nano = span.start_time_unix_nano + 1_000_000;
+            span.attributes = vec![
+                text("gen_ai.system", "openai"),
+                text("gen_ai.request.model", "gpt-4o-mini"),
+                int("gen_ai.usage.input_tokens", 1000 + number as i64 % 100),
+                int("gen_ai.usage.output_tokens", 200),
+                text("app.note", &"n".repeat(140)),
+            ];
+            span
+        })
+        .collect();
+    traces_request(spans)
+}
+
+/// An agent taking requests up to 64 MiB, exporting to a backend that is down (the request
+/// stays queued as bytes, and no debug exporter decodes it again to print it).
+fn agent_for_large_requests() -> RunningBinary {
+    start_binary(&[
+        "receivers.otlp.protocols.grpc.max_recv_msg_size_mib=64",
+        "receivers.otlp.protocols.http.max_request_body_size_mib=64",
+        "receivers.otlp.admission.request_limit_mib=128",
+        "receivers.otlp.admission.per_connection_limit_mib=64",
+        "exporters.otlp.sending_queue.queue_size=200000",
+        "exporters.otlp.endpoint=http://127.0.0.1:9",
+        "exporters.debug.enabled=never",
+    ])
+}
+
+/// The agent's peak resident memory above its resting level while `send` runs, as a multiple
+/// of `size`.
+async fn peak_growth(agent: &RunningBinary, size: usize, send: impl Future<Output = ()>) -> f64 {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rest = agent.peak_resident_kib();
+    send.await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let peak = agent.peak_resident_kib();
+    eprintln!(
+        "{:.1} MB request: peak RSS {} MiB, {} MiB at rest",
+        size as f64 / 1e6,
+        peak / 1024,
+        rest / 1024
+    );
+    ((peak - rest) * 1024) as f64 / size as f64
+}
+
+/// The bound on a large request's peak memory, in multiples of its encoded size: the decoded
+/// request (~3x), the attributes enrichment adds (~3x), each model call's record for the
+/// derived metrics (~4.5x) and the request encoded again for the queue (~2.2x) are alive at
+/// once.
+const PEAK_PER_REQUEST_BYTE: f64 = 18.0;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_of_100000_spans_costs_a_bounded_multiple_of_its_size_in_memory() {
+    let request = large_request();
+    let encoded = request.encode_to_vec();
+    let agent = agent_for_large_requests();
+    let grpc = peak_growth(&agent, encoded.len(), async {
+        let mut client = TraceServiceClient::connect(format!("http://{}", agent.grpc))
+            .await
+            .unwrap()
+            .max_encoding_message_size(64 << 20);
+        client.export(request).await.unwrap();
+    })
+    .await;
+    drop(agent);
+    let agent = agent_for_large_requests();
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gzip, &encoded).unwrap();
+    let compressed = gzip.finish().unwrap();
+    let http = peak_growth(&agent, encoded.len(), async {
+        assert_eq!(http_export(&agent.http, &compressed, "gzip").await, 200);
+    })
+    .await;
+    eprintln!("100,000 spans: peak RSS growth {grpc:.1}x the request over gRPC, {http:.1}x over HTTP with gzip");
+    assert!(grpc < PEAK_PER_REQUEST_BYTE, "gRPC: {grpc:.1}x");
+    assert!(http < PEAK_PER_REQUEST_BYTE, "HTTP: {http:.1}x");
 }

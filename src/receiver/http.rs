@@ -386,7 +386,9 @@ fn decompress(
     };
     match coding.as_str() {
         "" | "identity" => Ok(raw),
-        "gzip" | "x-gzip" => inflating.read(MultiGzDecoder::new(&raw[..]), "gzip"),
+        "gzip" | "x-gzip" => {
+            inflating.read(MultiGzDecoder::new(&raw[..]), gzip_size(&raw), "gzip")
+        }
         "zstd" => {
             let decoder = zstd::stream::read::Decoder::new(&raw[..]).map_err(|err| {
                 Failure::new(
@@ -394,13 +396,20 @@ fn decompress(
                     format!("the body is not valid zstd: {err}"),
                 )
             })?;
-            inflating.read(decoder, "zstd")
+            let size = zstd::zstd_safe::get_frame_content_size(&raw).ok().flatten();
+            inflating.read(decoder, size, "zstd")
         }
         other => Err(Failure::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!("unsupported content encoding `{other}`: send gzip, zstd or none"),
         )),
     }
+}
+
+/// The inflated size a gzip body declares (its last member's `ISIZE`, the size modulo 2^32).
+fn gzip_size(raw: &[u8]) -> Option<u64> {
+    let trailer: [u8; 4] = raw.get(raw.len().checked_sub(4)?..)?.try_into().ok()?;
+    Some(u64::from(u32::from_le_bytes(trailer)))
 }
 
 /// Decompression within the size limit, each inflated chunk admitted before it is kept.
@@ -411,14 +420,23 @@ struct Inflating<'a> {
 }
 
 impl Inflating<'_> {
-    fn read(&self, mut reader: impl Read, coding: &str) -> Result<Bytes, Failure> {
+    /// Inflates what `reader` gives into one buffer sized from `size` (the size the body
+    /// declares, trusted only up to the limit), so that a large body is not copied from buffer
+    /// to doubled buffer as it grows.
+    fn read(
+        &self,
+        mut reader: impl Read,
+        size: Option<u64>,
+        coding: &str,
+    ) -> Result<Bytes, Failure> {
         let invalid = |err: std::io::Error| {
             Failure::new(
                 StatusCode::BAD_REQUEST,
                 format!("the body is not valid {coding}: {err}"),
             )
         };
-        let mut inflated = BytesMut::new();
+        let expected = size.map_or(0, |size| usize::try_from(size).unwrap_or(usize::MAX));
+        let mut inflated = BytesMut::with_capacity(expected.min(self.limit));
         let mut chunk = vec![0; INFLATE_CHUNK];
         loop {
             let read = reader.read(&mut chunk).map_err(invalid)?;
