@@ -32,6 +32,9 @@ use tower::ServiceExt;
 
 /// Inflated bytes are read and admitted this much at a time.
 const INFLATE_CHUNK: usize = 64 << 10;
+/// Deflate's largest ratio: a declared inflated size beyond this many times the body is not
+/// believed when sizing the buffer.
+const MAX_RATIO: usize = 1032;
 
 /// What the HTTP receiver needs besides its listener.
 pub struct HttpReceiver {
@@ -387,7 +390,8 @@ fn decompress(
     match coding.as_str() {
         "" | "identity" => Ok(raw),
         "gzip" | "x-gzip" => {
-            inflating.read(MultiGzDecoder::new(&raw[..]), gzip_size(&raw), "gzip")
+            let size = gzip_size(&raw);
+            inflating.read(MultiGzDecoder::new(&raw[..]), size, raw.len(), "gzip")
         }
         "zstd" => {
             let decoder = zstd::stream::read::Decoder::new(&raw[..]).map_err(|err| {
@@ -397,7 +401,7 @@ fn decompress(
                 )
             })?;
             let size = zstd::zstd_safe::get_frame_content_size(&raw).ok().flatten();
-            inflating.read(decoder, size, "zstd")
+            inflating.read(decoder, size, raw.len(), "zstd")
         }
         other => Err(Failure::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -420,13 +424,14 @@ struct Inflating<'a> {
 }
 
 impl Inflating<'_> {
-    /// Inflates what `reader` gives into one buffer sized from `size` (the size the body
-    /// declares, trusted only up to the limit), so that a large body is not copied from buffer
-    /// to doubled buffer as it grows.
+    /// Inflates what `reader` gives into one buffer sized from `size` (the size the body of
+    /// `raw_len` bytes declares, believed up to the limit and deflate's largest ratio), so that
+    /// a large body is not copied from buffer to doubled buffer as it grows.
     fn read(
         &self,
         mut reader: impl Read,
         size: Option<u64>,
+        raw_len: usize,
         coding: &str,
     ) -> Result<Bytes, Failure> {
         let invalid = |err: std::io::Error| {
@@ -436,7 +441,8 @@ impl Inflating<'_> {
             )
         };
         let expected = size.map_or(0, |size| usize::try_from(size).unwrap_or(usize::MAX));
-        let mut inflated = BytesMut::with_capacity(expected.min(self.limit));
+        let believable = raw_len.saturating_mul(MAX_RATIO).min(self.limit);
+        let mut inflated = BytesMut::with_capacity(expected.min(believable));
         let mut chunk = vec![0; INFLATE_CHUNK];
         loop {
             let read = reader.read(&mut chunk).map_err(invalid)?;
