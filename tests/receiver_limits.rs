@@ -578,48 +578,61 @@ async fn slowloris_connections_are_cut_after_the_header_timeout() {
     assert_eq!(cut, 200.0);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_malformed_grpc_message_is_invalid_argument_counted_once_and_logged() {
-    let agent = start_binary(&[]);
+/// The `grpc-status` the agent answers a call sending `message` (prefix included), its
+/// `grpc-encoding` `encoding`.
+async fn grpc_status_of(
+    agent: &RunningBinary,
+    encoding: &'static str,
+    message: &'static [u8],
+) -> String {
     let mut client = h2_client(&agent.grpc).await.ready().await.unwrap();
-    let (response, mut stream) = client
-        .send_request(grpc_request(&agent.grpc), false)
-        .unwrap();
-    // A 5-byte message that is not protobuf (field 31, wire type 7).
-    stream
-        .send_data(
-            Bytes::from_static(&[0, 0, 0, 0, 5, 0xff, 0xff, 0xff, 0xff, 0xff]),
-            true,
-        )
-        .unwrap();
-    let response = response.await.unwrap();
-    let (head, mut body) = response.into_parts();
+    let mut request = grpc_request(&agent.grpc);
+    let coding = http::HeaderValue::from_static(encoding);
+    request.headers_mut().insert("grpc-encoding", coding);
+    let (response, mut stream) = client.send_request(request, false).unwrap();
+    stream.send_data(Bytes::from_static(message), true).unwrap();
+    let (head, mut body) = response.await.unwrap().into_parts();
     let trailers = std::future::poll_fn(|cx| body.poll_trailers(cx))
         .await
         .unwrap();
-    let status = head
-        .headers
-        .get("grpc-status")
-        .or(trailers
-            .as_ref()
-            .and_then(|trailers| trailers.get("grpc-status")))
-        .map(|value| value.to_str().unwrap().to_string());
-    assert_eq!(status.as_deref(), Some("3"), "{head:?} {trailers:?}");
+    let status = head.headers.get("grpc-status").or(trailers
+        .as_ref()
+        .and_then(|trailers| trailers.get("grpc-status")));
+    status.map_or_else(
+        || format!("none: {head:?} {trailers:?}"),
+        |status| status.to_str().unwrap().to_string(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_grpc_message_is_invalid_argument_counted_once_and_logged() {
+    let agent = start_binary(&[]);
+    // A 5-byte message that is not protobuf (field 31, wire type 7).
+    let garbage = &[0, 0, 0, 0, 5, 0xff, 0xff, 0xff, 0xff, 0xff];
+    assert_eq!(grpc_status_of(&agent, "identity", garbage).await, "3");
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(
-        agent.self_metric("genai_cost_agent_receiver_rejected_requests_total"),
-        Some(1.0)
-    );
-    let logged: Vec<String> = agent
-        .log()
-        .into_iter()
-        .filter(|line| line.contains("gRPC receiver rejected a request"))
-        .collect();
-    assert_eq!(logged.len(), 1, "{:?}", agent.log());
+    let rejected = "genai_cost_agent_receiver_rejected_requests_total";
+    assert_eq!(agent.self_metric(rejected), Some(1.0));
+    let logged = |agent: &RunningBinary| -> Vec<String> {
+        agent
+            .log()
+            .into_iter()
+            .filter(|line| line.contains("gRPC receiver rejected a request"))
+            .collect()
+    };
+    let lines = logged(&agent);
+    assert_eq!(lines.len(), 1, "{:?}", agent.log());
     assert!(
-        logged[0].contains("not a valid ExportTraceServiceRequest"),
-        "{logged:?}"
+        lines[0].contains("not a valid ExportTraceServiceRequest"),
+        "{lines:?}"
     );
+    // Compressed, and not gzip: tonic's INTERNAL becomes INVALID_ARGUMENT, counted; the log
+    // line waits for the next 10 s.
+    let not_gzip = &[1, 0, 0, 0, 5, 0xff, 0xff, 0xff, 0xff, 0xff];
+    assert_eq!(grpc_status_of(&agent, "gzip", not_gzip).await, "3");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(agent.self_metric(rejected), Some(2.0));
+    assert_eq!(logged(&agent).len(), 1);
 }
 
 /// 100,000 priced LLM spans, about 30 MB encoded.
