@@ -526,7 +526,7 @@ async fn idle_grpc_and_http_connections_are_closed_after_their_idle_timeout() {
     ] {
         let closed = closed.unwrap_or_else(|| panic!("the idle {name} connection was not closed"));
         assert!(
-            closed >= Duration::from_millis(900) && closed < Duration::from_millis(2500),
+            closed >= Duration::from_millis(900) && closed < Duration::from_secs(3),
             "the idle {name} connection was closed after {closed:?}"
         );
     }
