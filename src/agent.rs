@@ -432,11 +432,8 @@ fn admission(
     let admission = &config.receivers.otlp.admission;
     Admission::new(
         AdmissionLimits {
-            request_limit: fitting_one_request(
-                "request_limit_mib",
-                admission.request_limit_mib.0,
-                config,
-            ),
+            request_limit: admission.request_limit_mib.0,
+            small_reserve: admission.small_request_reserve_mib.0,
             waiting_limit: admission.waiting_limit_mib.0,
             wait_timeout: admission.wait_timeout.0,
         },
@@ -475,19 +472,6 @@ fn fitting_one_request(key: &str, configured: usize, config: &Config) -> usize {
     needed
 }
 
-/// `max_connections` as configured, else the share of the descriptors (see README).
-fn max_connections(key: &str, configured: Option<usize>, plan: &DescriptorPlan) -> usize {
-    let available = plan.limit.saturating_sub(plan.reserved) as usize;
-    match configured {
-        Some(count) if count > available => {
-            tracing::warn!("{key} = {count} exceeds the {available} file descriptors left for connections (RLIMIT_NOFILE {} minus {} kept for the rest): accepts may fail and back off", plan.limit, plan.reserved);
-            count
-        }
-        Some(count) => count,
-        None => plan.per_receiver,
-    }
-}
-
 fn off_when_zero(duration: Duration) -> Option<Duration> {
     (!duration.is_zero()).then_some(duration)
 }
@@ -502,10 +486,9 @@ fn grpc_limits(
     let policy = &config.keepalive.enforcement_policy;
     ServeLimits {
         listener: Listener::Grpc,
-        max_connections: max_connections(
+        max_connections: plan.max_connections(
             "receivers.otlp.protocols.grpc.max_connections",
             config.max_connections,
-            plan,
         ),
         timeouts: ConnectionTimeouts {
             idle: off_when_zero(server.max_connection_idle.0),
@@ -535,10 +518,9 @@ fn http_limits(
 ) -> ServeLimits {
     ServeLimits {
         listener: Listener::Http,
-        max_connections: max_connections(
+        max_connections: plan.max_connections(
             "receivers.otlp.protocols.http.max_connections",
             config.max_connections,
-            plan,
         ),
         timeouts: ConnectionTimeouts {
             idle: Some(config.idle_timeout.0),

@@ -101,12 +101,20 @@ fn validate_admission(admission: &AdmissionConfig, config: &Config) -> Result<()
         .max_recv_msg_size_mib
         .0
         .max(protocols.http.max_request_body_size_mib.0);
-    if limit < largest {
+    let reserve = admission.small_request_reserve_mib.0;
+    if reserve >= limit {
+        return Err(invalid(
+            &key("small_request_reserve_mib"),
+            "must be less than request_limit_mib",
+        ));
+    }
+    if limit - reserve < largest {
         return Err(invalid(
             &key("request_limit_mib"),
             format!(
-                "{} MiB is less than the largest request the receivers accept ({} MiB): such a request could never be admitted",
+                "{} MiB less the small requests' reserve of {} MiB is less than the largest request the receivers accept ({} MiB): such a request could never be admitted",
                 limit >> 20,
+                reserve >> 20,
                 largest >> 20
             ),
         ));

@@ -209,6 +209,21 @@ fn retry_settings_that_cannot_work_are_refused() {
 }
 
 #[test]
+fn a_small_request_reserve_that_leaves_no_room_for_the_largest_request_is_refused() {
+    let admission = |text: &str| {
+        load(&format!("receivers:\n  otlp:\n    admission:\n{text}"))
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(
+        admission("      request_limit_mib: 16\n      small_request_reserve_mib: 16\n"),
+        "receivers.otlp.admission.small_request_reserve_mib: must be less than request_limit_mib"
+    );
+    assert!(admission("      request_limit_mib: 18\n      small_request_reserve_mib: 16\n")
+        .starts_with("receivers.otlp.admission.request_limit_mib: 18 MiB less the small requests' reserve of 16 MiB is less than the largest request"));
+}
+
+#[test]
 fn per_signal_endpoint_variables_win_and_route_only_their_signal() {
     let env = |name: &str| match name {
         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" => Some("http://tempo:4318/v1/traces".to_string()),

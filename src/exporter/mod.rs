@@ -3,6 +3,7 @@
 
 mod batch;
 mod debug;
+mod draining;
 mod otlp_grpc;
 mod otlp_http;
 mod payload;

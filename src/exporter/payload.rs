@@ -100,6 +100,21 @@ impl EncodedRequest {
         }
     }
 
+    /// Encodes `payload`, freeing a trace request's spans as they are written (see
+    /// [`super::draining`]).
+    pub fn encode_owned(payload: Payload) -> Self {
+        let (signal, items) = (payload.signal(), payload.item_count() as u64);
+        let bytes = match payload {
+            Payload::Traces(request) => super::draining::encode_traces(request),
+            other => other.encode_to_vec(),
+        };
+        Self {
+            signal,
+            items,
+            bytes: bytes.into(),
+        }
+    }
+
     /// The request decoded again (for exporters that print rather than send).
     pub fn decode(&self) -> Result<Payload, prost::DecodeError> {
         use prost::Message;

@@ -4,6 +4,11 @@
 //! gRPC message the length its 5-byte prefix declares — waits briefly when the budget is used
 //! up and is then refused with a retryable status. The reservation is released when the
 //! request is done. The memory limiter's verdict is checked here too.
+//!
+//! A slice of the budget (`small_request_reserve_mib`) is kept for small requests — those whose
+//! bytes stay within a sixteenth of that slice — so that large bodies which stall after
+//! reserving their length (a partial-body flood: one such body per HTTP/1 connection, held
+//! until `read_timeout`) can never take the room every ordinary export needs.
 
 use super::memory_limiter::MemoryLimiter;
 use crate::telemetry::{AgentCounters, MemoryRefusal};
@@ -58,14 +63,28 @@ pub enum BodyError {
 
 #[derive(Debug, Clone, Copy)]
 pub struct AdmissionLimits {
+    /// The whole budget, the small requests' reserve included.
     pub request_limit: usize,
+    /// The part of `request_limit` only small requests may use.
+    pub small_reserve: usize,
     pub waiting_limit: usize,
     pub wait_timeout: Duration,
 }
 
+impl AdmissionLimits {
+    /// The largest request that counts as small: a sixteenth of the reserve, so that at least
+    /// sixteen of them fit in it at once.
+    pub fn small_request(&self) -> usize {
+        self.small_reserve / 16
+    }
+}
+
 /// The process-wide budget.
 pub struct Admission {
+    /// Every request's bytes…
     budget: Arc<Semaphore>,
+    /// …and, when that is used up, a small request's.
+    small: Arc<Semaphore>,
     waiting: AtomicUsize,
     limits: AdmissionLimits,
     limiter: Option<Arc<MemoryLimiter>>,
@@ -79,7 +98,10 @@ impl Admission {
         counters: Arc<AgentCounters>,
     ) -> Arc<Self> {
         Arc::new(Self {
-            budget: Arc::new(Semaphore::new(limits.request_limit)),
+            budget: Arc::new(Semaphore::new(
+                limits.request_limit.saturating_sub(limits.small_reserve),
+            )),
+            small: Arc::new(Semaphore::new(limits.small_reserve)),
             waiting: AtomicUsize::new(0),
             limits,
             limiter,
@@ -110,27 +132,45 @@ impl Admission {
     }
 }
 
+/// Permits of the budget (general or reserved for small requests) and of the connection's
+/// share.
+struct Permits {
+    budget: OwnedSemaphorePermit,
+    /// Whether `budget` is of the small requests' reserve.
+    small: bool,
+    share: OwnedSemaphorePermit,
+}
+
 #[derive(Default)]
 struct Held {
     global: Option<OwnedSemaphorePermit>,
+    small: Option<OwnedSemaphorePermit>,
     share: Option<OwnedSemaphorePermit>,
 }
 
+fn merge(held: &mut Option<OwnedSemaphorePermit>, more: OwnedSemaphorePermit) {
+    match held {
+        Some(held) => held.merge(more),
+        None => *held = Some(more),
+    }
+}
+
+fn count(held: &Option<OwnedSemaphorePermit>) -> usize {
+    held.as_ref().map_or(0, OwnedSemaphorePermit::num_permits)
+}
+
 impl Held {
-    fn add(&mut self, global: OwnedSemaphorePermit, share: OwnedSemaphorePermit) {
-        match &mut self.global {
-            Some(held) => held.merge(global),
-            None => self.global = Some(global),
-        }
-        match &mut self.share {
-            Some(held) => held.merge(share),
-            None => self.share = Some(share),
-        }
+    fn add(&mut self, permits: Permits) {
+        let pool = if permits.small {
+            &mut self.small
+        } else {
+            &mut self.global
+        };
+        merge(pool, permits.budget);
+        merge(&mut self.share, permits.share);
     }
     fn bytes(&self) -> usize {
-        self.global
-            .as_ref()
-            .map_or(0, OwnedSemaphorePermit::num_permits)
+        count(&self.global) + count(&self.small)
     }
 }
 
@@ -153,18 +193,35 @@ fn permits(bytes: usize) -> u32 {
 }
 
 impl Ticket {
-    fn keep(&self, global: OwnedSemaphorePermit, share: OwnedSemaphorePermit) {
+    fn keep(&self, permits: Permits) {
         self.admission
             .counters
             .receiver
-            .in_flight(global.num_permits() as i64);
+            .in_flight(permits.budget.num_permits() as i64);
         if let Ok(mut held) = self.held.lock() {
-            held.add(global, share);
+            held.add(permits);
         }
+    }
+
+    fn held_bytes(&self) -> usize {
+        self.held.lock().map_or(0, |held| held.bytes())
+    }
+
+    /// Whether the request, with `bytes` more, is still small enough for the reserve.
+    fn small_with(&self, bytes: usize) -> bool {
+        let limits = &self.admission.limits;
+        limits.small_reserve > 0 && self.held_bytes() + bytes <= limits.small_request()
     }
 
     /// Reserves `bytes` more without waiting.
     pub fn try_reserve(&self, bytes: usize) -> Result<(), Overload> {
+        self.try_take(bytes)
+            .map_err(|why| self.admission.refused(why))
+    }
+
+    /// Takes `bytes` of the connection's share and of the budget (of the reserve, for a small
+    /// request, when the rest is used up), or says which had no room.
+    fn try_take(&self, bytes: usize) -> Result<(), Overload> {
         if bytes == 0 {
             return Ok(());
         }
@@ -173,20 +230,34 @@ impl Ticket {
             .share
             .clone()
             .try_acquire_many_owned(permits(bytes))
-            .map_err(|_| admission.refused(Overload::Connection))?;
-        let global = admission
+            .map_err(|_| Overload::Connection)?;
+        let general = admission
             .budget
             .clone()
-            .try_acquire_many_owned(permits(bytes))
-            .map_err(|_| admission.refused(Overload::Budget))?;
-        self.keep(global, share);
+            .try_acquire_many_owned(permits(bytes));
+        let (budget, small) = match general {
+            Ok(budget) => (budget, false),
+            Err(_) if self.small_with(bytes) => {
+                let reserved = admission
+                    .small
+                    .clone()
+                    .try_acquire_many_owned(permits(bytes));
+                (reserved.map_err(|_| Overload::Budget)?, true)
+            }
+            Err(_) => return Err(Overload::Budget),
+        };
+        self.keep(Permits {
+            budget,
+            small,
+            share,
+        });
         Ok(())
     }
 
     /// Reserves `bytes` more, waiting up to the wait timeout while the waiting bytes stay
     /// within their limit.
     pub async fn reserve(self: Arc<Self>, bytes: usize) -> Result<(), Overload> {
-        if self.try_reserve_quietly(bytes) {
+        if self.try_take(bytes).is_ok() {
             return Ok(());
         }
         let admission = self.admission.clone();
@@ -213,22 +284,6 @@ impl Ticket {
         }
     }
 
-    fn try_reserve_quietly(&self, bytes: usize) -> bool {
-        let share = self.share.clone().try_acquire_many_owned(permits(bytes));
-        let global = self
-            .admission
-            .budget
-            .clone()
-            .try_acquire_many_owned(permits(bytes));
-        match (share, global) {
-            (Ok(share), Ok(global)) => {
-                self.keep(global, share);
-                true
-            }
-            _ => false,
-        }
-    }
-
     async fn acquire(&self, bytes: usize) -> Result<(), Overload> {
         let share = self
             .share
@@ -236,14 +291,30 @@ impl Ticket {
             .acquire_many_owned(permits(bytes))
             .await
             .map_err(|_| Overload::Connection)?;
-        let global = self
+        let general = self
             .admission
             .budget
             .clone()
-            .acquire_many_owned(permits(bytes))
-            .await
-            .map_err(|_| Overload::Budget)?;
-        self.keep(global, share);
+            .acquire_many_owned(permits(bytes));
+        let (budget, small) = if self.small_with(bytes) {
+            let reserved = self
+                .admission
+                .small
+                .clone()
+                .acquire_many_owned(permits(bytes));
+            tokio::select! {
+                budget = general => (budget, false),
+                budget = reserved => (budget, true),
+            }
+        } else {
+            (general.await, false)
+        };
+        let budget = budget.map_err(|_| Overload::Budget)?;
+        self.keep(Permits {
+            budget,
+            small,
+            share,
+        });
         Ok(())
     }
 }
@@ -377,7 +448,7 @@ where
         let needed = frame.data_ref().map_or(0, |data| {
             to_reserve(this.framing, this.covered, data.chunk())
         });
-        if needed == 0 || this.ticket.try_reserve_quietly(needed) {
+        if this.ticket.try_take(needed).is_ok() {
             return Poll::Ready(Some(Ok(frame)));
         }
         *this.held_back = Some(frame);
@@ -409,9 +480,14 @@ mod tests {
     use http_body_util::BodyExt;
 
     fn admission(limit: usize) -> Arc<Admission> {
+        with_reserve(limit, 0)
+    }
+
+    fn with_reserve(limit: usize, small_reserve: usize) -> Arc<Admission> {
         Admission::new(
             AdmissionLimits {
                 request_limit: limit,
+                small_reserve,
                 waiting_limit: limit,
                 wait_timeout: Duration::from_millis(50),
             },
@@ -472,6 +548,46 @@ mod tests {
                 .memory_refused_total(MemoryRefusal::Budget),
             1
         );
+    }
+
+    #[tokio::test]
+    async fn the_reserve_takes_small_requests_when_large_ones_used_up_the_rest() {
+        // 1280 bytes for every request, 320 more for requests of at most 20 bytes.
+        let admission = with_reserve(1600, 320);
+        let connection = || Arc::new(Semaphore::new(1600));
+        let large = admission.admit(&connection()).unwrap();
+        large.clone().reserve(1280).await.unwrap();
+        let another_large = admission.admit(&connection()).unwrap();
+        assert_eq!(another_large.try_reserve(21), Err(Overload::Budget));
+        let small = admission.admit(&connection()).unwrap();
+        small.clone().reserve(15).await.unwrap();
+        // Growing beyond the small size, it gets no more of the reserve.
+        assert_eq!(small.try_reserve(6), Err(Overload::Budget));
+        small.try_reserve(5).unwrap();
+        assert_eq!(admission.counters.receiver.in_flight_bytes(), 1300);
+        drop(large);
+        small.try_reserve(100).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_waiting_small_request_gets_the_reserve_once_it_has_room() {
+        let admission = with_reserve(1600, 320);
+        let connection = || Arc::new(Semaphore::new(1600));
+        let large = admission.admit(&connection()).unwrap();
+        large.clone().reserve(1280).await.unwrap();
+        let smalls: Vec<_> = (0..16)
+            .map(|_| {
+                let ticket = admission.admit(&connection()).unwrap();
+                ticket.try_reserve(20).unwrap();
+                ticket
+            })
+            .collect();
+        let waiting = admission.admit(&connection()).unwrap();
+        let waited = tokio::spawn(waiting.clone().reserve(20));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert!(!waited.is_finished());
+        drop(smalls);
+        assert_eq!(waited.await.unwrap(), Ok(()));
     }
 
     #[tokio::test]

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 use tokio::time::Instant;
 
 /// No time recorded.
@@ -87,6 +87,8 @@ pub struct Connection {
     /// This connection's share of the admission budget, in bytes.
     pub(super) budget_share: Arc<Semaphore>,
     pings: Mutex<PingWatch>,
+    /// Wakes the watcher when a verdict may have changed: a request began to arrive, a call ended.
+    changed: Notify,
 }
 
 impl Connection {
@@ -99,6 +101,7 @@ impl Connection {
             http2: AtomicBool::new(false),
             budget_share: Arc::new(Semaphore::new(share_bytes)),
             pings: Mutex::new(PingWatch::new(pings)),
+            changed: Notify::new(),
         })
     }
 
@@ -124,13 +127,21 @@ impl Connection {
         self.calls.load(Ordering::SeqCst)
     }
 
+    /// Completes when the connection's verdict may have changed since the last call.
+    pub async fn changed(&self) {
+        self.changed.notified().await;
+    }
+
     /// Bytes arrived from the client.
     fn bytes_read(&self, bytes: &[u8]) {
         if self.calls() == 0 {
             let now = self.millis(Instant::now());
-            let _ =
+            let started =
                 self.partial_since
                     .compare_exchange(NEVER, now, Ordering::SeqCst, Ordering::SeqCst);
+            if started.is_ok() {
+                self.changed.notify_one();
+            }
         }
         if bytes.starts_with(b"PRI * HTTP/2.0") {
             self.http2.store(true, Ordering::SeqCst);
@@ -203,6 +214,7 @@ impl Drop for CallGuard {
             .idle_since
             .store(connection.millis(Instant::now()), Ordering::SeqCst);
         connection.calls.fetch_sub(1, Ordering::SeqCst);
+        connection.changed.notify_one();
     }
 }
 

@@ -1,6 +1,9 @@
 //! File descriptors: the soft `RLIMIT_NOFILE` is raised to the hard one at start (as Go programs
 //! such as the Collector do), and the default `max_connections` of each receiver is derived from
-//! it, leaving room for everything else the agent opens.
+//! it, leaving room for everything else the agent opens. A configured `max_connections` above
+//! a receiver's share of the descriptors is lowered to that share, with a warning: were the
+//! receivers to take every descriptor, the exporters' connections, the persistent queue's
+//! files and `/healthz` would fail with them.
 
 use crate::config::Config;
 
@@ -24,6 +27,8 @@ pub struct DescriptorPlan {
     pub reserved: u64,
     /// The default `max_connections` of each enabled receiver.
     pub per_receiver: usize,
+    /// The most a receiver may serve: its share of the descriptors left, uncapped.
+    pub fair_share: usize,
 }
 
 /// Raises the soft descriptor limit to the hard one; returns the soft limit in force.
@@ -66,11 +71,32 @@ pub fn descriptor_plan(limit: u64, config: &Config) -> DescriptorPlan {
     }
     let protocols = &config.receivers.otlp.protocols;
     let receivers = u64::from(protocols.grpc.enabled) + u64::from(protocols.http.enabled);
-    let per_receiver = limit.saturating_sub(reserved) / receivers.max(1);
+    let fair_share = (limit.saturating_sub(reserved) / receivers.max(1)).max(1) as usize;
     DescriptorPlan {
         limit,
         reserved,
-        per_receiver: (per_receiver as usize).clamp(1, DEFAULT_CAP),
+        per_receiver: fair_share.min(DEFAULT_CAP),
+        fair_share,
+    }
+}
+
+impl DescriptorPlan {
+    /// A receiver's `max_connections` (`key`): as configured up to its share of the
+    /// descriptors, the default share when not configured.
+    pub fn max_connections(&self, key: &str, configured: Option<usize>) -> usize {
+        match configured {
+            Some(count) if count > self.fair_share => {
+                tracing::warn!(
+                    "{key} = {count} is more than the file descriptors allow: lowered to {}, this receiver's share of RLIMIT_NOFILE {} less {} kept for the rest of the agent; raise the limit (ulimit -n) to serve more",
+                    self.fair_share,
+                    self.limit,
+                    self.reserved
+                );
+                self.fair_share
+            }
+            Some(count) => count,
+            None => self.per_receiver,
+        }
     }
 }
 
@@ -92,6 +118,18 @@ mod tests {
         let config = Config::default();
         assert_eq!(descriptor_plan(1 << 20, &config).per_receiver, 4096);
         assert_eq!(descriptor_plan(50, &config).per_receiver, 1);
+    }
+
+    #[test]
+    fn a_configured_count_above_the_share_is_lowered_to_it() {
+        let plan = descriptor_plan(1024, &Config::default());
+        let key = "receivers.otlp.protocols.grpc.max_connections";
+        assert_eq!(plan.max_connections(key, Some(100)), 100);
+        assert_eq!(plan.max_connections(key, Some(5000)), (1024 - 112) / 2);
+        assert_eq!(plan.max_connections(key, None), (1024 - 112) / 2);
+        let large = descriptor_plan(1 << 20, &Config::default());
+        assert_eq!(large.max_connections(key, None), 4096);
+        assert_eq!(large.max_connections(key, Some(10_000)), 10_000);
     }
 
     #[test]

@@ -127,7 +127,8 @@ impl Handler for GrpcHandler {
                 }
                 path => Status::unimplemented(format!("no service at {path}")).into_http(),
             };
-            handler.note_rejection(&response);
+            let mut response = response;
+            handler.note_rejection(&mut response);
             response
         })
     }
@@ -173,23 +174,31 @@ impl GrpcHandler {
         )
     }
 
-    /// A message over the size limit is the client's fault too (tonic answers `OUT_OF_RANGE`).
-    fn note_rejection(&self, response: &http::Response<tonic::body::Body>) {
-        let code = response
-            .headers()
-            .get("grpc-status")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.parse::<i32>().ok());
-        if code == Some(Code::OutOfRange as i32) {
-            let message = response
-                .headers()
-                .get("grpc-message")
-                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
-                .unwrap_or_default();
-            self.rejections.reject("gRPC", &message);
+    /// Refusals tonic makes before the codec sees the message are the client's fault too, and
+    /// counted and logged as such: a message over the size limit (`OUT_OF_RANGE`, or
+    /// `RESOURCE_EXHAUSTED` when found while decompressing) and one that does not decompress
+    /// (tonic says `INTERNAL`; answered `INVALID_ARGUMENT`).
+    fn note_rejection(&self, response: &mut http::Response<tonic::body::Body>) {
+        let Some(status) = Status::from_header_map(response.headers()) else {
+            return;
+        };
+        let undecompressable =
+            status.code() == Code::Internal && status.message().starts_with(DECOMPRESSION_FAILED);
+        if undecompressable {
+            let invalid = Status::invalid_argument(status.message());
+            let _ = invalid.add_header(response.headers_mut());
+        }
+        let too_large = status.code() == Code::OutOfRange
+            || (status.code() == Code::ResourceExhausted
+                && status.message().starts_with(DECOMPRESSION_FAILED));
+        if undecompressable || too_large {
+            self.rejections.reject("gRPC", status.message());
         }
     }
 }
+
+/// How tonic's message starts when a request message does not decompress.
+const DECOMPRESSION_FAILED: &str = "Error decompressing";
 
 /// The status a failed request body becomes.
 fn body_status(error: BodyError, refuse_with: Code) -> Status {

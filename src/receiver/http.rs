@@ -32,6 +32,9 @@ use tower::ServiceExt;
 
 /// Inflated bytes are read and admitted this much at a time.
 const INFLATE_CHUNK: usize = 64 << 10;
+/// Deflate's largest ratio: a declared inflated size beyond this many times the body is not
+/// believed when sizing the buffer.
+const MAX_RATIO: usize = 1032;
 
 /// What the HTTP receiver needs besides its listener.
 pub struct HttpReceiver {
@@ -414,7 +417,10 @@ fn decompress(
     };
     match coding.as_str() {
         "" | "identity" => Ok(raw),
-        "gzip" | "x-gzip" => inflating.read(MultiGzDecoder::new(&raw[..]), "gzip"),
+        "gzip" | "x-gzip" => {
+            let size = gzip_size(&raw);
+            inflating.read(MultiGzDecoder::new(&raw[..]), size, raw.len(), "gzip")
+        }
         "zstd" => {
             let decoder = zstd::stream::read::Decoder::new(&raw[..]).map_err(|err| {
                 Failure::new(
@@ -422,13 +428,20 @@ fn decompress(
                     format!("the body is not valid zstd: {err}"),
                 )
             })?;
-            inflating.read(decoder, "zstd")
+            let size = zstd::zstd_safe::get_frame_content_size(&raw).ok().flatten();
+            inflating.read(decoder, size, raw.len(), "zstd")
         }
         other => Err(Failure::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!("unsupported content encoding `{other}`: send gzip, zstd or none"),
         )),
     }
+}
+
+/// The inflated size a gzip body declares (its last member's `ISIZE`, the size modulo 2^32).
+fn gzip_size(raw: &[u8]) -> Option<u64> {
+    let trailer: [u8; 4] = raw.get(raw.len().checked_sub(4)?..)?.try_into().ok()?;
+    Some(u64::from(u32::from_le_bytes(trailer)))
 }
 
 /// Decompression within the size limit, each inflated chunk admitted before it is kept.
@@ -439,14 +452,25 @@ struct Inflating<'a> {
 }
 
 impl Inflating<'_> {
-    fn read(&self, mut reader: impl Read, coding: &str) -> Result<Bytes, Failure> {
+    /// Inflates what `reader` gives into one buffer sized from `size` (the size the body of
+    /// `raw_len` bytes declares, believed up to the limit and deflate's largest ratio), so that
+    /// a large body is not copied from buffer to doubled buffer as it grows.
+    fn read(
+        &self,
+        mut reader: impl Read,
+        size: Option<u64>,
+        raw_len: usize,
+        coding: &str,
+    ) -> Result<Bytes, Failure> {
         let invalid = |err: std::io::Error| {
             Failure::new(
                 StatusCode::BAD_REQUEST,
                 format!("the body is not valid {coding}: {err}"),
             )
         };
-        let mut inflated = BytesMut::new();
+        let expected = size.map_or(0, |size| usize::try_from(size).unwrap_or(usize::MAX));
+        let believable = raw_len.saturating_mul(MAX_RATIO).min(self.limit);
+        let mut inflated = BytesMut::with_capacity(expected.min(believable));
         let mut chunk = vec![0; INFLATE_CHUNK];
         loop {
             let read = reader.read(&mut chunk).map_err(invalid)?;

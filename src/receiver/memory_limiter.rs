@@ -1,7 +1,11 @@
 //! The memory limiter: samples the process's resident memory (`/proc/self/statm`) every
 //! `check_interval`; above the soft limit (`limit − spike_limit`) new requests are refused with a
 //! retryable status and readiness turns false, below it both recover. Percentages are of the
-//! cgroup's memory limit when there is one, else of the machine's memory.
+//! cgroup's memory limit when there is one, else of the machine's memory. Above the soft limit
+//! the allocator is first asked to return the memory it holds free (at most once a second, as
+//! the Collector's limiter forces a garbage collection): mimalloc returns freed memory lazily,
+//! on later activity, and an agent that refuses data has little — it could stay refusing for
+//! memory nobody uses.
 
 use crate::config::MemoryLimiterConfig;
 use crate::telemetry::{AgentCounters, Health};
@@ -11,6 +15,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 const MIB: u64 = 1 << 20;
+/// The least time between two requests to the allocator to return its free memory.
+const MIN_COLLECT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Why the limiter could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -75,12 +81,13 @@ impl MemoryLimiter {
     ) {
         let mut ticker = tokio::time::interval(self.check_interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut collected: Option<std::time::Instant> = None;
         loop {
             tokio::select! {
                 _ = ticker.tick() => {}
                 _ = stop.changed() => return,
             }
-            let Some(resident) = resident_bytes() else {
+            let Some(resident) = self.sample(&mut collected) else {
                 continue;
             };
             if self.observe(resident) {
@@ -91,6 +98,20 @@ impl MemoryLimiter {
                 .receiver
                 .set_limiter_state(self.refusing(), resident);
         }
+    }
+
+    /// Resident memory now; above the soft limit, once the allocator returned what it holds
+    /// free (unless it did less than [`MIN_COLLECT_INTERVAL`] ago).
+    fn sample(&self, collected: &mut Option<std::time::Instant>) -> Option<u64> {
+        let resident = resident_bytes()?;
+        let may_collect = collected.is_none_or(|at| at.elapsed() >= MIN_COLLECT_INTERVAL);
+        if resident < self.soft_bytes || !may_collect {
+            return Some(resident);
+        }
+        // SAFETY: mi_collect only returns free memory to the system; any thread may call it.
+        unsafe { libmimalloc_sys::mi_collect(true) };
+        *collected = Some(std::time::Instant::now());
+        resident_bytes().or(Some(resident))
     }
 
     fn report(&self, resident: u64) {

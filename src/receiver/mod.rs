@@ -356,7 +356,7 @@ impl Intake {
         if reservations.is_empty() {
             return Ok(Vec::new());
         }
-        let request = EncodedRequest::encode(&payload);
+        let request = EncodedRequest::encode_owned(payload);
         reservations
             .into_iter()
             .map(|reservation| {

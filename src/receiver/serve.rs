@@ -57,10 +57,14 @@ pub struct Http2Limits {
 /// The first wait after a failed accept, doubled up to [`MAX_BACKOFF`] while accepts keep failing.
 const FIRST_BACKOFF: Duration = Duration::from_millis(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
-/// How long a connection asked to close (idle, shutdown) may take before it is cut.
+/// How long a connection asked to close (idle, shutdown) may take to finish its calls before it
+/// is cut…
 const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 /// How long a TLS handshake may take when the listener has no header timeout.
 const HANDSHAKE_LIMIT: Duration = Duration::from_secs(10);
+/// …and how long once it has none: enough for the client to answer the GOAWAY's ping, not so
+/// long that a client which never answers holds its descriptor for the whole drain limit.
+const QUIET_DRAIN: Duration = Duration::from_millis(500);
 
 struct Shared<H> {
     handler: H,
@@ -214,7 +218,31 @@ async fn serve_stream<H: Handler, S>(
     });
     shared.counters.receiver.connection_opened(limits.listener);
     let served = shared.builder.serve_connection(io, service);
+    watch_connection(
+        served,
+        |served| served.graceful_shutdown(),
+        &connection,
+        &shared,
+        &mut stopping,
+    )
+    .await;
+    shared.counters.receiver.connection_ended(limits.listener);
+    drop(slot);
+}
+
+/// Drives `served` until it ends, draining it when a timeout or shutdown asks and cutting it
+/// when a timeout or the drain limit says so.
+async fn watch_connection<H, S>(
+    served: S,
+    shut_down: impl Fn(std::pin::Pin<&mut S>),
+    connection: &Connection,
+    shared: &Shared<H>,
+    stopping: &mut watch::Receiver<bool>,
+) where
+    S: Future<Output = Result<(), super::BoxError>>,
+{
     tokio::pin!(served);
+    let limits = &shared.limits;
     let mut draining: Option<Instant> = None;
     loop {
         let verdict = connection.verdict(&limits.timeouts, Instant::now(), draining.is_some());
@@ -222,37 +250,42 @@ async fn serve_stream<H: Handler, S>(
             Verdict::Keep(wake) => wake,
             Verdict::Drain(reason) => {
                 shared.closed(reason);
-                served.as_mut().graceful_shutdown();
-                draining = Some(Instant::now() + DRAIN_LIMIT);
+                shut_down(served.as_mut());
+                draining = Some(Instant::now());
                 continue;
             }
             Verdict::Cut(reason) => {
                 shared.closed(reason);
-                break;
+                return;
             }
         };
-        let wake = [wake, draining].into_iter().flatten().min();
+        let drained_by = draining.map(|since| drain_deadline(since, connection.calls()));
+        let wake = [wake, drained_by].into_iter().flatten().min();
         let stop_requested = !*stopping.borrow() && draining.is_none();
         tokio::select! {
             result = served.as_mut() => {
                 if let Err(error) = result {
                     shared.ended_with(&*error);
                 }
-                break;
+                return;
             }
             _ = sleep_until(wake) => {
-                if draining.is_some_and(|limit| Instant::now() >= limit) {
-                    break;
+                if drained_by.is_some_and(|limit| Instant::now() >= limit) {
+                    return;
                 }
             }
+            _ = connection.changed() => {}
             _ = stopping.changed(), if stop_requested => {
-                served.as_mut().graceful_shutdown();
-                draining = Some(Instant::now() + DRAIN_LIMIT);
+                shut_down(served.as_mut());
+                draining = Some(Instant::now());
             }
         }
     }
-    shared.counters.receiver.connection_ended(limits.listener);
-    drop(slot);
+}
+
+/// When a connection draining since `since`, with `calls` in flight, is cut.
+fn drain_deadline(since: Instant, calls: usize) -> Instant {
+    since + if calls == 0 { QUIET_DRAIN } else { DRAIN_LIMIT }
 }
 
 async fn sleep_until(wake: Option<Instant>) {

@@ -6,6 +6,7 @@
 
 pub mod binary;
 pub mod certificates;
+pub mod raw_h2;
 
 use genai_cost_agent::config::{load_str, LoadedConfig};
 use genai_cost_agent::Agent;

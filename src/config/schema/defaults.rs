@@ -117,6 +117,9 @@ pub(super) fn default_concurrent_streams() -> u32 {
 pub(super) fn default_request_limit() -> MebiBytes {
     MebiBytes(64 << 20)
 }
+pub(super) fn default_small_request_reserve() -> MebiBytes {
+    MebiBytes(16 << 20)
+}
 pub(super) fn default_waiting_limit() -> MebiBytes {
     MebiBytes(32 << 20)
 }

@@ -44,6 +44,10 @@ pub struct AdmissionConfig {
     /// Bytes of requests in flight, all connections together.
     #[serde(default = "default_request_limit")]
     pub request_limit_mib: MebiBytes,
+    /// The part of the budget kept for small requests (at most a sixteenth of it each), so
+    /// stalled large bodies cannot starve ordinary exports.
+    #[serde(default = "default_small_request_reserve")]
+    pub small_request_reserve_mib: MebiBytes,
     /// Bytes of requests waiting for room in the budget; beyond it a sender is refused at once.
     #[serde(default = "default_waiting_limit")]
     pub waiting_limit_mib: MebiBytes,
@@ -59,6 +63,7 @@ impl Default for AdmissionConfig {
     fn default() -> Self {
         Self {
             request_limit_mib: default_request_limit(),
+            small_request_reserve_mib: default_small_request_reserve(),
             waiting_limit_mib: default_waiting_limit(),
             per_connection_limit_mib: default_connection_limit(),
             wait_timeout: one_second(),
