@@ -442,36 +442,6 @@ fn admission(
     )
 }
 
-/// What one request may hold at most: its bytes as sent and after decompression, each up to
-/// the largest size an enabled receiver accepts.
-fn largest_request(config: &Config) -> usize {
-    let protocols = &config.receivers.otlp.protocols;
-    let grpc = protocols
-        .grpc
-        .enabled
-        .then_some(protocols.grpc.max_recv_msg_size_mib.0);
-    let http = protocols
-        .http
-        .enabled
-        .then_some(protocols.http.max_request_body_size_mib.0);
-    2 * grpc.into_iter().chain(http).max().unwrap_or(0)
-}
-
-/// An admission limit, raised (with a note in the log) when it is below what one request of
-/// the largest accepted size holds: such a request could otherwise never be admitted.
-fn fitting_one_request(key: &str, configured: usize, config: &Config) -> usize {
-    let needed = largest_request(config);
-    if configured >= needed {
-        return configured;
-    }
-    tracing::info!(
-        "receivers.otlp.admission.{key} raised from {} to {} MiB: one request of the largest size the receivers accept holds that much (as sent and decompressed)",
-        configured >> 20,
-        needed >> 20
-    );
-    needed
-}
-
 fn off_when_zero(duration: Duration) -> Option<Duration> {
     (!duration.is_zero()).then_some(duration)
 }
@@ -568,11 +538,7 @@ async fn start_receivers(
     let protocols = &config.receivers.otlp.protocols;
     let descriptors = raise_descriptor_limit().unwrap_or(1024);
     let plan = descriptor_plan(descriptors, config);
-    let share = fitting_one_request(
-        "per_connection_limit_mib",
-        config.receivers.otlp.admission.per_connection_limit_mib.0,
-        config,
-    );
+    let share = config.receivers.otlp.admission.per_connection_limit_mib.0;
     let mut tasks = Vec::new();
     let mut grpc_address = None;
     if protocols.grpc.enabled {

@@ -256,6 +256,8 @@ async fn long_model_names_are_cut_on_every_output() {
         &[
             "metrics.max_label_value_length=256",
             "receivers.otlp.protocols.grpc.max_recv_msg_size_mib=64",
+            "receivers.otlp.admission.request_limit_mib=160",
+            "receivers.otlp.admission.per_connection_limit_mib=128",
         ],
     );
     let mut client = TraceServiceClient::connect(format!("http://{}", agent.grpc))

@@ -661,8 +661,8 @@ fn agent_for_large_requests() -> RunningBinary {
     start_binary(&[
         "receivers.otlp.protocols.grpc.max_recv_msg_size_mib=64",
         "receivers.otlp.protocols.http.max_request_body_size_mib=64",
-        "receivers.otlp.admission.request_limit_mib=128",
-        "receivers.otlp.admission.per_connection_limit_mib=64",
+        "receivers.otlp.admission.request_limit_mib=160",
+        "receivers.otlp.admission.per_connection_limit_mib=128",
         "exporters.otlp.sending_queue.queue_size=200000",
         "exporters.otlp.endpoint=http://127.0.0.1:9",
         "exporters.debug.enabled=never",

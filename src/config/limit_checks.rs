@@ -96,7 +96,9 @@ fn validate_admission(admission: &AdmissionConfig, config: &Config) -> Result<()
     let key = |name: &str| format!("receivers.otlp.admission.{name}");
     let limit = admission.request_limit_mib.0;
     let protocols = &config.receivers.otlp.protocols;
-    let largest = protocols
+    // One request holds its bytes as sent and, compressed, as inflated: up to twice the largest
+    // size a receiver accepts.
+    let largest = 2 * protocols
         .grpc
         .max_recv_msg_size_mib
         .0
@@ -112,7 +114,7 @@ fn validate_admission(admission: &AdmissionConfig, config: &Config) -> Result<()
         return Err(invalid(
             &key("request_limit_mib"),
             format!(
-                "{} MiB less the small requests' reserve of {} MiB is less than the largest request the receivers accept ({} MiB): such a request could never be admitted",
+                "{} MiB less the small requests' reserve of {} MiB is less than what the largest request the receivers accept holds as sent and decompressed ({} MiB): such a request could never be admitted",
                 limit >> 20,
                 reserve >> 20,
                 largest >> 20
@@ -123,6 +125,16 @@ fn validate_admission(admission: &AdmissionConfig, config: &Config) -> Result<()
         return Err(invalid(
             &key("per_connection_limit_mib"),
             "must not exceed request_limit_mib",
+        ));
+    }
+    if admission.per_connection_limit_mib.0 < largest {
+        return Err(invalid(
+            &key("per_connection_limit_mib"),
+            format!(
+                "{} MiB is less than what the largest request the receivers accept holds as sent and decompressed ({} MiB): such a request could never be admitted",
+                admission.per_connection_limit_mib.0 >> 20,
+                largest >> 20
+            ),
         ));
     }
     if admission.wait_timeout.0 > Duration::from_secs(60) {

@@ -219,8 +219,14 @@ fn a_small_request_reserve_that_leaves_no_room_for_the_largest_request_is_refuse
         admission("      request_limit_mib: 16\n      small_request_reserve_mib: 16\n"),
         "receivers.otlp.admission.small_request_reserve_mib: must be less than request_limit_mib"
     );
-    assert!(admission("      request_limit_mib: 18\n      small_request_reserve_mib: 16\n")
-        .starts_with("receivers.otlp.admission.request_limit_mib: 18 MiB less the small requests' reserve of 16 MiB is less than the largest request"));
+    assert_eq!(
+        admission("      request_limit_mib: 18\n      small_request_reserve_mib: 16\n"),
+        "receivers.otlp.admission.request_limit_mib: 18 MiB less the small requests' reserve of 16 MiB is less than what the largest request the receivers accept holds as sent and decompressed (8 MiB): such a request could never be admitted"
+    );
+    assert_eq!(
+        admission("      per_connection_limit_mib: 4\n"),
+        "receivers.otlp.admission.per_connection_limit_mib: 4 MiB is less than what the largest request the receivers accept holds as sent and decompressed (8 MiB): such a request could never be admitted"
+    );
 }
 
 #[test]
