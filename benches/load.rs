@@ -37,11 +37,14 @@ mod options {
         /// The exporter's queue on disk, with this fsync policy (`always`, `interval`, `never`);
         /// `None`: in memory.
         pub disk_queue: Option<String>,
+        /// An agent binary to run instead of this tree's release build (an A/B against an
+        /// earlier build, in the same run).
+        pub agent: Option<std::path::PathBuf>,
     }
 
     const USAGE: &str = "usage: load [--seconds S] [--connections N] \
                          [--spans-per-request M] [--llm-fraction F] [--metrics on|off] [--users N] \
-                         [--queue memory|disk-always|disk-interval|disk-never]";
+                         [--queue memory|disk-always|disk-interval|disk-never] [--agent PATH]";
 
     impl Options {
         pub fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
@@ -53,6 +56,7 @@ mod options {
                 metrics: true,
                 users: 0,
                 disk_queue: None,
+                agent: None,
             };
             let mut args = args;
             while let Some(arg) = args.next() {
@@ -88,6 +92,7 @@ mod options {
                             _ => return Err(bad()),
                         }
                     }
+                    "--agent" => options.agent = Some(value.into()),
                     _ => return Err(format!("unknown argument `{arg}`\n{USAGE}")),
                 }
             }
@@ -1404,7 +1409,10 @@ fn launch_agent(
     sink_port: u16,
     options: &options::Options,
 ) -> BoxResult<(agent::AgentProcess, std::net::SocketAddr)> {
-    let binary = agent::build_binary()?;
+    let binary = match &options.agent {
+        Some(path) => path.clone(),
+        None => agent::build_binary()?,
+    };
     let ports = agent::Ports {
         grpc: agent::free_port()?,
         http: agent::free_port()?,
