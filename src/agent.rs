@@ -16,7 +16,7 @@ use crate::metrics::{agent_identity, run_flusher, serve_prometheus, DerivedMetri
 use crate::receiver::{
     descriptor_plan, raise_descriptor_limit, serve_grpc, serve_http, Admission, AdmissionLimits,
     BearerAuth, ConnectionTimeouts, DescriptorPlan, GrpcReceiver, Http2Limits, HttpReceiver,
-    Intake, MemoryLimiter, PingPolicy, Route, ServeLimits, ServerTls,
+    Intake, MemoryLimiter, PingPolicy, ReceiverCommon, Route, ServeLimits, ServerTls,
 };
 use crate::telemetry::{serve_telemetry, AgentCounters, ExporterCounters, Health, Listener};
 use crate::usage::UsageReader;
@@ -85,7 +85,7 @@ async fn stopped(mut signal: watch::Receiver<bool>) {
 
 /// Runs a server task, logging how it ended if it failed.
 fn spawn_server<E: std::fmt::Display>(
-    name: &'static str,
+    name: impl std::fmt::Display + Send + 'static,
     serve: impl Future<Output = Result<(), E>> + Send + 'static,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -404,6 +404,24 @@ async fn run_releaser(intake: Arc<Intake>, mut stop: watch::Receiver<bool>) {
 
 type ReceiverTasks = (Vec<JoinHandle<()>>, Option<SocketAddr>, Option<SocketAddr>);
 
+/// Binds a receiver's endpoint (`key`, address) and serves it with `serve`; logs where it
+/// listens (`protocol`: `gRPC`, `HTTP`).
+async fn start_receiver<Serving>(
+    protocol: &'static str,
+    (key, endpoint): (&'static str, &str),
+    limits: ServeLimits,
+    serve: impl FnOnce(TcpListener, ServeLimits) -> Serving,
+) -> Result<(JoinHandle<()>, SocketAddr), StartError>
+where
+    Serving: Future<Output = std::io::Result<()>> + Send + 'static,
+{
+    let (listener, address) = bind(key, endpoint).await?;
+    let max_connections = limits.max_connections;
+    let task = spawn_server(format!("{protocol} receiver"), serve(listener, limits));
+    tracing::info!(%address, max_connections, "OTLP/{protocol} receiver listening");
+    Ok((task, address))
+}
+
 /// The memory limiter and its sampling task, when a limit is configured.
 fn start_memory_limiter(
     config: &Config,
@@ -539,63 +557,55 @@ async fn start_receivers(
     let descriptors = raise_descriptor_limit().unwrap_or(1024);
     let plan = descriptor_plan(descriptors, config);
     let share = config.receivers.otlp.admission.per_connection_limit_mib.0;
+    let common = |limits, auth, read_timeout| ReceiverCommon {
+        intake: intake.clone(),
+        counters: counters.clone(),
+        admission: admission.clone(),
+        read_timeout,
+        limits,
+        auth,
+    };
     let mut tasks = Vec::new();
     let mut grpc_address = None;
     if protocols.grpc.enabled {
-        let (listener, address) = bind(
-            "receivers.otlp.protocols.grpc.endpoint",
-            &protocols.grpc.endpoint.0,
-        )
-        .await?;
-        let limits = grpc_limits(
-            &protocols.grpc,
-            &plan,
-            share,
-            watched(&loaded.receiver_tls.grpc),
-        );
-        let max_connections = limits.max_connections;
-        let receiver = GrpcReceiver {
-            intake: intake.clone(),
-            counters: counters.clone(),
-            admission: admission.clone(),
-            max_message_bytes: protocols.grpc.max_recv_msg_size_mib.0,
-            refuse_with: protocols.grpc.refuse_with,
-            read_timeout: protocols.grpc.read_timeout.0,
-            limits,
-            auth: receiver_auth(config, &protocols.grpc.auth, counters)?,
+        let grpc = &protocols.grpc;
+        let auth = receiver_auth(config, &grpc.auth, counters)?;
+        let limits = grpc_limits(grpc, &plan, share, watched(&loaded.receiver_tls.grpc));
+        let serve = |listener, limits| {
+            let receiver = GrpcReceiver {
+                common: common(limits, auth, grpc.read_timeout.0),
+                max_message_bytes: grpc.max_recv_msg_size_mib.0,
+                refuse_with: grpc.refuse_with,
+            };
+            serve_grpc(listener, receiver, stopped(stop.subscribe()))
         };
-        let serve = serve_grpc(listener, receiver, stopped(stop.subscribe()));
-        tasks.push(spawn_server("gRPC receiver", serve));
-        tracing::info!(%address, max_connections, "OTLP/gRPC receiver listening");
+        let endpoint = (
+            "receivers.otlp.protocols.grpc.endpoint",
+            grpc.endpoint.0.as_str(),
+        );
+        let (task, address) = start_receiver("gRPC", endpoint, limits, serve).await?;
+        tasks.push(task);
         grpc_address = Some(address);
     }
     let mut http_address = None;
     if protocols.http.enabled {
-        let (listener, address) = bind(
-            "receivers.otlp.protocols.http.endpoint",
-            &protocols.http.endpoint.0,
-        )
-        .await?;
-        let limits = http_limits(
-            &protocols.http,
-            &plan,
-            share,
-            watched(&loaded.receiver_tls.http),
-        );
-        let max_connections = limits.max_connections;
-        let receiver = HttpReceiver {
-            intake: intake.clone(),
-            counters: counters.clone(),
-            admission: admission.clone(),
-            max_body_bytes: protocols.http.max_request_body_size_mib.0,
-            refuse_with: protocols.http.refuse_with,
-            read_timeout: protocols.http.read_timeout.0,
-            limits,
-            auth: receiver_auth(config, &protocols.http.auth, counters)?,
+        let http = &protocols.http;
+        let auth = receiver_auth(config, &http.auth, counters)?;
+        let limits = http_limits(http, &plan, share, watched(&loaded.receiver_tls.http));
+        let serve = |listener, limits| {
+            let receiver = HttpReceiver {
+                common: common(limits, auth, http.read_timeout.0),
+                max_body_bytes: http.max_request_body_size_mib.0,
+                refuse_with: http.refuse_with,
+            };
+            serve_http(listener, receiver, stopped(stop.subscribe()))
         };
-        let serve = serve_http(listener, receiver, stopped(stop.subscribe()));
-        tasks.push(spawn_server("HTTP receiver", serve));
-        tracing::info!(%address, max_connections, "OTLP/HTTP receiver listening");
+        let endpoint = (
+            "receivers.otlp.protocols.http.endpoint",
+            http.endpoint.0.as_str(),
+        );
+        let (task, address) = start_receiver("HTTP", endpoint, limits, serve).await?;
+        tasks.push(task);
         http_address = Some(address);
     }
     Ok((tasks, grpc_address, http_address))

@@ -7,11 +7,10 @@ use super::admission::{Admission, AdmittedBody, BodyError, Overload};
 use super::codec::{DecodeContext, OtlpCodec};
 use super::connection::Connection;
 use super::rejection::Rejections;
-use super::serve::{serve, Handler, Responding, ServeLimits};
-use super::{BearerAuth, Intake, SignalRequest};
+use super::serve::{serve, Handler, Responding};
+use super::{BearerAuth, Intake, ReceiverCommon, SignalRequest};
 use crate::config::GrpcRefusal;
 use crate::exporter::status_with_retry_info;
-use crate::telemetry::AgentCounters;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -32,15 +31,9 @@ const LOGS: &str = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
 
 /// What the gRPC receiver needs besides its listener.
 pub struct GrpcReceiver {
-    pub intake: Arc<Intake>,
-    pub counters: Arc<AgentCounters>,
-    pub admission: Arc<Admission>,
+    pub common: ReceiverCommon,
     pub max_message_bytes: usize,
     pub refuse_with: GrpcRefusal,
-    pub read_timeout: Duration,
-    pub limits: ServeLimits,
-    /// Bearer tokens a call must present, if any.
-    pub auth: Option<Arc<BearerAuth>>,
 }
 
 #[derive(Clone)]
@@ -60,20 +53,20 @@ pub async fn serve_grpc(
     receiver: GrpcReceiver,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let counters = receiver.counters;
+    let common = receiver.common;
     let handler = GrpcHandler {
-        rejections: Rejections::new(counters.clone()),
-        intake: receiver.intake,
-        admission: receiver.admission,
+        rejections: Rejections::new(common.counters.clone()),
+        intake: common.intake,
+        admission: common.admission,
         max_message_bytes: receiver.max_message_bytes,
         refuse_with: match receiver.refuse_with {
             GrpcRefusal::Unavailable => Code::Unavailable,
             GrpcRefusal::ResourceExhausted => Code::ResourceExhausted,
         },
-        read_timeout: receiver.read_timeout,
-        auth: receiver.auth,
+        read_timeout: common.read_timeout,
+        auth: common.auth,
     };
-    serve(listener, receiver.limits, handler, counters, shutdown).await
+    serve(listener, common.limits, handler, common.counters, shutdown).await
 }
 
 impl Handler for GrpcHandler {

@@ -6,10 +6,9 @@
 use super::admission::{Admission, AdmittedBody, BodyError, Overload, Ticket};
 use super::connection::Connection;
 use super::rejection::Rejections;
-use super::serve::{serve, Handler, Responding, ServeLimits};
-use super::{BearerAuth, Intake, SignalRequest};
+use super::serve::{serve, Handler, Responding};
+use super::{BearerAuth, Intake, ReceiverCommon, SignalRequest};
 use crate::config::HttpRefusal;
-use crate::telemetry::AgentCounters;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -38,16 +37,9 @@ const MAX_RATIO: usize = 1032;
 
 /// What the HTTP receiver needs besides its listener.
 pub struct HttpReceiver {
-    pub intake: Arc<Intake>,
-    pub counters: Arc<AgentCounters>,
-    pub admission: Arc<Admission>,
+    pub common: ReceiverCommon,
     pub max_body_bytes: usize,
     pub refuse_with: HttpRefusal,
-    /// How long a body may take to arrive.
-    pub read_timeout: Duration,
-    pub limits: ServeLimits,
-    /// Bearer tokens a request must present, if any.
-    pub auth: Option<Arc<BearerAuth>>,
 }
 
 /// The request's admission ticket, for the bytes decompression adds.
@@ -138,34 +130,28 @@ pub async fn serve_http(
         HttpRefusal::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         HttpRefusal::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
     };
-    let rejections = Rejections::new(receiver.counters.clone());
+    let common = receiver.common;
+    let rejections = Rejections::new(common.counters.clone());
     let router = Router::new()
         .route("/v1/traces", post(export::<ExportTraceServiceRequest>))
         .route("/v1/metrics", post(export::<ExportMetricsServiceRequest>))
         .route("/v1/logs", post(export::<ExportLogsServiceRequest>))
         .with_state(HttpState {
-            intake: receiver.intake,
+            intake: common.intake,
             rejections: rejections.clone(),
             max_body_bytes: receiver.max_body_bytes,
             refuse_status,
         });
     let handler = HttpHandler {
         router,
-        admission: receiver.admission,
+        admission: common.admission,
         rejections,
         refuse_status,
         max_body_bytes: receiver.max_body_bytes,
-        read_timeout: receiver.read_timeout,
-        auth: receiver.auth,
+        read_timeout: common.read_timeout,
+        auth: common.auth,
     };
-    serve(
-        listener,
-        receiver.limits,
-        handler,
-        receiver.counters,
-        shutdown,
-    )
-    .await
+    serve(listener, common.limits, handler, common.counters, shutdown).await
 }
 
 impl Handler for HttpHandler {

@@ -369,6 +369,18 @@ impl Intake {
     }
 }
 
+/// What each receiver needs besides its listener and its protocol's own settings.
+pub struct ReceiverCommon {
+    pub intake: Arc<Intake>,
+    pub counters: Arc<AgentCounters>,
+    pub admission: Arc<Admission>,
+    /// How long a request's message or body may take to arrive.
+    pub read_timeout: Duration,
+    pub limits: ServeLimits,
+    /// Bearer tokens a request must present, if any.
+    pub auth: Option<Arc<BearerAuth>>,
+}
+
 /// An exporter's queue and the signals it takes.
 pub struct Route {
     pub name: String,
