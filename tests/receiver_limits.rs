@@ -152,11 +152,11 @@ async fn a_flood_of_partial_grpc_messages_stays_bounded_and_a_valid_client_is_se
             )));
         }
     }
-    let mut peak = 0;
-    let mut served = 0;
+    let (mut peak, mut served, mut tried) = (0, 0, 0);
     while Instant::now() < until {
         tokio::time::sleep(Duration::from_millis(500)).await;
         peak = peak.max(agent.resident_kib());
+        tried += 1;
         if valid_grpc_export(&agent).await.is_ok() {
             served += 1;
         }
@@ -165,9 +165,10 @@ async fn a_flood_of_partial_grpc_messages_stays_bounded_and_a_valid_client_is_se
         let _ = stream.await;
     }
     assert!(peak * 1024 <= 256 * MIB, "peak RSS {peak} KiB");
+    // How many tries fit in the 8 s depends on how busy the machine is (~15 on an idle one).
     assert!(
-        served >= 10,
-        "a valid client was served {served} times of ~15"
+        served >= 5 && served * 3 >= tried * 2,
+        "a valid client was served {served} times of {tried}"
     );
     let refused = agent
         .self_metric("genai_cost_agent_receiver_memory_refused_requests_total{reason=\"per_connection_limit\"}")
@@ -233,10 +234,9 @@ async fn a_flood_of_partial_http_bodies_stays_bounded_and_a_valid_client_is_serv
         peak / 1024
     );
     assert!(peak * 1024 <= 256 * MIB, "peak RSS {peak} KiB");
-    assert!(
-        served >= 10 && served == tried,
-        "served {served} of {tried}"
-    );
+    // Every export tried during the flood was served (how many fit in its 6 s depends on how
+    // busy the machine is: ~15 on an idle one).
+    assert!(served >= 5 && served == tried, "served {served} of {tried}");
     // The flood filled the budget but for the small requests' reserve.
     assert!(in_flight >= 40_000_000.0, "{in_flight}");
     assert!(refused > 0.0, "{refused}");
