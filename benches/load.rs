@@ -40,11 +40,15 @@ mod options {
         /// An agent binary to run instead of this tree's release build (an A/B against an
         /// earlier build, in the same run).
         pub agent: Option<std::path::PathBuf>,
+        /// Run Rotel's `rotel-agent` (a plain OTLP pass-through) at this path instead, as the
+        /// baseline a collector of the same family costs.
+        pub rotel: Option<std::path::PathBuf>,
     }
 
     const USAGE: &str = "usage: load [--seconds S] [--connections N] \
                          [--spans-per-request M] [--llm-fraction F] [--metrics on|off] [--users N] \
-                         [--queue memory|disk-always|disk-interval|disk-never] [--agent PATH]";
+                         [--queue memory|disk-always|disk-interval|disk-never] [--agent PATH] \
+                         [--rotel PATH]";
 
     impl Options {
         pub fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
@@ -57,6 +61,7 @@ mod options {
                 users: 0,
                 disk_queue: None,
                 agent: None,
+                rotel: None,
             };
             let mut args = args;
             while let Some(arg) = args.next() {
@@ -93,6 +98,7 @@ mod options {
                         }
                     }
                     "--agent" => options.agent = Some(value.into()),
+                    "--rotel" => options.rotel = Some(value.into()),
                     _ => return Err(format!("unknown argument `{arg}`\n{USAGE}")),
                 }
             }
@@ -698,6 +704,8 @@ mod agent {
         child: Child,
         log: PathBuf,
         pub telemetry: SocketAddr,
+        /// Ready when this gRPC port takes connections, for a peer without `/readyz`.
+        ready_port: Option<SocketAddr>,
     }
 
     impl AgentProcess {
@@ -708,9 +716,33 @@ mod agent {
             telemetry: u16,
         ) -> BoxResult<Self> {
             let mut command = Command::new(binary);
+            command.arg("--config").arg(config);
+            Self::start(command, log, telemetry, None)
+        }
+
+        /// Rotel's `rotel-agent` receiving OTLP/gRPC on `ports.grpc` and exporting to the sink.
+        pub fn spawn_rotel(binary: &Path, ports: &Ports, log: PathBuf) -> BoxResult<Self> {
+            let mut command = Command::new(binary);
             command
-                .arg("--config")
-                .arg(config)
+                .arg("start")
+                .args(["--otlp-grpc-endpoint", &format!("127.0.0.1:{}", ports.grpc)])
+                .args(["--otlp-http-endpoint", &format!("127.0.0.1:{}", ports.http)])
+                .args(["--exporter", "otlp"])
+                .args([
+                    "--otlp-exporter-endpoint",
+                    &format!("http://127.0.0.1:{}", ports.sink),
+                ]);
+            let grpc = SocketAddr::from(([127, 0, 0, 1], ports.grpc));
+            Self::start(command, log, ports.telemetry, Some(grpc))
+        }
+
+        fn start(
+            mut command: Command,
+            log: PathBuf,
+            telemetry: u16,
+            ready_port: Option<SocketAddr>,
+        ) -> BoxResult<Self> {
+            command
                 .stdin(Stdio::null())
                 .stdout(fs::File::create(&log)?)
                 .stderr(fs::File::create(&log)?);
@@ -722,11 +754,12 @@ mod agent {
             }
             let child = command
                 .spawn()
-                .map_err(|err| format!("cannot start {}: {err}", binary.display()))?;
+                .map_err(|err| format!("cannot start {command:?}: {err}"))?;
             Ok(AgentProcess {
                 child,
                 log,
                 telemetry: SocketAddr::from(([127, 0, 0, 1], telemetry)),
+                ready_port,
             })
         }
 
@@ -741,7 +774,11 @@ mod agent {
                 if let Some(status) = self.child.try_wait()? {
                     return Err(format!("the agent exited during start-up: {status}").into());
                 }
-                if matches!(http_get(self.telemetry, "/readyz"), Ok((200, _))) {
+                let ready = match self.ready_port {
+                    Some(port) => std::net::TcpStream::connect(port).is_ok(),
+                    None => matches!(http_get(self.telemetry, "/readyz"), Ok((200, _))),
+                };
+                if ready {
                     return Ok(());
                 }
                 if Instant::now() >= deadline {
@@ -1409,15 +1446,22 @@ fn launch_agent(
     sink_port: u16,
     options: &options::Options,
 ) -> BoxResult<(agent::AgentProcess, std::net::SocketAddr)> {
-    let binary = match &options.agent {
-        Some(path) => path.clone(),
-        None => agent::build_binary()?,
-    };
     let ports = agent::Ports {
         grpc: agent::free_port()?,
         http: agent::free_port()?,
         telemetry: agent::free_port()?,
         sink: sink_port,
+    };
+    let log = scratch.0.join("agent.log");
+    if let Some(rotel) = &options.rotel {
+        let mut process = agent::AgentProcess::spawn_rotel(rotel, &ports, log)?;
+        process.wait_ready(PROCESS_TIMEOUT)?;
+        let grpc = std::net::SocketAddr::from(([127, 0, 0, 1], ports.grpc));
+        return Ok((process, grpc));
+    }
+    let binary = match &options.agent {
+        Some(path) => path.clone(),
+        None => agent::build_binary()?,
     };
     let config = scratch.0.join("config.yaml");
     std::fs::write(
@@ -1435,7 +1479,6 @@ fn launch_agent(
                 .map(|(directory, fsync)| (directory.as_path(), *fsync)),
         ),
     )?;
-    let log = scratch.0.join("agent.log");
     let mut process = agent::AgentProcess::spawn(&binary, &config, log, ports.telemetry)?;
     if let Err(err) = process.wait_ready(PROCESS_TIMEOUT) {
         return Err(format!("{err}\nagent log:\n{}", process.log_lines().join("\n")).into());

@@ -2,7 +2,8 @@
 //! metrics, the receivers and the telemetry server; shutdown in the reverse order (stop intake,
 //! flush the derived metrics, drain the queues, exit).
 
-use crate::config::{AuthConfig, GrpcReceiverConfig, HttpReceiverConfig};
+mod receivers;
+
 use crate::config::{
     BatchConfig, Config, FsyncPolicy, LoadedConfig, RetryConfig, SendingQueueConfig,
 };
@@ -13,13 +14,10 @@ use crate::exporter::{
     WorkerLimits,
 };
 use crate::metrics::{agent_identity, run_flusher, serve_prometheus, DerivedMetrics};
-use crate::receiver::{
-    descriptor_plan, raise_descriptor_limit, serve_grpc, serve_http, Admission, AdmissionLimits,
-    BearerAuth, ConnectionTimeouts, DescriptorPlan, GrpcReceiver, Http2Limits, HttpReceiver,
-    Intake, MemoryLimiter, PingPolicy, ReceiverCommon, Route, ServeLimits, ServerTls,
-};
-use crate::telemetry::{serve_telemetry, AgentCounters, ExporterCounters, Health, Listener};
+use crate::receiver::{Intake, Route};
+use crate::telemetry::{serve_telemetry, AgentCounters, ExporterCounters, Health};
 use crate::usage::UsageReader;
+use receivers::{admission, start_memory_limiter, start_receivers};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -400,213 +398,4 @@ async fn run_releaser(intake: Arc<Intake>, mut stop: watch::Receiver<bool>) {
         }
     }
     intake.release_due(true);
-}
-
-type ReceiverTasks = (Vec<JoinHandle<()>>, Option<SocketAddr>, Option<SocketAddr>);
-
-/// Binds a receiver's endpoint (`key`, address) and serves it with `serve`; logs where it
-/// listens (`protocol`: `gRPC`, `HTTP`).
-async fn start_receiver<Serving>(
-    protocol: &'static str,
-    (key, endpoint): (&'static str, &str),
-    limits: ServeLimits,
-    serve: impl FnOnce(TcpListener, ServeLimits) -> Serving,
-) -> Result<(JoinHandle<()>, SocketAddr), StartError>
-where
-    Serving: Future<Output = std::io::Result<()>> + Send + 'static,
-{
-    let (listener, address) = bind(key, endpoint).await?;
-    let max_connections = limits.max_connections;
-    let task = spawn_server(format!("{protocol} receiver"), serve(listener, limits));
-    tracing::info!(%address, max_connections, "OTLP/{protocol} receiver listening");
-    Ok((task, address))
-}
-
-/// The memory limiter and its sampling task, when a limit is configured.
-fn start_memory_limiter(
-    config: &Config,
-    health: &Arc<Health>,
-    counters: &Arc<AgentCounters>,
-    stop: &watch::Sender<bool>,
-) -> Result<Option<Arc<MemoryLimiter>>, StartError> {
-    let limiter = MemoryLimiter::from_config(&config.memory_limiter)
-        .map_err(|error| StartError::Config(error.to_string()))?;
-    if let Some(limiter) = &limiter {
-        tokio::spawn(
-            limiter
-                .clone()
-                .run(health.clone(), counters.clone(), stop.subscribe()),
-        );
-    }
-    Ok(limiter)
-}
-
-/// The admission budget both receivers share.
-fn admission(
-    config: &Config,
-    limiter: Option<Arc<MemoryLimiter>>,
-    counters: &Arc<AgentCounters>,
-) -> Arc<Admission> {
-    let admission = &config.receivers.otlp.admission;
-    Admission::new(
-        AdmissionLimits {
-            request_limit: admission.request_limit_mib.0,
-            small_reserve: admission.small_request_reserve_mib.0,
-            waiting_limit: admission.waiting_limit_mib.0,
-            wait_timeout: admission.wait_timeout.0,
-        },
-        limiter,
-        counters.clone(),
-    )
-}
-
-fn off_when_zero(duration: Duration) -> Option<Duration> {
-    (!duration.is_zero()).then_some(duration)
-}
-
-fn grpc_limits(
-    config: &GrpcReceiverConfig,
-    plan: &DescriptorPlan,
-    share: usize,
-    tls: Option<Arc<ServerTls>>,
-) -> ServeLimits {
-    let server = &config.keepalive.server_parameters;
-    let policy = &config.keepalive.enforcement_policy;
-    ServeLimits {
-        listener: Listener::Grpc,
-        max_connections: plan.max_connections(
-            "receivers.otlp.protocols.grpc.max_connections",
-            config.max_connections,
-        ),
-        timeouts: ConnectionTimeouts {
-            idle: off_when_zero(server.max_connection_idle.0),
-            header: None,
-            max_age: off_when_zero(server.max_connection_age.0),
-            age_grace: off_when_zero(server.max_connection_age_grace.0),
-        },
-        http2_only: Some(Http2Limits {
-            max_concurrent_streams: config.max_concurrent_streams,
-            keepalive_interval: off_when_zero(server.time.0),
-            keepalive_timeout: server.timeout.0,
-            pings: Some(PingPolicy {
-                min_time: policy.min_time.0,
-                permit_without_stream: policy.permit_without_stream,
-            }),
-        }),
-        connection_budget: share,
-        tls,
-    }
-}
-
-fn http_limits(
-    config: &HttpReceiverConfig,
-    plan: &DescriptorPlan,
-    share: usize,
-    tls: Option<Arc<ServerTls>>,
-) -> ServeLimits {
-    ServeLimits {
-        listener: Listener::Http,
-        max_connections: plan.max_connections(
-            "receivers.otlp.protocols.http.max_connections",
-            config.max_connections,
-        ),
-        timeouts: ConnectionTimeouts {
-            idle: Some(config.idle_timeout.0),
-            header: Some(config.read_header_timeout.0),
-            max_age: None,
-            age_grace: None,
-        },
-        http2_only: None,
-        connection_budget: share,
-        tls,
-    }
-}
-
-/// The bearer-token check of one receiver (its own `auth`, else `receivers.otlp.auth`), its
-/// token file watched for changes.
-fn receiver_auth(
-    config: &Config,
-    own: &Option<AuthConfig>,
-    counters: &Arc<AgentCounters>,
-) -> Result<Option<Arc<BearerAuth>>, StartError> {
-    let auth = own.as_ref().unwrap_or(&config.receivers.otlp.auth);
-    let auth = BearerAuth::from_config(auth, counters.clone())
-        .map_err(|error| StartError::Config(error.to_string()))?;
-    if let Some(auth) = &auth {
-        auth.spawn_reloader();
-    }
-    Ok(auth)
-}
-
-/// Watches a receiver's certificate files for a rotation.
-fn watched(tls: &Option<Arc<ServerTls>>) -> Option<Arc<ServerTls>> {
-    let tls = tls.clone()?;
-    tls.spawn_reloader();
-    Some(tls)
-}
-
-async fn start_receivers(
-    loaded: &LoadedConfig,
-    intake: &Arc<Intake>,
-    admission: &Arc<Admission>,
-    counters: &Arc<AgentCounters>,
-    stop: &watch::Sender<bool>,
-) -> Result<ReceiverTasks, StartError> {
-    let config = &loaded.config;
-    let protocols = &config.receivers.otlp.protocols;
-    let descriptors = raise_descriptor_limit().unwrap_or(1024);
-    let plan = descriptor_plan(descriptors, config);
-    let share = config.receivers.otlp.admission.per_connection_limit_mib.0;
-    let common = |limits, auth, read_timeout| ReceiverCommon {
-        intake: intake.clone(),
-        counters: counters.clone(),
-        admission: admission.clone(),
-        read_timeout,
-        limits,
-        auth,
-    };
-    let mut tasks = Vec::new();
-    let mut grpc_address = None;
-    if protocols.grpc.enabled {
-        let grpc = &protocols.grpc;
-        let auth = receiver_auth(config, &grpc.auth, counters)?;
-        let limits = grpc_limits(grpc, &plan, share, watched(&loaded.receiver_tls.grpc));
-        let serve = |listener, limits| {
-            let receiver = GrpcReceiver {
-                common: common(limits, auth, grpc.read_timeout.0),
-                max_message_bytes: grpc.max_recv_msg_size_mib.0,
-                refuse_with: grpc.refuse_with,
-            };
-            serve_grpc(listener, receiver, stopped(stop.subscribe()))
-        };
-        let endpoint = (
-            "receivers.otlp.protocols.grpc.endpoint",
-            grpc.endpoint.0.as_str(),
-        );
-        let (task, address) = start_receiver("gRPC", endpoint, limits, serve).await?;
-        tasks.push(task);
-        grpc_address = Some(address);
-    }
-    let mut http_address = None;
-    if protocols.http.enabled {
-        let http = &protocols.http;
-        let auth = receiver_auth(config, &http.auth, counters)?;
-        let limits = http_limits(http, &plan, share, watched(&loaded.receiver_tls.http));
-        let serve = |listener, limits| {
-            let receiver = HttpReceiver {
-                common: common(limits, auth, http.read_timeout.0),
-                max_body_bytes: http.max_request_body_size_mib.0,
-                refuse_with: http.refuse_with,
-            };
-            serve_http(listener, receiver, stopped(stop.subscribe()))
-        };
-        let endpoint = (
-            "receivers.otlp.protocols.http.endpoint",
-            http.endpoint.0.as_str(),
-        );
-        let (task, address) = start_receiver("HTTP", endpoint, limits, serve).await?;
-        tasks.push(task);
-        http_address = Some(address);
-    }
-    Ok((tasks, grpc_address, http_address))
 }
