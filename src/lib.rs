@@ -8,6 +8,7 @@ pub mod config;
 pub mod enrich;
 pub mod exporter;
 pub mod metrics;
+pub mod otlp;
 pub mod pem;
 pub mod pricing;
 pub mod receiver;

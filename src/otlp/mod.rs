@@ -1,0 +1,5 @@
+//! OTLP on its wire bytes: a validating scan that refuses what prost would refuse and indexes
+//! where the spans are, zero-copy views of what the pipeline reads, and the splice that appends
+//! attributes to spans without decoding and encoding the rest.
+
+pub mod index;
