@@ -10,6 +10,7 @@ pub mod exporter;
 pub mod metrics;
 pub mod otlp;
 pub mod pem;
+pub mod pipeline;
 pub mod pricing;
 pub mod receiver;
 pub mod telemetry;

@@ -14,7 +14,7 @@ use crate::exporter::{
     WorkerLimits,
 };
 use crate::metrics::{agent_identity, run_flusher, serve_prometheus, DerivedMetrics};
-use crate::receiver::{Intake, Route};
+use crate::pipeline::{Intake, Route};
 use crate::telemetry::{serve_telemetry, AgentCounters, ExporterCounters, Health};
 use crate::usage::UsageReader;
 use receivers::{admission, start_memory_limiter, start_receivers};

@@ -3,10 +3,11 @@
 
 use super::{bind, spawn_server, stopped, StartError};
 use crate::config::{AuthConfig, Config, GrpcReceiverConfig, HttpReceiverConfig, LoadedConfig};
+use crate::pipeline::Intake;
 use crate::receiver::{
     descriptor_plan, raise_descriptor_limit, serve_grpc, serve_http, Admission, AdmissionLimits,
     BearerAuth, ConnectionTimeouts, DescriptorPlan, GrpcReceiver, Http2Limits, HttpReceiver,
-    Intake, MemoryLimiter, PingPolicy, ReceiverCommon, ServeLimits, ServerTls,
+    MemoryLimiter, PingPolicy, ReceiverCommon, ServeLimits, ServerTls,
 };
 use crate::telemetry::{AgentCounters, Health, Listener};
 use std::future::Future;

@@ -1,8 +1,8 @@
-//! The span attributes the agent writes, how a cost breakdown becomes attributes, and reading
-//! attribute values.
+//! The span attributes the agent writes and how a cost breakdown becomes attributes.
 //! Money is `Decimal` up to here; the wire type is double.
 
 use crate::config::OutputDialect;
+use crate::otlp::view::Attributes;
 use crate::pricing::CostBreakdown;
 use crate::usage::ExistingCost;
 use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
@@ -26,48 +26,11 @@ pub const THRESHOLD_EXCEEDED: &str = "gen_ai.usage.cost.threshold_exceeded";
 /// Names the span's own cost attribute that was negative, NaN, infinite or not a number.
 pub const INVALID_EXISTING_COST: &str = "gen_ai.usage.cost.invalid_existing_cost";
 
-/// The value of a string attribute.
-pub fn string_value<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a str> {
-    match value_of(attributes, key)? {
-        Value::StringValue(text) => Some(text.as_str()),
-        _ => None,
-    }
-}
-
-/// The value of a double attribute.
-pub fn double_value(attributes: &[KeyValue], key: &str) -> Option<f64> {
-    match value_of(attributes, key)? {
-        Value::DoubleValue(number) => Some(*number),
-        _ => None,
-    }
-}
-
-/// The attribute as text whatever its type (ids are often integers).
-pub fn any_string(attributes: &[KeyValue], key: &str) -> Option<String> {
-    match value_of(attributes, key)? {
-        Value::StringValue(text) => Some(text.clone()),
-        Value::IntValue(number) => Some(number.to_string()),
-        Value::BoolValue(flag) => Some(flag.to_string()),
-        Value::DoubleValue(number) => Some(number.to_string()),
-        _ => None,
-    }
-}
-
-fn value_of<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a Value> {
-    attributes
-        .iter()
-        .find(|kv| kv.key == key)?
-        .value
-        .as_ref()?
-        .value
-        .as_ref()
-}
-
 /// Whether an earlier agent already priced (or declined to price) this span.
-pub fn already_enriched(attributes: &[KeyValue]) -> bool {
+pub fn already_enriched<'a>(attributes: impl Attributes<'a>) -> bool {
     attributes
-        .iter()
-        .any(|kv| kv.key == COST_AMOUNT || kv.key == UNPRICED_REASON)
+        .entries()
+        .any(|(key, _)| key == COST_AMOUNT || key == UNPRICED_REASON)
 }
 
 /// The double nearest to `value`. Exact when mantissa and power of ten are exact doubles (one
@@ -145,10 +108,10 @@ pub fn provider_cost(existing: &ExistingCost, currency: &str) -> Vec<KeyValue> {
 }
 
 /// The same cost in other dialects, for backends that read those; only names the span lacks.
-pub fn dialect_cost(
+pub fn dialect_cost<'a>(
     dialects: &[OutputDialect],
     cost: &CostBreakdown,
-    existing: &[KeyValue],
+    existing: impl Attributes<'a>,
 ) -> Vec<KeyValue> {
     let mut attributes = Vec::new();
     for dialect in dialects {
@@ -170,6 +133,6 @@ pub fn dialect_cost(
             OutputDialect::OpenLit => attributes.push(money("gen_ai.usage.cost", cost.total)),
         }
     }
-    attributes.retain(|new| !existing.iter().any(|old| old.key == new.key));
+    attributes.retain(|new| existing.get(&new.key).is_none());
     attributes
 }

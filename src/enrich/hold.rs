@@ -4,7 +4,7 @@
 //! its wait ends — then with what is known.
 
 use crate::metrics::CallRecord;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use crate::otlp::view::{Attributes, SpanView, TraceRequestView};
 use opentelemetry_proto::tonic::common::v1::{
     any_value::Value, AnyValue, InstrumentationScope, KeyValue,
 };
@@ -143,33 +143,29 @@ impl HoldBuffer {
     }
 
     /// Remembers the spans of `request` that belong to traces with held spans.
-    pub fn observe(&mut self, request: &ExportTraceServiceRequest) {
+    pub fn observe<'a>(&mut self, request: impl TraceRequestView<'a>) {
         if self.traces.is_empty() {
             return;
         }
-        for span in request
-            .resource_spans
-            .iter()
-            .flat_map(|resource| &resource.scope_spans)
-            .flat_map(|scope| &scope.spans)
-        {
-            let Some(trace) = self.traces.get_mut(&span.trace_id) else {
+        for (_, span) in request.spans() {
+            let Some(trace) = self.traces.get_mut(span.trace_id()) else {
                 continue;
             };
             let values = self
                 .keys
                 .iter()
                 .filter_map(|key| {
-                    super::attributes::any_string(&span.attributes, key)
+                    span.attributes()
+                        .text(key)
                         .map(|value| (key.clone(), value))
                 })
                 .collect::<Vec<_>>();
             let added = known_size(&values);
             let known = KnownSpan {
-                parent: span.parent_span_id.clone(),
+                parent: span.parent_span_id().to_vec(),
                 values,
             };
-            if trace.known.insert(span.span_id.clone(), known).is_none() {
+            if trace.known.insert(span.span_id().to_vec(), known).is_none() {
                 trace.known_bytes += added;
                 self.bytes += added;
             }
@@ -279,6 +275,7 @@ fn apply(held: &mut HeldSpan, found: Vec<(String, String)>, keys: &[String], cop
 mod tests {
     use super::*;
     use crate::test_support::parent_id;
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
     fn held(trace: u8, id: u8, parent: u8) -> HeldSpan {
         let span = Span {

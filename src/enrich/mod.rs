@@ -12,6 +12,7 @@ pub use records::Dimensions;
 
 use crate::config::{Config, ConfigDate, ExistingCostPolicy, OutputDialect};
 use crate::metrics::CallRecord;
+use crate::otlp::view::{Attributes, SpanView, TraceRequestView};
 use crate::pricing::{cost_of, Catalog, CostBreakdown};
 use crate::telemetry::{AgentCounters, UnpricedReason};
 use crate::usage::{CallFacts, ExistingCost, Source, SpanUsage, TokenUsage, UsageReader};
@@ -152,23 +153,37 @@ impl Enricher {
         request: &mut ExportTraceServiceRequest,
         counters: &AgentCounters,
     ) -> EnrichOutcome {
+        let (outcome, additions) = self.enrich(&*request, counters);
+        for ((r, s, i), attributes) in additions {
+            request.resource_spans[r].scope_spans[s].spans[i]
+                .attributes
+                .extend(attributes);
+        }
+        outcome
+    }
+
+    /// Decides every span of `request`, counts what happened and describes each model call
+    /// for the metrics; returns the attributes to add to each span.
+    pub fn enrich<'a>(
+        &self,
+        request: impl TraceRequestView<'a>,
+        counters: &AgentCounters,
+    ) -> (EnrichOutcome, Vec<(Location, Vec<KeyValue>)>) {
         let mut outcome = EnrichOutcome::default();
         let mut plans = Vec::new();
-        for (r, resource_spans) in request.resource_spans.iter().enumerate() {
-            let resource = resource_spans
-                .resource
-                .as_ref()
-                .map_or(&[][..], |resource| &resource.attributes[..]);
-            let sdk_name = attributes::string_value(resource, "telemetry.sdk.name");
-            for (s, scope_spans) in resource_spans.scope_spans.iter().enumerate() {
-                let scope = scope_spans.scope.as_ref();
+        for r in 0..request.resource_count() {
+            let resource = request.resource_attributes(r);
+            let sdk_name = resource.str("telemetry.sdk.name");
+            for s in 0..request.scope_count(r) {
+                let (scope_name, scope_version) = request.scope(r, s);
                 let source = Source {
-                    scope_name: scope.map_or("", |scope| scope.name.as_str()),
-                    scope_version: scope.map_or("", |scope| scope.version.as_str()),
+                    scope_name,
+                    scope_version,
                     sdk_name,
                 };
-                for (i, span) in scope_spans.spans.iter().enumerate() {
+                for i in 0..request.span_count(r, s) {
                     outcome.spans += 1;
+                    let span = request.span((r, s, i));
                     if let Some(plan) = self.plan(span, (r, s, i), &source, resource) {
                         plans.push(plan);
                     }
@@ -176,7 +191,7 @@ impl Enricher {
             }
         }
         if plans.is_empty() {
-            return outcome;
+            return (outcome, Vec::new());
         }
         // The most precise span of a call is decided first, so it is the one priced.
         plans.sort_by_key(|plan| std::cmp::Reverse(plan.precision));
@@ -204,19 +219,16 @@ impl Enricher {
         if !drafts.is_empty() {
             outcome.awaiting = self.attribute(request, &mut drafts, &mut additions);
         }
-        for ((r, s, i), attributes) in additions {
-            request.resource_spans[r].scope_spans[s].spans[i]
-                .attributes
-                .extend(attributes);
-        }
+        additions.retain(|(_, attributes)| !attributes.is_empty());
         counters.priced(outcome.priced);
         outcome.records = drafts.into_iter().map(|(_, record)| record).collect();
-        outcome
+        (outcome, additions)
     }
 
     /// Prices a lone span (outside any request), without duplicate detection or metrics.
     pub fn enrich_span(&self, span: &mut Span, source: &Source<'_>) -> SpanOutcome {
-        let Some(plan) = self.plan(span, (0, 0, 0), source, &[]) else {
+        let no_resource: &[KeyValue] = &[];
+        let Some(plan) = self.plan(&*span, (0, 0, 0), source, no_resource) else {
             return SpanOutcome::Untouched;
         };
         let (attributes, outcome) = match plan.pricing {
@@ -229,14 +241,14 @@ impl Enricher {
     }
 
     /// What to do with one span; `None` for spans that are not model calls and carry no usage.
-    fn plan(
+    fn plan<'a>(
         &self,
-        span: &Span,
+        span: impl SpanView<'a>,
         location: Location,
         source: &Source<'_>,
-        resource: &[KeyValue],
+        resource: impl Attributes<'a>,
     ) -> Option<Plan> {
-        if attributes::already_enriched(&span.attributes) {
+        if attributes::already_enriched(span.attributes()) {
             return None;
         }
         let dimensions = |facts: &CallFacts<'_>| {
@@ -245,8 +257,8 @@ impl Enricher {
                 .map(|dimensions| dimensions.of_call(facts, span, resource))
         };
         let duration_seconds = Decimal::from(
-            span.end_time_unix_nano
-                .saturating_sub(span.start_time_unix_nano),
+            span.end_time_unix_nano()
+                .saturating_sub(span.start_time_unix_nano()),
         ) / Decimal::from(1_000_000_000u64);
         let bare = |pricing| Plan {
             location,
@@ -256,7 +268,7 @@ impl Enricher {
             call: None,
             duration_seconds,
         };
-        match self.reader.read(&span.attributes, &span.name, source) {
+        match self.reader.read(span.attributes(), span.name(), source) {
             SpanUsage::Absent => None,
             SpanUsage::Aggregate => Some(bare(Pricing::Unpriced(UnpricedReason::AggregateSpan))),
             SpanUsage::Invalid => Some(bare(Pricing::Unpriced(UnpricedReason::InvalidUsage))),
@@ -274,13 +286,13 @@ impl Enricher {
                 location,
                 precision: facts.precision,
                 identity: Some(CallIdentity {
-                    trace_id: duplicates::trace_id(&span.trace_id),
-                    span_id: duplicates::span_id(&span.span_id),
-                    parent_span_id: (!span.parent_span_id.is_empty())
-                        .then(|| duplicates::span_id(&span.parent_span_id)),
+                    trace_id: duplicates::trace_id(span.trace_id()),
+                    span_id: duplicates::span_id(span.span_id()),
+                    parent_span_id: (!span.parent_span_id().is_empty())
+                        .then(|| duplicates::span_id(span.parent_span_id())),
                     response_id: facts.response_id.map(str::to_string),
                     fingerprint: (facts.usage.input, facts.usage.output),
-                    interval: (span.start_time_unix_nano, span.end_time_unix_nano),
+                    interval: (span.start_time_unix_nano(), span.end_time_unix_nano()),
                 }),
                 pricing: self.cost_attributes(&facts, span).into(),
                 call: dimensions(&facts).map(|dimensions| CallDraft {
@@ -293,10 +305,10 @@ impl Enricher {
     }
 
     /// The cost attributes of a model-call span and its cost, or why it cannot be priced.
-    fn cost_attributes(
+    fn cost_attributes<'a>(
         &self,
         facts: &CallFacts<'_>,
-        span: &Span,
+        span: impl SpanView<'a>,
     ) -> Result<(Vec<KeyValue>, CostBreakdown), UnpricedReason> {
         let currency = self.catalog.currency();
         let (mut attributes, cost) = match (self.existing_cost, &facts.existing_cost) {
@@ -315,7 +327,7 @@ impl Enricher {
                 attributes.extend(attributes::dialect_cost(
                     &self.output_dialects,
                     &priced.cost,
-                    &span.attributes,
+                    span.attributes(),
                 ));
                 (attributes, priced.cost)
             }
@@ -419,9 +431,9 @@ impl Enricher {
 
     /// Adds the attribution keys to each record's dimensions, copying inherited ones onto spans;
     /// returns the records still missing keys whose ancestors are outside the request.
-    fn attribute(
+    fn attribute<'a>(
         &self,
-        request: &ExportTraceServiceRequest,
+        request: impl TraceRequestView<'a>,
         drafts: &mut [(Location, CallRecord)],
         additions: &mut Vec<(Location, Vec<KeyValue>)>,
     ) -> Vec<Awaiting> {
@@ -432,20 +444,11 @@ impl Enricher {
         else {
             return Vec::new();
         };
-        let all_spans = request
-            .resource_spans
-            .iter()
-            .flat_map(|resource| &resource.scope_spans)
-            .flat_map(|scope| &scope.spans);
-        let ancestry = Ancestry::of_request(all_spans);
+        let ancestry = Ancestry::of_request(request.spans().map(|(_, span)| span));
         let mut awaiting = Vec::new();
         for (index, ((r, s, i), record)) in drafts.iter_mut().enumerate() {
-            let resource_spans = &request.resource_spans[*r];
-            let resource = resource_spans
-                .resource
-                .as_ref()
-                .map_or(&[][..], |resource| &resource.attributes[..]);
-            let span = &resource_spans.scope_spans[*s].spans[*i];
+            let resource = request.resource_attributes(*r);
+            let span = request.span((*r, *s, *i));
             let mut copied = Vec::new();
             let found =
                 records::attribution(&dimensions.attribution_keys, span, &ancestry, resource);
@@ -495,8 +498,8 @@ fn unpriced(reason: UnpricedReason) -> Vec<KeyValue> {
 }
 
 /// The UTC date a span started; today for spans without a start time.
-fn span_date(span: &Span) -> ConfigDate {
-    match span.start_time_unix_nano {
+fn span_date<'a>(span: impl SpanView<'a>) -> ConfigDate {
+    match span.start_time_unix_nano() {
         0 => ConfigDate::today(),
         nanos => ConfigDate::from_unix_nanos(nanos),
     }

@@ -2,13 +2,14 @@
 //! (operation, provider, models, error type, service, resource keys) and the user's attribution
 //! keys, read from the span, else its ancestors in the same request, else its resource.
 
-use super::attributes::{any_string, string_value};
 use crate::config::MetricsConfig;
+use crate::otlp::view::{Attributes, SpanView};
 use crate::usage::CallFacts;
-use opentelemetry_proto::tonic::common::v1::KeyValue;
-use opentelemetry_proto::tonic::trace::v1::{status::StatusCode, Span};
+use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
+
+pub use crate::otlp::view::Location;
 
 /// How deep the ancestor walk goes before giving up (cycles in bad data end it too).
 const MAX_ANCESTRY: usize = 32;
@@ -41,11 +42,11 @@ impl Dimensions {
     }
 
     /// The dimensions a call has on its own: from its span and its resource.
-    pub fn of_call(
+    pub fn of_call<'a>(
         &self,
         facts: &CallFacts<'_>,
-        span: &Span,
-        resource: &[KeyValue],
+        span: impl SpanView<'a>,
+        resource: impl Attributes<'a>,
     ) -> Vec<(String, String)> {
         let mut dimensions =
             Vec::with_capacity(8 + self.resource_keys.len() + self.attribution_keys.len());
@@ -59,9 +60,9 @@ impl Dimensions {
         push("gen_ai.request.model", facts.request_model);
         push("gen_ai.response.model", facts.response_model);
         push("error.type", error_type(span).as_deref());
-        push("service.name", string_value(resource, "service.name"));
+        push("service.name", resource.str("service.name"));
         for key in &self.resource_keys {
-            push(key, string_value(resource, key));
+            push(key, resource.str(key));
         }
         dimensions
     }
@@ -77,43 +78,37 @@ impl Dimensions {
 }
 
 /// `error.type` of a failed call: the attribute, else `_OTHER` when the span status is ERROR.
-fn error_type(span: &Span) -> Option<String> {
-    if let Some(value) = any_string(&span.attributes, "error.type") {
+fn error_type<'a>(span: impl SpanView<'a>) -> Option<String> {
+    if let Some(value) = span.attributes().text("error.type") {
         return Some(value);
     }
-    let failed = span
-        .status
-        .as_ref()
-        .is_some_and(|status| status.code == StatusCode::Error as i32);
+    let failed = span.status_code() == StatusCode::Error as i32;
     failed.then(|| "_OTHER".to_string())
 }
 
-/// Where a span sits in its request: (resource, scope, span) indexes.
-pub type Location = (usize, usize, usize);
-
 /// Spans of one request by id, to walk from a span to its ancestors.
-pub struct Ancestry<'a> {
-    by_id: FxHashMap<(&'a [u8], &'a [u8]), &'a Span>,
+pub struct Ancestry<'a, S> {
+    by_id: FxHashMap<(&'a [u8], &'a [u8]), S>,
 }
 
-impl<'a> Ancestry<'a> {
-    pub fn of_request(spans: impl Iterator<Item = &'a Span>) -> Self {
+impl<'a, S: SpanView<'a>> Ancestry<'a, S> {
+    pub fn of_request(spans: impl Iterator<Item = S>) -> Self {
         Self {
             by_id: spans
-                .map(|span| ((span.trace_id.as_slice(), span.span_id.as_slice()), span))
+                .map(|span| ((span.trace_id(), span.span_id()), span))
                 .collect(),
         }
     }
 
     /// Whether the ancestors of `span` leave the request before reaching the trace's root.
-    pub fn leaves_request(&self, span: &Span) -> bool {
-        let mut parent = span.parent_span_id.as_slice();
+    pub fn leaves_request(&self, span: S) -> bool {
+        let mut parent = span.parent_span_id();
         for _ in 0..MAX_ANCESTRY {
             if parent.is_empty() {
                 return false;
             }
-            match self.by_id.get(&(span.trace_id.as_slice(), parent)) {
-                Some(ancestor) => parent = ancestor.parent_span_id.as_slice(),
+            match self.by_id.get(&(span.trace_id(), parent)) {
+                Some(ancestor) => parent = ancestor.parent_span_id(),
                 None => return true,
             }
         }
@@ -121,37 +116,37 @@ impl<'a> Ancestry<'a> {
     }
 
     /// The value of `key` on the nearest ancestor of `span` that has it.
-    pub fn inherited(&self, span: &Span, key: &str) -> Option<String> {
-        let mut parent = span.parent_span_id.as_slice();
+    pub fn inherited(&self, span: S, key: &str) -> Option<String> {
+        let mut parent = span.parent_span_id();
         for _ in 0..MAX_ANCESTRY {
             if parent.is_empty() {
                 return None;
             }
-            let ancestor = self.by_id.get(&(span.trace_id.as_slice(), parent))?;
-            if let Some(value) = any_string(&ancestor.attributes, key) {
+            let ancestor = self.by_id.get(&(span.trace_id(), parent))?;
+            if let Some(value) = ancestor.attributes().text(key) {
                 return Some(value);
             }
-            parent = ancestor.parent_span_id.as_slice();
+            parent = ancestor.parent_span_id();
         }
         None
     }
 }
 
 /// Attribution values of one span: (key, value, whether it must be copied onto the span).
-pub fn attribution(
+pub fn attribution<'a, S: SpanView<'a>>(
     keys: &[String],
-    span: &Span,
-    ancestry: &Ancestry<'_>,
-    resource: &[KeyValue],
+    span: S,
+    ancestry: &Ancestry<'a, S>,
+    resource: impl Attributes<'a>,
 ) -> Vec<(String, String, bool)> {
     keys.iter()
         .filter_map(|key| {
-            if let Some(own) = any_string(&span.attributes, key) {
+            if let Some(own) = span.attributes().text(key) {
                 return Some((key.clone(), own, false));
             }
             ancestry
                 .inherited(span, key)
-                .or_else(|| any_string(resource, key))
+                .or_else(|| resource.text(key))
                 .map(|value| (key.clone(), value, true))
         })
         .collect()

@@ -3,6 +3,7 @@
 
 use super::Payload;
 use crate::enrich::attributes as cost;
+use crate::otlp::view::Attributes;
 use crate::usage::{Source, SpanUsage, UsageReader};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use std::fmt::Write as _;
@@ -53,9 +54,10 @@ impl DebugExporter {
                         .resource
                         .as_ref()
                         .map_or(&[][..], |resource| &resource.attributes[..]);
-                    let service = cost::string_value(resource_attributes, "service.name")
+                    let service = resource_attributes
+                        .str("service.name")
                         .unwrap_or("unknown_service");
-                    let sdk_name = cost::string_value(resource_attributes, "telemetry.sdk.name");
+                    let sdk_name = resource_attributes.str("telemetry.sdk.name");
                     for scope in &resource.scope_spans {
                         let source = Source {
                             scope_name: scope
@@ -125,14 +127,14 @@ impl DebugExporter {
         source: &Source<'_>,
     ) -> bool {
         let attributes = &span.attributes;
-        let Some(price_id) = cost::string_value(attributes, cost::PRICE_ID) else {
+        let Some(price_id) = attributes.str(cost::PRICE_ID) else {
             return false;
         };
         let SpanUsage::Present(facts) = self.reader.read(attributes, &span.name, source) else {
             return false;
         };
         let (model, usage) = (facts.model, facts.usage);
-        let money = |key: &str| cost::double_value(attributes, key).unwrap_or(0.0);
+        let money = |key: &str| attributes.double(key).unwrap_or(0.0);
         let _ = writeln!(
         out,
         "priced span service={service} model={model} tokens[input={} output={} cache_read={} cache_creation={}] \
@@ -151,7 +153,7 @@ impl DebugExporter {
         money(cost::CACHE_HIT_RATIO),
         money(cost::CACHE_SAVINGS),
         model = model.unwrap_or("?"),
-        currency = cost::string_value(attributes, cost::COST_CURRENCY).unwrap_or(""),
+        currency = attributes.str(cost::COST_CURRENCY).unwrap_or(""),
     );
         true
     }

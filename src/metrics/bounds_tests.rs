@@ -301,7 +301,7 @@ fn long_model_names_are_cut_for_every_output_and_left_whole_on_spans() {
         .spans
         .iter()
         .filter_map(|span| {
-            crate::enrich::attributes::string_value(&span.attributes, "gen_ai.request.model")
+            crate::otlp::view::Attributes::str(&span.attributes, "gen_ai.request.model")
         })
         .map(str::len)
         .collect();

@@ -3,7 +3,7 @@
 
 use super::DerivedMetrics;
 use crate::exporter::Payload;
-use crate::receiver::Intake;
+use crate::pipeline::Intake;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;

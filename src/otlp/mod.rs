@@ -2,4 +2,9 @@
 //! where the spans are, zero-copy views of what the pipeline reads, and the splice that appends
 //! attributes to spans without decoding and encoding the rest.
 
+pub mod decoded;
+pub mod fields;
 pub mod index;
+pub mod splice;
+pub mod view;
+pub mod wire_view;

@@ -8,9 +8,10 @@ use super::codec::{DecodeContext, OtlpCodec};
 use super::connection::Connection;
 use super::rejection::Rejections;
 use super::serve::{serve, Handler, Responding};
-use super::{BearerAuth, Intake, ReceiverCommon, SignalRequest};
+use super::{BearerAuth, ReceiverCommon, SignalRequest};
 use crate::config::GrpcRefusal;
 use crate::exporter::status_with_retry_info;
+use crate::pipeline::{Intake, Request};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -228,7 +229,10 @@ impl<R: SignalRequest> UnaryService<R> for Export<R> {
                 rejections.reject("gRPC", &invalid.to_string());
                 return Err(Status::invalid_argument(invalid.to_string()));
             }
-            match intake.accept(request.into_payload()).await {
+            match intake
+                .accept(Request::Decoded(request.into_payload()))
+                .await
+            {
                 Ok(()) => Ok(tonic::Response::new(R::Response::default())),
                 Err(refused) => {
                     let message = format!(

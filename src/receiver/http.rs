@@ -7,8 +7,9 @@ use super::admission::{Admission, AdmittedBody, BodyError, Overload, Ticket};
 use super::connection::Connection;
 use super::rejection::Rejections;
 use super::serve::{serve, Handler, Responding};
-use super::{BearerAuth, Intake, ReceiverCommon, SignalRequest};
+use super::{BearerAuth, ReceiverCommon, SignalRequest};
 use crate::config::HttpRefusal;
+use crate::pipeline::{Intake, Request};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -249,7 +250,11 @@ async fn export<R: SignalRequest>(
     };
     let ticket = admitted.map(|Extension(Admitted(ticket))| ticket);
     match decode::<R>(&state, &headers, body, encoding, ticket.as_deref()).await {
-        Ok(request) => match state.intake.accept(request.into_payload()).await {
+        Ok(request) => match state
+            .intake
+            .accept(Request::Decoded(request.into_payload()))
+            .await
+        {
             Ok(()) => encoded_response(StatusCode::OK, encoding, &R::Response::default()),
             Err(refused) => {
                 let seconds = refused.retry_after.as_secs().max(1);

@@ -11,9 +11,9 @@ pub use dialects::Dialect;
 pub use semantics::{SemanticsRules, Source};
 
 use crate::config::UsageConfig;
+use crate::otlp::view::{AttrValue, Attributes};
 use call_kind::{is_aggregate, KindMarkers};
 use dialects::{classify, Field};
-use opentelemetry_proto::tonic::common::v1::{any_value::Value, KeyValue};
 
 /// Token counts of one model call, in the convention's reading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -123,7 +123,7 @@ struct Slot<'a> {
     rank: u8,
     dialect: Dialect,
     key: &'a str,
-    value: &'a Value,
+    value: AttrValue<'a>,
 }
 
 /// Reads usage according to the configuration.
@@ -164,18 +164,17 @@ impl UsageReader {
     /// Reads the usage of one span.
     pub fn read<'a>(
         &self,
-        attributes: &'a [KeyValue],
+        attributes: impl Attributes<'a>,
         span_name: &str,
         source: &Source<'_>,
     ) -> SpanUsage<'a> {
         let mut slots: [Option<Slot<'a>>; Field::COUNT] = [None; Field::COUNT];
         let mut batch = false;
         let mut vercel_v6 = false;
-        for attribute in attributes {
-            let Some(value) = attribute.value.as_ref().and_then(|any| any.value.as_ref()) else {
+        for (key, value) in attributes.entries() {
+            if value == AttrValue::Empty {
                 continue;
-            };
-            let key = attribute.key.as_str();
+            }
             let known = classify(key).or_else(|| {
                 self.extra_names
                     .iter()
@@ -402,21 +401,21 @@ fn existing_cost<'a>(
     }))
 }
 
-fn money(value: &Value) -> Option<f64> {
+fn money(value: AttrValue<'_>) -> Option<f64> {
     match value {
-        Value::DoubleValue(number) => Some(*number),
-        Value::IntValue(number) => Some(*number as f64),
-        Value::StringValue(text) => text.trim().parse().ok(),
+        AttrValue::Double(number) => Some(number),
+        AttrValue::Int(number) => Some(number as f64),
+        AttrValue::Str(text) => text.trim().parse().ok(),
         _ => None,
     }
     .filter(|number: &f64| number.is_finite() && *number >= 0.0)
 }
 
-fn value_matches(value: &Value, wanted: &str) -> bool {
+fn value_matches(value: AttrValue<'_>, wanted: &str) -> bool {
     match value {
-        Value::StringValue(text) => text.eq_ignore_ascii_case(wanted),
-        Value::BoolValue(flag) => flag.to_string() == wanted.to_ascii_lowercase(),
-        Value::IntValue(number) => number.to_string() == wanted,
+        AttrValue::Str(text) => text.eq_ignore_ascii_case(wanted),
+        AttrValue::Bool(flag) => flag.to_string() == wanted.to_ascii_lowercase(),
+        AttrValue::Int(number) => number.to_string() == wanted,
         _ => false,
     }
 }
@@ -433,21 +432,21 @@ fn normalise_provider(name: &str) -> String {
     }
 }
 
-fn non_empty_str(value: &Value) -> Option<&str> {
+fn non_empty_str(value: AttrValue<'_>) -> Option<&str> {
     match value {
-        Value::StringValue(text) if !text.trim().is_empty() => Some(text.as_str()),
+        AttrValue::Str(text) if !text.trim().is_empty() => Some(text),
         _ => None,
     }
 }
 
 /// Accepts integers, integral doubles and decimal strings of whole numbers; nothing negative.
-fn token_count(value: &Value) -> Option<u64> {
+fn token_count(value: AttrValue<'_>) -> Option<u64> {
     match value {
-        Value::IntValue(count) => u64::try_from(*count).ok(),
-        Value::DoubleValue(count) if count.fract() == 0.0 && *count >= 0.0 && *count < 9.0e15 => {
-            Some(*count as u64)
+        AttrValue::Int(count) => u64::try_from(count).ok(),
+        AttrValue::Double(count) if count.fract() == 0.0 && count >= 0.0 && count < 9.0e15 => {
+            Some(count as u64)
         }
-        Value::StringValue(text) => text.trim().parse::<u64>().ok(),
+        AttrValue::Str(text) => text.trim().parse::<u64>().ok(),
         _ => None,
     }
 }

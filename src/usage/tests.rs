@@ -1,6 +1,7 @@
 use super::*;
 use crate::config::UsageConfig;
 use crate::test_support::{attr, int, text};
+use opentelemetry_proto::tonic::common::v1::{any_value::Value, KeyValue};
 
 fn reader() -> UsageReader {
     UsageReader::from_config(&UsageConfig::default()).unwrap()
@@ -268,7 +269,7 @@ fn the_token_bound_is_configurable() {
     let read = |input| {
         let attributes = [int("gen_ai.usage.input_tokens", input)];
         matches!(
-            reader.read(&attributes, "chat", &Source::default()),
+            reader.read(&attributes[..], "chat", &Source::default()),
             SpanUsage::Present(_)
         )
     };

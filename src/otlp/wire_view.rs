@@ -1,0 +1,201 @@
+//! The views over a validated request's bytes: a span, its attributes and its resource are
+//! read where they lie, through the index the scan built.
+
+use super::fields::{FieldValue, Fields};
+use super::index::{SpanEntry, TracesIndex};
+use super::view::{AttrValue, Attributes, Location, SpanView, TraceRequestView};
+
+/// `Resource.attributes`, `Span.attributes`.
+const RESOURCE_ATTRIBUTES: u32 = 1;
+const SPAN_ATTRIBUTES: u32 = 9;
+
+/// The `KeyValue`s in field `field` of a message body.
+#[derive(Debug, Clone, Copy)]
+pub struct WireAttributes<'a> {
+    body: &'a [u8],
+    field: u32,
+}
+
+pub struct WireAttributeIter<'a> {
+    fields: Fields<'a>,
+    field: u32,
+}
+
+impl<'a> Iterator for WireAttributeIter<'a> {
+    type Item = (&'a str, AttrValue<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let field = self.field;
+        self.fields
+            .by_ref()
+            .find_map(|(number, value)| match value {
+                FieldValue::Bytes(kv) if number == field => Some(key_value(kv)),
+                _ => None,
+            })
+    }
+}
+
+impl<'a> Attributes<'a> for WireAttributes<'a> {
+    type Iter = WireAttributeIter<'a>;
+
+    fn entries(self) -> WireAttributeIter<'a> {
+        WireAttributeIter {
+            fields: Fields::new(self.body),
+            field: self.field,
+        }
+    }
+}
+
+/// A `KeyValue`: the last key and the last value given win, as prost merges them.
+fn key_value(bytes: &[u8]) -> (&str, AttrValue<'_>) {
+    let mut key = "";
+    let mut value = AttrValue::Empty;
+    for (number, field) in Fields::new(bytes) {
+        match (number, field) {
+            (1, FieldValue::Bytes(text)) => key = text_of(text),
+            (2, FieldValue::Bytes(any)) => {
+                if let Some(found) = any_value(any) {
+                    value = found;
+                }
+            }
+            _ => {}
+        }
+    }
+    (key, value)
+}
+
+/// The value an `AnyValue` body sets last; `None` when it sets none.
+fn any_value(bytes: &[u8]) -> Option<AttrValue<'_>> {
+    let mut value = None;
+    for (number, field) in Fields::new(bytes) {
+        value = Some(match (number, field) {
+            (1, FieldValue::Bytes(text)) => AttrValue::Str(text_of(text)),
+            (2, FieldValue::Varint(flag)) => AttrValue::Bool(flag != 0),
+            (3, FieldValue::Varint(number)) => AttrValue::Int(number as i64),
+            (4, FieldValue::Fixed64(bits)) => AttrValue::Double(f64::from_bits(bits)),
+            (5..=7, _) => AttrValue::Other,
+            _ => continue,
+        });
+    }
+    value
+}
+
+/// A string field the scan has checked.
+fn text_of(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or_default()
+}
+
+/// One span of a scanned request.
+#[derive(Debug, Clone, Copy)]
+pub struct WireSpan<'a> {
+    bytes: &'a [u8],
+    entry: &'a SpanEntry,
+}
+
+impl<'a> WireSpan<'a> {
+    /// The span's encoded body.
+    pub fn body(self) -> &'a [u8] {
+        self.entry.frame.body.of(self.bytes)
+    }
+}
+
+impl<'a> SpanView<'a> for WireSpan<'a> {
+    type Attributes = WireAttributes<'a>;
+
+    fn attributes(self) -> WireAttributes<'a> {
+        WireAttributes {
+            body: self.body(),
+            field: SPAN_ATTRIBUTES,
+        }
+    }
+    fn name(self) -> &'a str {
+        text_of(self.entry.name.of(self.bytes))
+    }
+    fn trace_id(self) -> &'a [u8] {
+        self.entry.trace_id.of(self.bytes)
+    }
+    fn span_id(self) -> &'a [u8] {
+        self.entry.span_id.of(self.bytes)
+    }
+    fn parent_span_id(self) -> &'a [u8] {
+        self.entry.parent_span_id.of(self.bytes)
+    }
+    fn start_time_unix_nano(self) -> u64 {
+        self.entry.start_time_unix_nano
+    }
+    fn end_time_unix_nano(self) -> u64 {
+        self.entry.end_time_unix_nano
+    }
+    fn status_code(self) -> i32 {
+        self.entry.status_code
+    }
+}
+
+/// A scanned trace request: its bytes and their index.
+#[derive(Debug, Clone, Copy)]
+pub struct WireRequest<'a> {
+    pub bytes: &'a [u8],
+    pub index: &'a TracesIndex,
+}
+
+impl<'a> WireRequest<'a> {
+    /// The position of the span at `location` in [`TracesIndex::spans`].
+    pub fn span_index(self, (r, s, i): Location) -> usize {
+        self.scope_entry(r, s).spans.start as usize + i
+    }
+
+    /// The encoded body of a `ResourceSpans`.
+    pub fn resource_spans_body(self, resource: usize) -> &'a [u8] {
+        self.index.resource_spans[resource]
+            .frame
+            .body
+            .of(self.bytes)
+    }
+
+    /// The encoded body of a `ScopeSpans`.
+    pub fn scope_spans_body(self, resource: usize, scope: usize) -> &'a [u8] {
+        self.scope_entry(resource, scope).frame.body.of(self.bytes)
+    }
+
+    fn scope_entry(self, resource: usize, scope: usize) -> &'a super::index::ScopeSpansEntry {
+        let first = self.index.resource_spans[resource].scope_spans.start as usize;
+        &self.index.scope_spans[first + scope]
+    }
+}
+
+impl<'a> TraceRequestView<'a> for WireRequest<'a> {
+    type Span = WireSpan<'a>;
+    type Attributes = WireAttributes<'a>;
+
+    fn resource_count(self) -> usize {
+        self.index.resource_spans.len()
+    }
+    fn resource_attributes(self, resource: usize) -> WireAttributes<'a> {
+        WireAttributes {
+            body: self.index.resource_spans[resource].resource.of(self.bytes),
+            field: RESOURCE_ATTRIBUTES,
+        }
+    }
+    fn scope_count(self, resource: usize) -> usize {
+        self.index.resource_spans[resource]
+            .scope_spans
+            .range()
+            .len()
+    }
+    fn scope(self, resource: usize, scope: usize) -> (&'a str, &'a str) {
+        let entry = self.scope_entry(resource, scope);
+        (
+            text_of(entry.scope_name.of(self.bytes)),
+            text_of(entry.scope_version.of(self.bytes)),
+        )
+    }
+    fn span_count(self, resource: usize, scope: usize) -> usize {
+        self.scope_entry(resource, scope).spans.range().len()
+    }
+    fn span(self, location: Location) -> WireSpan<'a> {
+        WireSpan {
+            bytes: self.bytes,
+            entry: &self.index.spans[self.span_index(location)],
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! Trace requests that stay bytes: enrichment reads the spans through the wire views, the
+//! attributes it adds are appended to the spans' bytes, held spans are cut out, and a request
+//! in which nothing changed is queued as the very bytes received.
+
+use super::held::HeldParts;
+use super::{Intake, Processed, Request};
+use crate::exporter::{Amount, EncodedRequest, Payload};
+use crate::otlp::fields::{FieldValue, Fields};
+use crate::otlp::index::TracesIndex;
+use crate::otlp::splice::{splice, Edit};
+use crate::otlp::view::{Location, TraceRequestView};
+use crate::otlp::wire_view::WireRequest;
+use crate::telemetry::Signal;
+use bytes::Bytes;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message;
+
+/// `ResourceSpans.resource` and `ScopeSpans.scope`; both messages' `schema_url`.
+const RESOURCE_OR_SCOPE: u32 = 1;
+const SCHEMA_URL: u32 = 3;
+/// `Span.attributes`.
+const SPAN_ATTRIBUTES: u32 = 9;
+
+/// A trace request's protobuf bytes, validated, and the index of its spans.
+#[derive(Debug)]
+pub struct ScannedTraces {
+    bytes: Bytes,
+    index: TracesIndex,
+}
+
+impl ScannedTraces {
+    /// `index` must be what the scan built for `bytes`.
+    pub fn new(bytes: Bytes, index: TracesIndex) -> Self {
+        Self { bytes, index }
+    }
+
+    pub(super) fn wanted(&self) -> Amount {
+        Amount {
+            items: self.index.spans.len() as u64,
+            bytes: self.bytes.len() as u64,
+        }
+    }
+
+    fn view(&self) -> WireRequest<'_> {
+        WireRequest {
+            bytes: &self.bytes,
+            index: &self.index,
+        }
+    }
+}
+
+impl Intake {
+    pub(super) fn process_scanned(&self, traces: ScannedTraces) -> Processed {
+        if traces.index.unusual {
+            // Valid input the views do not model (merged duplicates, groups): decode it.
+            return match ExportTraceServiceRequest::decode(&traces.bytes[..]) {
+                Ok(decoded) => self.process(Request::Decoded(Payload::Traces(decoded))),
+                Err(_) => as_received(traces),
+            };
+        }
+        let view = traces.view();
+        let (outcome, additions) = self.enricher.enrich(view, &self.counters);
+        if outcome.records.is_empty() && additions.is_empty() && outcome.awaiting.is_empty() {
+            let records = self.observe_and_take(view, Vec::new());
+            return Processed {
+                request: Some(as_received_ref(&traces)),
+                records: records.0,
+                ready: records.1,
+            };
+        }
+        let mut removed = Vec::new();
+        let kept = self.hold_each(
+            outcome,
+            |location| held_parts(view, location, added_at(&additions, location)),
+            |location| removed.push(location),
+        );
+        let (records, ready) = self.observe_and_take(view, kept);
+        let edits = edits(view, &additions, &removed);
+        let request = if edits.is_empty() {
+            as_received_ref(&traces)
+        } else {
+            EncodedRequest {
+                signal: Signal::Traces,
+                items: (traces.index.spans.len() - removed.len()) as u64,
+                bytes: splice(&traces.bytes, &traces.index, &edits).into(),
+            }
+        };
+        Processed {
+            request: Some(request),
+            records,
+            ready,
+        }
+    }
+}
+
+fn as_received(traces: ScannedTraces) -> Processed {
+    Processed {
+        request: Some(as_received_ref(&traces)),
+        records: Vec::new(),
+        ready: Vec::new(),
+    }
+}
+
+fn as_received_ref(traces: &ScannedTraces) -> EncodedRequest {
+    EncodedRequest {
+        signal: Signal::Traces,
+        items: traces.index.spans.len() as u64,
+        bytes: traces.bytes.clone(),
+    }
+}
+
+fn added_at(additions: &[(Location, Vec<KeyValue>)], location: Location) -> Vec<KeyValue> {
+    additions
+        .iter()
+        .filter(|(at, _)| *at == location)
+        .flat_map(|(_, attributes)| attributes)
+        .cloned()
+        .collect()
+}
+
+/// The splice's edits in span order: appended attributes, removed (held) spans.
+fn edits(
+    view: WireRequest<'_>,
+    additions: &[(Location, Vec<KeyValue>)],
+    removed: &[Location],
+) -> Vec<(usize, Edit)> {
+    let mut edits: Vec<(usize, Edit)> = Vec::with_capacity(additions.len() + removed.len());
+    for location in removed {
+        edits.push((view.span_index(*location), Edit::Remove));
+    }
+    for (location, attributes) in additions {
+        if removed.contains(location) {
+            continue;
+        }
+        let mut encoded = Vec::new();
+        for attribute in attributes {
+            prost::encoding::message::encode(SPAN_ATTRIBUTES, attribute, &mut encoded);
+        }
+        edits.push((view.span_index(*location), Edit::Append(encoded)));
+    }
+    edits.sort_by_key(|(span, _)| *span);
+    // A span can gain attributes twice (its cost, then inherited attribution keys): join them.
+    edits.dedup_by(|later, earlier| {
+        if later.0 != earlier.0 {
+            return false;
+        }
+        if let (Edit::Append(extra), Edit::Append(first)) = (&later.1, &mut earlier.1) {
+            first.extend_from_slice(extra);
+        }
+        true
+    });
+    edits
+}
+
+/// A held span's resource, scope and span, decoded from the request's bytes (the span with
+/// the attributes enrichment added).
+fn held_parts(view: WireRequest<'_>, location: Location, added: Vec<KeyValue>) -> HeldParts {
+    let (r, s, _) = location;
+    let resource_spans = view.resource_spans_body(r);
+    let scope_spans = view.scope_spans_body(r, s);
+    let mut span = Span::decode(view.span(location).body()).unwrap_or_default();
+    span.attributes.extend(added);
+    HeldParts {
+        resource: last_message(resource_spans, RESOURCE_OR_SCOPE)
+            .map(|body| Resource::decode(body).unwrap_or_default()),
+        resource_schema_url: last_string(resource_spans, SCHEMA_URL),
+        scope: last_message(scope_spans, RESOURCE_OR_SCOPE)
+            .map(|body| InstrumentationScope::decode(body).unwrap_or_default()),
+        scope_schema_url: last_string(scope_spans, SCHEMA_URL),
+        span,
+    }
+}
+
+fn last_message(body: &[u8], field: u32) -> Option<&[u8]> {
+    Fields::new(body)
+        .filter_map(|(number, value)| match value {
+            FieldValue::Bytes(bytes) if number == field => Some(bytes),
+            _ => None,
+        })
+        .last()
+}
+
+fn last_string(body: &[u8], field: u32) -> String {
+    last_message(body, field)
+        .and_then(|bytes| std::str::from_utf8(bytes).ok())
+        .unwrap_or_default()
+        .to_string()
+}
