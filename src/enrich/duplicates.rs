@@ -68,8 +68,34 @@ struct Remembered {
 #[derive(Default)]
 struct Recent {
     by_key: HashMap<CallKey, Remembered, FxBuildHasher>,
-    /// Calls in the order they were remembered: when, which span, under which keys.
-    order: VecDeque<(Instant, SpanId, Vec<CallKey>)>,
+    /// Calls in the order they were remembered, with when.
+    order: VecDeque<(Instant, Keys)>,
+}
+
+/// What a remembered call's keys are made of (the keys are derived again when it is forgotten,
+/// rather than kept beside it).
+#[derive(Debug, Clone, Copy)]
+struct Keys {
+    trace_id: TraceId,
+    span_id: SpanId,
+    parent_span_id: Option<SpanId>,
+    response_id: Option<u64>,
+    fingerprint: (u64, u64),
+}
+
+impl Keys {
+    fn each(self) -> impl Iterator<Item = CallKey> {
+        let trace = self.trace_id;
+        [
+            Some(CallKey::Span(trace, self.span_id)),
+            self.response_id.map(|id| CallKey::Response(trace, id)),
+            self.parent_span_id.map(|parent| CallKey::ChildOf(trace, parent)),
+            self.parent_span_id
+                .map(|parent| CallKey::Sibling(trace, parent, self.fingerprint)),
+        ]
+        .into_iter()
+        .flatten()
+    }
 }
 
 pub struct DuplicateTracker {
@@ -97,6 +123,7 @@ impl DuplicateTracker {
         let recent = self.recent.lock().ok()?;
         Some(Memory {
             recent,
+            now: Instant::now(),
             window: self.window,
             max_entries: self.max_entries,
         })
@@ -106,6 +133,8 @@ impl DuplicateTracker {
 /// The memory of priced calls, held for one request.
 pub struct Memory<'a> {
     recent: std::sync::MutexGuard<'a, Recent>,
+    /// One clock reading for the run.
+    now: Instant,
     window: Duration,
     max_entries: usize,
 }
@@ -113,33 +142,30 @@ pub struct Memory<'a> {
 impl Memory<'_> {
     /// The span id of an earlier span for the same call, or `None` after remembering this one.
     pub fn check_and_remember(&mut self, call: &CallIdentity) -> Option<SpanId> {
-        let now = Instant::now();
+        let now = self.now;
         let recent = &mut self.recent;
         recent.forget_older_than(now, self.window);
         if let Some(earlier) = recent.earlier_span_of(call) {
             return Some(earlier);
         }
+        let response_id = call.response_id.as_deref().map(fingerprint_of);
         let remembered = Remembered {
             span_id: call.span_id,
             fingerprint: call.fingerprint,
             interval: call.interval,
-            response_id: call.response_id.as_deref().map(fingerprint_of),
+            response_id,
         };
-        let mut keys = vec![CallKey::Span(call.trace_id, call.span_id)];
-        if let Some(response_id) = &call.response_id {
-            keys.push(CallKey::Response(
-                call.trace_id,
-                fingerprint_of(response_id),
-            ));
+        let keys = Keys {
+            trace_id: call.trace_id,
+            span_id: call.span_id,
+            parent_span_id: call.parent_span_id,
+            response_id,
+            fingerprint: call.fingerprint,
+        };
+        for key in keys.each() {
+            recent.by_key.insert(key, remembered);
         }
-        if let Some(parent) = call.parent_span_id {
-            keys.push(CallKey::ChildOf(call.trace_id, parent));
-            keys.push(CallKey::Sibling(call.trace_id, parent, call.fingerprint));
-        }
-        for key in &keys {
-            recent.by_key.insert(key.clone(), remembered);
-        }
-        recent.order.push_back((now, call.span_id, keys));
+        recent.order.push_back((now, keys));
         while recent.order.len() > self.max_entries {
             recent.forget_oldest();
         }
@@ -197,7 +223,7 @@ impl Recent {
         while self
             .order
             .front()
-            .is_some_and(|(at, _, _)| now.duration_since(*at) > window)
+            .is_some_and(|(at, _)| now.duration_since(*at) > window)
         {
             self.forget_oldest();
         }
@@ -205,12 +231,12 @@ impl Recent {
 
     /// Forgets the oldest call; keys a newer call took over (shared parent links) stay.
     fn forget_oldest(&mut self) {
-        if let Some((_, span_id, keys)) = self.order.pop_front() {
-            for key in keys {
+        if let Some((_, keys)) = self.order.pop_front() {
+            for key in keys.each() {
                 if self
                     .by_key
                     .get(&key)
-                    .is_some_and(|remembered| remembered.span_id == span_id)
+                    .is_some_and(|remembered| remembered.span_id == keys.span_id)
                 {
                     self.by_key.remove(&key);
                 }

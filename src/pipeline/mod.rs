@@ -288,3 +288,6 @@ fn wanted(payload: &Payload) -> Amount {
         bytes: payload.encoded_len() as u64,
     }
 }
+
+#[cfg(test)]
+mod tests;
