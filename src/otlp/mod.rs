@@ -3,3 +3,6 @@
 //! attributes to spans without decoding and encoding the rest.
 
 pub mod index;
+pub mod scan;
+pub mod schema;
+pub mod wire;
