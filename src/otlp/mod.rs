@@ -5,6 +5,9 @@
 pub mod decoded;
 pub mod fields;
 pub mod index;
+pub mod scan;
+pub mod schema;
 pub mod splice;
 pub mod view;
+pub mod wire;
 pub mod wire_view;

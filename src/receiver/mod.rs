@@ -15,7 +15,7 @@ mod pings;
 mod rejection;
 mod serve;
 mod tls;
-mod validate;
+pub(crate) mod validate;
 
 pub use admission::{Admission, AdmissionLimits};
 pub use auth::{check_token_file, BearerAuth, TokenFileError};

@@ -8,8 +8,8 @@ use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequ
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::metrics::v1::{metric::Data, Exemplar, Metric};
 
-const TRACE_ID_LEN: usize = 16;
-const SPAN_ID_LEN: usize = 8;
+pub(crate) const TRACE_ID_LEN: usize = 16;
+pub(crate) const SPAN_ID_LEN: usize = 8;
 
 /// Why a request was refused: the first field found wrong, by its path in the request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -20,8 +20,9 @@ pub struct InvalidRequest {
     pub expected: &'static str,
 }
 
-/// Whether `id` has an allowed length; `optional` ids may also be empty.
-fn check_id(
+/// Whether `id` has an allowed length; `optional` ids may also be empty. (Also used by the
+/// wire scan, [`crate::otlp::scan`], so both refuse with the same value.)
+pub(crate) fn check_id(
     id: &[u8],
     wanted: usize,
     optional: bool,
