@@ -89,7 +89,8 @@ impl Keys {
         [
             Some(CallKey::Span(trace, self.span_id)),
             self.response_id.map(|id| CallKey::Response(trace, id)),
-            self.parent_span_id.map(|parent| CallKey::ChildOf(trace, parent)),
+            self.parent_span_id
+                .map(|parent| CallKey::ChildOf(trace, parent)),
             self.parent_span_id
                 .map(|parent| CallKey::Sibling(trace, parent, self.fingerprint)),
         ]

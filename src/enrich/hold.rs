@@ -144,10 +144,19 @@ impl HoldBuffer {
 
     /// Remembers the spans of `request` that belong to traces with held spans.
     pub fn observe<'a>(&mut self, request: impl TraceRequestView<'a>) {
+        self.observe_spans(request.spans().map(|(_, span)| (span, &[][..])));
+    }
+
+    /// Remembers those of `spans` that belong to traces with held spans; each comes with the
+    /// attributes enrichment is adding to it (read after its own).
+    pub fn observe_spans<'a, 'b>(
+        &mut self,
+        spans: impl Iterator<Item = (impl SpanView<'a>, &'b [KeyValue])>,
+    ) {
         if self.traces.is_empty() {
             return;
         }
-        for (_, span) in request.spans() {
+        for (span, added) in spans {
             let Some(trace) = self.traces.get_mut(span.trace_id()) else {
                 continue;
             };
@@ -157,6 +166,7 @@ impl HoldBuffer {
                 .filter_map(|key| {
                     span.attributes()
                         .text(key)
+                        .or_else(|| added.text(key))
                         .map(|value| (key.clone(), value))
                 })
                 .collect::<Vec<_>>();

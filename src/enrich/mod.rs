@@ -163,7 +163,8 @@ impl Enricher {
     }
 
     /// Decides every span of `request`, counts what happened and describes each model call
-    /// for the metrics; returns the attributes to add to each span.
+    /// for the metrics; returns the attributes to add to each span (one entry per span, in
+    /// request order).
     pub fn enrich<'a>(
         &self,
         request: impl TraceRequestView<'a>,
@@ -220,6 +221,15 @@ impl Enricher {
             outcome.awaiting = self.attribute(request, &mut drafts, &mut additions);
         }
         additions.retain(|(_, attributes)| !attributes.is_empty());
+        // One entry per span, in request order: its cost, then copied attribution keys.
+        additions.sort_by_key(|(location, _)| *location);
+        additions.dedup_by(|later, earlier| {
+            let same = later.0 == earlier.0;
+            if same {
+                earlier.1.append(&mut later.1);
+            }
+            same
+        });
         counters.priced(outcome.priced);
         outcome.records = drafts.into_iter().map(|(_, record)| record).collect();
         (outcome, additions)

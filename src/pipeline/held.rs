@@ -7,9 +7,10 @@ use crate::enrich::hold::{HeldSpan, HoldBuffer, Release};
 use crate::enrich::{Awaiting, EnrichOutcome};
 use crate::exporter::{EncodedRequest, Payload};
 use crate::metrics::CallRecord;
-use crate::otlp::view::{Location, TraceRequestView};
+use crate::otlp::view::{Location, SpanView, TraceRequestView};
 use crate::telemetry::Signal;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans};
 use std::collections::HashSet;
 use std::time::Instant;
@@ -103,10 +104,20 @@ impl Intake {
         request: impl TraceRequestView<'a>,
         kept: Vec<CallRecord>,
     ) -> Held {
+        self.observe_and_take_spans(request.spans().map(|(_, span)| (span, &[][..])), kept)
+    }
+
+    /// Like [`Intake::observe_and_take`], for some of a request's spans, each with the
+    /// attributes enrichment adds to it.
+    pub(super) fn observe_and_take_spans<'a, 'b>(
+        &self,
+        spans: impl Iterator<Item = (impl SpanView<'a>, &'b [KeyValue])>,
+        kept: Vec<CallRecord>,
+    ) -> Held {
         let Some(Ok(mut hold)) = self.hold.as_ref().map(|hold| hold.lock()) else {
             return (kept, Vec::new());
         };
-        hold.observe(request);
+        hold.observe_spans(spans);
         let ready = hold.take_ready(Instant::now(), false);
         (kept, ready)
     }

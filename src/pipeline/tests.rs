@@ -13,8 +13,8 @@ use opentelemetry_proto::tonic::common::v1::{
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::span::{Event, Link};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
-use prost::Message;
 use proptest::prelude::*;
+use prost::Message;
 
 const CONFIG: &str = "
 metrics:
@@ -64,11 +64,16 @@ fn outcome(processed: Processed) -> Outcome {
         queued: ExportTraceServiceRequest::decode(&request.bytes[..]).expect("queued bytes decode"),
         items: request.items,
         records: processed.records,
-        held_spans: processed
-            .ready
-            .into_iter()
-            .map(|(held, _)| held.span)
-            .collect(),
+        // The hold releases traces in its map's order, which differs between two holds.
+        held_spans: {
+            let mut spans: Vec<Span> = processed
+                .ready
+                .into_iter()
+                .map(|(held, _)| held.span)
+                .collect();
+            spans.sort_by_key(Message::encode_to_vec);
+            spans
+        },
     }
 }
 
@@ -115,7 +120,10 @@ fn any_value() -> impl Strategy<Value = Value> {
             }),
             proptest::collection::vec(("[a-z]{1,6}", inner), 0..4).prop_map(|pairs| {
                 Value::KvlistValue(KeyValueList {
-                    values: pairs.into_iter().map(|(key, value)| kv(&key, value)).collect(),
+                    values: pairs
+                        .into_iter()
+                        .map(|(key, value)| kv(&key, value))
+                        .collect(),
                 })
             }),
         ]
@@ -187,7 +195,10 @@ fn usage_attributes() -> impl Strategy<Value = Vec<KeyValue>> {
         })
 }
 
-fn optional_text(keys: &'static [&'static str], values: &'static [&'static str]) -> impl Strategy<Value = Vec<KeyValue>> {
+fn optional_text(
+    keys: &'static [&'static str],
+    values: &'static [&'static str],
+) -> impl Strategy<Value = Vec<KeyValue>> {
     proptest::collection::vec((0..keys.len(), 0..values.len()), 0..=keys.len()).prop_map(
         move |picked| {
             picked
@@ -203,18 +214,49 @@ fn span_attributes() -> impl Strategy<Value = Vec<KeyValue>> {
     (
         proptest::option::weighted(0.7, usage_attributes()),
         optional_text(
-            &["gen_ai.request.model", "gen_ai.response.model", "llm.model_name", "ai.model.id"],
-            &["claude-sonnet-4-5", "gpt-4o", "gpt-4o-2024-08-06", "unknown-model", "claude-haiku-4-5"],
+            &[
+                "gen_ai.request.model",
+                "gen_ai.response.model",
+                "llm.model_name",
+                "ai.model.id",
+            ],
+            &[
+                "claude-sonnet-4-5",
+                "gpt-4o",
+                "gpt-4o-2024-08-06",
+                "unknown-model",
+                "claude-haiku-4-5",
+            ],
         ),
         optional_text(
-            &["gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.system", "openinference.span.kind", "gen_ai.response.id"],
-            &["chat", "invoke_agent", "anthropic", "openai", "LLM", "CHAIN", "resp-1"],
+            &[
+                "gen_ai.operation.name",
+                "gen_ai.provider.name",
+                "gen_ai.system",
+                "openinference.span.kind",
+                "gen_ai.response.id",
+            ],
+            &[
+                "chat",
+                "invoke_agent",
+                "anthropic",
+                "openai",
+                "LLM",
+                "CHAIN",
+                "resp-1",
+            ],
         ),
-        optional_text(&["user.id", "team", "feature", "error.type"], &["u-1", "u-2", "search", "billing", "timeout"]),
+        optional_text(
+            &["user.id", "team", "feature", "error.type"],
+            &["u-1", "u-2", "search", "billing", "timeout"],
+        ),
         proptest::collection::vec(("[a-z.]{1,10}", any_value()), 0..4),
     )
         .prop_map(|(usage, models, kinds, keys, noise)| {
-            let mut attributes: Vec<KeyValue> = noise.into_iter().map(|(key, value)| kv(&key, value)).collect();
+            let mut attributes: Vec<KeyValue> = noise
+                .into_iter()
+                .map(|(key, value)| kv(&key, value))
+                .collect();
             attributes.extend(models);
             attributes.extend(kinds);
             attributes.extend(keys);
@@ -226,46 +268,68 @@ fn span_attributes() -> impl Strategy<Value = Vec<KeyValue>> {
 fn span(trace: u8, id: u8, parent: u8) -> impl Strategy<Value = Span> {
     (
         span_attributes(),
-        prop_oneof![Just(0u64), 1_780_000_000_000_000_000u64..1_790_000_000_000_000_000],
+        prop_oneof![
+            Just(0u64),
+            1_780_000_000_000_000_000u64..1_790_000_000_000_000_000
+        ],
         0u64..5_000_000_000,
         0i32..3,
-        proptest::collection::vec(("[a-z]{0,5}", proptest::collection::vec(("[a-z]{1,4}", any_value()), 0..2)), 0..2),
+        proptest::collection::vec(
+            (
+                "[a-z]{0,5}",
+                proptest::collection::vec(("[a-z]{1,4}", any_value()), 0..2),
+            ),
+            0..2,
+        ),
         0usize..2,
         "[a-zA-Z.]{0,12}",
     )
-        .prop_map(move |(attributes, start, duration, code, events, links, name)| Span {
-            trace_id: vec![trace; 16],
-            span_id: vec![id; 8],
-            parent_span_id: if parent == 0 { Vec::new() } else { vec![parent; 8] },
-            name,
-            kind: 3,
-            start_time_unix_nano: start,
-            end_time_unix_nano: if start == 0 { 0 } else { start + duration },
-            attributes,
-            dropped_attributes_count: u32::from(id % 3),
-            events: events
-                .into_iter()
-                .map(|(name, attributes)| Event {
-                    time_unix_nano: start,
-                    name,
-                    attributes: attributes.into_iter().map(|(key, value)| kv(&key, value)).collect(),
-                    dropped_attributes_count: 0,
-                })
-                .collect(),
-            links: (0..links)
-                .map(|_| Link {
-                    trace_id: vec![9; 16],
-                    span_id: vec![9; 8],
-                    ..Default::default()
-                })
-                .collect(),
-            status: (code > 0).then(|| Status {
-                message: if code == 2 { "failed".into() } else { String::new() },
-                code,
-            }),
-            flags: 0x100,
-            ..Default::default()
-        })
+        .prop_map(
+            move |(attributes, start, duration, code, events, links, name)| Span {
+                trace_id: vec![trace; 16],
+                span_id: vec![id; 8],
+                parent_span_id: if parent == 0 {
+                    Vec::new()
+                } else {
+                    vec![parent; 8]
+                },
+                name,
+                kind: 3,
+                start_time_unix_nano: start,
+                end_time_unix_nano: if start == 0 { 0 } else { start + duration },
+                attributes,
+                dropped_attributes_count: u32::from(id % 3),
+                events: events
+                    .into_iter()
+                    .map(|(name, attributes)| Event {
+                        time_unix_nano: start,
+                        name,
+                        attributes: attributes
+                            .into_iter()
+                            .map(|(key, value)| kv(&key, value))
+                            .collect(),
+                        dropped_attributes_count: 0,
+                    })
+                    .collect(),
+                links: (0..links)
+                    .map(|_| Link {
+                        trace_id: vec![9; 16],
+                        span_id: vec![9; 8],
+                        ..Default::default()
+                    })
+                    .collect(),
+                status: (code > 0).then(|| Status {
+                    message: if code == 2 {
+                        "failed".into()
+                    } else {
+                        String::new()
+                    },
+                    code,
+                }),
+                flags: 0x100,
+                ..Default::default()
+            },
+        )
 }
 
 /// Spans of two traces; parents are earlier spans, absent ones (the hold) or none.
@@ -291,54 +355,148 @@ fn spans() -> impl Strategy<Value = Vec<Span>> {
 
 fn request() -> impl Strategy<Value = ExportTraceServiceRequest> {
     let resource = (
-        optional_text(&["service.name", "deployment.environment", "team", "telemetry.sdk.name"], &["chat-app", "prod", "search", "openlit", "opentelemetry"]),
+        optional_text(
+            &[
+                "service.name",
+                "deployment.environment",
+                "team",
+                "telemetry.sdk.name",
+            ],
+            &["chat-app", "prod", "search", "openlit", "opentelemetry"],
+        ),
         proptest::option::of(Just(())),
         "[a-z:/.]{0,10}",
     );
     let scope = (
-        prop_oneof![Just(""), Just("openlit.instrumentation.anthropic"), Just("opentelemetry.instrumentation.anthropic"), Just("ai")],
+        prop_oneof![
+            Just(""),
+            Just("openlit.instrumentation.anthropic"),
+            Just("opentelemetry.instrumentation.anthropic"),
+            Just("ai")
+        ],
         "[0-9.]{0,5}",
         proptest::option::of(Just(())),
         spans(),
     );
-    proptest::collection::vec((resource, proptest::collection::vec(scope, 0..3)), 1..3).prop_map(|resources| {
-        ExportTraceServiceRequest {
+    proptest::collection::vec((resource, proptest::collection::vec(scope, 0..3)), 1..3).prop_map(
+        |resources| ExportTraceServiceRequest {
             resource_spans: resources
                 .into_iter()
-                .map(|((attributes, present, schema_url), scopes)| ResourceSpans {
-                    resource: (present.is_some() || !attributes.is_empty()).then(|| Resource {
-                        attributes,
-                        ..Default::default()
-                    }),
-                    scope_spans: scopes
-                        .into_iter()
-                        .map(|(name, version, present, spans)| ScopeSpans {
-                            scope: present.map(|_| InstrumentationScope {
-                                name: name.into(),
-                                version,
-                                ..Default::default()
-                            }),
-                            spans,
-                            schema_url: String::new(),
-                        })
-                        .collect(),
-                    schema_url,
-                })
+                .map(
+                    |((attributes, present, schema_url), scopes)| ResourceSpans {
+                        resource: (present.is_some() || !attributes.is_empty()).then(|| Resource {
+                            attributes,
+                            ..Default::default()
+                        }),
+                        scope_spans: scopes
+                            .into_iter()
+                            .map(|(name, version, present, spans)| ScopeSpans {
+                                scope: present.map(|_| InstrumentationScope {
+                                    name: name.into(),
+                                    version,
+                                    ..Default::default()
+                                }),
+                                spans,
+                                schema_url: String::new(),
+                            })
+                            .collect(),
+                        schema_url,
+                    },
+                )
                 .collect(),
+        },
+    )
+}
+
+/// Everything the pipeline reads of a request, through either view.
+fn walk<'a>(request: impl crate::otlp::view::TraceRequestView<'a>) -> Vec<String> {
+    use crate::otlp::view::{Attributes, SpanView};
+    let mut seen = Vec::new();
+    for r in 0..request.resource_count() {
+        let resource: Vec<_> = request.resource_attributes(r).entries().collect();
+        seen.push(format!("resource {r}: {resource:?}"));
+        for s in 0..request.scope_count(r) {
+            seen.push(format!("scope {r}.{s}: {:?}", request.scope(r, s)));
         }
-    })
+    }
+    for (location, span) in request.spans() {
+        let attributes: Vec<_> = span.attributes().entries().collect();
+        seen.push(format!(
+            "span {location:?}: {} {:?} {:?} {:?} {} {} {} {attributes:?}",
+            span.name(),
+            span.trace_id(),
+            span.span_id(),
+            span.parent_span_id(),
+            span.start_time_unix_nano(),
+            span.end_time_unix_nano(),
+            span.status_code(),
+        ));
+    }
+    seen
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
     #[test]
+    fn both_views_read_the_same(request in request()) {
+        let bytes = request.encode_to_vec();
+        let index = scan_traces(&bytes).unwrap();
+        let wire = crate::otlp::wire_view::WireRequest { bytes: &bytes, index: &index };
+        let (decoded, wire) = (walk(&request), walk(wire));
+        if let Some((a, b)) = decoded.iter().zip(&wire).find(|(a, b)| a != b) {
+            return Err(TestCaseError::fail(format!("decoded: {a}\nwire:    {b}")));
+        }
+        prop_assert_eq!(decoded.len(), wire.len());
+    }
+
+    #[test]
     fn the_wire_path_queues_what_the_decoded_path_queues(requests in proptest::collection::vec(request(), 1..4)) {
         let encoded: Vec<Vec<u8>> = requests.iter().map(Message::encode_to_vec).collect();
         for (expected, wire) in both_paths(&encoded) {
-            prop_assert_eq!(wire, expected);
+            if let Some(difference) = first_difference(&expected, &wire) {
+                return Err(TestCaseError::fail(difference));
+            }
         }
     }
+}
+
+/// The first thing two outcomes differ in, briefly.
+fn first_difference(expected: &Outcome, wire: &Outcome) -> Option<String> {
+    if expected.items != wire.items {
+        return Some(format!("items: {} vs {}", expected.items, wire.items));
+    }
+    let spans = |outcome: &Outcome| -> Vec<(usize, usize, Span)> {
+        let mut all = Vec::new();
+        for (r, resource) in outcome.queued.resource_spans.iter().enumerate() {
+            for (s, scope) in resource.scope_spans.iter().enumerate() {
+                all.extend(scope.spans.iter().map(|span| (r, s, span.clone())));
+            }
+        }
+        all
+    };
+    let (left, right) = (spans(expected), spans(wire));
+    if left.len() != right.len() {
+        return Some(format!("span count: {} vs {}", left.len(), right.len()));
+    }
+    if let Some((a, b)) = left.iter().zip(&right).find(|(a, b)| a != b) {
+        return Some(format!("span differs:\n decoded: {a:?}\n wire:    {b:?}"));
+    }
+    if expected.queued != wire.queued {
+        return Some("resources or scopes differ".into());
+    }
+    if expected.records != wire.records {
+        return Some(format!(
+            "records:\n decoded: {:?}\n wire:    {:?}",
+            expected.records, wire.records
+        ));
+    }
+    (expected.held_spans != wire.held_spans).then(|| {
+        format!(
+            "held:\n decoded: {:?}\n wire:    {:?}",
+            expected.held_spans, wire.held_spans
+        )
+    })
 }
 
 #[test]
@@ -361,7 +519,11 @@ fn a_request_without_usage_is_queued_as_the_bytes_received() {
     let bytes = bytes::Bytes::from(request.encode_to_vec());
     let scanned = ScannedTraces::new(bytes.clone(), scan_traces(&bytes).unwrap());
     let queued = intake().process(Request::Traces(scanned)).request.unwrap();
-    assert_eq!(queued.bytes.as_ptr(), bytes.as_ptr(), "the same buffer, not a copy");
+    assert_eq!(
+        queued.bytes.as_ptr(),
+        bytes.as_ptr(),
+        "the same buffer, not a copy"
+    );
     assert_eq!(queued.items, 1);
 }
 
@@ -374,7 +536,10 @@ fn unknown_fields_of_an_enriched_span_survive() {
         name: "chat".into(),
         start_time_unix_nano: 1_780_000_000_000_000_000,
         attributes: vec![
-            kv("gen_ai.request.model", Value::StringValue("claude-sonnet-4-5".into())),
+            kv(
+                "gen_ai.request.model",
+                Value::StringValue("claude-sonnet-4-5".into()),
+            ),
             kv("gen_ai.usage.input_tokens", Value::IntValue(1000)),
             kv("gen_ai.usage.output_tokens", Value::IntValue(100)),
         ],
@@ -402,7 +567,9 @@ fn unknown_fields_of_an_enriched_span_survive() {
     assert!(found, "the unknown fields are still in the span's bytes");
     let decoded = ExportTraceServiceRequest::decode(&queued.bytes[..]).unwrap();
     let attributes = &decoded.resource_spans[0].scope_spans[0].spans[0].attributes;
-    assert!(attributes.iter().any(|kv| kv.key == "gen_ai.usage.cost.amount"));
+    assert!(attributes
+        .iter()
+        .any(|kv| kv.key == "gen_ai.usage.cost.amount"));
 }
 
 fn put_len(out: &mut Vec<u8>, mut len: usize) {

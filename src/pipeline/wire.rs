@@ -74,10 +74,17 @@ impl Intake {
         let mut removed = Vec::new();
         let kept = self.hold_each(
             outcome,
-            |location| held_parts(view, location, added_at(&additions, location)),
+            |location| held_parts(view, location, added_at(&additions, location).to_vec()),
             |location| removed.push(location),
         );
-        let (records, ready) = self.observe_and_take(view, kept);
+        // The spans just held are not known ancestors (as on the decoded path, where they
+        // have left the request before the hold looks at it).
+        // The hold sees the attributes being added too, as the decoded path's hold does.
+        let staying = view
+            .spans()
+            .filter(|(location, _)| !removed.contains(location))
+            .map(|(location, span)| (span, added_at(&additions, location)));
+        let (records, ready) = self.observe_and_take_spans(staying, kept);
         let edits = edits(view, &additions, &removed);
         let request = if edits.is_empty() {
             as_received_ref(&traces)
@@ -112,13 +119,11 @@ fn as_received_ref(traces: &ScannedTraces) -> EncodedRequest {
     }
 }
 
-fn added_at(additions: &[(Location, Vec<KeyValue>)], location: Location) -> Vec<KeyValue> {
+/// The attributes being added to the span at `location` (additions are in request order).
+fn added_at(additions: &[(Location, Vec<KeyValue>)], location: Location) -> &[KeyValue] {
     additions
-        .iter()
-        .filter(|(at, _)| *at == location)
-        .flat_map(|(_, attributes)| attributes)
-        .cloned()
-        .collect()
+        .binary_search_by_key(&location, |(at, _)| *at)
+        .map_or(&[][..], |found| &additions[found].1)
 }
 
 /// The splice's edits in span order: appended attributes, removed (held) spans.
@@ -142,16 +147,6 @@ fn edits(
         edits.push((view.span_index(*location), Edit::Append(encoded)));
     }
     edits.sort_by_key(|(span, _)| *span);
-    // A span can gain attributes twice (its cost, then inherited attribution keys): join them.
-    edits.dedup_by(|later, earlier| {
-        if later.0 != earlier.0 {
-            return false;
-        }
-        if let (Edit::Append(extra), Edit::Append(first)) = (&later.1, &mut earlier.1) {
-            first.extend_from_slice(extra);
-        }
-        true
-    });
     edits
 }
 

@@ -1,11 +1,14 @@
-//! The gRPC codec of the OTLP export services: prost decoding whose failure is the client's
-//! (`INVALID_ARGUMENT`, saying what did not decode, counted and logged), and a decompressed
-//! message's bytes reserved in the admission budget before it is decoded.
+//! The gRPC codec of the OTLP export services: the message's bytes are validated by the scan
+//! (not decoded) and handed on as a pipeline [`Request`]; a refusal is the client's
+//! (`INVALID_ARGUMENT`, saying what is wrong, counted and logged). A decompressed message's
+//! bytes are reserved in the admission budget first.
 
 use super::admission::Ticket;
 use super::rejection::Rejections;
 use super::SignalRequest;
 use crate::exporter::status_with_retry_info;
+use crate::otlp::scan::ScanError;
+use crate::pipeline::Request;
 use bytes::Buf;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -46,7 +49,7 @@ pub struct RequestDecoder<R> {
 
 impl<R: SignalRequest> Codec for OtlpCodec<R> {
     type Encode = R::Response;
-    type Decode = R;
+    type Decode = Request;
     type Encoder = ResponseEncoder<R::Response>;
     type Decoder = RequestDecoder<R>;
 
@@ -79,10 +82,10 @@ fn message_name<R>() -> &'static str {
 }
 
 impl<R: SignalRequest> Decoder for RequestDecoder<R> {
-    type Item = R;
+    type Item = Request;
     type Error = Status;
 
-    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<R>, Status> {
+    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Request>, Status> {
         let context = &self.context;
         if context.compressed {
             context
@@ -96,11 +99,15 @@ impl<R: SignalRequest> Decoder for RequestDecoder<R> {
                     )
                 })?;
         }
-        R::decode(buf).map(Some).map_err(|err| {
-            let message = format!(
-                "the request is not a valid {} protobuf message: {err}",
-                message_name::<R>()
-            );
+        let bytes = buf.copy_to_bytes(buf.remaining());
+        R::scan(bytes).map(Some).map_err(|error| {
+            let message = match error {
+                ScanError::Invalid(invalid) => invalid.to_string(),
+                malformed => format!(
+                    "the request is not a valid {} protobuf message: {malformed}",
+                    message_name::<R>()
+                ),
+            };
             context.rejections.reject("gRPC", &message);
             Status::invalid_argument(message)
         })

@@ -148,7 +148,6 @@ impl GrpcHandler {
     {
         let export = Export::<R> {
             intake: self.intake.clone(),
-            rejections: self.rejections.clone(),
             refuse_with: self.refuse_with,
             request: PhantomData,
         };
@@ -205,34 +204,24 @@ fn body_status(error: BodyError, refuse_with: Code) -> Status {
     }
 }
 
-/// One export call: the decoded request goes to the intake.
+/// One export call: the validated request goes to the intake.
 struct Export<R> {
     intake: Arc<Intake>,
-    rejections: Arc<Rejections>,
     refuse_with: Code,
     request: PhantomData<fn(R)>,
 }
 
-impl<R: SignalRequest> UnaryService<R> for Export<R> {
+impl<R: SignalRequest> UnaryService<Request> for Export<R> {
     type Response = R::Response;
     type Future = std::pin::Pin<
         Box<dyn Future<Output = Result<tonic::Response<R::Response>, Status>> + Send>,
     >;
 
-    fn call(&mut self, request: tonic::Request<R>) -> Self::Future {
+    fn call(&mut self, request: tonic::Request<Request>) -> Self::Future {
         let intake = self.intake.clone();
-        let rejections = self.rejections.clone();
         let code = self.refuse_with;
         Box::pin(async move {
-            let request = request.into_inner();
-            if let Err(invalid) = request.check() {
-                rejections.reject("gRPC", &invalid.to_string());
-                return Err(Status::invalid_argument(invalid.to_string()));
-            }
-            match intake
-                .accept(Request::Decoded(request.into_payload()))
-                .await
-            {
+            match intake.accept(request.into_inner()).await {
                 Ok(()) => Ok(tonic::Response::new(R::Response::default())),
                 Err(refused) => {
                     let message = format!(

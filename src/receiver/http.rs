@@ -9,6 +9,7 @@ use super::rejection::Rejections;
 use super::serve::{serve, Handler, Responding};
 use super::{BearerAuth, ReceiverCommon, SignalRequest};
 use crate::config::HttpRefusal;
+use crate::otlp::scan::ScanError;
 use crate::pipeline::{Intake, Request};
 use axum::body::Body;
 use axum::extract::State;
@@ -250,11 +251,7 @@ async fn export<R: SignalRequest>(
     };
     let ticket = admitted.map(|Extension(Admitted(ticket))| ticket);
     match decode::<R>(&state, &headers, body, encoding, ticket.as_deref()).await {
-        Ok(request) => match state
-            .intake
-            .accept(Request::Decoded(request.into_payload()))
-            .await
-        {
+        Ok(request) => match state.intake.accept(request).await {
             Ok(()) => encoded_response(StatusCode::OK, encoding, &R::Response::default()),
             Err(refused) => {
                 let seconds = refused.retry_after.as_secs().max(1);
@@ -308,7 +305,7 @@ async fn decode<R: SignalRequest>(
     body: Body,
     encoding: Encoding,
     ticket: Option<&Ticket>,
-) -> Result<R, Failure> {
+) -> Result<Request, Failure> {
     let expected = content_length(headers);
     let raw = read_body(body, state.max_body_bytes, expected, state.refuse_status).await?;
     // The raw body is dropped as soon as it is inflated, the inflated one once decoded.
@@ -319,24 +316,28 @@ async fn decode<R: SignalRequest>(
         ticket,
         state.refuse_status,
     )?;
-    let request: R = match encoding {
-        Encoding::Protobuf => R::decode(bytes).map_err(|err| {
-            Failure::new(
-                StatusCode::BAD_REQUEST,
-                format!("the body is not a valid OTLP protobuf message: {err}"),
-            )
+    match encoding {
+        Encoding::Protobuf => R::scan(bytes).map_err(|error| {
+            let message = match error {
+                ScanError::Invalid(invalid) => invalid.to_string(),
+                malformed => format!("the body is not a valid OTLP protobuf message: {malformed}"),
+            };
+            Failure::new(StatusCode::BAD_REQUEST, message)
         }),
-        Encoding::Json => serde_json::from_slice(&bytes).map_err(|err| {
-            Failure::new(
-                StatusCode::BAD_REQUEST,
-                format!("the body is not valid OTLP JSON: {err}"),
-            )
-        }),
-    }?;
-    request
-        .check()
-        .map_err(|invalid| Failure::new(StatusCode::BAD_REQUEST, invalid.to_string()))?;
-    Ok(request)
+        // OTLP/JSON is decoded into structs: the views' decoded backend reads it.
+        Encoding::Json => {
+            let request: R = serde_json::from_slice(&bytes).map_err(|err| {
+                Failure::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("the body is not valid OTLP JSON: {err}"),
+                )
+            })?;
+            request
+                .check()
+                .map_err(|invalid| Failure::new(StatusCode::BAD_REQUEST, invalid.to_string()))?;
+            Ok(Request::Decoded(request.into_payload()))
+        }
+    }
 }
 
 /// Reads the body into one buffer sized from `Content-Length` (no regrowing, no second copy).

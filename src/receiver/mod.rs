@@ -34,9 +34,12 @@ pub use validate::InvalidRequest;
 /// An error of any kind, as bodies and services pass them on.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-use crate::exporter::Payload;
-use crate::pipeline::Intake;
+use crate::exporter::{EncodedRequest, Payload};
+use crate::otlp::scan::{self, ScanError};
+use crate::pipeline::{Intake, Request, ScannedTraces};
 use crate::telemetry::AgentCounters;
+use crate::telemetry::Signal;
+use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
@@ -69,6 +72,9 @@ pub trait SignalRequest:
     fn into_payload(self) -> Payload;
     /// Refuses what a backend's decoder would refuse (see [`validate`]).
     fn check(&self) -> Result<(), InvalidRequest>;
+    /// Validates protobuf bytes of this request without decoding them: what prost and
+    /// [`validate`] refuse is refused (see [`crate::otlp::scan`]).
+    fn scan(bytes: Bytes) -> Result<Request, ScanError>;
 }
 
 impl SignalRequest for ExportTraceServiceRequest {
@@ -78,6 +84,10 @@ impl SignalRequest for ExportTraceServiceRequest {
     }
     fn check(&self) -> Result<(), InvalidRequest> {
         validate::check_traces(self)
+    }
+    fn scan(bytes: Bytes) -> Result<Request, ScanError> {
+        let index = scan::scan_traces(&bytes)?;
+        Ok(Request::Traces(ScannedTraces::new(bytes, index)))
     }
 }
 
@@ -89,6 +99,10 @@ impl SignalRequest for ExportMetricsServiceRequest {
     fn check(&self) -> Result<(), InvalidRequest> {
         validate::check_metrics(self)
     }
+    fn scan(bytes: Bytes) -> Result<Request, ScanError> {
+        let items = scan::scan_metrics(&bytes)?;
+        Ok(as_received(Signal::Metrics, items, bytes))
+    }
 }
 
 impl SignalRequest for ExportLogsServiceRequest {
@@ -99,4 +113,17 @@ impl SignalRequest for ExportLogsServiceRequest {
     fn check(&self) -> Result<(), InvalidRequest> {
         validate::check_logs(self)
     }
+    fn scan(bytes: Bytes) -> Result<Request, ScanError> {
+        let items = scan::scan_logs(&bytes)?;
+        Ok(as_received(Signal::Logs, items, bytes))
+    }
+}
+
+/// Metrics or logs, passed on as they arrived.
+fn as_received(signal: Signal, items: u64, bytes: Bytes) -> Request {
+    Request::AsReceived(EncodedRequest {
+        signal,
+        items,
+        bytes,
+    })
 }
