@@ -9,8 +9,14 @@
 //!
 //! `cargo bench --bench load -- --seconds 10 --connections 4 --spans-per-request 100 \
 //!  --llm-fraction 0.2`
+//!
+//! With `--rotel PATH` Rotel's `rotel-agent` (a plain OTLP pass-through collector) takes the
+//! agent's place; with `--pairs N` as well, the agent and Rotel alternate for N pairs of runs under
+//! the same load, and a summary gives each side's medians and the ratios between them.
 
 use std::error::Error;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,7 +29,8 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
 const PROCESS_TIMEOUT: Duration = Duration::from_secs(30);
 
 mod options {
-    /// The command line: `--seconds`, `--connections`, `--spans-per-request`, `--llm-fraction`.
+    /// The command line: `--seconds`, `--connections`, `--spans-per-request`, `--llm-fraction`,
+    /// `--metrics`, `--users`, `--queue`, `--agent`, `--rotel`, `--pairs`.
     #[derive(Debug, Clone)]
     pub struct Options {
         pub seconds: f64,
@@ -32,7 +39,8 @@ mod options {
         pub llm_fraction: f64,
         /// Derived metrics on (default) or off.
         pub metrics: bool,
-        /// Distinct `user.id` values on LLM spans, an attribution dimension (0: no user).
+        /// Distinct `user.id` values on LLM spans (0: no attribution attributes). With users, LLM
+        /// spans also carry `team` and `feature`, and the three are the agent's attribution keys.
         pub users: usize,
         /// The exporter's queue on disk, with this fsync policy (`always`, `interval`, `never`);
         /// `None`: in memory.
@@ -43,12 +51,14 @@ mod options {
         /// Run Rotel's `rotel-agent` (a plain OTLP pass-through) at this path instead, as the
         /// baseline a collector of the same family costs.
         pub rotel: Option<std::path::PathBuf>,
+        /// Alternate the agent and Rotel (`--rotel` required) for this many pairs of runs.
+        pub pairs: Option<usize>,
     }
 
     const USAGE: &str = "usage: load [--seconds S] [--connections N] \
                          [--spans-per-request M] [--llm-fraction F] [--metrics on|off] [--users N] \
                          [--queue memory|disk-always|disk-interval|disk-never] [--agent PATH] \
-                         [--rotel PATH]";
+                         [--rotel PATH [--pairs N]]";
 
     impl Options {
         pub fn parse(args: impl Iterator<Item = String>) -> Result<Options, String> {
@@ -62,6 +72,7 @@ mod options {
                 disk_queue: None,
                 agent: None,
                 rotel: None,
+                pairs: None,
             };
             let mut args = args;
             while let Some(arg) = args.next() {
@@ -99,6 +110,7 @@ mod options {
                     }
                     "--agent" => options.agent = Some(value.into()),
                     "--rotel" => options.rotel = Some(value.into()),
+                    "--pairs" => options.pairs = Some(value.parse().map_err(|_| bad())?),
                     _ => return Err(format!("unknown argument `{arg}`\n{USAGE}")),
                 }
             }
@@ -122,12 +134,23 @@ mod options {
             if self.users > 99_999 {
                 return Err("--users must be at most 99999".into());
             }
+            if let Some(pairs) = self.pairs {
+                if !(1..=100).contains(&pairs) {
+                    return Err("--pairs must be in 1..=100".into());
+                }
+                if self.rotel.is_none() {
+                    return Err("--pairs needs --rotel PATH".into());
+                }
+            }
             Ok(())
         }
     }
 }
 
 /// Span ids and the pre-encoded requests the generator sends.
+///
+/// Every send gets fresh ids: a span id encodes connection, request number and position, and a
+/// trace id begins with its root span's id, so no two requests share a trace.
 mod workload {
     use bytes::{Bytes, BytesMut};
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -159,6 +182,25 @@ mod workload {
         ("gpt-4o-mini", "openai", ["0.15", "0.60", "0.075", "0.15"]),
     ];
 
+    /// Distinct `team` values on LLM spans; a user always belongs to the same team.
+    pub const TEAMS: usize = 20;
+    /// Distinct `feature` values on LLM spans.
+    pub const FEATURES: usize = 50;
+    /// The attribution attributes of LLM spans, in their order on the span, each with the value
+    /// it has in a template: a placeholder whose last [`DIGITS`] digits are set per request.
+    const ATTRIBUTION: [(&str, &str); 3] = [
+        ("user.id", "user-00000"),
+        ("team", "team-00000"),
+        ("feature", "feature-00000"),
+    ];
+    /// Digits of an attribution value that change per request.
+    const DIGITS: usize = 5;
+
+    /// The attribution keys LLM spans carry (when there are users).
+    pub fn attribution_keys() -> Vec<&'static str> {
+        ATTRIBUTION.iter().map(|(key, _)| *key).collect()
+    }
+
     /// A span's unique id: connection (+1, so never zero), request number, index in the request.
     pub fn span_id(connection: usize, request: u64, index: usize) -> u64 {
         ((connection as u64 + 1) << 48) | ((request & 0xFFFF_FFFF) << 16) | index as u64
@@ -175,8 +217,8 @@ mod workload {
         bytes: Bytes,
         /// (byte offset, index of the span whose id goes there).
         patches: Vec<(usize, usize)>,
-        /// Byte offsets of the five digits of each `user-NNNNN` value.
-        user_patches: Vec<usize>,
+        /// Per LLM span, byte offsets of the digits of its `user.id`, `team` and `feature`.
+        attribution_patches: Vec<[usize; 3]>,
         pub llm_spans: u64,
     }
 
@@ -185,7 +227,7 @@ mod workload {
             variant: usize,
             spans: usize,
             llm_fraction: f64,
-            with_users: bool,
+            with_attribution: bool,
         ) -> Template {
             let mut llm_spans = 0;
             let spans: Vec<Span> = (0..spans)
@@ -193,8 +235,10 @@ mod workload {
                     if is_llm(index + variant * 7, llm_fraction) {
                         llm_spans += 1;
                         let mut span = llm_span(index);
-                        if with_users {
-                            span.attributes.push(text("user.id", USER_PLACEHOLDER));
+                        if with_attribution {
+                            let attribution = ATTRIBUTION.iter();
+                            span.attributes
+                                .extend(attribution.map(|(key, value)| text(key, value)));
                         }
                         span
                     } else {
@@ -215,21 +259,22 @@ mod workload {
                 expected,
                 "placeholder ids not found in the encoding"
             );
-            let user_patches = bytes
-                .windows(USER_PLACEHOLDER.len())
-                .enumerate()
-                .filter(|(_, window)| *window == USER_PLACEHOLDER.as_bytes())
-                .map(|(offset, _)| offset + USER_PLACEHOLDER.len() - 5)
-                .collect();
+            let attribution_patches = attribution_offsets(&bytes);
+            assert_eq!(
+                attribution_patches.len(),
+                if with_attribution { llm_spans } else { 0 } as usize,
+                "placeholder attribution values not found in the encoding"
+            );
             Template {
                 bytes: bytes.into(),
                 patches,
-                user_patches,
+                attribution_patches,
                 llm_spans,
             }
         }
 
-        /// The request with the real ids of `connection`'s request number `request`.
+        /// The request with the real ids of `connection`'s request number `request`, and its
+        /// LLM spans' attribution values drawn from `users` users.
         pub fn render(&self, connection: usize, request: u64, users: usize) -> Bytes {
             let mut bytes = BytesMut::from(&self.bytes[..]);
             for &(offset, index) in &self.patches {
@@ -237,17 +282,65 @@ mod workload {
                 bytes[offset..offset + 8].copy_from_slice(&id);
             }
             if users > 0 {
-                for (position, &offset) in self.user_patches.iter().enumerate() {
-                    let user = (request as usize * 131 + position * 17 + connection * 7919) % users;
-                    bytes[offset..offset + 5].copy_from_slice(format!("{user:05}").as_bytes());
+                for (position, offsets) in self.attribution_patches.iter().enumerate() {
+                    let values = attribution_values(users, connection, request, position);
+                    for (&offset, value) in offsets.iter().zip(values) {
+                        write_digits(&mut bytes[offset..offset + DIGITS], value);
+                    }
                 }
             }
             bytes.freeze()
         }
     }
 
-    /// The `user.id` of LLM spans before its digits are set per request.
-    const USER_PLACEHOLDER: &str = "user-00000";
+    /// The user, team and feature numbers of the `position`th LLM span of a request: users
+    /// spread over requests and connections, a user's team fixed, the feature varying per call.
+    fn attribution_values(
+        users: usize,
+        connection: usize,
+        request: u64,
+        position: usize,
+    ) -> [usize; 3] {
+        let request = request as usize;
+        let user = (request * 131 + position * 17 + connection * 7919) % users;
+        let feature = (request * 7 + position * 3 + user) % FEATURES;
+        [user, user % TEAMS, feature]
+    }
+
+    /// `value` in decimal, zero-padded to fill `digits` (the high digits dropped if it is longer).
+    fn write_digits(digits: &mut [u8], mut value: usize) {
+        for digit in digits.iter_mut().rev() {
+            *digit = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    }
+
+    /// Per LLM span (in encoding order), the offsets of the changing digits of its attribution
+    /// values.
+    fn attribution_offsets(bytes: &[u8]) -> Vec<[usize; 3]> {
+        let [users, teams, features] =
+            ATTRIBUTION.map(|(_, placeholder)| digit_offsets(bytes, placeholder));
+        assert!(
+            users.len() == teams.len() && teams.len() == features.len(),
+            "every LLM span carries all attribution attributes"
+        );
+        users
+            .into_iter()
+            .zip(teams)
+            .zip(features)
+            .map(|((user, team), feature)| [user, team, feature])
+            .collect()
+    }
+
+    /// Offsets of the last [`DIGITS`] bytes of every occurrence of `placeholder`.
+    fn digit_offsets(bytes: &[u8], placeholder: &str) -> Vec<usize> {
+        bytes
+            .windows(placeholder.len())
+            .enumerate()
+            .filter(|(_, window)| *window == placeholder.as_bytes())
+            .map(|(offset, _)| offset + placeholder.len() - DIGITS)
+            .collect()
+    }
 
     /// Spreads `fraction` of the indexes evenly.
     fn is_llm(index: usize, fraction: f64) -> bool {
@@ -628,6 +721,18 @@ mod agent {
         Ok(target_dir.join("release").join(BINARY))
     }
 
+    /// The first line `binary --version` prints, else `version unknown`.
+    pub fn version(binary: &Path) -> String {
+        Command::new(binary)
+            .arg("--version")
+            .stdin(Stdio::null())
+            .output()
+            .ok()
+            .and_then(|output| String::from_utf8(output.stdout).ok())
+            .and_then(|text| text.lines().next().map(str::to_owned))
+            .unwrap_or_else(|| "version unknown".into())
+    }
+
     /// A port free at the time of asking, on 127.0.0.1.
     pub fn free_port() -> BoxResult<u16> {
         Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
@@ -661,11 +766,13 @@ mod agent {
         pub sink: u16,
     }
 
+    /// The agent's config: receivers on `ports`, the `models`' prices, derived metrics with these
+    /// attribution keys (or off), the exporter to the sink with its queue in memory or on disk.
     pub fn config_yaml(
         ports: &Ports,
         models: &[(&str, &str, [&str; 4])],
         metrics: bool,
-        users: usize,
+        attribution_keys: &[&str],
         disk_queue: Option<(&Path, &str)>,
     ) -> String {
         let queue = match disk_queue {
@@ -688,10 +795,10 @@ mod agent {
              pricing:\n  currency: USD\n  models:\n{prices}\
              exporters:\n  otlp:\n    endpoint: http://127.0.0.1:{sink}\n    protocol: grpc\n    \
              compression: none\n{queue}  debug:\n    enabled: never\n\
-                          metrics:\n  enabled: {metrics}\n  attribution:\n    keys: [{keys}]\n\
+             metrics:\n  enabled: {metrics}\n  attribution:\n    keys: [{keys}]\n\
              service:\n  telemetry:\n    endpoint: 127.0.0.1:{telemetry}\n    logs:\n      \
              level: warn\n",
-            keys = if users > 0 { "user.id" } else { "" },
+            keys = attribution_keys.join(", "),
             grpc = ports.grpc,
             http = ports.http,
             sink = ports.sink,
@@ -748,7 +855,11 @@ mod agent {
                 .stderr(fs::File::create(&log)?);
             for (name, _) in std::env::vars_os() {
                 let name_text = name.to_string_lossy();
-                if name_text.starts_with("OTEL_") || name_text.starts_with("GENAI_COST_AGENT_") {
+                let configures = ["OTEL_", "GENAI_COST_AGENT_", "ROTEL_"];
+                if configures
+                    .iter()
+                    .any(|prefix| name_text.starts_with(prefix))
+                {
                     command.env_remove(&name);
                 }
             }
@@ -1172,6 +1283,7 @@ struct AgentReport {
 
 /// The figures of one run.
 struct Results {
+    subject: Subject,
     options: options::Options,
     load: Load,
     delivery: Delivery,
@@ -1196,20 +1308,37 @@ impl Results {
         self.agent.peak_rss as f64 / (1024.0 * 1024.0)
     }
 
+    /// The figures the pairs' summary compares.
+    fn figures(&self) -> Figures {
+        Figures {
+            cpu_us_per_span: self.cpu_us_per_span(),
+            spans_per_cpu_second: self.acked() as f64 / self.cpu.agent.as_secs_f64().max(1e-9),
+            peak_rss_mib: self.peak_rss_mib(),
+            p50_ms: self.load.latency_percentile_ms(0.5),
+            p99_ms: self.load.latency_percentile_ms(0.99),
+            spans_per_second: self.spans_per_second(),
+            lost: self.delivery.lost,
+            duplicates: self.delivery.duplicates,
+        }
+    }
+
     fn print(&self) {
         let (o, load, d, cpu) = (&self.options, &self.load, &self.delivery, &self.cpu);
-        println!("\n=== genai-cost-agent load benchmark ===");
+        let queue = match o.disk_queue.as_deref() {
+            Some(fsync) => format!("on disk (fsync {fsync})"),
+            None => "in memory".into(),
+        };
+        println!("\n=== load benchmark: {} ===", self.subject.name());
         println!(
-                        "load:      {} connections x {} spans/request, {:.0}% LLM spans, {:.1} s, derived metrics {}, {} users, queue {}",
+            "load:      {} connections x {} spans/request, {:.0}% LLM spans, {:.1} s, \
+             derived metrics {}, {} users, queue {}",
             o.connections,
             o.spans_per_request,
             o.llm_fraction * 100.0,
             load.wall.as_secs_f64(),
             if o.metrics { "on" } else { "off" },
             o.users,
-            o.disk_queue
-                .as_deref()
-                .map_or("in memory".to_string(), |fsync| format!("on disk (fsync {fsync})"))
+            queue
         );
         println!(
             "sent:      {} requests, {} spans; acknowledged {} spans ({} LLM)",
@@ -1279,16 +1408,13 @@ impl Results {
 
     fn json(&self) -> serde_json::Value {
         let (o, load, d, cpu) = (&self.options, &self.load, &self.delivery, &self.cpu);
-        let round = |value: f64, places: i32| {
-            let scale = 10f64.powi(places);
-            (value * scale).round() / scale
-        };
         serde_json::json!({
             "bench": "load",
+            "subject": self.subject.name(),
             "seconds": round(load.wall.as_secs_f64(), 3),
             "connections": o.connections,
             "spans_per_request": o.spans_per_request,
-                        "llm_fraction": o.llm_fraction,
+            "llm_fraction": o.llm_fraction,
             "derived_metrics": o.metrics,
             "users": o.users,
             "requests": load.sum(|r| r.requests),
@@ -1316,6 +1442,19 @@ impl Results {
             "agent_exit": self.agent.exit,
         })
     }
+}
+
+/// One run's figures, as the pairs' summary takes medians of them.
+#[derive(Clone, Copy)]
+struct Figures {
+    cpu_us_per_span: f64,
+    spans_per_cpu_second: f64,
+    peak_rss_mib: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    spans_per_second: f64,
+    lost: u64,
+    duplicates: u64,
 }
 
 /// Generator totals merged over connections.
@@ -1439,82 +1578,143 @@ async fn generate(
     })
 }
 
-/// Builds and starts the agent, exporting to the sink on `sink_port`; returns it ready, with
-/// its gRPC receiver's address. The scratch directory must outlive the process.
-fn launch_agent(
+/// The process under test, between the generator and the sink.
+#[derive(Debug, Clone)]
+enum Subject {
+    /// genai-cost-agent: this binary, with a generated config.
+    Agent(PathBuf),
+    /// Rotel's `rotel-agent`: a plain OTLP pass-through, the baseline.
+    Rotel(PathBuf),
+}
+
+impl Subject {
+    /// `--agent PATH`, else this tree's release build (built when stale).
+    fn agent(options: &options::Options) -> BoxResult<Subject> {
+        let binary = match &options.agent {
+            Some(path) => path.clone(),
+            None => agent::build_binary()?,
+        };
+        Ok(Subject::Agent(binary))
+    }
+
+    /// The one process a run without `--pairs` measures: Rotel when given, else the agent.
+    fn single(options: &options::Options) -> BoxResult<Subject> {
+        match &options.rotel {
+            Some(path) => Ok(Subject::Rotel(path.clone())),
+            None => Subject::agent(options),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Subject::Agent(_) => "genai-cost-agent",
+            Subject::Rotel(_) => "rotel",
+        }
+    }
+
+    fn binary(&self) -> &Path {
+        match self {
+            Subject::Agent(binary) | Subject::Rotel(binary) => binary,
+        }
+    }
+
+    /// Starts the process, exporting to the sink on `sink_port`; returns it ready, with its
+    /// gRPC receiver's address. The scratch directory must outlive the process.
+    fn launch(
+        &self,
+        scratch: &agent::ScratchDir,
+        sink_port: u16,
+        options: &options::Options,
+    ) -> BoxResult<(agent::AgentProcess, SocketAddr)> {
+        let ports = agent::Ports {
+            grpc: agent::free_port()?,
+            http: agent::free_port()?,
+            telemetry: agent::free_port()?,
+            sink: sink_port,
+        };
+        let log = scratch.0.join("agent.log");
+        let mut process = match self {
+            Subject::Rotel(binary) => agent::AgentProcess::spawn_rotel(binary, &ports, log)?,
+            Subject::Agent(binary) => {
+                let config = write_config(scratch, &ports, options)?;
+                agent::AgentProcess::spawn(binary, &config, log, ports.telemetry)?
+            }
+        };
+        if let Err(err) = process.wait_ready(PROCESS_TIMEOUT) {
+            let log = process.log_lines().join("\n");
+            return Err(format!("{}: {err}\nlog:\n{log}", self.name()).into());
+        }
+        Ok((process, SocketAddr::from(([127, 0, 0, 1], ports.grpc))))
+    }
+
+    /// Reads what the process says about itself (the agent's `/metrics`), then stops it with
+    /// SIGTERM.
+    fn finish(&self, mut process: agent::AgentProcess) -> BoxResult<AgentReport> {
+        let peak_rss = agent::peak_rss(process.pid())?;
+        let metrics = match self {
+            Subject::Rotel(_) => Vec::new(),
+            Subject::Agent(_) => agent::metrics(process.telemetry).unwrap_or_else(|err| {
+                eprintln!("warning: cannot read /metrics: {err}");
+                Vec::new()
+            }),
+        };
+        let exit = match process.terminate(PROCESS_TIMEOUT) {
+            Ok(status) => status.to_string(),
+            Err(err) => err.to_string(),
+        };
+        Ok(AgentReport {
+            peak_rss,
+            metrics,
+            exit,
+            log: process.log_lines(),
+        })
+    }
+}
+
+/// Writes the agent's config for this run into the scratch directory; returns its path.
+fn write_config(
     scratch: &agent::ScratchDir,
-    sink_port: u16,
+    ports: &agent::Ports,
     options: &options::Options,
-) -> BoxResult<(agent::AgentProcess, std::net::SocketAddr)> {
-    let ports = agent::Ports {
-        grpc: agent::free_port()?,
-        http: agent::free_port()?,
-        telemetry: agent::free_port()?,
-        sink: sink_port,
-    };
-    let log = scratch.0.join("agent.log");
-    if let Some(rotel) = &options.rotel {
-        let mut process = agent::AgentProcess::spawn_rotel(rotel, &ports, log)?;
-        process.wait_ready(PROCESS_TIMEOUT)?;
-        let grpc = std::net::SocketAddr::from(([127, 0, 0, 1], ports.grpc));
-        return Ok((process, grpc));
-    }
-    let binary = match &options.agent {
-        Some(path) => path.clone(),
-        None => agent::build_binary()?,
-    };
-    let config = scratch.0.join("config.yaml");
-    std::fs::write(
-        &config,
-        agent::config_yaml(
-            &ports,
-            &workload::MODELS,
-            options.metrics,
-            options.users,
-            options
-                .disk_queue
-                .as_deref()
-                .map(|fsync| (scratch.0.join("queue"), fsync))
-                .as_ref()
-                .map(|(directory, fsync)| (directory.as_path(), *fsync)),
-        ),
-    )?;
-    let mut process = agent::AgentProcess::spawn(&binary, &config, log, ports.telemetry)?;
-    if let Err(err) = process.wait_ready(PROCESS_TIMEOUT) {
-        return Err(format!("{err}\nagent log:\n{}", process.log_lines().join("\n")).into());
-    }
-    Ok((
-        process,
-        std::net::SocketAddr::from(([127, 0, 0, 1], ports.grpc)),
-    ))
-}
-
-/// Reads what the agent says about itself, then stops it with SIGTERM.
-fn finish_agent(mut process: agent::AgentProcess) -> BoxResult<AgentReport> {
-    let peak_rss = agent::peak_rss(process.pid())?;
-    let metrics = agent::metrics(process.telemetry).unwrap_or_else(|err| {
-        eprintln!("warning: cannot read /metrics: {err}");
+) -> BoxResult<PathBuf> {
+    let keys = if options.users > 0 {
+        workload::attribution_keys()
+    } else {
         Vec::new()
-    });
-    let exit = match process.terminate(PROCESS_TIMEOUT) {
-        Ok(status) => status.to_string(),
-        Err(err) => err.to_string(),
     };
-    Ok(AgentReport {
-        peak_rss,
-        metrics,
-        exit,
-        log: process.log_lines(),
-    })
+    let queue = options
+        .disk_queue
+        .as_deref()
+        .map(|fsync| (scratch.0.join("queue"), fsync));
+    let yaml = agent::config_yaml(
+        ports,
+        &workload::MODELS,
+        options.metrics,
+        &keys,
+        queue
+            .as_ref()
+            .map(|(directory, fsync)| (directory.as_path(), *fsync)),
+    );
+    let path = scratch.0.join("config.yaml");
+    std::fs::write(&path, yaml)?;
+    Ok(path)
 }
 
-fn run(options: options::Options) -> BoxResult<Results> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let templates: Arc<Vec<_>> = Arc::new(
-        (0..workload::SERVICES.len())
+/// What every run shares: the options, the runtime the generator and the sink run on, and the
+/// request templates.
+struct Bench {
+    options: options::Options,
+    runtime: tokio::runtime::Runtime,
+    templates: Arc<Vec<workload::Template>>,
+}
+
+impl Bench {
+    fn new(options: options::Options) -> BoxResult<Bench> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let templates = (0..workload::SERVICES.len())
             .map(|variant| {
                 workload::Template::build(
                     variant,
@@ -1523,38 +1723,311 @@ fn run(options: options::Options) -> BoxResult<Results> {
                     options.users > 0,
                 )
             })
-            .collect(),
-    );
-    let ledger = Arc::new(Mutex::new(sink::Ledger::new(
-        options.connections,
-        options.spans_per_request,
-    )));
-    let sink = runtime.block_on(sink::SinkServer::start(ledger.clone()))?;
-    let scratch = agent::ScratchDir::create()?;
-    let (process, grpc) = launch_agent(&scratch, sink.address.port(), &options)?;
-    eprintln!(
-        "agent pid {} ready (gRPC {grpc}, sink {}); loading for {} s...",
-        process.pid(),
-        sink.address,
-        options.seconds
-    );
+            .collect();
+        Ok(Bench {
+            options,
+            runtime,
+            templates: Arc::new(templates),
+        })
+    }
 
-    let ticks = agent::clock_ticks();
-    let before = CpuSample::take(process.pid(), ticks)?;
-    let load = runtime.block_on(generate(&options, grpc, templates))?;
-    let drain_time = drain(&ledger, &load, options.spans_per_request);
-    let cpu = CpuSample::take(process.pid(), ticks)?.used_since(&before);
-    let agent = finish_agent(process)?;
-    runtime.block_on(sink.stop());
-    let ledger = ledger.lock().expect("ledger lock");
-    let delivery = Delivery::settle(&ledger, &load, options.spans_per_request, drain_time);
-    Ok(Results {
-        options,
-        load,
-        delivery,
-        cpu,
-        agent,
-    })
+    /// One run: a fresh sink and a fresh `subject` process, the load, the drain, the figures.
+    fn run(&self, subject: &Subject) -> BoxResult<Results> {
+        let options = &self.options;
+        let ledger = Arc::new(Mutex::new(sink::Ledger::new(
+            options.connections,
+            options.spans_per_request,
+        )));
+        let sink = self
+            .runtime
+            .block_on(sink::SinkServer::start(ledger.clone()))?;
+        let scratch = agent::ScratchDir::create()?;
+        let (process, grpc) = subject.launch(&scratch, sink.address.port(), options)?;
+        eprintln!(
+            "{} pid {} ready (gRPC {grpc}, sink {}); loading for {} s...",
+            subject.name(),
+            process.pid(),
+            sink.address,
+            options.seconds
+        );
+
+        let ticks = agent::clock_ticks();
+        let before = CpuSample::take(process.pid(), ticks)?;
+        let load = self
+            .runtime
+            .block_on(generate(options, grpc, self.templates.clone()))?;
+        let drain_time = drain(&ledger, &load, options.spans_per_request);
+        let cpu = CpuSample::take(process.pid(), ticks)?.used_since(&before);
+        let agent = subject.finish(process)?;
+        self.runtime.block_on(sink.stop());
+        let ledger = ledger.lock().expect("ledger lock");
+        let delivery = Delivery::settle(&ledger, &load, options.spans_per_request, drain_time);
+        Ok(Results {
+            subject: subject.clone(),
+            options: options.clone(),
+            load,
+            delivery,
+            cpu,
+            agent,
+        })
+    }
+}
+
+/// `--pairs N`: the agent and Rotel alternating under the same load, then each side's medians
+/// and the ratios agent ÷ Rotel.
+mod pairs {
+    use crate::{median, round, Bench, BoxResult, Figures, Results, Subject};
+
+    /// Runs agent, Rotel, agent, Rotel… for `pairs` pairs, printing each run's line as it ends,
+    /// then the summary table and its JSON line.
+    pub fn run(bench: &Bench, pairs: usize, agent: Subject, rotel: Subject) -> BoxResult<()> {
+        let mut figures = Vec::with_capacity(pairs);
+        for pair in 1..=pairs {
+            let ours = run_one(bench, &agent, pair, pairs)?;
+            let theirs = run_one(bench, &rotel, pair, pairs)?;
+            figures.push((ours, theirs));
+        }
+        let summary = Summary::of(&figures);
+        summary.print(bench, &agent, &rotel);
+        println!("{}", summary.json(bench));
+        Ok(())
+    }
+
+    fn run_one(bench: &Bench, subject: &Subject, pair: usize, pairs: usize) -> BoxResult<Figures> {
+        let results = bench.run(subject)?;
+        print_run(pair, pairs, &results);
+        Ok(results.figures())
+    }
+
+    /// One line for a run of a pair, then the run's JSON line (with `pair`).
+    fn print_run(pair: usize, pairs: usize, results: &Results) {
+        let f = results.figures();
+        println!(
+            "pair {pair}/{pairs} {:<16} {:.2} us CPU/span ({:.0} spans/CPU-s), {:.0} spans/s, \
+             peak RSS {:.1} MiB, p50 {:.2} ms, p99 {:.2} ms, {} lost, {} duplicated, \
+             {} refusals, {} errors, other processes {:.2} s CPU; {}",
+            results.subject.name(),
+            f.cpu_us_per_span,
+            f.spans_per_cpu_second,
+            f.spans_per_second,
+            f.peak_rss_mib,
+            f.p50_ms,
+            f.p99_ms,
+            f.lost,
+            f.duplicates,
+            results.load.sum(|r| r.refusals),
+            results.load.sum(|r| r.errors),
+            results.cpu.others.as_secs_f64(),
+            results.agent.exit,
+        );
+        let mut json = results.json();
+        json["pair"] = pair.into();
+        println!("{json}");
+    }
+
+    /// One side's medians over its runs, and its delivery totals.
+    struct Side {
+        cpu_us_per_span: f64,
+        spans_per_cpu_second: f64,
+        peak_rss_mib: f64,
+        p50_ms: f64,
+        p99_ms: f64,
+        spans_per_second: f64,
+        lost: u64,
+        duplicates: u64,
+    }
+
+    impl Side {
+        fn of(runs: &[Figures]) -> Side {
+            let median_of = |field: fn(&Figures) -> f64| median(runs.iter().map(field).collect());
+            Side {
+                cpu_us_per_span: median_of(|f| f.cpu_us_per_span),
+                spans_per_cpu_second: median_of(|f| f.spans_per_cpu_second),
+                peak_rss_mib: median_of(|f| f.peak_rss_mib),
+                p50_ms: median_of(|f| f.p50_ms),
+                p99_ms: median_of(|f| f.p99_ms),
+                spans_per_second: median_of(|f| f.spans_per_second),
+                lost: runs.iter().map(|f| f.lost).sum(),
+                duplicates: runs.iter().map(|f| f.duplicates).sum(),
+            }
+        }
+
+        fn print_row(&self, name: &str) {
+            println!(
+                "{name:<18} {:>11.2} {:>12.0} {:>13.1} {:>8.2} {:>8.2} {:>9.0} {:>6} {:>10}",
+                self.cpu_us_per_span,
+                self.spans_per_cpu_second,
+                self.peak_rss_mib,
+                self.p50_ms,
+                self.p99_ms,
+                self.spans_per_second,
+                self.lost,
+                self.duplicates
+            );
+        }
+
+        fn json(&self) -> serde_json::Value {
+            serde_json::json!({
+                "cpu_us_per_span": round(self.cpu_us_per_span, 3),
+                "spans_per_cpu_second": round(self.spans_per_cpu_second, 0),
+                "peak_rss_mib": round(self.peak_rss_mib, 1),
+                "latency_p50_ms": round(self.p50_ms, 3),
+                "latency_p99_ms": round(self.p99_ms, 3),
+                "spans_per_second": round(self.spans_per_second, 0),
+                "spans_lost": self.lost,
+                "duplicates": self.duplicates,
+            })
+        }
+    }
+
+    /// Both sides, and how the agent compares.
+    struct Summary {
+        pairs: usize,
+        agent: Side,
+        rotel: Side,
+        /// Agent ÷ Rotel CPU per span, pair by pair.
+        pair_cpu_ratios: Vec<f64>,
+    }
+
+    impl Summary {
+        fn of(figures: &[(Figures, Figures)]) -> Summary {
+            let (agent, rotel): (Vec<Figures>, Vec<Figures>) = figures.iter().copied().unzip();
+            Summary {
+                pairs: figures.len(),
+                agent: Side::of(&agent),
+                rotel: Side::of(&rotel),
+                pair_cpu_ratios: figures
+                    .iter()
+                    .map(|(agent, rotel)| agent.cpu_us_per_span / rotel.cpu_us_per_span)
+                    .collect(),
+            }
+        }
+
+        /// Agent ÷ Rotel of the medians: CPU per span, peak RSS, p99 latency.
+        fn ratios(&self) -> [f64; 3] {
+            let (a, r) = (&self.agent, &self.rotel);
+            [
+                a.cpu_us_per_span / r.cpu_us_per_span,
+                a.peak_rss_mib / r.peak_rss_mib,
+                a.p99_ms / r.p99_ms,
+            ]
+        }
+
+        fn print(&self, bench: &Bench, agent: &Subject, rotel: &Subject) {
+            let o = &bench.options;
+            println!(
+                "\n=== genai-cost-agent vs Rotel: medians of {} alternating pairs ===",
+                self.pairs
+            );
+            println!(
+                "{:<18} {} connections x {} spans/request, {:.0}% LLM spans, {} s a run, \
+                 derived metrics {}, {} users",
+                "load:",
+                o.connections,
+                o.spans_per_request,
+                o.llm_fraction * 100.0,
+                o.seconds,
+                if o.metrics { "on" } else { "off" },
+                o.users
+            );
+            for subject in [agent, rotel] {
+                println!(
+                    "{:<18} {} ({})",
+                    format!("{}:", subject.name()),
+                    subject.binary().display(),
+                    crate::agent::version(subject.binary())
+                );
+            }
+            println!(
+                "{:<18} {:>11} {:>12} {:>13} {:>8} {:>8} {:>9} {:>6} {:>10}",
+                "",
+                "CPU us/span",
+                "spans/CPU-s",
+                "peak RSS MiB",
+                "p50 ms",
+                "p99 ms",
+                "spans/s",
+                "lost",
+                "duplicated"
+            );
+            self.agent.print_row(agent.name());
+            self.rotel.print_row(rotel.name());
+            let [cpu, rss, p99] = self.ratios();
+            println!(
+                "{:<18} {:>10.2}x {:>12} {:>12.2}x {:>8} {:>7.2}x",
+                "agent / rotel", cpu, "", rss, "", p99
+            );
+            let per_pair: Vec<String> = self
+                .pair_cpu_ratios
+                .iter()
+                .map(|ratio| format!("{ratio:.2}"))
+                .collect();
+            println!(
+                "CPU/span agent / rotel, pair by pair: {}",
+                per_pair.join(", ")
+            );
+        }
+
+        fn json(&self, bench: &Bench) -> serde_json::Value {
+            let o = &bench.options;
+            let [cpu, rss, p99] = self.ratios();
+            serde_json::json!({
+                "bench": "load-pairs",
+                "pairs": self.pairs,
+                "seconds_per_run": o.seconds,
+                "connections": o.connections,
+                "spans_per_request": o.spans_per_request,
+                "llm_fraction": o.llm_fraction,
+                "derived_metrics": o.metrics,
+                "users": o.users,
+                "genai_cost_agent": self.agent.json(),
+                "rotel": self.rotel.json(),
+                "ratios_agent_over_rotel": {
+                    "cpu_us_per_span": round(cpu, 3),
+                    "peak_rss": round(rss, 3),
+                    "latency_p99": round(p99, 3),
+                },
+                "pair_cpu_ratios": self.pair_cpu_ratios.iter().map(|ratio| round(*ratio, 3))
+                    .collect::<Vec<_>>(),
+            })
+        }
+    }
+}
+
+/// The median (the mean of the two middle values for an even count); 0 for none.
+fn median(mut values: Vec<f64>) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.sort_by(f64::total_cmp);
+    let middle = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[middle]
+    } else {
+        (values[middle - 1] + values[middle]) / 2.0
+    }
+}
+
+/// `value` rounded to `places` decimal places, for the JSON lines.
+fn round(value: f64, places: i32) -> f64 {
+    let scale = 10f64.powi(places);
+    (value * scale).round() / scale
+}
+
+fn execute(options: options::Options) -> BoxResult<()> {
+    let pairs = options.pairs;
+    let bench = Bench::new(options)?;
+    match (pairs, &bench.options.rotel) {
+        (Some(pairs), Some(rotel)) => {
+            let agent = Subject::agent(&bench.options)?;
+            pairs::run(&bench, pairs, agent, Subject::Rotel(rotel.clone()))
+        }
+        _ => {
+            let results = bench.run(&Subject::single(&bench.options)?)?;
+            results.print();
+            Ok(())
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -1565,11 +2038,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match run(options) {
-        Ok(results) => {
-            results.print();
-            ExitCode::SUCCESS
-        }
+    match execute(options) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("load benchmark failed: {err}");
             ExitCode::FAILURE
