@@ -28,9 +28,7 @@ pub const INVALID_EXISTING_COST: &str = "gen_ai.usage.cost.invalid_existing_cost
 
 /// Whether an earlier agent already priced (or declined to price) this span.
 pub fn already_enriched<'a>(attributes: impl Attributes<'a>) -> bool {
-    attributes
-        .entries()
-        .any(|(key, _)| key == COST_AMOUNT || key == UNPRICED_REASON)
+    attributes.get(COST_AMOUNT).is_some() || attributes.get(UNPRICED_REASON).is_some()
 }
 
 /// The double nearest to `value`. Exact when mantissa and power of ten are exact doubles (one

@@ -258,9 +258,7 @@ impl Enricher {
         source: &Source<'_>,
         resource: impl Attributes<'a>,
     ) -> Option<Plan> {
-        if attributes::already_enriched(span.attributes()) {
-            return None;
-        }
+
         let dimensions = |facts: &CallFacts<'_>| {
             self.dimensions
                 .as_ref()
@@ -278,7 +276,12 @@ impl Enricher {
             call: None,
             duration_seconds,
         };
-        match self.reader.read(span.attributes(), span.name(), source) {
+        let usage = self.reader.read(span.attributes(), span.name(), source);
+        // Most spans carry no usage: they are decided by the one walk over their attributes.
+        if matches!(usage, SpanUsage::Absent) || attributes::already_enriched(span.attributes()) {
+            return None;
+        }
+        match usage {
             SpanUsage::Absent => None,
             SpanUsage::Aggregate => Some(bare(Pricing::Unpriced(UnpricedReason::AggregateSpan))),
             SpanUsage::Invalid => Some(bare(Pricing::Unpriced(UnpricedReason::InvalidUsage))),

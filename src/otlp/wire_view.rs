@@ -1,19 +1,44 @@
 //! The views over a validated request's bytes: a span, its attributes and its resource are
-//! read where they lie, through the index the scan built.
+//! read where they lie, through the index the scan built. A walk over a span's attributes
+//! parses them; lookups by key parse them once per request and search the parsed list after
+//! (a priced span's attributes are looked up a dozen times).
 
 use super::fields::{FieldValue, Fields};
 use super::index::{SpanEntry, TracesIndex};
 use super::view::{AttrValue, Attributes, Location, SpanView, TraceRequestView};
+use std::cell::OnceCell;
 
 /// `Resource.attributes`, `Span.attributes`.
 const RESOURCE_ATTRIBUTES: u32 = 1;
 const SPAN_ATTRIBUTES: u32 = 9;
+
+/// Attributes parsed once, keys and strings still borrowed from the request.
+type Parsed<'a> = Box<[(&'a str, AttrValue<'a>)]>;
+
+/// Each span's and each resource's attributes, parsed on the first lookup by key.
+#[derive(Debug, Default)]
+pub struct AttributeCache<'a> {
+    spans: Vec<OnceCell<Parsed<'a>>>,
+    resources: Vec<OnceCell<Parsed<'a>>>,
+}
+
+impl AttributeCache<'_> {
+    pub fn new(index: &TracesIndex) -> Self {
+        Self {
+            spans: (0..index.spans.len()).map(|_| OnceCell::new()).collect(),
+            resources: (0..index.resource_spans.len())
+                .map(|_| OnceCell::new())
+                .collect(),
+        }
+    }
+}
 
 /// The `KeyValue`s in field `field` of a message body.
 #[derive(Debug, Clone, Copy)]
 pub struct WireAttributes<'a> {
     body: &'a [u8],
     field: u32,
+    parsed: Option<&'a OnceCell<Parsed<'a>>>,
 }
 
 pub struct WireAttributeIter<'a> {
@@ -43,6 +68,17 @@ impl<'a> Attributes<'a> for WireAttributes<'a> {
             fields: Fields::new(self.body),
             field: self.field,
         }
+    }
+
+    fn get(self, key: &str) -> Option<AttrValue<'a>> {
+        let Some(parsed) = self.parsed else {
+            return self.entries().find(|(name, _)| *name == key).map(|(_, value)| value);
+        };
+        parsed
+            .get_or_init(|| self.entries().collect())
+            .iter()
+            .find(|(name, _)| *name == key)
+            .map(|(_, value)| *value)
     }
 }
 
@@ -90,6 +126,7 @@ fn text_of(bytes: &[u8]) -> &str {
 pub struct WireSpan<'a> {
     bytes: &'a [u8],
     entry: &'a SpanEntry,
+    parsed: Option<&'a OnceCell<Parsed<'a>>>,
 }
 
 impl<'a> WireSpan<'a> {
@@ -106,6 +143,7 @@ impl<'a> SpanView<'a> for WireSpan<'a> {
         WireAttributes {
             body: self.body(),
             field: SPAN_ATTRIBUTES,
+            parsed: self.parsed,
         }
     }
     fn name(self) -> &'a str {
@@ -131,14 +169,29 @@ impl<'a> SpanView<'a> for WireSpan<'a> {
     }
 }
 
-/// A scanned trace request: its bytes and their index.
+/// A scanned trace request: its bytes, their index and, when given, a cache of parsed
+/// attributes.
 #[derive(Debug, Clone, Copy)]
 pub struct WireRequest<'a> {
-    pub bytes: &'a [u8],
-    pub index: &'a TracesIndex,
+    bytes: &'a [u8],
+    index: &'a TracesIndex,
+    cache: Option<&'a AttributeCache<'a>>,
 }
 
 impl<'a> WireRequest<'a> {
+    /// `index` must be what the scan built for `bytes`; `cache`, one made for `index`.
+    pub fn new(
+        bytes: &'a [u8],
+        index: &'a TracesIndex,
+        cache: Option<&'a AttributeCache<'a>>,
+    ) -> Self {
+        Self {
+            bytes,
+            index,
+            cache,
+        }
+    }
+
     /// The position of the span at `location` in [`TracesIndex::spans`].
     pub fn span_index(self, (r, s, i): Location) -> usize {
         self.scope_entry(r, s).spans.start as usize + i
@@ -174,6 +227,7 @@ impl<'a> TraceRequestView<'a> for WireRequest<'a> {
         WireAttributes {
             body: self.index.resource_spans[resource].resource.of(self.bytes),
             field: RESOURCE_ATTRIBUTES,
+            parsed: self.cache.and_then(|cache| cache.resources.get(resource)),
         }
     }
     fn scope_count(self, resource: usize) -> usize {
@@ -193,9 +247,11 @@ impl<'a> TraceRequestView<'a> for WireRequest<'a> {
         self.scope_entry(resource, scope).spans.range().len()
     }
     fn span(self, location: Location) -> WireSpan<'a> {
+        let at = self.span_index(location);
         WireSpan {
             bytes: self.bytes,
-            entry: &self.index.spans[self.span_index(location)],
+            entry: &self.index.spans[at],
+            parsed: self.cache.and_then(|cache| cache.spans.get(at)),
         }
     }
 }

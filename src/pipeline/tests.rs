@@ -442,7 +442,8 @@ proptest! {
     fn both_views_read_the_same(request in request()) {
         let bytes = request.encode_to_vec();
         let index = scan_traces(&bytes).unwrap();
-        let wire = crate::otlp::wire_view::WireRequest { bytes: &bytes, index: &index };
+        let cache = crate::otlp::wire_view::AttributeCache::new(&index);
+        let wire = crate::otlp::wire_view::WireRequest::new(&bytes, &index, Some(&cache));
         let (decoded, wire) = (walk(&request), walk(wire));
         if let Some((a, b)) = decoded.iter().zip(&wire).find(|(a, b)| a != b) {
             return Err(TestCaseError::fail(format!("decoded: {a}\nwire:    {b}")));

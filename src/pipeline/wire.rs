@@ -9,7 +9,7 @@ use crate::otlp::fields::{FieldValue, Fields};
 use crate::otlp::index::TracesIndex;
 use crate::otlp::splice::{splice, Edit};
 use crate::otlp::view::{Location, TraceRequestView};
-use crate::otlp::wire_view::WireRequest;
+use crate::otlp::wire_view::{AttributeCache, WireRequest};
 use crate::telemetry::Signal;
 use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -44,11 +44,8 @@ impl ScannedTraces {
         }
     }
 
-    fn view(&self) -> WireRequest<'_> {
-        WireRequest {
-            bytes: &self.bytes,
-            index: &self.index,
-        }
+    fn view<'a>(&'a self, cache: &'a AttributeCache<'a>) -> WireRequest<'a> {
+        WireRequest::new(&self.bytes, &self.index, Some(cache))
     }
 }
 
@@ -61,7 +58,8 @@ impl Intake {
                 Err(_) => as_received(traces),
             };
         }
-        let view = traces.view();
+        let cache = AttributeCache::new(&traces.index);
+        let view = traces.view(&cache);
         let (outcome, additions) = self.enricher.enrich(view, &self.counters);
         if outcome.records.is_empty() && additions.is_empty() && outcome.awaiting.is_empty() {
             let records = self.observe_and_take(view, Vec::new());
