@@ -2,11 +2,12 @@
 //! Money is `Decimal` up to here; the wire type is double.
 
 use crate::config::OutputDialect;
+use crate::otlp::added::Added;
 use crate::otlp::view::Attributes;
 use crate::pricing::CostBreakdown;
 use crate::usage::ExistingCost;
-use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
 use rust_decimal::Decimal;
+use std::borrow::Cow;
 
 pub const COST_AMOUNT: &str = "gen_ai.usage.cost.amount";
 pub const COST_CURRENCY: &str = "gen_ai.usage.cost.currency";
@@ -42,28 +43,16 @@ pub fn decimal_to_f64(value: Decimal) -> f64 {
     value.to_string().parse().unwrap_or(f64::NAN)
 }
 
-pub fn double(key: &str, value: f64) -> KeyValue {
-    KeyValue {
-        key: key.to_string(),
-        value: Some(AnyValue {
-            value: Some(Value::DoubleValue(value)),
-        }),
-        ..Default::default()
-    }
+pub fn double(key: &'static str, value: f64) -> Added {
+    Added::double(key, value)
 }
 
-pub fn money(key: &str, value: Decimal) -> KeyValue {
+pub fn money(key: &'static str, value: Decimal) -> Added {
     double(key, decimal_to_f64(value))
 }
 
-pub fn string(key: &str, value: &str) -> KeyValue {
-    KeyValue {
-        key: key.to_string(),
-        value: Some(AnyValue {
-            value: Some(Value::StringValue(value.to_string())),
-        }),
-        ..Default::default()
-    }
+pub fn string(key: impl Into<Cow<'static, str>>, value: &str) -> Added {
+    Added::text(key, value.to_string())
 }
 
 /// The attributes of a span priced by this agent.
@@ -71,12 +60,12 @@ pub fn local_cost(
     cost: &CostBreakdown,
     currency: &str,
     price_id: &str,
-    input_semantics: &str,
-) -> Vec<KeyValue> {
+    input_semantics: &'static str,
+) -> Vec<Added> {
     vec![
         money(COST_AMOUNT, cost.total),
         string(COST_CURRENCY, currency),
-        string(COST_SOURCE, "local"),
+        Added::text(COST_SOURCE, "local"),
         money(COST_INPUT, cost.input),
         money(COST_OUTPUT, cost.output),
         money(COST_CACHE_READ, cost.cache_read),
@@ -85,16 +74,16 @@ pub fn local_cost(
         money(CACHE_HIT_RATIO, cost.hit_ratio),
         money(CACHE_SAVINGS, cost.savings),
         string(PRICE_ID, price_id),
-        string(INPUT_SEMANTICS, input_semantics),
+        Added::text(INPUT_SEMANTICS, input_semantics),
     ]
 }
 
 /// The attributes of a span whose own, provider-reported cost is trusted.
-pub fn provider_cost(existing: &ExistingCost, currency: &str) -> Vec<KeyValue> {
+pub fn provider_cost(existing: &ExistingCost, currency: &str) -> Vec<Added> {
     let mut attributes = vec![
         double(COST_AMOUNT, existing.total),
         string(COST_CURRENCY, currency),
-        string(COST_SOURCE, "provider"),
+        Added::text(COST_SOURCE, "provider"),
     ];
     if let Some(prompt) = existing.prompt {
         attributes.push(double(COST_INPUT, prompt));
@@ -110,7 +99,7 @@ pub fn dialect_cost<'a>(
     dialects: &[OutputDialect],
     cost: &CostBreakdown,
     existing: impl Attributes<'a>,
-) -> Vec<KeyValue> {
+) -> Vec<Added> {
     let mut attributes = Vec::new();
     for dialect in dialects {
         match dialect {

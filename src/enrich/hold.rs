@@ -4,6 +4,7 @@
 //! its wait ends — then with what is known.
 
 use crate::metrics::CallRecord;
+use crate::otlp::added::Added;
 use crate::otlp::view::{Attributes, SpanView, TraceRequestView};
 use opentelemetry_proto::tonic::common::v1::{
     any_value::Value, AnyValue, InstrumentationScope, KeyValue,
@@ -144,14 +145,14 @@ impl HoldBuffer {
 
     /// Remembers the spans of `request` that belong to traces with held spans.
     pub fn observe<'a>(&mut self, request: impl TraceRequestView<'a>) {
-        self.observe_spans(request.spans().map(|(_, span)| (span, &[][..])));
+        self.observe_spans(request.spans().map(|(_, span)| (span, &[][..] as &[Added])));
     }
 
     /// Remembers those of `spans` that belong to traces with held spans; each comes with the
     /// attributes enrichment is adding to it (read after its own).
     pub fn observe_spans<'a, 'b>(
         &mut self,
-        spans: impl Iterator<Item = (impl SpanView<'a>, &'b [KeyValue])>,
+        spans: impl Iterator<Item = (impl SpanView<'a>, &'b [Added])>,
     ) {
         if self.traces.is_empty() {
             return;

@@ -12,6 +12,7 @@ pub use records::Dimensions;
 
 use crate::config::{Config, ConfigDate, ExistingCostPolicy, OutputDialect};
 use crate::metrics::CallRecord;
+use crate::otlp::added::Added;
 use crate::otlp::view::{Attributes, SpanView, TraceRequestView};
 use crate::pricing::{cost_of, Catalog, CostBreakdown};
 use crate::telemetry::{AgentCounters, UnpricedReason};
@@ -79,14 +80,14 @@ struct CallDraft {
 /// What a span's own attributes say about its price.
 enum Pricing {
     /// Cost attributes to add, and the cost.
-    Priced(Vec<KeyValue>, CostBreakdown),
+    Priced(Vec<Added>, CostBreakdown),
     Unpriced(UnpricedReason),
     /// A model call that reports no usage: nothing to add, but it counts as a request.
     NoUsage,
 }
 
-impl From<Result<(Vec<KeyValue>, CostBreakdown), UnpricedReason>> for Pricing {
-    fn from(result: Result<(Vec<KeyValue>, CostBreakdown), UnpricedReason>) -> Self {
+impl From<Result<(Vec<Added>, CostBreakdown), UnpricedReason>> for Pricing {
+    fn from(result: Result<(Vec<Added>, CostBreakdown), UnpricedReason>) -> Self {
         match result {
             Ok((attributes, cost)) => Pricing::Priced(attributes, cost),
             Err(reason) => Pricing::Unpriced(reason),
@@ -96,7 +97,7 @@ impl From<Result<(Vec<KeyValue>, CostBreakdown), UnpricedReason>> for Pricing {
 
 /// What happens to one span once duplicates are settled.
 struct Decision {
-    attributes: Vec<KeyValue>,
+    attributes: Vec<Added>,
     outcome: SpanOutcome,
     record: Option<CallRecord>,
 }
@@ -157,7 +158,7 @@ impl Enricher {
         for ((r, s, i), attributes) in additions {
             request.resource_spans[r].scope_spans[s].spans[i]
                 .attributes
-                .extend(attributes);
+                .extend(attributes.iter().map(Added::to_key_value));
         }
         outcome
     }
@@ -169,7 +170,7 @@ impl Enricher {
         &self,
         request: impl TraceRequestView<'a>,
         counters: &AgentCounters,
-    ) -> (EnrichOutcome, Vec<(Location, Vec<KeyValue>)>) {
+    ) -> (EnrichOutcome, Vec<(Location, Vec<Added>)>) {
         let mut outcome = EnrichOutcome::default();
         let mut plans = Vec::new();
         for r in 0..request.resource_count() {
@@ -246,7 +247,8 @@ impl Enricher {
             Pricing::Priced(attributes, _) => (attributes, SpanOutcome::Priced),
             Pricing::Unpriced(reason) => (unpriced(reason), SpanOutcome::Unpriced(reason)),
         };
-        span.attributes.extend(attributes);
+        span.attributes
+            .extend(attributes.iter().map(Added::to_key_value));
         outcome
     }
 
@@ -258,7 +260,6 @@ impl Enricher {
         source: &Source<'_>,
         resource: impl Attributes<'a>,
     ) -> Option<Plan> {
-
         let dimensions = |facts: &CallFacts<'_>| {
             self.dimensions
                 .as_ref()
@@ -322,7 +323,7 @@ impl Enricher {
         &self,
         facts: &CallFacts<'_>,
         span: impl SpanView<'a>,
-    ) -> Result<(Vec<KeyValue>, CostBreakdown), UnpricedReason> {
+    ) -> Result<(Vec<Added>, CostBreakdown), UnpricedReason> {
         let currency = self.catalog.currency();
         let (mut attributes, cost) = match (self.existing_cost, &facts.existing_cost) {
             (ExistingCostPolicy::Trust, Some(existing)) => (
@@ -448,7 +449,7 @@ impl Enricher {
         &self,
         request: impl TraceRequestView<'a>,
         drafts: &mut [(Location, CallRecord)],
-        additions: &mut Vec<(Location, Vec<KeyValue>)>,
+        additions: &mut Vec<(Location, Vec<Added>)>,
     ) -> Vec<Awaiting> {
         let Some(dimensions) = self
             .dimensions
@@ -473,7 +474,7 @@ impl Enricher {
                 .collect();
             for (key, value, inherited) in found {
                 if inherited && dimensions.copy_to_span {
-                    copied.push(attributes::string(&key, &value));
+                    copied.push(attributes::string(key.clone(), &value));
                 }
                 record.dimensions.push((key, value));
             }
@@ -503,7 +504,7 @@ fn trusted_cost(existing: &ExistingCost) -> CostBreakdown {
     }
 }
 
-fn unpriced(reason: UnpricedReason) -> Vec<KeyValue> {
+fn unpriced(reason: UnpricedReason) -> Vec<Added> {
     vec![attributes::string(
         attributes::UNPRICED_REASON,
         reason.as_str(),

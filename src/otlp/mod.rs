@@ -2,6 +2,7 @@
 //! where the spans are, zero-copy views of what the pipeline reads, and the splice that appends
 //! attributes to spans without decoding and encoding the rest.
 
+pub mod added;
 pub mod decoded;
 pub mod fields;
 pub mod index;

@@ -72,7 +72,10 @@ impl<'a> Attributes<'a> for WireAttributes<'a> {
 
     fn get(self, key: &str) -> Option<AttrValue<'a>> {
         let Some(parsed) = self.parsed else {
-            return self.entries().find(|(name, _)| *name == key).map(|(_, value)| value);
+            return self
+                .entries()
+                .find(|(name, _)| *name == key)
+                .map(|(_, value)| value);
         };
         parsed
             .get_or_init(|| self.entries().collect())

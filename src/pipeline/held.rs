@@ -7,10 +7,10 @@ use crate::enrich::hold::{HeldSpan, HoldBuffer, Release};
 use crate::enrich::{Awaiting, EnrichOutcome};
 use crate::exporter::{EncodedRequest, Payload};
 use crate::metrics::CallRecord;
+use crate::otlp::added::Added;
 use crate::otlp::view::{Location, SpanView, TraceRequestView};
 use crate::telemetry::Signal;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans};
 use std::collections::HashSet;
 use std::time::Instant;
@@ -104,14 +104,17 @@ impl Intake {
         request: impl TraceRequestView<'a>,
         kept: Vec<CallRecord>,
     ) -> Held {
-        self.observe_and_take_spans(request.spans().map(|(_, span)| (span, &[][..])), kept)
+        self.observe_and_take_spans(
+            request.spans().map(|(_, span)| (span, &[][..] as &[Added])),
+            kept,
+        )
     }
 
     /// Like [`Intake::observe_and_take`], for some of a request's spans, each with the
     /// attributes enrichment adds to it.
     pub(super) fn observe_and_take_spans<'a, 'b>(
         &self,
-        spans: impl Iterator<Item = (impl SpanView<'a>, &'b [KeyValue])>,
+        spans: impl Iterator<Item = (impl SpanView<'a>, &'b [Added])>,
         kept: Vec<CallRecord>,
     ) -> Held {
         let Some(Ok(mut hold)) = self.hold.as_ref().map(|hold| hold.lock()) else {

@@ -5,6 +5,7 @@
 use super::held::HeldParts;
 use super::{Intake, Processed, Request};
 use crate::exporter::{Amount, EncodedRequest, Payload};
+use crate::otlp::added::Added;
 use crate::otlp::fields::{FieldValue, Fields};
 use crate::otlp::index::TracesIndex;
 use crate::otlp::splice::{splice, Edit};
@@ -13,7 +14,7 @@ use crate::otlp::wire_view::{AttributeCache, WireRequest};
 use crate::telemetry::Signal;
 use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
@@ -21,8 +22,6 @@ use prost::Message;
 /// `ResourceSpans.resource` and `ScopeSpans.scope`; both messages' `schema_url`.
 const RESOURCE_OR_SCOPE: u32 = 1;
 const SCHEMA_URL: u32 = 3;
-/// `Span.attributes`.
-const SPAN_ATTRIBUTES: u32 = 9;
 
 /// A trace request's protobuf bytes, validated, and the index of its spans.
 #[derive(Debug)]
@@ -72,7 +71,7 @@ impl Intake {
         let mut removed = Vec::new();
         let kept = self.hold_each(
             outcome,
-            |location| held_parts(view, location, added_at(&additions, location).to_vec()),
+            |location| held_parts(view, location, added_at(&additions, location)),
             |location| removed.push(location),
         );
         // The spans just held are not known ancestors (as on the decoded path, where they
@@ -118,7 +117,7 @@ fn as_received_ref(traces: &ScannedTraces) -> EncodedRequest {
 }
 
 /// The attributes being added to the span at `location` (additions are in request order).
-fn added_at(additions: &[(Location, Vec<KeyValue>)], location: Location) -> &[KeyValue] {
+fn added_at(additions: &[(Location, Vec<Added>)], location: Location) -> &[Added] {
     additions
         .binary_search_by_key(&location, |(at, _)| *at)
         .map_or(&[][..], |found| &additions[found].1)
@@ -127,7 +126,7 @@ fn added_at(additions: &[(Location, Vec<KeyValue>)], location: Location) -> &[Ke
 /// The splice's edits in span order: appended attributes, removed (held) spans.
 fn edits(
     view: WireRequest<'_>,
-    additions: &[(Location, Vec<KeyValue>)],
+    additions: &[(Location, Vec<Added>)],
     removed: &[Location],
 ) -> Vec<(usize, Edit)> {
     let mut edits: Vec<(usize, Edit)> = Vec::with_capacity(additions.len() + removed.len());
@@ -138,9 +137,9 @@ fn edits(
         if removed.contains(location) {
             continue;
         }
-        let mut encoded = Vec::new();
+        let mut encoded = Vec::with_capacity(64 * attributes.len());
         for attribute in attributes {
-            prost::encoding::message::encode(SPAN_ATTRIBUTES, attribute, &mut encoded);
+            attribute.encode_span_attribute(&mut encoded);
         }
         edits.push((view.span_index(*location), Edit::Append(encoded)));
     }
@@ -150,12 +149,13 @@ fn edits(
 
 /// A held span's resource, scope and span, decoded from the request's bytes (the span with
 /// the attributes enrichment added).
-fn held_parts(view: WireRequest<'_>, location: Location, added: Vec<KeyValue>) -> HeldParts {
+fn held_parts(view: WireRequest<'_>, location: Location, added: &[Added]) -> HeldParts {
     let (r, s, _) = location;
     let resource_spans = view.resource_spans_body(r);
     let scope_spans = view.scope_spans_body(r, s);
     let mut span = Span::decode(view.span(location).body()).unwrap_or_default();
-    span.attributes.extend(added);
+    span.attributes
+        .extend(added.iter().map(Added::to_key_value));
     HeldParts {
         resource: last_message(resource_spans, RESOURCE_OR_SCOPE)
             .map(|body| Resource::decode(body).unwrap_or_default()),
