@@ -46,7 +46,7 @@ pub fn span_id(bytes: &[u8]) -> SpanId {
     id
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum CallKey {
     /// The response id as a 64-bit hash: ids of any length take the same room.
     Response(TraceId, u64),
@@ -56,20 +56,23 @@ enum CallKey {
     Sibling(TraceId, SpanId, (u64, u64)),
 }
 
+/// A remembered call.
 #[derive(Debug, Clone, Copy)]
 struct Remembered {
-    span_id: SpanId,
-    fingerprint: (u64, u64),
+    at: Instant,
+    keys: Keys,
     interval: (u64, u64),
-    /// Whether the span carried a response id (two different ids are two calls).
-    response_id: Option<u64>,
 }
 
+/// The memory: calls in the order they were remembered, and an index from a hash of each of
+/// their keys to the call's sequence number. Entries stay small (16 bytes a key) however large
+/// the keys; a lookup checks the call found really has the key.
 #[derive(Default)]
 struct Recent {
-    by_key: HashMap<CallKey, Remembered, FxBuildHasher>,
-    /// Calls in the order they were remembered, with when.
-    order: VecDeque<(Instant, Keys)>,
+    by_key: HashMap<u64, u64, FxBuildHasher>,
+    order: VecDeque<Remembered>,
+    /// The sequence number of `order[0]`.
+    first: u64,
 }
 
 /// What a remembered call's keys are made of (the keys are derived again when it is forgotten,
@@ -149,24 +152,22 @@ impl Memory<'_> {
         if let Some(earlier) = recent.earlier_span_of(call) {
             return Some(earlier);
         }
-        let response_id = call.response_id.as_deref().map(fingerprint_of);
-        let remembered = Remembered {
-            span_id: call.span_id,
-            fingerprint: call.fingerprint,
-            interval: call.interval,
-            response_id,
-        };
         let keys = Keys {
             trace_id: call.trace_id,
             span_id: call.span_id,
             parent_span_id: call.parent_span_id,
-            response_id,
+            response_id: call.response_id.as_deref().map(fingerprint_of),
             fingerprint: call.fingerprint,
         };
+        let sequence = recent.first + recent.order.len() as u64;
         for key in keys.each() {
-            recent.by_key.insert(key, remembered);
+            recent.by_key.insert(key_hash(&key), sequence);
         }
-        recent.order.push_back((now, keys));
+        recent.order.push_back(Remembered {
+            at: now,
+            keys,
+            interval: call.interval,
+        });
         while recent.order.len() > self.max_entries {
             recent.forget_oldest();
         }
@@ -188,35 +189,58 @@ fn nested(a: (u64, u64), b: (u64, u64)) -> bool {
     valid(a) && valid(b) && ((a.0 <= b.0 && b.1 <= a.1) || (b.0 <= a.0 && a.1 <= b.1))
 }
 
+fn key_hash(key: &CallKey) -> u64 {
+    use std::hash::BuildHasher;
+    FxBuildHasher.hash_one(key)
+}
+
 impl Recent {
+    /// The call remembered under `key`.
+    fn find(&self, key: &CallKey) -> Option<&Remembered> {
+        let sequence = *self.by_key.get(&key_hash(key))?;
+        let remembered = self
+            .order
+            .get(usize::try_from(sequence.checked_sub(self.first)?).ok()?)?;
+        remembered
+            .keys
+            .each()
+            .any(|own| own == *key)
+            .then_some(remembered)
+    }
+
     fn earlier_span_of(&self, call: &CallIdentity) -> Option<SpanId> {
         let other_span = |key: CallKey, same_counts: bool| {
-            self.by_key
-                .get(&key)
+            self.find(&key)
                 .filter(|earlier| {
-                    earlier.span_id != call.span_id
-                        && (!same_counts || earlier.fingerprint == call.fingerprint)
+                    earlier.keys.span_id != call.span_id
+                        && (!same_counts || earlier.keys.fingerprint == call.fingerprint)
                 })
-                .map(|earlier| earlier.span_id)
+                .map(|earlier| earlier.keys.span_id)
         };
-        let by_response = call
-            .response_id
-            .as_ref()
-            .and_then(|id| other_span(CallKey::Response(call.trace_id, fingerprint_of(id)), false));
+        let response_id = call.response_id.as_deref().map(fingerprint_of);
+        let by_response =
+            response_id.and_then(|id| other_span(CallKey::Response(call.trace_id, id), false));
         by_response
             .or_else(|| {
                 call.parent_span_id
                     .and_then(|parent| other_span(CallKey::Span(call.trace_id, parent), true))
             })
-                        .or_else(|| other_span(CallKey::ChildOf(call.trace_id, call.span_id), true))
+            .or_else(|| other_span(CallKey::ChildOf(call.trace_id, call.span_id), true))
             .or_else(|| {
                 // Siblings with equal counts are one call only when one lies within the other in
                 // time (an SDK span inside an instrumentation's span); two calls made in
                 // parallel with equal counts overlap without nesting, or not at all.
                 let parent = call.parent_span_id?;
-                let earlier = self.by_key.get(&CallKey::Sibling(call.trace_id, parent, call.fingerprint))?;
-                let different_responses = matches!((earlier.response_id, call.response_id.as_deref().map(fingerprint_of)), (Some(a), Some(b)) if a != b);
-                (earlier.span_id != call.span_id && !different_responses && nested(earlier.interval, call.interval)).then_some(earlier.span_id)
+                let earlier =
+                    self.find(&CallKey::Sibling(call.trace_id, parent, call.fingerprint))?;
+                let different_responses = matches!(
+                    (earlier.keys.response_id, response_id),
+                    (Some(a), Some(b)) if a != b
+                );
+                (earlier.keys.span_id != call.span_id
+                    && !different_responses
+                    && nested(earlier.interval, call.interval))
+                .then_some(earlier.keys.span_id)
             })
     }
 
@@ -224,7 +248,7 @@ impl Recent {
         while self
             .order
             .front()
-            .is_some_and(|(at, _)| now.duration_since(*at) > window)
+            .is_some_and(|oldest| now.duration_since(oldest.at) > window)
         {
             self.forget_oldest();
         }
@@ -232,15 +256,15 @@ impl Recent {
 
     /// Forgets the oldest call; keys a newer call took over (shared parent links) stay.
     fn forget_oldest(&mut self) {
-        if let Some((_, keys)) = self.order.pop_front() {
-            for key in keys.each() {
-                if self
-                    .by_key
-                    .get(&key)
-                    .is_some_and(|remembered| remembered.span_id == keys.span_id)
-                {
-                    self.by_key.remove(&key);
-                }
+        let Some(oldest) = self.order.pop_front() else {
+            return;
+        };
+        let sequence = self.first;
+        self.first += 1;
+        for key in oldest.keys.each() {
+            let hash = key_hash(&key);
+            if self.by_key.get(&hash) == Some(&sequence) {
+                self.by_key.remove(&hash);
             }
         }
     }
