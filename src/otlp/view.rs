@@ -35,6 +35,15 @@ pub trait Attributes<'a>: Copy {
 
     fn entries(self) -> Self::Iter;
 
+    /// The attributes whose key `wanted` accepts, in order (a representation may skip
+    /// reading the values of the others).
+    fn entries_where<F: FnMut(&str) -> bool>(
+        self,
+        mut wanted: F,
+    ) -> impl Iterator<Item = (&'a str, AttrValue<'a>)> {
+        self.entries().filter(move |(key, _)| wanted(key))
+    }
+
     /// The value of the first attribute named `key`.
     fn get(self, key: &str) -> Option<AttrValue<'a>> {
         self.entries()

@@ -70,6 +70,20 @@ impl<'a> Attributes<'a> for WireAttributes<'a> {
         }
     }
 
+    fn entries_where<F: FnMut(&str) -> bool>(
+        self,
+        mut wanted: F,
+    ) -> impl Iterator<Item = (&'a str, AttrValue<'a>)> {
+        let field = self.field;
+        Fields::new(self.body).filter_map(move |(number, value)| match value {
+            FieldValue::Bytes(kv) if number == field => {
+                let key = key_of(kv);
+                wanted(key).then(|| (key, value_of(kv)))
+            }
+            _ => None,
+        })
+    }
+
     fn get(self, key: &str) -> Option<AttrValue<'a>> {
         let Some(parsed) = self.parsed else {
             return self
@@ -87,20 +101,29 @@ impl<'a> Attributes<'a> for WireAttributes<'a> {
 
 /// A `KeyValue`: the last key and the last value given win, as prost merges them.
 fn key_value(bytes: &[u8]) -> (&str, AttrValue<'_>) {
-    let mut key = "";
-    let mut value = AttrValue::Empty;
-    for (number, field) in Fields::new(bytes) {
-        match (number, field) {
-            (1, FieldValue::Bytes(text)) => key = text_of(text),
-            (2, FieldValue::Bytes(any)) => {
-                if let Some(found) = any_value(any) {
-                    value = found;
-                }
-            }
-            _ => {}
-        }
-    }
-    (key, value)
+    (key_of(bytes), value_of(bytes))
+}
+
+/// A `KeyValue`'s key (the last given).
+fn key_of(bytes: &[u8]) -> &str {
+    Fields::new(bytes)
+        .filter_map(|(number, field)| match (number, field) {
+            (1, FieldValue::Bytes(text)) => Some(text),
+            _ => None,
+        })
+        .last()
+        .map_or("", text_of)
+}
+
+/// A `KeyValue`'s value: what its `AnyValue`s set last.
+fn value_of(bytes: &[u8]) -> AttrValue<'_> {
+    Fields::new(bytes)
+        .filter_map(|(number, field)| match (number, field) {
+            (2, FieldValue::Bytes(any)) => any_value(any),
+            _ => None,
+        })
+        .last()
+        .unwrap_or(AttrValue::Empty)
 }
 
 /// The value an `AnyValue` body sets last; `None` when it sets none.

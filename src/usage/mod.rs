@@ -161,6 +161,20 @@ impl UsageReader {
         })
     }
 
+    /// The field an attribute name carries: a dialect's name, else a configured one.
+    fn known(&self, key: &str) -> Option<dialects::Known> {
+        classify(key).or_else(|| {
+            self.extra_names
+                .iter()
+                .find(|(name, _)| name == key)
+                .map(|(_, field)| dialects::Known {
+                    field: *field,
+                    rank: 100,
+                    dialect: Dialect::Semconv,
+                })
+        })
+    }
+
     /// Reads the usage of one span.
     pub fn read<'a>(
         &self,
@@ -171,20 +185,12 @@ impl UsageReader {
         let mut slots: [Option<Slot<'a>>; Field::COUNT] = [None; Field::COUNT];
         let mut batch = false;
         let mut vercel_v6 = false;
-        for (key, value) in attributes.entries() {
+        let wanted = |key: &str| self.known(key).is_some() || key == self.batch_attribute;
+        for (key, value) in attributes.entries_where(wanted) {
             if value == AttrValue::Empty {
                 continue;
             }
-            let known = classify(key).or_else(|| {
-                self.extra_names
-                    .iter()
-                    .find(|(name, _)| name == key)
-                    .map(|(_, field)| dialects::Known {
-                        field: *field,
-                        rank: 100,
-                        dialect: Dialect::Semconv,
-                    })
-            });
+            let known = self.known(key);
             if let Some(known) = known {
                 vercel_v6 |= known.dialect == Dialect::VercelV6;
                 let slot = &mut slots[known.field as usize];
