@@ -118,15 +118,6 @@ impl Rule {
                     Some(prefix) => source.scope_name.starts_with(prefix),
                     None => source.scope_name == pattern,
                 });
-        let version = parse_version(source.scope_version);
-        let below_ok = self
-            .version_below
-            .as_ref()
-            .is_none_or(|limit| version.as_ref().is_some_and(|v| v < limit));
-        let at_least_ok = self
-            .version_at_least
-            .as_ref()
-            .is_none_or(|limit| version.as_ref().is_some_and(|v| v >= limit));
         let sdk_ok = self.sdk_name.as_deref().is_none_or(|name| {
             source
                 .sdk_name
@@ -137,7 +128,24 @@ impl Rule {
             .provider
             .as_deref()
             .is_none_or(|wanted| provider == Some(wanted));
-        scope_ok && below_ok && at_least_ok && sdk_ok && dialect_ok && provider_ok
+        // The version is parsed only for a rule that asks for one and matches otherwise.
+        scope_ok && sdk_ok && dialect_ok && provider_ok && self.version_matches(source)
+    }
+
+    fn version_matches(&self, source: &Source<'_>) -> bool {
+        if self.version_below.is_none() && self.version_at_least.is_none() {
+            return true;
+        }
+        let version = parse_version(source.scope_version);
+        let below_ok = self
+            .version_below
+            .as_ref()
+            .is_none_or(|limit| version.as_ref().is_some_and(|v| v < limit));
+        let at_least_ok = self
+            .version_at_least
+            .as_ref()
+            .is_none_or(|limit| version.as_ref().is_some_and(|v| v >= limit));
+        below_ok && at_least_ok
     }
 }
 
