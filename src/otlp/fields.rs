@@ -22,15 +22,26 @@ impl<'a> Fields<'a> {
         Self { bytes, pos: 0 }
     }
 
+    #[inline]
     fn varint(&mut self) -> Option<u64> {
-        let mut value = 0u64;
-        for shift in (0..70).step_by(7) {
+        // Keys and most lengths take one byte.
+        let first = *self.bytes.get(self.pos)?;
+        self.pos += 1;
+        if first < 0x80 {
+            return Some(u64::from(first));
+        }
+        let mut value = u64::from(first & 0x7f);
+        let mut shift = 7;
+        while shift < 70 {
             let byte = *self.bytes.get(self.pos)?;
             self.pos += 1;
-            value |= u64::from(byte & 0x7f).checked_shl(shift).unwrap_or(0);
+            if shift < 64 {
+                value |= u64::from(byte & 0x7f) << shift;
+            }
             if byte < 0x80 {
                 return Some(value);
             }
+            shift += 7;
         }
         None
     }
