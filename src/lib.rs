@@ -1,7 +1,8 @@
 //! genai-cost-agent: an OTLP agent that prices generative-AI spans and forwards everything.
 //!
-//! Data flows one way: [`receiver`] → [`enrich`] (with [`usage`] and [`pricing`]) →
-//! [`exporter`]; [`config`] builds it, [`telemetry`] watches it, [`agent`] runs it.
+//! Data flows one way: [`receiver`] → [`pipeline`] → [`enrich`] (with [`usage`] and
+//! [`pricing`]) and [`metrics`] → [`exporter`]. [`otlp`] reads and rewrites OTLP bytes for all
+//! of them; [`config`] describes it, [`telemetry`] watches it, [`agent`] assembles and runs it.
 
 pub mod agent;
 pub mod config;
