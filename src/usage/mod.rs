@@ -449,7 +449,7 @@ fn non_empty_str(value: AttrValue<'_>) -> Option<&str> {
 fn token_count(value: AttrValue<'_>) -> Option<u64> {
     match value {
         AttrValue::Int(count) => u64::try_from(count).ok(),
-        AttrValue::Double(count) if count.fract() == 0.0 && count >= 0.0 && count < 9.0e15 => {
+        AttrValue::Double(count) if count.fract() == 0.0 && (0.0..9.0e15).contains(&count) => {
             Some(count as u64)
         }
         AttrValue::Str(text) => text.trim().parse::<u64>().ok(),
