@@ -9,6 +9,7 @@ pub mod index;
 pub mod scan;
 pub mod schema;
 pub mod splice;
+pub mod validate;
 pub mod view;
 pub mod wire;
 pub mod wire_view;

@@ -2,7 +2,7 @@
 //! `prost::Message::decode` of the opentelemetry-proto 0.33 type accepts (wire rules in
 //! [`super::wire`], fields from the tables in [`super::schema`], UTF-8 checked in every string
 //! at any depth, the recursion budget spent where prost spends it), then refuses what
-//! [`crate::receiver::validate`] refuses, with the same [`InvalidRequest`]. For traces it also
+//! [`super::validate`] refuses, with the same [`InvalidRequest`]. For traces it also
 //! builds the [`TracesIndex`] the views and the splice read.
 //!
 //! The walk is recursive, one call per nested message, at most 100 deep (prost's limit) plus
@@ -15,9 +15,9 @@ use super::index::{
     ByteRange, Children, Frame, ResourceSpansEntry, ScopeSpansEntry, SpanEntry, TracesIndex,
 };
 use super::schema::{self, Field, Kind, Label, Msg, Schema, Width};
+use super::validate::InvalidRequest;
+use super::validate::{check_id, SPAN_ID_LEN, TRACE_ID_LEN};
 use super::wire::{self, Reader, WireError, WireType};
-use crate::receiver::validate::{check_id, SPAN_ID_LEN, TRACE_ID_LEN};
-use crate::receiver::InvalidRequest;
 
 #[cfg(test)]
 mod tests;
@@ -32,7 +32,7 @@ pub enum ScanError {
         what: &'static str,
         within: &'static str,
     },
-    /// It decodes, but breaks a rule of [`crate::receiver::validate`].
+    /// It decodes, but breaks a rule of [`super::validate`].
     #[error(transparent)]
     Invalid(#[from] InvalidRequest),
 }

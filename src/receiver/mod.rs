@@ -15,8 +15,9 @@ mod pings;
 mod rejection;
 mod serve;
 mod tls;
-pub(crate) mod validate;
 
+use crate::otlp::validate;
+pub use crate::otlp::validate::InvalidRequest;
 pub use admission::{Admission, AdmissionLimits};
 pub use auth::{check_token_file, BearerAuth, TokenFileError};
 pub use connection::{CloseReason, Connection, ConnectionTimeouts};
@@ -29,7 +30,6 @@ pub use memory_limiter::{resident_bytes, LimiterError, MemoryLimiter};
 pub use pings::PingPolicy;
 pub use serve::{serve, Handler, Http2Limits, Responding, ServeLimits};
 pub use tls::{ReceiverTls, ServerTls};
-pub use validate::InvalidRequest;
 
 /// An error of any kind, as bodies and services pass them on.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

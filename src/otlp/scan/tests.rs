@@ -8,8 +8,8 @@ mod strategies;
 
 use super::*;
 use crate::exporter::Payload;
+use crate::otlp::validate::{check_logs, check_metrics, check_traces};
 use crate::otlp::wire::{put_key, put_varint};
-use crate::receiver::validate::{check_logs, check_metrics, check_traces};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
