@@ -371,9 +371,25 @@ async fn the_memory_limiter_recovers_when_memory_comes_back_down() {
     for _ in 0..16 {
         let mut stream = TcpStream::connect(&agent.http).await.unwrap();
         let head = "POST /v1/traces HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-protobuf\r\ncontent-length: 4000000\r\n\r\n";
-        stream.write_all(head.as_bytes()).await.unwrap();
-        stream.write_all(&vec![0x0a; 3_900_000]).await.unwrap();
-        held.push(stream);
+        let sent = async {
+            stream.write_all(head.as_bytes()).await?;
+            stream.write_all(&vec![0x0a; 3_900_000]).await
+        }
+        .await;
+        match sent {
+            Ok(()) => held.push(stream),
+            // The limiter engaged before every body was under way (a busy machine reaches the
+            // limit with fewer of them): the agent answered 503 and closed this one.
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+                ) =>
+            {
+                break
+            }
+            Err(error) => panic!("sending a partial body: {error}"),
+        }
     }
     let refusing = wait_for_status(&agent, 503, Duration::from_secs(5)).await;
     assert!(
