@@ -84,7 +84,9 @@ pub fn scan_logs(bytes: &[u8]) -> Result<u64, ScanError> {
 }
 
 /// What a signal reads during the walk. `msg` is the message the field belongs to (for
-/// `enter`/`exit`, the message entered); every method has a no-op default.
+/// `enter`/`exit`, the message entered); every method has a no-op default. A visitor is not
+/// told of `KeyValue` and `AnyValue` messages nor of anything inside them: the walk reads
+/// attributes on a path of their own.
 trait Visitor {
     /// A message field was found; its body is walked next.
     fn enter(&mut self, _msg: Msg, _frame: Frame) {}
@@ -111,26 +113,52 @@ fn walk<V: Visitor>(
     let mut walker = Walker {
         visitor,
         groups: false,
+        failure: None,
     };
-    walker.message(schema, Reader::new(bytes), wire::RECURSION_LIMIT_DEPTH)?;
-    Ok((walker.visitor, walker.groups))
+    match walker.message(schema, Reader::new(bytes), wire::RECURSION_LIMIT_DEPTH) {
+        Ok(()) => Ok((walker.visitor, walker.groups)),
+        Err(Stop) => {
+            let (error, within) = walker.failure.unwrap_or((
+                WireError {
+                    at: 0,
+                    what: "refused",
+                },
+                schema.name,
+            ));
+            Err(ScanError::Malformed {
+                at: error.at,
+                what: error.what,
+                within,
+            })
+        }
+    }
 }
+
+/// Field names the fast paths report, as the tables spell them.
+const KEY_VALUE_KEY: &str = "KeyValue.key";
+const KEY_VALUE_VALUE: &str = "KeyValue.value";
+const ANY_VALUE_STRING: &str = "AnyValue.string_value";
+
+/// The name of field `number` of `schema`, for an error.
+#[cold]
+fn field_name(schema: &'static Schema, number: u32) -> &'static str {
+    schema.field(number).map_or(schema.name, |field| field.name)
+}
+
+/// The walk stopped; why is in [`Walker::failure`]. (A unit error keeps the walk's results
+/// small.)
+struct Stop;
 
 struct Walker<V> {
     visitor: V,
     /// A group was skipped somewhere.
     groups: bool,
-}
-
-fn malformed(error: WireError, within: &'static str) -> ScanError {
-    ScanError::Malformed {
-        at: error.at,
-        what: error.what,
-        within,
-    }
+    /// The refusal, and the message or field it was in.
+    failure: Option<(WireError, &'static str)>,
 }
 
 /// Offsets fit in u32: [`walk`] refuses larger inputs.
+#[inline(always)]
 fn range(start: usize, end: usize) -> ByteRange {
     ByteRange {
         start: start as u32,
@@ -138,28 +166,182 @@ fn range(start: usize, end: usize) -> ByteRange {
     }
 }
 
+/// Whether `bytes` is UTF-8. Short ASCII strings, most keys and values, are settled here
+/// without a call; the rest by the standard library (which has its own ASCII path).
+#[inline(always)]
+fn is_utf8(bytes: &[u8]) -> bool {
+    (bytes.len() <= 32 && is_ascii_short(bytes)) || std::str::from_utf8(bytes).is_ok()
+}
+
+/// Whether no byte of `bytes` (at most 32 long, not checked) has its high bit set, reading
+/// whole words, the last one overlapping the one before.
+#[inline(always)]
+fn is_ascii_short(bytes: &[u8]) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let word = |at: usize| {
+        bytes
+            .get(at..at + 8)
+            .and_then(|word| <[u8; 8]>::try_from(word).ok())
+            .map_or(HIGH, u64::from_le_bytes)
+    };
+    let half = |at: usize| {
+        bytes
+            .get(at..at + 4)
+            .and_then(|half| <[u8; 4]>::try_from(half).ok())
+            .map_or(HIGH, |half| u64::from(u32::from_le_bytes(half)))
+    };
+    let n = bytes.len();
+    let high = if n >= 8 {
+        let mut high = word(n - 8);
+        let mut at = 0;
+        while at + 8 < n {
+            high |= word(at);
+            at += 8;
+        }
+        high
+    } else if n >= 4 {
+        half(0) | half(n - 4)
+    } else {
+        bytes.iter().fold(0, |high, &byte| high | u64::from(byte))
+    };
+    high & HIGH == 0
+}
+
+/// `Ok` of a wire read, or a stop recording its error as within `$within`.
+macro_rules! read {
+    ($self:ident, $result:expr, $within:expr) => {
+        match $result {
+            Ok(value) => value,
+            Err(error) => return Err($self.fail(error, $within)),
+        }
+    };
+}
+
 impl<V: Visitor> Walker<V> {
+    #[cold]
+    #[inline(never)]
+    fn fail(&mut self, error: WireError, within: &'static str) -> Stop {
+        self.failure = Some((error, within));
+        Stop
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn fail_at(&mut self, at: usize, what: &'static str, within: &'static str) -> Stop {
+        self.fail(WireError { at, what }, within)
+    }
+
     /// Walks the fields of one message; `budget` is prost's recursion count for them.
     fn message(
         &mut self,
         schema: &'static Schema,
         mut reader: Reader<'_>,
         budget: u32,
-    ) -> Result<(), ScanError> {
+    ) -> Result<(), Stop> {
         while !reader.is_done() {
             let tag = reader.pos();
-            let (number, wire_type) = reader.key().map_err(|e| malformed(e, schema.name))?;
-            match schema.field(number) {
-                Some(field) => self
-                    .field(schema.msg, field, wire_type, &mut reader, tag, budget)
-                    .map_err(|e| match e {
-                        Failure::Wire(e) => malformed(e, field.name),
-                        Failure::Scan(e) => e,
-                    })?,
-                None => reader
-                    .skip(number, wire_type, budget, &mut self.groups)
-                    .map_err(|e| malformed(e, schema.name))?,
+            let (number, wire_type) = read!(self, reader.key(), schema.name);
+            self.one(schema, number, wire_type, &mut reader, tag, budget)?;
+        }
+        Ok(())
+    }
+
+    /// One field of `schema` whose key (at `tag`) was just read: known, or skipped.
+    #[inline(always)]
+    fn one(
+        &mut self,
+        schema: &'static Schema,
+        number: u32,
+        wire_type: WireType,
+        reader: &mut Reader<'_>,
+        tag: usize,
+        budget: u32,
+    ) -> Result<(), Stop> {
+        match schema.field(number) {
+            Some(field) => self.field(schema.msg, field, wire_type, reader, tag, budget),
+            None => {
+                read!(
+                    self,
+                    reader.skip(number, wire_type, budget, &mut self.groups),
+                    schema.name
+                );
+                Ok(())
             }
+        }
+    }
+
+    /// [`Self::one`] out of line, for the fast paths' rare cases.
+    #[inline(never)]
+    fn one_slow(
+        &mut self,
+        schema: &'static Schema,
+        number: u32,
+        wire_type: WireType,
+        reader: &mut Reader<'_>,
+        tag: usize,
+        budget: u32,
+    ) -> Result<(), Stop> {
+        self.one(schema, number, wire_type, reader, tag, budget)
+    }
+
+    /// A `KeyValue`, the bulk of every request, read without the table for its usual fields
+    /// (a key, an `AnyValue`); anything else goes through [`Self::one_slow`], so the rules
+    /// are the table's. The visitor is not told of what is inside attributes.
+    fn key_value(&mut self, mut reader: Reader<'_>, budget: u32) -> Result<(), Stop> {
+        const SCHEMA: &Schema = &schema::KEY_VALUE;
+        while !reader.is_done() {
+            let tag = reader.pos();
+            match read!(self, reader.key(), SCHEMA.name) {
+                (1, WireType::Len) => self.utf8(&mut reader, KEY_VALUE_KEY)?,
+                (2, WireType::Len) if budget > 0 => {
+                    let body = read!(self, reader.len_delimited(), KEY_VALUE_VALUE);
+                    self.any_value(body, budget - 1)?;
+                }
+                (number, wire_type) => {
+                    self.one_slow(SCHEMA, number, wire_type, &mut reader, tag, budget)?
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// An `AnyValue` as [`Self::key_value`] reads a `KeyValue`: scalar and string members
+    /// here, arrays, lists and the rest through the table.
+    fn any_value(&mut self, mut reader: Reader<'_>, budget: u32) -> Result<(), Stop> {
+        const SCHEMA: &Schema = &schema::ANY_VALUE;
+        while !reader.is_done() {
+            let tag = reader.pos();
+            match read!(self, reader.key(), SCHEMA.name) {
+                (1, WireType::Len) => self.utf8(&mut reader, ANY_VALUE_STRING)?,
+                (number @ (2 | 3 | 8), WireType::Varint) => {
+                    if let Err(error) = reader.varint() {
+                        return Err(self.fail(error, field_name(SCHEMA, number)));
+                    }
+                }
+                (4, WireType::Fixed64) => {
+                    if let Err(error) = reader.fixed64() {
+                        return Err(self.fail(error, field_name(SCHEMA, 4)));
+                    }
+                }
+                (7, WireType::Len) => {
+                    if let Err(error) = reader.len_delimited() {
+                        return Err(self.fail(error, field_name(SCHEMA, 7)));
+                    }
+                }
+                (number, wire_type) => {
+                    self.one_slow(SCHEMA, number, wire_type, &mut reader, tag, budget)?
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A string field's length and UTF-8 body.
+    #[inline(always)]
+    fn utf8(&mut self, reader: &mut Reader<'_>, name: &'static str) -> Result<(), Stop> {
+        let body = read!(self, reader.len_delimited(), name);
+        if !is_utf8(body.rest()) {
+            return Err(self.fail_at(body.pos(), wire::INVALID_STRING, name));
         }
         Ok(())
     }
@@ -174,84 +356,67 @@ impl<V: Visitor> Walker<V> {
         reader: &mut Reader<'_>,
         tag: usize,
         budget: u32,
-    ) -> Result<(), Failure> {
-        let unexpected = || {
-            Failure::Wire(WireError {
-                at: tag,
-                what: wire::UNEXPECTED_WIRE_TYPE,
-            })
-        };
+    ) -> Result<(), Stop> {
+        let name = field.name;
         match field.kind {
             Kind::Scalar(scalar) => {
                 let width = scalar.width();
                 if wire_type == WireType::Len && field.label == Label::Repeated {
-                    let mut packed = reader.len_delimited()?;
+                    let mut packed = read!(self, reader.len_delimited(), name);
                     while !packed.is_done() {
                         match width {
-                            Width::Varint => packed.varint().map(drop)?,
-                            Width::Fixed32 => packed.fixed32().map(drop)?,
-                            Width::Fixed64 => packed.fixed64().map(drop)?,
+                            Width::Varint => read!(self, packed.varint().map(drop), name),
+                            Width::Fixed32 => read!(self, packed.fixed32().map(drop), name),
+                            Width::Fixed64 => read!(self, packed.fixed64().map(drop), name),
                         }
                     }
                     return Ok(());
                 }
                 let value = match (width, wire_type) {
-                    (Width::Varint, WireType::Varint) => reader.varint()?,
-                    (Width::Fixed32, WireType::Fixed32) => u64::from(reader.fixed32()?),
-                    (Width::Fixed64, WireType::Fixed64) => reader.fixed64()?,
-                    _ => return Err(unexpected()),
+                    (Width::Varint, WireType::Varint) => read!(self, reader.varint(), name),
+                    (Width::Fixed32, WireType::Fixed32) => {
+                        u64::from(read!(self, reader.fixed32(), name))
+                    }
+                    (Width::Fixed64, WireType::Fixed64) => read!(self, reader.fixed64(), name),
+                    _ => return Err(self.fail_at(tag, wire::UNEXPECTED_WIRE_TYPE, name)),
                 };
                 self.visitor.scalar(msg, field.number, value);
             }
             Kind::String | Kind::Bytes => {
                 if wire_type != WireType::Len {
-                    return Err(unexpected());
+                    return Err(self.fail_at(tag, wire::UNEXPECTED_WIRE_TYPE, name));
                 }
-                let body = reader.len_delimited()?;
-                if matches!(field.kind, Kind::String) && std::str::from_utf8(body.rest()).is_err() {
-                    return Err(Failure::Wire(WireError {
-                        at: body.pos(),
-                        what: wire::INVALID_STRING,
-                    }));
+                let body = read!(self, reader.len_delimited(), name);
+                if matches!(field.kind, Kind::String) && !is_utf8(body.rest()) {
+                    return Err(self.fail_at(body.pos(), wire::INVALID_STRING, name));
                 }
                 self.visitor
                     .bytes(msg, field.number, range(body.pos(), body.end()));
             }
             Kind::Message(child) => {
                 if wire_type != WireType::Len {
-                    return Err(unexpected());
+                    return Err(self.fail_at(tag, wire::UNEXPECTED_WIRE_TYPE, name));
                 }
                 if budget == 0 {
-                    return Err(Failure::Wire(WireError {
-                        at: tag,
-                        what: wire::RECURSION_LIMIT,
-                    }));
+                    return Err(self.fail_at(tag, wire::RECURSION_LIMIT, name));
                 }
-                let body = reader.len_delimited()?;
+                let body = read!(self, reader.len_delimited(), name);
                 let frame = Frame {
                     tag: tag as u32,
                     body: range(body.pos(), body.end()),
                 };
-                self.visitor.enter(child.msg, frame);
-                self.message(child, body, budget - 1)
-                    .map_err(Failure::Scan)?;
-                self.visitor.exit(child.msg);
+                match child.msg {
+                    Msg::KeyValue => self.key_value(body, budget - 1)?,
+                    Msg::AnyValue => self.any_value(body, budget - 1)?,
+                    _ => {
+                        self.visitor.enter(child.msg, frame);
+                        self.message(child, body, budget - 1)?;
+                        self.visitor.exit(child.msg);
+                    }
+                }
             }
         }
         Ok(())
-    }
-}
-
-/// A field's own bytes were wrong (named after the field), or something inside it (already
-/// named).
-enum Failure {
-    Wire(WireError),
-    Scan(ScanError),
-}
-
-impl From<WireError> for Failure {
-    fn from(error: WireError) -> Self {
-        Failure::Wire(error)
     }
 }
 
