@@ -8,6 +8,7 @@ mod strategies;
 
 use super::*;
 use crate::exporter::Payload;
+use crate::otlp::index::{Children, ResourceSpansEntry, ScopeSpansEntry, SpanEntry};
 use crate::otlp::wire::{put_key, put_varint};
 use crate::receiver::validate::{check_logs, check_metrics, check_traces};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
