@@ -185,11 +185,11 @@ impl<'a> Reader<'a> {
             return Err(self.error(start, LENGTH_EXCEEDED));
         }
         let end = body + len as usize;
+        let Some(bytes) = self.bytes.get(..end) else {
+            return Err(self.error(start, LENGTH_EXCEEDED));
+        };
         self.pos = end;
-        Ok(Reader {
-            bytes: &self.bytes[..end],
-            pos: body,
-        })
+        Ok(Reader { bytes, pos: body })
     }
 
     /// The bytes from this reader's position to its end.

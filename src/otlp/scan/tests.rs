@@ -8,6 +8,7 @@ mod strategies;
 
 use super::*;
 use crate::exporter::Payload;
+use crate::otlp::index::{Children, ResourceSpansEntry, ScopeSpansEntry, SpanEntry};
 use crate::otlp::validate::{check_logs, check_metrics, check_traces};
 use crate::otlp::wire::{put_key, put_varint};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -271,6 +272,32 @@ fn malformed(bytes: &[u8]) -> (&'static str, &'static str) {
     match scan_traces(bytes) {
         Err(ScanError::Malformed { what, within, .. }) => (what, within),
         other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_attribute_fast_path_names_the_fields_the_tables_name() {
+    let name = |schema: &Schema, number| schema.field(number).map(|field| field.name);
+    assert_eq!(name(&schema::KEY_VALUE, 1), Some(KEY_VALUE_KEY));
+    assert_eq!(name(&schema::KEY_VALUE, 2), Some(KEY_VALUE_VALUE));
+    assert_eq!(name(&schema::ANY_VALUE, 1), Some(ANY_VALUE_STRING));
+    let kind = |schema: &Schema, number| schema.field(number).map(|field| field.kind);
+    assert!(matches!(kind(&schema::KEY_VALUE, 1), Some(Kind::String)));
+    assert!(
+        matches!(kind(&schema::KEY_VALUE, 2), Some(Kind::Message(s)) if s.msg == Msg::AnyValue)
+    );
+    assert!(matches!(kind(&schema::ANY_VALUE, 1), Some(Kind::String)));
+    assert!(matches!(kind(&schema::ANY_VALUE, 7), Some(Kind::Bytes)));
+    for (number, width) in [
+        (2, Width::Varint),
+        (3, Width::Varint),
+        (8, Width::Varint),
+        (4, Width::Fixed64),
+    ] {
+        assert!(
+            matches!(kind(&schema::ANY_VALUE, number), Some(Kind::Scalar(s)) if s.width() == width),
+            "AnyValue field {number}"
+        );
     }
 }
 
@@ -782,4 +809,123 @@ fn log_record_ids_are_empty_or_full_length() {
 fn malformed_wins_over_invalid_ids() {
     let bytes = cat(&[&request_of_span(&len(1, &[1; 3])), &[0x80]]);
     assert_eq!(malformed(&bytes).0, wire::INVALID_VARINT);
+}
+
+/// Run with `cargo test --release --lib scan_time_per_span -- --ignored --nocapture`.
+#[test]
+#[ignore = "a timing, meaningful in release only"]
+fn scan_time_per_span() {
+    use crate::test_support::{int, text};
+    use opentelemetry_proto::tonic::common::v1::any_value::Value;
+    use opentelemetry_proto::tonic::trace::v1::Status;
+    let spans: Vec<Span> = (0..1000u64)
+        .map(|i| Span {
+            trace_id: vec![1; 16],
+            span_id: i.to_le_bytes().to_vec(),
+            parent_span_id: vec![3; 8],
+            name: format!("chat gpt-4o {i}"),
+            kind: 3,
+            start_time_unix_nano: 1_700_000_000_000_000_000 + i,
+            end_time_unix_nano: 1_700_000_000_500_000_000 + i,
+            attributes: vec![
+                text("gen_ai.system", "openai"),
+                text("gen_ai.request.model", "gpt-4o"),
+                text("gen_ai.response.model", "gpt-4o-2024-08-06"),
+                int("gen_ai.usage.input_tokens", 1200),
+                int("gen_ai.usage.output_tokens", 300),
+                text("http.method", "POST"),
+                text("server.address", "api.openai.com"),
+                int("server.port", 443),
+                crate::test_support::attr("sampled", Value::BoolValue(true)),
+                crate::test_support::attr("temperature", Value::DoubleValue(0.7)),
+            ],
+            status: Some(Status {
+                code: 1,
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .collect();
+    let bytes = crate::test_support::traces_request(spans).encode_to_vec();
+    // The fastest of many short batches: the machine is shared.
+    let timed = |f: &dyn Fn() -> bool| {
+        (0..200)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                for _ in 0..5 {
+                    assert!(std::hint::black_box(f()));
+                }
+                start.elapsed().as_nanos() as f64 / 5000.0
+            })
+            .fold(f64::MAX, f64::min)
+    };
+    let scan = timed(&|| scan_traces(std::hint::black_box(&bytes)).is_ok());
+    if std::env::var_os("SCAN_ONLY").is_some() {
+        for _ in 0..20 {
+            timed(&|| scan_traces(std::hint::black_box(&bytes)).is_ok());
+        }
+        return;
+    }
+    let decode =
+        timed(&|| ExportTraceServiceRequest::decode(std::hint::black_box(&bytes[..])).is_ok());
+    eprintln!(
+        "{} bytes per span: scan_traces {scan:.0} ns per span, prost decode {decode:.0} ns per span",
+        bytes.len() / 1000
+    );
+}
+
+#[test]
+fn the_short_ascii_check_sees_a_high_bit_anywhere() {
+    for len in 0..=32 {
+        let ascii = vec![b'a'; len];
+        assert!(is_ascii_short(&ascii) && is_utf8(&ascii));
+        for at in 0..len {
+            let mut high = ascii.clone();
+            high[at] = 0x80;
+            assert!(!is_ascii_short(&high), "{len} {at}");
+            assert!(!is_utf8(&high));
+            high[at] = 0xC3;
+            high.insert(at + 1, 0xA9);
+            assert!(is_utf8(&high));
+        }
+    }
+}
+
+/// A log body of `arrays` array values around `lists` key-value lists, the deepest holding
+/// one `KeyValue` of fields `innermost`: that `KeyValue` is at depth 6 + 2 * arrays +
+/// 3 * (lists - 1).
+fn nested_kvlist_body(arrays: usize, lists: usize, innermost: &[u8]) -> Vec<u8> {
+    let mut key_value = innermost.to_vec();
+    let mut value = Vec::new();
+    for _ in 0..lists {
+        value = len(6, &len(1, &key_value));
+        key_value = len(2, &value);
+    }
+    for _ in 0..arrays {
+        value = len(5, &len(1, &value));
+    }
+    len(1, &len(2, &len(2, &len(5, &value))))
+}
+
+#[test]
+fn nesting_through_attributes_fails_where_prost_fails() {
+    let logs = |bytes: &[u8]| agree(Signal::Logs, bytes).unwrap();
+    let empty_value = len(2, &[]);
+    let cases: Vec<(usize, usize, Vec<u8>, Verdict)> = vec![
+        // KeyValue at 99, its AnyValue at 100.
+        (0, 32, empty_value.clone(), Verdict::Accepted),
+        // KeyValue at 100: a key and an int32 fit, a value or an unknown field do not.
+        (2, 31, len(1, b"k"), Verdict::Accepted),
+        (2, 31, varint(3, 7), Verdict::Accepted),
+        (2, 31, empty_value.clone(), Verdict::Malformed),
+        (2, 31, varint(9, 1), Verdict::Malformed),
+        // KeyValue at 98, its AnyValue at 99 holding an unknown field.
+        (1, 31, len(2, &varint(9, 1)), Verdict::Accepted),
+        // KeyValue at 99, its AnyValue at 100 holding an unknown field.
+        (0, 32, len(2, &varint(9, 1)), Verdict::Malformed),
+    ];
+    for (arrays, lists, innermost, expected) in cases {
+        let bytes = nested_kvlist_body(arrays, lists, &innermost);
+        assert_eq!(logs(&bytes), expected, "{arrays} arrays, {lists} lists");
+    }
 }
