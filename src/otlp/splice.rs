@@ -4,6 +4,7 @@
 //! resource spans are rewritten, everything else is copied byte for byte.
 
 use super::index::{Frame, TracesIndex};
+use super::wire::{encoded_varint_len, put_key, put_varint, WireType};
 
 /// What happens to one span.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,10 +16,9 @@ pub enum Edit {
 }
 
 /// `ResourceSpans` in the request, `ScopeSpans` in a resource, `Span` in a scope: field 1, 2, 2.
-const RESOURCE_SPANS_FIELD: u64 = 1;
-const SCOPE_SPANS_FIELD: u64 = 2;
-const SPANS_FIELD: u64 = 2;
-const LENGTH_DELIMITED: u64 = 2;
+const RESOURCE_SPANS_FIELD: u32 = 1;
+const SCOPE_SPANS_FIELD: u32 = 2;
+const SPANS_FIELD: u32 = 2;
 
 /// The request with `edits` applied; `edits` are (span index in [`TracesIndex::spans`], edit),
 /// in ascending span order, one per span.
@@ -106,22 +106,10 @@ fn whole_len(frame: &Frame) -> usize {
 
 /// A length-delimited field with a one-byte key and a `body`-byte body, as written here.
 fn field_len(body: usize) -> usize {
-    1 + varint_len(body as u64) + body
+    1 + encoded_varint_len(body as u64) + body
 }
 
-fn put_header(out: &mut Vec<u8>, field: u64, len: usize) {
-    put_varint(out, field << 3 | LENGTH_DELIMITED);
+fn put_header(out: &mut Vec<u8>, field: u32, len: usize) {
+    put_key(out, field, WireType::Len);
     put_varint(out, len as u64);
-}
-
-fn varint_len(value: u64) -> usize {
-    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
-}
-
-fn put_varint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push(value as u8 | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
 }
