@@ -496,12 +496,7 @@ mod sink {
     use opentelemetry_proto::tonic::collector::metrics::v1::{
         ExportMetricsServiceRequest, ExportMetricsServiceResponse,
     };
-    use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-        TraceService, TraceServiceServer,
-    };
-    use opentelemetry_proto::tonic::collector::trace::v1::{
-        ExportTraceServiceRequest, ExportTraceServiceResponse,
-    };
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
     use opentelemetry_proto::tonic::metrics::v1::metric::Data;
     use std::net::SocketAddr;
     use std::sync::{Arc, Mutex};
@@ -583,12 +578,91 @@ mod sink {
         ledger: Arc<Mutex<Ledger>>,
     }
 
-    #[tonic::async_trait]
-    impl TraceService for Sink {
-        async fn export(
-            &self,
-            request: Request<ExportTraceServiceRequest>,
-        ) -> Result<Response<ExportTraceServiceResponse>, Status> {
+    /// The fields of a trace export request the sink reads: span ids and attribute keys.
+    /// prost skips every other field, so the sink's own CPU stays small beside the process
+    /// under test (a full decode of every enriched span made the sink the slowest part of the
+    /// machine, and the subject's queue filled behind it).
+    mod lean {
+        use bytes::Bytes;
+
+        #[derive(Clone, PartialEq, prost::Message)]
+        pub struct Request {
+            #[prost(message, repeated, tag = "1")]
+            pub resource_spans: Vec<ResourceSpans>,
+        }
+        #[derive(Clone, PartialEq, prost::Message)]
+        pub struct ResourceSpans {
+            #[prost(message, repeated, tag = "2")]
+            pub scope_spans: Vec<ScopeSpans>,
+        }
+        #[derive(Clone, PartialEq, prost::Message)]
+        pub struct ScopeSpans {
+            #[prost(message, repeated, tag = "2")]
+            pub spans: Vec<Span>,
+        }
+        #[derive(Clone, PartialEq, prost::Message)]
+        pub struct Span {
+            #[prost(bytes = "bytes", tag = "2")]
+            pub span_id: Bytes,
+            #[prost(message, repeated, tag = "9")]
+            pub attributes: Vec<KeyValue>,
+        }
+        /// The key only (a string on the wire; read as bytes, without a copy).
+        #[derive(Clone, PartialEq, prost::Message)]
+        pub struct KeyValue {
+            #[prost(bytes = "bytes", tag = "1")]
+            pub key: Bytes,
+        }
+    }
+
+    /// `TraceService/Export`, decoding requests as [`lean::Request`].
+    #[derive(Clone)]
+    struct TraceSink {
+        ledger: Arc<Mutex<Ledger>>,
+    }
+
+    impl tonic::server::NamedService for TraceSink {
+        const NAME: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
+    }
+
+    impl<B> tower::Service<http::Request<B>> for TraceSink
+    where
+        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send + 'static,
+    {
+        type Response = http::Response<tonic::body::Body>;
+        type Error = std::convert::Infallible;
+        type Future = std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>,
+        >;
+
+        fn poll_ready(
+            &mut self,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), Self::Error>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, request: http::Request<B>) -> Self::Future {
+            let export = Export(self.ledger.clone());
+            Box::pin(async move {
+                let codec =
+                    tonic_prost::ProstCodec::<ExportTraceServiceResponse, lean::Request>::default();
+                let mut grpc = tonic::server::Grpc::new(codec)
+                    .accept_compressed(CompressionEncoding::Gzip)
+                    .max_decoding_message_size(256 << 20);
+                Ok(grpc.unary(export, request).await)
+            })
+        }
+    }
+
+    struct Export(Arc<Mutex<Ledger>>);
+
+    impl tonic::server::UnaryService<lean::Request> for Export {
+        type Response = ExportTraceServiceResponse;
+        type Future = std::future::Ready<Result<Response<Self::Response>, Status>>;
+
+        fn call(&mut self, request: Request<lean::Request>) -> Self::Future {
             let request = request.into_inner();
             let spans = request
                 .resource_spans
@@ -598,17 +672,21 @@ mod sink {
             let mut ids = Vec::with_capacity(1024);
             let mut priced = 0;
             for span in spans {
-                let id = <[u8; 8]>::try_from(span.span_id.as_slice()).map_or(0, u64::from_be_bytes);
+                let id = <[u8; 8]>::try_from(&span.span_id[..]).map_or(0, u64::from_be_bytes);
                 ids.push(id);
-                priced += u64::from(span.attributes.iter().any(|kv| kv.key == COST_AMOUNT));
+                priced += u64::from(
+                    span.attributes
+                        .iter()
+                        .any(|kv| kv.key == COST_AMOUNT.as_bytes()),
+                );
             }
-            let mut ledger = self.ledger.lock().expect("ledger lock");
+            let mut ledger = self.0.lock().expect("ledger lock");
             ledger.requests += 1;
             ledger.priced += priced;
             for id in ids {
                 ledger.record(id);
             }
-            Ok(Response::new(ExportTraceServiceResponse::default()))
+            std::future::ready(Ok(Response::new(ExportTraceServiceResponse::default())))
         }
     }
 
@@ -650,11 +728,9 @@ mod sink {
             let listener = TcpListener::bind("127.0.0.1:0").await?;
             let address = listener.local_addr()?;
             let (stop, stopped) = oneshot::channel::<()>();
-            let traces = TraceServiceServer::new(Sink {
+            let traces = TraceSink {
                 ledger: ledger.clone(),
-            })
-            .accept_compressed(CompressionEncoding::Gzip)
-            .max_decoding_message_size(256 << 20);
+            };
             let metrics = MetricsServiceServer::new(Sink { ledger })
                 .accept_compressed(CompressionEncoding::Gzip)
                 .max_decoding_message_size(256 << 20);

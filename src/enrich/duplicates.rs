@@ -1,6 +1,8 @@
 //! Pricing one call once when two spans report it (an SDK's own span beside an
-//! instrumentation's). A bounded, time-limited memory of recently priced calls, keyed by
-//! response id within a trace and by parent/child links with the same token counts.
+//! instrumentation's). A bounded, time-limited memory of recently priced calls; a span is
+//! compared with the calls remembered in its trace (at most the newest
+//! [`MAX_CALLS_COMPARED`]): by response id, and by parent/child/sibling links with the same
+//! token counts.
 //!
 //! Within one request the more precise span is priced (the caller offers spans most precise
 //! first). Across requests the first span to arrive is priced and a later one, even a more
@@ -46,60 +48,34 @@ pub fn span_id(bytes: &[u8]) -> SpanId {
     id
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum CallKey {
-    /// The response id as a 64-bit hash: ids of any length take the same room.
-    Response(TraceId, u64),
-    Span(TraceId, SpanId),
-    ChildOf(TraceId, SpanId),
-    /// Same trace, same parent, same input and output counts.
-    Sibling(TraceId, SpanId, (u64, u64)),
-}
+/// How many of a trace's newest calls a span is compared with: the spans of one call arrive
+/// together, and a trace with thousands of calls must not make each check walk them all.
+pub const MAX_CALLS_COMPARED: usize = 512;
 
-/// A remembered call.
+/// A remembered call, and the sequence number of the call remembered before it in the same
+/// trace (the calls of a trace form a chain, newest first).
 #[derive(Debug, Clone, Copy)]
 struct Remembered {
     at: Instant,
-    keys: Keys,
-    interval: (u64, u64),
-}
-
-/// The memory: calls in the order they were remembered, and an index from a hash of each of
-/// their keys to the call's sequence number. Entries stay small (16 bytes a key) however large
-/// the keys; a lookup checks the call found really has the key.
-#[derive(Default)]
-struct Recent {
-    by_key: HashMap<u64, u64, FxBuildHasher>,
-    order: VecDeque<Remembered>,
-    /// The sequence number of `order[0]`.
-    first: u64,
-}
-
-/// What a remembered call's keys are made of (the keys are derived again when it is forgotten,
-/// rather than kept beside it).
-#[derive(Debug, Clone, Copy)]
-struct Keys {
     trace_id: TraceId,
     span_id: SpanId,
     parent_span_id: Option<SpanId>,
+    /// The response id as a 64-bit hash: ids of any length take the same room.
     response_id: Option<u64>,
     fingerprint: (u64, u64),
+    interval: (u64, u64),
+    previous_in_trace: Option<u64>,
 }
 
-impl Keys {
-    fn each(self) -> impl Iterator<Item = CallKey> {
-        let trace = self.trace_id;
-        [
-            Some(CallKey::Span(trace, self.span_id)),
-            self.response_id.map(|id| CallKey::Response(trace, id)),
-            self.parent_span_id
-                .map(|parent| CallKey::ChildOf(trace, parent)),
-            self.parent_span_id
-                .map(|parent| CallKey::Sibling(trace, parent, self.fingerprint)),
-        ]
-        .into_iter()
-        .flatten()
-    }
+/// The memory: calls in the order they were remembered, and for each trace the sequence
+/// number of its newest call. A span is checked against the calls of its own trace only, so
+/// a lookup costs one probe of the trace index and a walk along that trace's chain.
+#[derive(Default)]
+struct Recent {
+    newest_by_trace: HashMap<TraceId, u64, FxBuildHasher>,
+    order: VecDeque<Remembered>,
+    /// The sequence number of `order[0]`.
+    first: u64,
 }
 
 pub struct DuplicateTracker {
@@ -152,21 +128,17 @@ impl Memory<'_> {
         if let Some(earlier) = recent.earlier_span_of(call) {
             return Some(earlier);
         }
-        let keys = Keys {
+        let sequence = recent.first + recent.order.len() as u64;
+        let previous_in_trace = recent.newest_by_trace.insert(call.trace_id, sequence);
+        recent.order.push_back(Remembered {
+            at: now,
             trace_id: call.trace_id,
             span_id: call.span_id,
             parent_span_id: call.parent_span_id,
             response_id: call.response_id.as_deref().map(fingerprint_of),
             fingerprint: call.fingerprint,
-        };
-        let sequence = recent.first + recent.order.len() as u64;
-        for key in keys.each() {
-            recent.by_key.insert(key_hash(&key), sequence);
-        }
-        recent.order.push_back(Remembered {
-            at: now,
-            keys,
             interval: call.interval,
+            previous_in_trace,
         });
         while recent.order.len() > self.max_entries {
             recent.forget_oldest();
@@ -189,59 +161,59 @@ fn nested(a: (u64, u64), b: (u64, u64)) -> bool {
     valid(a) && valid(b) && ((a.0 <= b.0 && b.1 <= a.1) || (b.0 <= a.0 && a.1 <= b.1))
 }
 
-fn key_hash(key: &CallKey) -> u64 {
-    use std::hash::BuildHasher;
-    FxBuildHasher.hash_one(key)
-}
-
 impl Recent {
-    /// The call remembered under `key`.
-    fn find(&self, key: &CallKey) -> Option<&Remembered> {
-        let sequence = *self.by_key.get(&key_hash(key))?;
-        let remembered = self
-            .order
-            .get(usize::try_from(sequence.checked_sub(self.first)?).ok()?)?;
-        remembered
-            .keys
-            .each()
-            .any(|own| own == *key)
-            .then_some(remembered)
+    /// The remembered calls of `trace`, newest first.
+    fn calls_of(&self, trace: &TraceId) -> impl Iterator<Item = &Remembered> {
+        let mut next = self.newest_by_trace.get(trace).copied();
+        std::iter::from_fn(move || {
+            let sequence = next?;
+            let remembered = self
+                .order
+                .get(usize::try_from(sequence.checked_sub(self.first)?).ok()?)?;
+            next = remembered.previous_in_trace;
+            Some(remembered)
+        })
     }
 
+    /// An earlier span of the same trace for this call: one with the same response id, else
+    /// (with the same token counts) its parent, its child, or a sibling nested with it in time.
+    /// The newest such span of each kind, in that order of preference.
     fn earlier_span_of(&self, call: &CallIdentity) -> Option<SpanId> {
-        let other_span = |key: CallKey, same_counts: bool| {
-            self.find(&key)
-                .filter(|earlier| {
-                    earlier.keys.span_id != call.span_id
-                        && (!same_counts || earlier.keys.fingerprint == call.fingerprint)
-                })
-                .map(|earlier| earlier.keys.span_id)
-        };
         let response_id = call.response_id.as_deref().map(fingerprint_of);
-        let by_response =
-            response_id.and_then(|id| other_span(CallKey::Response(call.trace_id, id), false));
-        by_response
-            .or_else(|| {
-                call.parent_span_id
-                    .and_then(|parent| other_span(CallKey::Span(call.trace_id, parent), true))
-            })
-            .or_else(|| other_span(CallKey::ChildOf(call.trace_id, call.span_id), true))
-            .or_else(|| {
-                // Siblings with equal counts are one call only when one lies within the other in
-                // time (an SDK span inside an instrumentation's span); two calls made in
-                // parallel with equal counts overlap without nesting, or not at all.
-                let parent = call.parent_span_id?;
-                let earlier =
-                    self.find(&CallKey::Sibling(call.trace_id, parent, call.fingerprint))?;
-                let different_responses = matches!(
-                    (earlier.keys.response_id, response_id),
-                    (Some(a), Some(b)) if a != b
-                );
-                (earlier.keys.span_id != call.span_id
-                    && !different_responses
-                    && nested(earlier.interval, call.interval))
-                .then_some(earlier.keys.span_id)
-            })
+        let (mut parent, mut child, mut sibling) = (None, None, None);
+        for earlier in self.calls_of(&call.trace_id).take(MAX_CALLS_COMPARED) {
+            if earlier.span_id == call.span_id {
+                continue;
+            }
+            if response_id.is_some() && earlier.response_id == response_id {
+                return Some(earlier.span_id);
+            }
+            if earlier.fingerprint != call.fingerprint {
+                continue;
+            }
+            if call.parent_span_id == Some(earlier.span_id) {
+                parent = parent.or(Some(earlier.span_id));
+            }
+            if earlier.parent_span_id == Some(call.span_id) {
+                child = child.or(Some(earlier.span_id));
+            }
+            // Siblings with equal counts are one call only when one lies within the other in
+            // time (an SDK span inside an instrumentation's span); two calls made in parallel
+            // with equal counts overlap without nesting, or not at all.
+            let different_responses = matches!(
+                (earlier.response_id, response_id),
+                (Some(a), Some(b)) if a != b
+            );
+            if sibling.is_none()
+                && call.parent_span_id.is_some()
+                && earlier.parent_span_id == call.parent_span_id
+                && !different_responses
+                && nested(earlier.interval, call.interval)
+            {
+                sibling = Some(earlier.span_id);
+            }
+        }
+        parent.or(child).or(sibling)
     }
 
     fn forget_older_than(&mut self, now: Instant, window: Duration) {
@@ -254,18 +226,15 @@ impl Recent {
         }
     }
 
-    /// Forgets the oldest call; keys a newer call took over (shared parent links) stay.
+    /// Forgets the oldest call; its trace stays known while it has newer calls.
     fn forget_oldest(&mut self) {
         let Some(oldest) = self.order.pop_front() else {
             return;
         };
         let sequence = self.first;
         self.first += 1;
-        for key in oldest.keys.each() {
-            let hash = key_hash(&key);
-            if self.by_key.get(&hash) == Some(&sequence) {
-                self.by_key.remove(&hash);
-            }
+        if self.newest_by_trace.get(&oldest.trace_id) == Some(&sequence) {
+            self.newest_by_trace.remove(&oldest.trace_id);
         }
     }
 }
@@ -345,6 +314,35 @@ mod tests {
             None,
             "overlapping without nesting: a second call"
         );
+    }
+
+    #[test]
+    fn a_parent_finds_its_child_past_a_newer_sibling_with_other_counts() {
+        let tracker = DuplicateTracker::new(Duration::from_secs(60), 100);
+        assert_eq!(tracker.check_and_remember(&call(1, 9, None, (10, 5))), None);
+        assert_eq!(tracker.check_and_remember(&call(2, 9, None, (77, 7))), None);
+        assert_eq!(
+            tracker.check_and_remember(&call(9, 0, None, (10, 5))),
+            Some([1; 8]),
+            "span 9 reports the call its child span 1 reported"
+        );
+    }
+
+    #[test]
+    fn only_the_newest_calls_of_a_trace_are_compared() {
+        let compared_after = |others: usize| {
+            let tracker = DuplicateTracker::new(Duration::from_secs(60), 10_000);
+            tracker.check_and_remember(&call(1, 0, Some("msg_first"), (1, 1)));
+            for other in 0..others {
+                let mut unrelated = call(2, 0, Some("other"), (2, 2));
+                unrelated.span_id = [(other % 250) as u8 + 3, (other / 250) as u8, 0, 0, 0, 0, 0, 0];
+                unrelated.response_id = Some(format!("msg_{other}"));
+                tracker.check_and_remember(&unrelated);
+            }
+            tracker.check_and_remember(&call(200, 0, Some("msg_first"), (1, 1)))
+        };
+        assert_eq!(compared_after(MAX_CALLS_COMPARED - 1), Some([1; 8]));
+        assert_eq!(compared_after(MAX_CALLS_COMPARED), None);
     }
 
     #[test]

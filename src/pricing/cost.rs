@@ -24,11 +24,19 @@ pub struct CostBreakdown {
     pub savings: Decimal,
 }
 
-const MILLION: Decimal = Decimal::from_parts(1_000_000, 0, 0, false, 0);
-const THOUSAND: Decimal = Decimal::from_parts(1_000, 0, 0, false, 0);
+/// `count × rate / 10^digits`, exact: dividing by a power of ten only moves the decimal point,
+/// so it is done by raising the scale (a division only when the scale would pass 28).
+fn per_power_of_ten(count: u64, rate: Decimal, digits: u32) -> Decimal {
+    let mut product = Decimal::from(count) * rate;
+    let scale = product.scale() + digits;
+    if scale <= 28 && product.set_scale(scale).is_ok() {
+        return product;
+    }
+    product / Decimal::from(10u64.pow(digits))
+}
 
 fn at_rate(tokens: u64, per_million: Decimal) -> Decimal {
-    Decimal::from(tokens) * per_million / MILLION
+    per_power_of_ten(tokens, per_million, 6)
 }
 
 /// Prices `usage` at `price`. `usage` must be consistent (cache parts within input).
@@ -39,7 +47,7 @@ pub fn cost_of(usage: &TokenUsage, price: &AppliedPrice) -> CostBreakdown {
     let cache_read = at_rate(usage.cache_read, rates.cache_read);
     let cache_creation = at_rate(usage.cache_write_5m, rates.cache_write_5m)
         + at_rate(usage.cache_write_1h, rates.cache_write_1h);
-    let tools = Decimal::from(usage.web_searches) * price.web_search_per_1k / THOUSAND;
+    let tools = per_power_of_ten(usage.web_searches, price.web_search_per_1k, 3);
     let input_side = input + cache_read + cache_creation;
     let hit_ratio = if usage.input == 0 {
         Decimal::ZERO
@@ -159,6 +167,17 @@ mod tests {
         assert_eq!(cost.input, dec!(0.000000005));
         assert_eq!(cost.output, dec!(0.0000004));
         assert_eq!(cost.total, dec!(0.000000405));
+    }
+
+    #[test]
+    fn a_rate_at_the_largest_scale_is_divided_rather_than_rescaled() {
+        // 0.3 per million at scale 25 would need scale 31: the division rounds to 28 places.
+        let rate = Decimal::from_i128_with_scale(3, 25);
+        assert_eq!(at_rate(7, rate), dec!(0.0000000000000000000000000000));
+        let rate = Decimal::from_i128_with_scale(123_456_789, 20);
+        assert_eq!(at_rate(1_000, rate), dec!(0.00000000000000123456789));
+        assert_eq!(at_rate(3, dec!(0.30)), dec!(0.0000009));
+        assert_eq!(per_power_of_ten(2, dec!(10), 3), dec!(0.02));
     }
 
     #[test]
