@@ -32,13 +32,19 @@ pub fn already_enriched<'a>(attributes: impl Attributes<'a>) -> bool {
     attributes.get(COST_AMOUNT).is_some() || attributes.get(UNPRICED_REASON).is_some()
 }
 
+/// 10^0 … 10^22: every one an exact double.
+const EXACT_POWERS_OF_TEN: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
 /// The double nearest to `value`. Exact when mantissa and power of ten are exact doubles (one
 /// correctly rounded division); otherwise through the decimal text, which is also correctly rounded.
 pub fn decimal_to_f64(value: Decimal) -> f64 {
     let mantissa = value.mantissa();
     let scale = value.scale();
     if mantissa.unsigned_abs() < (1u128 << 53) && scale <= 22 {
-        return mantissa as f64 / 10f64.powi(scale as i32);
+        return mantissa as f64 / EXACT_POWERS_OF_TEN[scale as usize];
     }
     value.to_string().parse().unwrap_or(f64::NAN)
 }

@@ -335,7 +335,16 @@ mod tests {
             tracker.check_and_remember(&call(1, 0, Some("msg_first"), (1, 1)));
             for other in 0..others {
                 let mut unrelated = call(2, 0, Some("other"), (2, 2));
-                unrelated.span_id = [(other % 250) as u8 + 3, (other / 250) as u8, 0, 0, 0, 0, 0, 0];
+                unrelated.span_id = [
+                    (other % 250) as u8 + 3,
+                    (other / 250) as u8,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                ];
                 unrelated.response_id = Some(format!("msg_{other}"));
                 tracker.check_and_remember(&unrelated);
             }

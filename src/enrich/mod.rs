@@ -265,10 +265,14 @@ impl Enricher {
                 .as_ref()
                 .map(|dimensions| dimensions.of_call(facts, span, resource))
         };
-        let duration_seconds = Decimal::from(
-            span.end_time_unix_nano()
-                .saturating_sub(span.start_time_unix_nano()),
-        ) / Decimal::from(1_000_000_000u64);
+        // Nanoseconds as seconds: the same digits, nine of them after the point.
+        let duration_seconds = Decimal::from_i128_with_scale(
+            i128::from(
+                span.end_time_unix_nano()
+                    .saturating_sub(span.start_time_unix_nano()),
+            ),
+            9,
+        );
         let bare = |pricing| Plan {
             location,
             precision: 0,
@@ -458,7 +462,8 @@ impl Enricher {
         else {
             return Vec::new();
         };
-        let ancestry = Ancestry::of_request(request.spans().map(|(_, span)| span));
+        let ancestry =
+            Ancestry::of_request(request.spans().map(|(_, span)| span), request.total_spans());
         let mut awaiting = Vec::new();
         for (index, ((r, s, i), record)) in drafts.iter_mut().enumerate() {
             let resource = request.resource_attributes(*r);

@@ -92,12 +92,12 @@ pub struct Ancestry<'a, S> {
 }
 
 impl<'a, S: SpanView<'a>> Ancestry<'a, S> {
-    pub fn of_request(spans: impl Iterator<Item = S>) -> Self {
-        Self {
-            by_id: spans
-                .map(|span| ((span.trace_id(), span.span_id()), span))
-                .collect(),
-        }
+    /// `count`: how many spans there are (room is made for them at once).
+    pub fn of_request(spans: impl Iterator<Item = S>, count: usize) -> Self {
+        let mut by_id = FxHashMap::default();
+        by_id.reserve(count);
+        by_id.extend(spans.map(|span| ((span.trace_id(), span.span_id()), span)));
+        Self { by_id }
     }
 
     /// Whether the ancestors of `span` leave the request before reaching the trace's root.

@@ -105,6 +105,17 @@ pub trait TraceRequestView<'a>: Copy {
     fn span_count(self, resource: usize, scope: usize) -> usize;
     fn span(self, location: Location) -> Self::Span;
 
+    /// How many spans the request holds.
+    fn total_spans(self) -> usize {
+        (0..self.resource_count())
+            .map(|r| {
+                (0..self.scope_count(r))
+                    .map(|s| self.span_count(r, s))
+                    .sum::<usize>()
+            })
+            .sum()
+    }
+
     /// Every span with its location, in request order.
     fn spans(self) -> impl Iterator<Item = (Location, Self::Span)> {
         (0..self.resource_count()).flat_map(move |r| {

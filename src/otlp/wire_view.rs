@@ -12,8 +12,12 @@ use std::cell::OnceCell;
 const RESOURCE_ATTRIBUTES: u32 = 1;
 const SPAN_ATTRIBUTES: u32 = 9;
 
-/// Attributes parsed once, keys and strings still borrowed from the request.
-type Parsed<'a> = Box<[(&'a str, AttrValue<'a>)]>;
+/// Attributes indexed once: each key with its encoded `KeyValue`, still borrowed from the
+/// request; a value is read only when its key is looked up.
+type Parsed<'a> = Vec<(&'a str, &'a [u8])>;
+
+/// Room for this many attributes is made at once when a span's are indexed.
+const TYPICAL_ATTRIBUTES: usize = 16;
 
 /// Each span's and each resource's attributes, parsed on the first lookup by key.
 #[derive(Debug, Default)]
@@ -92,10 +96,24 @@ impl<'a> Attributes<'a> for WireAttributes<'a> {
                 .map(|(_, value)| value);
         };
         parsed
-            .get_or_init(|| self.entries().collect())
+            .get_or_init(|| self.keys())
             .iter()
             .find(|(name, _)| *name == key)
-            .map(|(_, value)| *value)
+            .map(|(_, key_value)| value_of(key_value))
+    }
+}
+
+impl<'a> WireAttributes<'a> {
+    /// Every attribute's key and encoded `KeyValue`, in order.
+    fn keys(self) -> Parsed<'a> {
+        let mut keys = Vec::with_capacity(TYPICAL_ATTRIBUTES);
+        keys.extend(
+            Fields::new(self.body).filter_map(|(number, value)| match value {
+                FieldValue::Bytes(kv) if number == self.field => Some((key_of(kv), kv)),
+                _ => None,
+            }),
+        );
+        keys
     }
 }
 
