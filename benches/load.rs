@@ -30,7 +30,7 @@ const PROCESS_TIMEOUT: Duration = Duration::from_secs(30);
 
 mod options {
     /// The command line: `--seconds`, `--connections`, `--spans-per-request`, `--llm-fraction`,
-    /// `--metrics`, `--users`, `--queue`, `--agent`, `--rotel`, `--pairs`.
+    /// `--metrics`, `--users`, `--rate`, `--queue`, `--agent`, `--rotel`, `--pairs`.
     #[derive(Debug, Clone)]
     pub struct Options {
         pub seconds: f64,
@@ -42,6 +42,10 @@ mod options {
         /// Distinct `user.id` values on LLM spans (0: no attribution attributes). With users, LLM
         /// spans also carry `team` and `feature`, and the three are the agent's attribution keys.
         pub users: usize,
+        /// Spans per second offered, spread evenly over the connections; `None`: each connection
+        /// sends its next request as soon as the last is acknowledged (the most the subject
+        /// takes). A fixed rate offers two subjects the very same load.
+        pub rate: Option<f64>,
         /// The exporter's queue on disk, with this fsync policy (`always`, `interval`, `never`);
         /// `None`: in memory.
         pub disk_queue: Option<String>,
@@ -57,7 +61,7 @@ mod options {
 
     const USAGE: &str = "usage: load [--seconds S] [--connections N] \
                          [--spans-per-request M] [--llm-fraction F] [--metrics on|off] [--users N] \
-                         [--queue memory|disk-always|disk-interval|disk-never] [--agent PATH] \
+                         [--rate SPANS_PER_SECOND] [--queue memory|disk-always|disk-interval|disk-never] [--agent PATH] \
                          [--rotel PATH [--pairs N]]";
 
     impl Options {
@@ -69,6 +73,7 @@ mod options {
                 llm_fraction: 0.2,
                 metrics: true,
                 users: 0,
+                rate: None,
                 disk_queue: None,
                 agent: None,
                 rotel: None,
@@ -99,6 +104,7 @@ mod options {
                         }
                     }
                     "--users" => options.users = value.parse().map_err(|_| bad())?,
+                    "--rate" => options.rate = Some(value.parse().map_err(|_| bad())?),
                     "--queue" => {
                         options.disk_queue = match value.as_str() {
                             "memory" => None,
@@ -130,6 +136,9 @@ mod options {
             }
             if !(0.0..=1.0).contains(&self.llm_fraction) {
                 return Err("--llm-fraction must be in [0, 1]".into());
+            }
+            if self.rate.is_some_and(|rate| !(rate >= 1.0 && rate <= 1e8)) {
+                return Err("--rate must be in [1, 1e8] spans per second".into());
             }
             if self.users > 99_999 {
                 return Err("--users must be at most 99999".into());
@@ -1217,6 +1226,7 @@ mod generator {
         templates: Arc<Vec<Template>>,
         spans_per_request: u64,
         users: usize,
+        pace: Option<Duration>,
         deadline: Instant,
     ) -> ConnectionReport {
         let mut client = tonic::client::Grpc::new(channel);
@@ -1225,8 +1235,16 @@ mod generator {
             latencies_us: Vec::with_capacity(64 * 1024),
             ..Default::default()
         };
+        let started = tokio::time::Instant::now();
         while Instant::now() < deadline {
             let request = report.requests;
+            if let Some(pace) = pace {
+                // On schedule whatever the last answer took: a late request goes at once.
+                tokio::time::sleep_until(started + pace * request as u32).await;
+                if Instant::now() >= deadline {
+                    break;
+                }
+            }
             let template = &templates[(request as usize + connection) % templates.len()];
             let body = template.render(connection, request, users);
             report.requests += 1;
@@ -1406,10 +1424,11 @@ impl Results {
         };
         println!("\n=== load benchmark: {} ===", self.subject.name());
         println!(
-            "load:      {} connections x {} spans/request, {:.0}% LLM spans, {:.1} s, \
+            "load:      {} connections x {} spans/request ({}), {:.0}% LLM spans, {:.1} s, \
              derived metrics {}, {} users, queue {}",
             o.connections,
             o.spans_per_request,
+            offered(o),
             o.llm_fraction * 100.0,
             load.wall.as_secs_f64(),
             if o.metrics { "on" } else { "off" },
@@ -1491,6 +1510,7 @@ impl Results {
             "connections": o.connections,
             "spans_per_request": o.spans_per_request,
             "llm_fraction": o.llm_fraction,
+            "offered_spans_per_second": o.rate,
             "derived_metrics": o.metrics,
             "users": o.users,
             "requests": load.sum(|r| r.requests),
@@ -1628,6 +1648,12 @@ async fn generate(
     }
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(options.seconds);
+    // Each connection's interval between requests at the offered rate.
+    let pace = options.rate.map(|rate| {
+        Duration::from_secs_f64(
+            options.spans_per_request as f64 * options.connections as f64 / rate,
+        )
+    });
     let tasks: Vec<_> = channels
         .into_iter()
         .enumerate()
@@ -1640,6 +1666,7 @@ async fn generate(
                 templates,
                 spans,
                 options.users,
+                pace,
                 deadline,
             ))
         })
@@ -1652,6 +1679,14 @@ async fn generate(
         wall: started.elapsed(),
         reports,
     })
+}
+
+/// The offered load in words: a fixed rate, or as fast as acknowledged.
+fn offered(options: &options::Options) -> String {
+    match options.rate {
+        Some(rate) => format!("{rate:.0} spans/s offered"),
+        None => "each sent when the last is acknowledged".into(),
+    }
 }
 
 /// The process under test, between the generator and the sink.
@@ -1996,11 +2031,12 @@ mod pairs {
                 self.pairs
             );
             println!(
-                "{:<18} {} connections x {} spans/request, {:.0}% LLM spans, {} s a run, \
+                "{:<18} {} connections x {} spans/request ({}), {:.0}% LLM spans, {} s a run, \
                  derived metrics {}, {} users",
                 "load:",
                 o.connections,
                 o.spans_per_request,
+                crate::offered(o),
                 o.llm_fraction * 100.0,
                 o.seconds,
                 if o.metrics { "on" } else { "off" },
@@ -2054,6 +2090,7 @@ mod pairs {
                 "connections": o.connections,
                 "spans_per_request": o.spans_per_request,
                 "llm_fraction": o.llm_fraction,
+            "offered_spans_per_second": o.rate,
                 "derived_metrics": o.metrics,
                 "users": o.users,
                 "genai_cost_agent": self.agent.json(),

@@ -52,25 +52,45 @@ pub fn span_id(bytes: &[u8]) -> SpanId {
 /// together, and a trace with thousands of calls must not make each check walk them all.
 pub const MAX_CALLS_COMPARED: usize = 512;
 
+/// Room made at once for this many calls (more grow the memory as they come).
+const RESERVED_CALLS: usize = 1 << 17;
+
 /// A remembered call, and the sequence number of the call remembered before it in the same
-/// trace (the calls of a trace form a chain, newest first).
+/// trace (the calls of a trace form a chain, newest first). 88 bytes: absent values are
+/// sentinels rather than `Option`s.
 #[derive(Debug, Clone, Copy)]
 struct Remembered {
-    at: Instant,
+    /// Nanoseconds since the tracker was made.
+    at: u64,
     trace_id: TraceId,
     span_id: SpanId,
-    parent_span_id: Option<SpanId>,
-    /// The response id as a 64-bit hash: ids of any length take the same room.
-    response_id: Option<u64>,
+    /// All zeros for a root span (an id of zeros is invalid in OTLP).
+    parent_span_id: SpanId,
+    /// The response id as a 64-bit hash, never 0; 0 without a response id.
+    response_id: u64,
     fingerprint: (u64, u64),
     interval: (u64, u64),
-    previous_in_trace: Option<u64>,
+    /// `u64::MAX` for the first call of its trace.
+    previous_in_trace: u64,
+}
+
+impl Remembered {
+    fn parent(&self) -> Option<SpanId> {
+        (self.parent_span_id != [0; 8]).then_some(self.parent_span_id)
+    }
+
+    fn response(&self) -> Option<u64> {
+        (self.response_id != 0).then_some(self.response_id)
+    }
+
+    fn previous(&self) -> Option<u64> {
+        (self.previous_in_trace != u64::MAX).then_some(self.previous_in_trace)
+    }
 }
 
 /// The memory: calls in the order they were remembered, and for each trace the sequence
 /// number of its newest call. A span is checked against the calls of its own trace only, so
 /// a lookup costs one probe of the trace index and a walk along that trace's chain.
-#[derive(Default)]
 struct Recent {
     newest_by_trace: HashMap<TraceId, u64, FxBuildHasher>,
     order: VecDeque<Remembered>,
@@ -80,16 +100,25 @@ struct Recent {
 
 pub struct DuplicateTracker {
     recent: Mutex<Recent>,
+    /// What remembered times count from.
+    epoch: Instant,
     window: Duration,
     max_entries: usize,
 }
 
 impl DuplicateTracker {
     pub fn new(window: Duration, max_entries: usize) -> Self {
+        let max_entries = max_entries.max(1);
+        let reserved = max_entries.min(RESERVED_CALLS);
         Self {
-            recent: Mutex::new(Recent::default()),
+            recent: Mutex::new(Recent {
+                newest_by_trace: HashMap::with_capacity_and_hasher(reserved, FxBuildHasher),
+                order: VecDeque::with_capacity(reserved),
+                first: 0,
+            }),
+            epoch: Instant::now(),
             window,
-            max_entries: max_entries.max(1),
+            max_entries,
         }
     }
 
@@ -103,8 +132,8 @@ impl DuplicateTracker {
         let recent = self.recent.lock().ok()?;
         Some(Memory {
             recent,
-            now: Instant::now(),
-            window: self.window,
+            now: u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX),
+            window: u64::try_from(self.window.as_nanos()).unwrap_or(u64::MAX),
             max_entries: self.max_entries,
         })
     }
@@ -113,9 +142,9 @@ impl DuplicateTracker {
 /// The memory of priced calls, held for one request.
 pub struct Memory<'a> {
     recent: std::sync::MutexGuard<'a, Recent>,
-    /// One clock reading for the run.
-    now: Instant,
-    window: Duration,
+    /// One clock reading for the run, in nanoseconds since the tracker was made.
+    now: u64,
+    window: u64,
     max_entries: usize,
 }
 
@@ -134,11 +163,11 @@ impl Memory<'_> {
             at: now,
             trace_id: call.trace_id,
             span_id: call.span_id,
-            parent_span_id: call.parent_span_id,
-            response_id: call.response_id.as_deref().map(fingerprint_of),
+            parent_span_id: call.parent_span_id.unwrap_or([0; 8]),
+            response_id: call.response_id.as_deref().map_or(0, fingerprint_of),
             fingerprint: call.fingerprint,
             interval: call.interval,
-            previous_in_trace,
+            previous_in_trace: previous_in_trace.unwrap_or(u64::MAX),
         });
         while recent.order.len() > self.max_entries {
             recent.forget_oldest();
@@ -147,12 +176,12 @@ impl Memory<'_> {
     }
 }
 
-/// A hash of a response id, to compare ids without keeping them.
+/// A hash of a response id, to compare ids without keeping them; never 0.
 fn fingerprint_of(response_id: &str) -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = FxBuildHasher.build_hasher();
     hasher.write(response_id.as_bytes());
-    hasher.finish()
+    hasher.finish().max(1)
 }
 
 /// Whether one interval lies within the other (a zero interval — no times — never nests).
@@ -170,7 +199,7 @@ impl Recent {
             let remembered = self
                 .order
                 .get(usize::try_from(sequence.checked_sub(self.first)?).ok()?)?;
-            next = remembered.previous_in_trace;
+            next = remembered.previous();
             Some(remembered)
         })
     }
@@ -185,7 +214,7 @@ impl Recent {
             if earlier.span_id == call.span_id {
                 continue;
             }
-            if response_id.is_some() && earlier.response_id == response_id {
+            if response_id.is_some() && earlier.response() == response_id {
                 return Some(earlier.span_id);
             }
             if earlier.fingerprint != call.fingerprint {
@@ -194,19 +223,19 @@ impl Recent {
             if call.parent_span_id == Some(earlier.span_id) {
                 parent = parent.or(Some(earlier.span_id));
             }
-            if earlier.parent_span_id == Some(call.span_id) {
+            if earlier.parent() == Some(call.span_id) {
                 child = child.or(Some(earlier.span_id));
             }
             // Siblings with equal counts are one call only when one lies within the other in
             // time (an SDK span inside an instrumentation's span); two calls made in parallel
             // with equal counts overlap without nesting, or not at all.
             let different_responses = matches!(
-                (earlier.response_id, response_id),
+                (earlier.response(), response_id),
                 (Some(a), Some(b)) if a != b
             );
             if sibling.is_none()
                 && call.parent_span_id.is_some()
-                && earlier.parent_span_id == call.parent_span_id
+                && earlier.parent() == call.parent_span_id
                 && !different_responses
                 && nested(earlier.interval, call.interval)
             {
@@ -216,11 +245,11 @@ impl Recent {
         parent.or(child).or(sibling)
     }
 
-    fn forget_older_than(&mut self, now: Instant, window: Duration) {
+    fn forget_older_than(&mut self, now: u64, window: u64) {
         while self
             .order
             .front()
-            .is_some_and(|oldest| now.duration_since(oldest.at) > window)
+            .is_some_and(|oldest| now.saturating_sub(oldest.at) > window)
         {
             self.forget_oldest();
         }
@@ -381,6 +410,11 @@ mod tests {
             tracker.check_and_remember(&call(9, 0, None, (20, 2))),
             Some([2; 8])
         );
+    }
+
+    #[test]
+    fn a_remembered_call_takes_88_bytes() {
+        assert_eq!(std::mem::size_of::<Remembered>(), 88);
     }
 
     #[test]

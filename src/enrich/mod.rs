@@ -462,8 +462,7 @@ impl Enricher {
         else {
             return Vec::new();
         };
-        let ancestry =
-            Ancestry::of_request(request.spans().map(|(_, span)| span), request.total_spans());
+        let ancestry = Ancestry::of_request(request);
         let mut awaiting = Vec::new();
         for (index, ((r, s, i), record)) in drafts.iter_mut().enumerate() {
             let resource = request.resource_attributes(*r);

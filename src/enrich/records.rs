@@ -3,11 +3,12 @@
 //! keys, read from the span, else its ancestors in the same request, else its resource.
 
 use crate::config::MetricsConfig;
-use crate::otlp::view::{Attributes, SpanView};
+use crate::otlp::view::{Attributes, SpanView, TraceRequestView};
 use crate::usage::CallFacts;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use rust_decimal::Decimal;
 use rustc_hash::FxHashMap;
+use std::cell::OnceCell;
 
 pub use crate::otlp::view::Location;
 
@@ -86,28 +87,42 @@ fn error_type<'a>(span: impl SpanView<'a>) -> Option<String> {
     failed.then(|| "_OTHER".to_string())
 }
 
-/// Spans of one request by id, to walk from a span to its ancestors.
-pub struct Ancestry<'a, S> {
-    by_id: FxHashMap<(&'a [u8], &'a [u8]), S>,
+/// Spans of one request by id, to walk from a span to its ancestors. The index is built on
+/// the first walk: calls that carry every key themselves never need it.
+pub struct Ancestry<'a, R: TraceRequestView<'a>> {
+    request: R,
+    by_id: OnceCell<FxHashMap<(&'a [u8], &'a [u8]), R::Span>>,
 }
 
-impl<'a, S: SpanView<'a>> Ancestry<'a, S> {
-    /// `count`: how many spans there are (room is made for them at once).
-    pub fn of_request(spans: impl Iterator<Item = S>, count: usize) -> Self {
-        let mut by_id = FxHashMap::default();
-        by_id.reserve(count);
-        by_id.extend(spans.map(|span| ((span.trace_id(), span.span_id()), span)));
-        Self { by_id }
+impl<'a, R: TraceRequestView<'a>> Ancestry<'a, R> {
+    pub fn of_request(request: R) -> Self {
+        Self {
+            request,
+            by_id: OnceCell::new(),
+        }
+    }
+
+    fn by_id(&self) -> &FxHashMap<(&'a [u8], &'a [u8]), R::Span> {
+        self.by_id.get_or_init(|| {
+            let mut by_id = FxHashMap::default();
+            by_id.reserve(self.request.total_spans());
+            by_id.extend(
+                self.request
+                    .spans()
+                    .map(|(_, span)| ((span.trace_id(), span.span_id()), span)),
+            );
+            by_id
+        })
     }
 
     /// Whether the ancestors of `span` leave the request before reaching the trace's root.
-    pub fn leaves_request(&self, span: S) -> bool {
+    pub fn leaves_request(&self, span: R::Span) -> bool {
         let mut parent = span.parent_span_id();
         for _ in 0..MAX_ANCESTRY {
             if parent.is_empty() {
                 return false;
             }
-            match self.by_id.get(&(span.trace_id(), parent)) {
+            match self.by_id().get(&(span.trace_id(), parent)) {
                 Some(ancestor) => parent = ancestor.parent_span_id(),
                 None => return true,
             }
@@ -116,13 +131,13 @@ impl<'a, S: SpanView<'a>> Ancestry<'a, S> {
     }
 
     /// The value of `key` on the nearest ancestor of `span` that has it.
-    pub fn inherited(&self, span: S, key: &str) -> Option<String> {
+    pub fn inherited(&self, span: R::Span, key: &str) -> Option<String> {
         let mut parent = span.parent_span_id();
         for _ in 0..MAX_ANCESTRY {
             if parent.is_empty() {
                 return None;
             }
-            let ancestor = self.by_id.get(&(span.trace_id(), parent))?;
+            let ancestor = self.by_id().get(&(span.trace_id(), parent))?;
             if let Some(value) = ancestor.attributes().text(key) {
                 return Some(value);
             }
@@ -133,10 +148,10 @@ impl<'a, S: SpanView<'a>> Ancestry<'a, S> {
 }
 
 /// Attribution values of one span: (key, value, whether it must be copied onto the span).
-pub fn attribution<'a, S: SpanView<'a>>(
+pub fn attribution<'a, R: TraceRequestView<'a>>(
     keys: &[String],
-    span: S,
-    ancestry: &Ancestry<'a, S>,
+    span: R::Span,
+    ancestry: &Ancestry<'a, R>,
     resource: impl Attributes<'a>,
 ) -> Vec<(String, String, bool)> {
     keys.iter()

@@ -190,4 +190,15 @@ mod tests {
             Some("0.0001".into())
         );
     }
+
+    #[test]
+    fn bucket_boundaries_ascend_strictly() {
+        for instrument in Instrument::ALL {
+            let bounds = instrument.bounds();
+            assert!(
+                bounds.windows(2).all(|pair| pair[0] < pair[1]),
+                "{instrument:?}: recording finds buckets by binary search"
+            );
+        }
+    }
 }

@@ -256,10 +256,9 @@ fn add(value: &mut Value, bounds: &[Decimal], amount: Decimal) {
             count,
             sum,
         } => {
-            let bucket = bounds
-                .iter()
-                .position(|bound| amount <= *bound)
-                .unwrap_or(bounds.len());
+            // The first bound at or above the amount (bounds ascend): a binary search, as a
+            // `Decimal` comparison across scales is not cheap.
+            let bucket = bounds.partition_point(|bound| *bound < amount);
             buckets[bucket] += 1;
             *count += 1;
             *sum = sum.saturating_add(amount);
