@@ -87,11 +87,14 @@ fn error_type<'a>(span: impl SpanView<'a>) -> Option<String> {
     failed.then(|| "_OTHER".to_string())
 }
 
+/// Spans by (trace id, span id).
+type SpansById<'a, S> = FxHashMap<(&'a [u8], &'a [u8]), S>;
+
 /// Spans of one request by id, to walk from a span to its ancestors. The index is built on
 /// the first walk: calls that carry every key themselves never need it.
 pub struct Ancestry<'a, R: TraceRequestView<'a>> {
     request: R,
-    by_id: OnceCell<FxHashMap<(&'a [u8], &'a [u8]), R::Span>>,
+    by_id: OnceCell<SpansById<'a, R::Span>>,
 }
 
 impl<'a, R: TraceRequestView<'a>> Ancestry<'a, R> {
@@ -102,7 +105,7 @@ impl<'a, R: TraceRequestView<'a>> Ancestry<'a, R> {
         }
     }
 
-    fn by_id(&self) -> &FxHashMap<(&'a [u8], &'a [u8]), R::Span> {
+    fn by_id(&self) -> &SpansById<'a, R::Span> {
         self.by_id.get_or_init(|| {
             let mut by_id = FxHashMap::default();
             by_id.reserve(self.request.total_spans());
