@@ -137,7 +137,7 @@ mod options {
             if !(0.0..=1.0).contains(&self.llm_fraction) {
                 return Err("--llm-fraction must be in [0, 1]".into());
             }
-            if self.rate.is_some_and(|rate| !(rate >= 1.0 && rate <= 1e8)) {
+            if self.rate.is_some_and(|rate| !(1.0..=1e8).contains(&rate)) {
                 return Err("--rate must be in [1, 1e8] spans per second".into());
             }
             if self.users > 99_999 {
