@@ -5,7 +5,7 @@
 use super::raw_codec::RawCodec;
 use super::{error_chain, route, ExportError, LoadedTls, Shared};
 use crate::config::{Compression, OtlpExporterSettings, SignalSettings};
-use crate::telemetry::Signal;
+use crate::otlp::Signal;
 use bytes::Bytes;
 use http::uri::PathAndQuery;
 use prost::Message;

@@ -2,7 +2,7 @@
 //! agent stops; and the identity that keeps two agents' series apart.
 
 use super::DerivedMetrics;
-use crate::exporter::Payload;
+use crate::otlp::Payload;
 use crate::pipeline::Intake;
 use std::sync::Arc;
 use std::time::Duration;

@@ -11,9 +11,10 @@ pub use wire::ScannedTraces;
 
 use crate::enrich::hold::HoldBuffer;
 use crate::enrich::Enricher;
-use crate::exporter::{Amount, EncodedRequest, ExportQueue, Payload, Reservation, Stored};
+use crate::exporter::{Amount, ExportQueue, Reservation, Stored};
 use crate::metrics::{CallRecord, DerivedMetrics};
-use crate::telemetry::{AgentCounters, ExporterCounters, RateLimitedLog, Signal};
+use crate::otlp::{EncodedRequest, Payload, Signal};
+use crate::telemetry::{AgentCounters, ExporterCounters, RateLimitedLog};
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;

@@ -34,11 +34,11 @@ pub use tls::{ReceiverTls, ServerTls};
 /// An error of any kind, as bodies and services pass them on.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-use crate::exporter::{EncodedRequest, Payload};
 use crate::otlp::scan::{self, ScanError};
+use crate::otlp::Signal;
+use crate::otlp::{EncodedRequest, Payload};
 use crate::pipeline::{Intake, Request, ScannedTraces};
 use crate::telemetry::AgentCounters;
-use crate::telemetry::Signal;
 use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsServiceRequest, ExportLogsServiceResponse,

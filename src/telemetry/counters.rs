@@ -2,42 +2,10 @@
 //! Prometheus text format.
 
 use super::exporter_counters::{ExporterCounters, ExporterScalar};
+use crate::otlp::Signal;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-
-/// The three OTLP signals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signal {
-    Traces,
-    Metrics,
-    Logs,
-}
-
-impl Signal {
-    pub const ALL: [Signal; 3] = [Signal::Traces, Signal::Metrics, Signal::Logs];
-
-    /// The item each signal carries, as the Collector names its counters.
-    pub fn item(self) -> &'static str {
-        match self {
-            Signal::Traces => "spans",
-            Signal::Metrics => "metric_points",
-            Signal::Logs => "log_records",
-        }
-    }
-
-    pub fn path(self) -> &'static str {
-        match self {
-            Signal::Traces => "/v1/traces",
-            Signal::Metrics => "/v1/metrics",
-            Signal::Logs => "/v1/logs",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-}
 
 /// Why a span with token usage carries no cost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,10 +45,10 @@ pub(super) struct PerSignal([AtomicU64; 3]);
 
 impl PerSignal {
     pub(super) fn add(&self, signal: Signal, count: u64) {
-        self.0[signal.index()].fetch_add(count, Ordering::Relaxed);
+        self.0[signal as usize].fetch_add(count, Ordering::Relaxed);
     }
     pub(super) fn get(&self, signal: Signal) -> u64 {
-        self.0[signal.index()].load(Ordering::Relaxed)
+        self.0[signal as usize].load(Ordering::Relaxed)
     }
 }
 

@@ -7,7 +7,7 @@ mod ratelimit;
 mod receiver_counters;
 mod server;
 
-pub use counters::{AgentCounters, Signal, UnpricedReason};
+pub use counters::{AgentCounters, UnpricedReason};
 pub use exporter_counters::ExporterCounters;
 pub use ratelimit::RateLimitedLog;
 pub use receiver_counters::{Listener, MemoryRefusal, ReceiverCounters};
