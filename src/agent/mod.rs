@@ -7,7 +7,7 @@ mod receivers;
 use crate::config::{
     BatchConfig, Config, FsyncPolicy, LoadedConfig, RetryConfig, SendingQueueConfig,
 };
-use crate::enrich::hold::HoldBuffer;
+use crate::enrich::hold::{HoldBuffer, Release};
 use crate::enrich::Enricher;
 use crate::exporter::{
     disk, Amount, DebugExporter, ExportQueue, ExportWorker, Exporter, QueueLimits, QueueReceiver,
@@ -15,7 +15,9 @@ use crate::exporter::{
 };
 use crate::metrics::{agent_identity, run_flusher, serve_prometheus, DerivedMetrics};
 use crate::pipeline::{Intake, Route};
-use crate::telemetry::{serve_telemetry, AgentCounters, ExporterCounters, Health};
+use crate::pricing::UnpricedReason;
+use crate::receiver::{serve_telemetry, CloseReason};
+use crate::telemetry::{AgentCounters, ExporterCounters, Health};
 use crate::usage::UsageReader;
 use receivers::{admission, start_memory_limiter, start_receivers};
 use std::future::Future;
@@ -182,6 +184,9 @@ impl Agent {
     pub async fn start(loaded: &LoadedConfig) -> Result<Agent, StartError> {
         let config = &loaded.config;
         let counters = Arc::new(AgentCounters::default());
+        counters.declare_unpriced_reasons::<UnpricedReason>();
+        counters.declare_releases::<Release>();
+        counters.receiver.declare_close_reasons::<CloseReason>();
         let health = Arc::new(Health::default());
         let (stop_receivers, _) = watch::channel(false);
         let (stop_hold, _) = watch::channel(false);

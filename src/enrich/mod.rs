@@ -14,8 +14,9 @@ use crate::config::{Config, ConfigDate, ExistingCostPolicy, OutputDialect};
 use crate::metrics::CallRecord;
 use crate::otlp::added::Added;
 use crate::otlp::view::{Attributes, SpanView, TraceRequestView};
-use crate::pricing::{cost_of, Catalog, CostBreakdown};
-use crate::telemetry::{AgentCounters, UnpricedReason};
+use crate::pricing::attributes as names;
+use crate::pricing::{cost_of, Catalog, CostBreakdown, UnpricedReason};
+use crate::telemetry::AgentCounters;
 use crate::usage::{CallFacts, ExistingCost, Source, SpanUsage, TokenUsage, UsageReader};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
@@ -279,7 +280,7 @@ impl Enricher {
         };
         let usage = self.reader.read(span.attributes(), span.name(), source);
         // Most spans carry no usage: they are decided by the one walk over their attributes.
-        if matches!(usage, SpanUsage::Absent) || attributes::already_enriched(span.attributes()) {
+        if matches!(usage, SpanUsage::Absent) || names::already_enriched(span.attributes()) {
             return None;
         }
         match usage {
@@ -347,14 +348,14 @@ impl Enricher {
             }
         };
         if let Some(key) = facts.invalid_existing_cost {
-            attributes.push(attributes::string(attributes::INVALID_EXISTING_COST, key));
+            attributes.push(attributes::string(names::INVALID_EXISTING_COST, key));
         }
         if let Some(highest) = self
             .dimensions
             .as_ref()
             .and_then(|dimensions| dimensions.exceeded(cost.total).last().copied())
         {
-            attributes.push(attributes::money(attributes::THRESHOLD_EXCEEDED, highest));
+            attributes.push(attributes::money(names::THRESHOLD_EXCEEDED, highest));
         }
         Ok((attributes, cost))
     }
@@ -429,10 +430,9 @@ impl Enricher {
         {
             Some(priced_span) => {
                 let mut decision = unpriced_decision(UnpricedReason::Duplicate, None);
-                decision.attributes.push(attributes::string(
-                    attributes::DUPLICATE_OF,
-                    &hex(&priced_span),
-                ));
+                decision
+                    .attributes
+                    .push(attributes::string(names::DUPLICATE_OF, &hex(&priced_span)));
                 decision
             }
             None => Decision {
@@ -505,10 +505,7 @@ fn trusted_cost(existing: &ExistingCost) -> CostBreakdown {
 }
 
 fn unpriced(reason: UnpricedReason) -> Vec<Added> {
-    vec![attributes::string(
-        attributes::UNPRICED_REASON,
-        reason.as_str(),
-    )]
+    vec![attributes::string(names::UNPRICED_REASON, reason.as_str())]
 }
 
 /// The UTC date a span started; today for spans without a start time.

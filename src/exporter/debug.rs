@@ -1,9 +1,9 @@
 //! The debug exporter: one line per priced span on standard output, and every interval a
 //! one-line summary of everything else that passed, so the agent shows it works without a backend.
 
-use crate::enrich::attributes as cost;
 use crate::otlp::view::Attributes;
 use crate::otlp::Payload;
+use crate::pricing::attributes as cost;
 use crate::usage::{Source, SpanUsage, UsageReader};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use std::fmt::Write as _;
