@@ -128,10 +128,19 @@ impl Enricher {
 
     /// The enricher the configuration describes; `Err` says what is wrong.
     pub fn from_config(config: &Config) -> Result<Self, String> {
+        Ok(Self::configured(
+            config,
+            Catalog::build(&config.pricing)?,
+            UsageReader::from_config(&config.usage)?,
+        ))
+    }
+
+    /// The enricher the configuration describes, with its catalog and reader built.
+    pub fn configured(config: &Config, catalog: Catalog, reader: UsageReader) -> Self {
         let duplicates = &config.usage.duplicates;
-        Ok(Self {
-            catalog: Catalog::build(&config.pricing)?,
-            reader: UsageReader::from_config(&config.usage)?,
+        Self {
+            catalog,
+            reader,
             duplicates: duplicates
                 .enabled
                 .then(|| DuplicateTracker::new(duplicates.window.0, duplicates.max_entries)),
@@ -141,7 +150,7 @@ impl Enricher {
                 .metrics
                 .enabled
                 .then(|| Dimensions::from_config(&config.metrics)),
-        })
+        }
     }
 
     pub fn catalog(&self) -> &Catalog {
