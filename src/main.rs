@@ -65,15 +65,11 @@ struct PriceArgs {
     #[arg(long)]
     batch: bool,
     /// The date whose prices apply (YYYY-MM-DD, UTC); today by default.
-    #[arg(long, value_parser = parse_date)]
+    #[arg(long, value_parser = ConfigDate::parse)]
     at: Option<ConfigDate>,
     /// List the catalog's entries instead.
     #[arg(long)]
     list: bool,
-}
-
-fn parse_date(text: &str) -> Result<ConfigDate, String> {
-    ConfigDate::parse(text)
 }
 
 fn main() -> ExitCode {

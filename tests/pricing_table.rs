@@ -1299,8 +1299,8 @@ struct Setup {
 fn setup(config: &str) -> Result<Setup, String> {
     let loaded = load_str(config, &[], |_| None).map_err(|err| format!("config: {err}"))?;
     Ok(Setup {
-        enricher: Enricher::from_config(&loaded.config)?,
-        reader: UsageReader::from_config(&loaded.config.usage)?,
+        enricher: Enricher::from_config(&loaded.config).map_err(|err| err.to_string())?,
+        reader: UsageReader::from_config(&loaded.config.usage).map_err(|err| err.to_string())?,
     })
 }
 

@@ -24,10 +24,10 @@ impl Components {
     /// Builds every component of `loaded`; the error names the setting at fault.
     pub fn build(loaded: &LoadedConfig) -> Result<Self, ConfigError> {
         let config = &loaded.config;
-        let catalog =
-            Catalog::build(&config.pricing).map_err(|message| invalid("pricing", message))?;
-        let reader =
-            UsageReader::from_config(&config.usage).map_err(|message| invalid("usage", message))?;
+        let catalog = Catalog::build(&config.pricing)
+            .map_err(|error| invalid("pricing", error.to_string()))?;
+        let reader = UsageReader::from_config(&config.usage)
+            .map_err(|error| invalid("usage", error.to_string()))?;
         let exporter_tls = loaded
             .otlp
             .iter()

@@ -19,6 +19,7 @@ pub use otlp_tls::{ClientCertificate, PemFile, TlsSettings};
 pub use schema::*;
 pub use values::{
     parse_duration, ConfigDate, ConfigDuration, ListenAddress, MebiBytes, Multiplier, PerMillion,
+    ValueError,
 };
 
 use std::collections::HashSet;

@@ -15,9 +15,11 @@ use crate::metrics::CallRecord;
 use crate::otlp::added::Added;
 use crate::otlp::view::{Attributes, SpanView, TraceRequestView};
 use crate::pricing::attributes as names;
-use crate::pricing::{cost_of, Catalog, CostBreakdown, UnpricedReason};
+use crate::pricing::{cost_of, Catalog, CatalogError, CostBreakdown, UnpricedReason};
 use crate::telemetry::AgentCounters;
-use crate::usage::{CallFacts, ExistingCost, Source, SpanUsage, TokenUsage, UsageReader};
+use crate::usage::{
+    CallFacts, ExistingCost, SemanticsError, Source, SpanUsage, TokenUsage, UsageReader,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::trace::v1::Span;
@@ -58,6 +60,15 @@ pub enum SpanOutcome {
 pub struct PricedCall {
     pub cost: CostBreakdown,
     pub price_id: String,
+}
+
+/// Why the enricher the configuration describes cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum EnricherError {
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    #[error(transparent)]
+    Usage(#[from] SemanticsError),
 }
 
 /// Prices spans against one catalog.
@@ -127,7 +138,7 @@ impl Enricher {
     }
 
     /// The enricher the configuration describes; `Err` says what is wrong.
-    pub fn from_config(config: &Config) -> Result<Self, String> {
+    pub fn from_config(config: &Config) -> Result<Self, EnricherError> {
         Ok(Self::configured(
             config,
             Catalog::build(&config.pricing)?,

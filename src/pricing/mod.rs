@@ -10,8 +10,8 @@ mod unpriced;
 
 pub use attributes::decimal_to_f64;
 pub use catalog::{
-    AppliedPrice, Catalog, MatchKind, ModelMatch, PriceEntry, PriceVersion, Rates, Tier,
-    BUILTIN_CATALOG,
+    AppliedPrice, Catalog, CatalogError, EntryError, MatchKind, ModelMatch, PriceEntry,
+    PriceVersion, Rates, Tier, BUILTIN_CATALOG,
 };
 pub use cost::{cost_of, CostBreakdown};
 pub use normalise::{normalise, NormalisedModel};
