@@ -111,7 +111,7 @@ fn data_point_count(metric: &Metric) -> usize {
 
 /// A request encoded once at intake and shared by every exporter that takes it. Encoded OTLP
 /// export requests of one signal concatenate into one valid request (their repeated top-level
-/// field appends), so batches are built from bytes without decoding ([`crate::exporter::Batch`]).
+/// field appends), so the exporters build their batches from bytes without decoding.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EncodedRequest {
     pub signal: Signal,

@@ -336,7 +336,26 @@ fn counter_line(out: &mut String, name: &str, help: &str, labels: &str, value: u
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pricing::UnpricedReason;
+
+    /// A label of the unpriced family, as a stage would declare it.
+    #[derive(Clone, Copy)]
+    enum UnpricedReason {
+        UnknownModel,
+        InvalidUsage,
+    }
+
+    impl Label for UnpricedReason {
+        const ALL: &'static [Self] = &[Self::UnknownModel, Self::InvalidUsage];
+        fn as_str(self) -> &'static str {
+            match self {
+                Self::UnknownModel => "unknown_model",
+                Self::InvalidUsage => "invalid_usage",
+            }
+        }
+        fn index(self) -> usize {
+            self as usize
+        }
+    }
 
     #[test]
     fn counters_render_in_prometheus_text_format() {
