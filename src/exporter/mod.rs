@@ -13,7 +13,7 @@ mod worker;
 
 pub use batch::Batch;
 pub use debug::DebugExporter;
-pub use otlp_grpc::{status_with_retry_info, GrpcExporter};
+pub use otlp_grpc::GrpcExporter;
 pub use otlp_http::HttpExporter;
 pub use queue::{disk, Amount, ExportQueue, QueueLimits, QueueReceiver, Reservation, Stored};
 pub use tls::{ClientTls, LoadedTls};

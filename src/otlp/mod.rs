@@ -9,6 +9,7 @@ mod draining;
 pub mod fields;
 pub mod index;
 mod payload;
+pub mod retry_info;
 pub mod scan;
 pub mod schema;
 pub mod splice;
@@ -18,3 +19,4 @@ pub mod wire;
 pub mod wire_view;
 
 pub use payload::{EncodedRequest, Payload, Signal};
+pub use retry_info::{retry_delay, status_with_retry_info};
