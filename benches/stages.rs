@@ -9,13 +9,14 @@
 
 use genai_cost_agent::config::load_str;
 use genai_cost_agent::enrich::Enricher;
-use genai_cost_agent::exporter::{Batch, EncodedRequest};
+use genai_cost_agent::exporter::Batch;
 use genai_cost_agent::otlp::added::Added;
 use genai_cost_agent::otlp::scan::scan_traces;
 use genai_cost_agent::otlp::splice::{splice, Edit};
 use genai_cost_agent::otlp::view::{Attributes, SpanView, TraceRequestView};
 use genai_cost_agent::otlp::wire_view::{AttributeCache, WireRequest};
-use genai_cost_agent::telemetry::{AgentCounters, Signal};
+use genai_cost_agent::otlp::{EncodedRequest, Signal};
+use genai_cost_agent::telemetry::AgentCounters;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;

@@ -1,8 +1,11 @@
 //! genai-cost-agent: an OTLP agent that prices generative-AI spans and forwards everything.
 //!
 //! Data flows one way: [`receiver`] → [`pipeline`] → [`enrich`] (with [`usage`] and
-//! [`pricing`]) and [`metrics`] → [`exporter`]. [`otlp`] reads and rewrites OTLP bytes for all
-//! of them; [`config`] describes it, [`telemetry`] watches it, [`agent`] assembles and runs it.
+//! [`pricing`]) → [`metrics`] → [`exporter`], and dependencies point the same way: a stage uses
+//! the stages after it and the modules below the stages, never one before it. Below them:
+//! [`pricing`] and [`usage`] (the domain), then [`pem`] and [`telemetry`] (the agent's own
+//! counters), then [`otlp`] (the requests and their wire bytes) and [`config`] (plain data).
+//! [`agent`] assembles and runs it all. `tests/module_layers.rs` checks the layers.
 
 pub mod agent;
 pub mod config;

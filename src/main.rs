@@ -1,9 +1,11 @@
-//! The command line: `run` (the default), `validate`; `--config`, `--set`, `--version`.
+//! The command line: `run` (the default), `validate`, `price`; `--config`, `--set`, `--version`.
+//! Every command loads the configuration and builds the agent's components the same way
+//! ([`Components::build`]), so `validate` refuses exactly what `run` would.
 
 use clap::{Parser, Subcommand};
+use genai_cost_agent::agent::Components;
 use genai_cost_agent::config::{self, ConfigDate, LoadedConfig, LogFormat, LogLevel};
 use genai_cost_agent::pricing::explain::{self, PriceQuestion};
-use genai_cost_agent::pricing::Catalog;
 use genai_cost_agent::Agent;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -64,7 +66,7 @@ struct PriceArgs {
     #[arg(long)]
     batch: bool,
     /// The date whose prices apply (YYYY-MM-DD, UTC); today by default.
-    #[arg(long, value_parser = parse_date)]
+    #[arg(long, value_parser = ConfigDate::parse)]
     at: Option<ConfigDate>,
     /// List the catalog's entries instead.
     #[arg(long)]
@@ -83,14 +85,12 @@ fn without_transparent_huge_pages() {
     }
 }
 
-fn parse_date(text: &str) -> Result<ConfigDate, String> {
-    ConfigDate::parse(text)
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let loaded = match config::load_file(&cli.config, &cli.set) {
-        Ok(loaded) => loaded,
+    let built = config::load_file(&cli.config, &cli.set)
+        .and_then(|loaded| Components::build(&loaded).map(|components| (loaded, components)));
+    let (loaded, components) = match built {
+        Ok(built) => built,
         Err(err) => {
             eprintln!(
                 "genai-cost-agent: invalid configuration {}: {err}",
@@ -107,21 +107,15 @@ fn main() -> ExitCode {
             println!("{}: valid", cli.config.display());
             ExitCode::SUCCESS
         }
-        Command::Run => run(loaded),
-        Command::Price(args) => price(&loaded, args),
+        Command::Run => run(loaded, components),
+        Command::Price(args) => price(&components, args),
     }
 }
 
-fn price(loaded: &LoadedConfig, args: PriceArgs) -> ExitCode {
-    let catalog = match Catalog::build(&loaded.config.pricing) {
-        Ok(catalog) => catalog,
-        Err(err) => {
-            eprintln!("genai-cost-agent: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
+fn price(components: &Components, args: PriceArgs) -> ExitCode {
+    let catalog = components.enricher.catalog();
     if args.list {
-        print!("{}", explain::list(&catalog));
+        print!("{}", explain::list(catalog));
         return ExitCode::SUCCESS;
     }
     let question = PriceQuestion {
@@ -135,7 +129,7 @@ fn price(loaded: &LoadedConfig, args: PriceArgs) -> ExitCode {
         batch: args.batch,
         at: args.at.unwrap_or_else(ConfigDate::today),
     };
-    match explain::explain(&catalog, &question) {
+    match explain::explain(catalog, &question) {
         Ok(text) => {
             print!("{text}");
             ExitCode::SUCCESS
@@ -169,7 +163,7 @@ fn init_logging(loaded: &LoadedConfig) {
     }
 }
 
-fn run(loaded: LoadedConfig) -> ExitCode {
+fn run(loaded: LoadedConfig, components: Components) -> ExitCode {
     without_transparent_huge_pages();
     init_logging(&loaded);
     for warning in &loaded.warnings {
@@ -186,7 +180,7 @@ fn run(loaded: LoadedConfig) -> ExitCode {
         }
     };
     runtime.block_on(async {
-        let agent = match Agent::start(&loaded).await {
+        let agent = match Agent::start_with(&loaded, components).await {
             Ok(agent) => agent,
             Err(err) => {
                 tracing::error!("cannot start: {err}");

@@ -130,7 +130,7 @@ async fn a_span_waits_for_its_ancestor_and_gains_its_attribution() {
     assert!(
         wait_until(Duration::from_secs(5), || agent
             .counters()
-            .sent_total(genai_cost_agent::telemetry::Signal::Traces)
+            .sent_total(genai_cost_agent::otlp::Signal::Traces)
             == 2)
         .await
     );
@@ -138,7 +138,7 @@ async fn a_span_waits_for_its_ancestor_and_gains_its_attribution() {
     assert_eq!(
         agent
             .counters()
-            .sent_total(genai_cost_agent::telemetry::Signal::Traces),
+            .sent_total(genai_cost_agent::otlp::Signal::Traces),
         2,
         "the held span counts once"
     );

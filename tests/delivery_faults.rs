@@ -5,8 +5,8 @@
 mod common;
 
 use common::*;
-use genai_cost_agent::exporter::status_with_retry_info;
-use genai_cost_agent::telemetry::Signal;
+use genai_cost_agent::otlp::status_with_retry_info;
+use genai_cost_agent::otlp::Signal;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };

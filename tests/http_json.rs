@@ -519,11 +519,11 @@ async fn full_queue_answers_retryable_statuses() {
 
     let counters = agent.counters();
     assert_eq!(
-        counters.accepted_total(genai_cost_agent::telemetry::Signal::Traces),
+        counters.accepted_total(genai_cost_agent::otlp::Signal::Traces),
         1
     );
     assert_eq!(
-        counters.refused_total(genai_cost_agent::telemetry::Signal::Traces),
+        counters.refused_total(genai_cost_agent::otlp::Signal::Traces),
         2
     );
     // The stuck batch cannot be delivered: shutdown reports it.
@@ -548,7 +548,7 @@ async fn health_and_metrics_endpoints_answer() {
     assert!(
         wait_until(Duration::from_secs(10), || agent
             .counters()
-            .sent_total(genai_cost_agent::telemetry::Signal::Traces)
+            .sent_total(genai_cost_agent::otlp::Signal::Traces)
             == 1)
         .await
     );

@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use genai_cost_agent::telemetry::Signal;
+use genai_cost_agent::otlp::Signal;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,

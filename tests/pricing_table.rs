@@ -14,7 +14,8 @@ mod test_support;
 use genai_cost_agent::config::{load_str, ConfigDate};
 use genai_cost_agent::enrich::{Enricher, SpanOutcome};
 use genai_cost_agent::pricing::CostBreakdown;
-use genai_cost_agent::telemetry::{AgentCounters, UnpricedReason};
+use genai_cost_agent::pricing::UnpricedReason;
+use genai_cost_agent::telemetry::AgentCounters;
 use genai_cost_agent::usage::{Source, SpanUsage, UsageReader};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value::Value, InstrumentationScope, KeyValue};
@@ -1298,8 +1299,8 @@ struct Setup {
 fn setup(config: &str) -> Result<Setup, String> {
     let loaded = load_str(config, &[], |_| None).map_err(|err| format!("config: {err}"))?;
     Ok(Setup {
-        enricher: Enricher::from_config(&loaded.config)?,
-        reader: UsageReader::from_config(&loaded.config.usage)?,
+        enricher: Enricher::from_config(&loaded.config).map_err(|err| err.to_string())?,
+        reader: UsageReader::from_config(&loaded.config.usage).map_err(|err| err.to_string())?,
     })
 }
 

@@ -420,7 +420,7 @@ async fn agent_exports_with_zstd_over_grpc_and_http() {
         assert_eq!(
             agent
                 .counters()
-                .send_failed_total(genai_cost_agent::telemetry::Signal::Logs),
+                .send_failed_total(genai_cost_agent::otlp::Signal::Logs),
             0
         );
         assert!(agent.shutdown().await);

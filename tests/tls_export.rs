@@ -7,7 +7,7 @@ mod common;
 
 use common::certificates::{Authority, Certified};
 use common::*;
-use genai_cost_agent::telemetry::Signal;
+use genai_cost_agent::otlp::Signal;
 use genai_cost_agent::Agent;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};

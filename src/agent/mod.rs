@@ -1,22 +1,26 @@
-//! Assembling and running the agent: exporters and their queues first, then the derived
-//! metrics, the receivers and the telemetry server; shutdown in the reverse order (stop intake,
-//! flush the derived metrics, drain the queues, exit).
+//! Assembling and running the agent: the components the configuration describes (built once,
+//! [`Components`]), exporters and their queues first, then the derived metrics, the receivers
+//! and the telemetry server; shutdown in the reverse order (stop intake, flush the derived
+//! metrics, drain the queues, exit).
 
+mod components;
 mod receivers;
+
+pub use components::Components;
 
 use crate::config::{
     BatchConfig, Config, FsyncPolicy, LoadedConfig, RetryConfig, SendingQueueConfig,
 };
-use crate::enrich::hold::HoldBuffer;
-use crate::enrich::Enricher;
+use crate::enrich::hold::{HoldBuffer, Release};
 use crate::exporter::{
     disk, Amount, DebugExporter, ExportQueue, ExportWorker, Exporter, QueueLimits, QueueReceiver,
     WorkerLimits,
 };
 use crate::metrics::{agent_identity, run_flusher, serve_prometheus, DerivedMetrics};
 use crate::pipeline::{Intake, Route};
-use crate::telemetry::{serve_telemetry, AgentCounters, ExporterCounters, Health};
-use crate::usage::UsageReader;
+use crate::pricing::UnpricedReason;
+use crate::receiver::{serve_telemetry, CloseReason};
+use crate::telemetry::{AgentCounters, ExporterCounters, Health};
 use receivers::{admission, start_memory_limiter, start_receivers};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -40,7 +44,11 @@ pub enum StartError {
     #[error("exporters.{0}.sending_queue.storage: {1}")]
     Storage(String, crate::exporter::disk::DiskError),
     #[error("{0}")]
-    Config(String),
+    Config(#[from] crate::config::ConfigError),
+    #[error("{0}")]
+    MemoryLimiter(#[from] crate::receiver::LimiterError),
+    #[error("{0}")]
+    TokenFile(#[from] crate::receiver::TokenFileError),
 }
 
 /// A running agent. Dropping it without [`Agent::shutdown`] abandons queued data.
@@ -145,14 +153,17 @@ struct PlannedExporter<'a> {
 }
 
 /// The configured exporters with their queue and batching settings.
-fn exporters(loaded: &LoadedConfig) -> Result<Vec<PlannedExporter<'_>>, StartError> {
+fn exporters<'a>(
+    loaded: &'a LoadedConfig,
+    components: &Components,
+) -> Result<Vec<PlannedExporter<'a>>, StartError> {
     let config = &loaded.config;
     let mut exporters = Vec::new();
-    for named in &loaded.otlp {
+    for (named, tls) in loaded.otlp.iter().zip(&components.exporter_tls) {
         let otlp = &config.exporters.otlp[&named.name];
         exporters.push(PlannedExporter {
             name: named.name.clone(),
-            exporter: Exporter::otlp(&named.settings, &named.tls)
+            exporter: Exporter::otlp(&named.settings, tls)
                 .map_err(|err| StartError::Exporter(named.name.clone(), err))?,
             queue: &otlp.sending_queue,
             limits: limits(&otlp.sending_queue, &otlp.batch, &otlp.retry_on_failure),
@@ -161,7 +172,7 @@ fn exporters(loaded: &LoadedConfig) -> Result<Vec<PlannedExporter<'_>>, StartErr
     }
     if loaded.debug_exporter_enabled() {
         let debug = &config.exporters.debug;
-        let reader = UsageReader::from_config(&config.usage).map_err(StartError::Config)?;
+        let reader = components.reader.clone();
         let no_retries = RetryConfig {
             enabled: false,
             ..RetryConfig::default()
@@ -178,10 +189,23 @@ fn exporters(loaded: &LoadedConfig) -> Result<Vec<PlannedExporter<'_>>, StartErr
 }
 
 impl Agent {
-    /// Starts every stage; returns once all listeners are bound and the agent is ready.
+    /// Builds the components of `loaded` and starts every stage; returns once all listeners
+    /// are bound and the agent is ready.
     pub async fn start(loaded: &LoadedConfig) -> Result<Agent, StartError> {
+        let components = Components::build(loaded)?;
+        Self::start_with(loaded, components).await
+    }
+
+    /// Starts every stage with components already built from `loaded`.
+    pub async fn start_with(
+        loaded: &LoadedConfig,
+        components: Components,
+    ) -> Result<Agent, StartError> {
         let config = &loaded.config;
         let counters = Arc::new(AgentCounters::default());
+        counters.declare_unpriced_reasons::<UnpricedReason>();
+        counters.declare_releases::<Release>();
+        counters.receiver.declare_close_reasons::<CloseReason>();
         let health = Arc::new(Health::default());
         let (stop_receivers, _) = watch::channel(false);
         let (stop_hold, _) = watch::channel(false);
@@ -191,7 +215,7 @@ impl Agent {
         let mut queues = Vec::new();
         let mut queue_handles = Vec::new();
         let mut workers = Vec::new();
-        for planned in exporters(loaded)? {
+        for planned in exporters(loaded, &components)? {
             let exporter_counters = ExporterCounters::register(&planned.name, &counters);
             let (queue, receiver) =
                 open_queue(&planned.name, planned.queue, exporter_counters.clone())?;
@@ -214,7 +238,11 @@ impl Agent {
             });
         }
 
-        let enricher = Enricher::from_config(config).map_err(StartError::Config)?;
+        let Components {
+            enricher,
+            receiver_tls,
+            ..
+        } = components;
         let metrics = config.metrics.enabled.then(|| {
             Arc::new(DerivedMetrics::new(
                 &config.metrics,
@@ -266,8 +294,15 @@ impl Agent {
         };
         let limiter = start_memory_limiter(config, &health, &counters, &stop_exporters)?;
         let admission = admission(config, limiter, &counters);
-        let (receivers, grpc_address, http_address) =
-            start_receivers(loaded, &intake, &admission, &counters, &stop_receivers).await?;
+        let (receivers, grpc_address, http_address) = start_receivers(
+            config,
+            &receiver_tls,
+            &intake,
+            &admission,
+            &counters,
+            &stop_receivers,
+        )
+        .await?;
         drop(intake);
 
         let (listener, telemetry_address) = bind(
@@ -399,3 +434,6 @@ async fn run_releaser(intake: Arc<Intake>, mut stop: watch::Receiver<bool>) {
     }
     intake.release_due(true);
 }
+
+#[cfg(test)]
+mod tests;

@@ -2,12 +2,12 @@
 //! protocol's connection limits, TLS and bearer tokens, and binding and serving them.
 
 use super::{bind, spawn_server, stopped, StartError};
-use crate::config::{AuthConfig, Config, GrpcReceiverConfig, HttpReceiverConfig, LoadedConfig};
+use crate::config::{AuthConfig, Config, GrpcReceiverConfig, HttpReceiverConfig};
 use crate::pipeline::Intake;
 use crate::receiver::{
     descriptor_plan, raise_descriptor_limit, serve_grpc, serve_http, Admission, AdmissionLimits,
     BearerAuth, ConnectionTimeouts, DescriptorPlan, GrpcReceiver, Http2Limits, HttpReceiver,
-    MemoryLimiter, PingPolicy, ReceiverCommon, ServeLimits, ServerTls,
+    MemoryLimiter, PingPolicy, ReceiverCommon, ReceiverTls, ServeLimits, ServerTls,
 };
 use crate::telemetry::{AgentCounters, Health, Listener};
 use std::future::Future;
@@ -44,8 +44,7 @@ pub(super) fn start_memory_limiter(
     counters: &Arc<AgentCounters>,
     stop: &watch::Sender<bool>,
 ) -> Result<Option<Arc<MemoryLimiter>>, StartError> {
-    let limiter = MemoryLimiter::from_config(&config.memory_limiter)
-        .map_err(|error| StartError::Config(error.to_string()))?;
+    let limiter = MemoryLimiter::from_config(&config.memory_limiter)?;
     if let Some(limiter) = &limiter {
         tokio::spawn(
             limiter
@@ -167,8 +166,7 @@ fn watched_auth(
     config: &AuthConfig,
     counters: &Arc<AgentCounters>,
 ) -> Result<Option<Arc<BearerAuth>>, StartError> {
-    let auth = BearerAuth::from_config(config, counters.clone())
-        .map_err(|error| StartError::Config(error.to_string()))?;
+    let auth = BearerAuth::from_config(config, counters.clone())?;
     if let Some(auth) = &auth {
         auth.spawn_reloader();
     }
@@ -183,13 +181,13 @@ fn watched(tls: &Option<Arc<ServerTls>>) -> Option<Arc<ServerTls>> {
 }
 
 pub(super) async fn start_receivers(
-    loaded: &LoadedConfig,
+    config: &Config,
+    tls: &ReceiverTls,
     intake: &Arc<Intake>,
     admission: &Arc<Admission>,
     counters: &Arc<AgentCounters>,
     stop: &watch::Sender<bool>,
 ) -> Result<ReceiverTasks, StartError> {
-    let config = &loaded.config;
     let protocols = &config.receivers.otlp.protocols;
     let descriptors = raise_descriptor_limit().unwrap_or(1024);
     let plan = descriptor_plan(descriptors, config);
@@ -212,7 +210,7 @@ pub(super) async fn start_receivers(
     if protocols.grpc.enabled {
         let grpc = &protocols.grpc;
         let auth = auths.of(&grpc.auth)?;
-        let limits = grpc_limits(grpc, &plan, share, watched(&loaded.receiver_tls.grpc));
+        let limits = grpc_limits(grpc, &plan, share, watched(&tls.grpc));
         let serve = |listener, limits| {
             let receiver = GrpcReceiver {
                 common: common(limits, auth, grpc.read_timeout.0),
@@ -233,7 +231,7 @@ pub(super) async fn start_receivers(
     if protocols.http.enabled {
         let http = &protocols.http;
         let auth = auths.of(&http.auth)?;
-        let limits = http_limits(http, &plan, share, watched(&loaded.receiver_tls.http));
+        let limits = http_limits(http, &plan, share, watched(&tls.http));
         let serve = |listener, limits| {
             let receiver = HttpReceiver {
                 common: common(limits, auth, http.read_timeout.0),

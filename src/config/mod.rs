@@ -1,5 +1,7 @@
 //! Loading the configuration: read the file, expand `${env:…}`, parse the YAML with located
-//! errors, apply `--set` overrides, then check what the schema alone cannot.
+//! errors, apply `--set` overrides, then check what the schema alone cannot. The result is plain
+//! data: the checks that need a built component (the catalog, TLS files, token files) are made
+//! where the agent is assembled (`agent::Components`).
 
 mod expand;
 mod limit_checks;
@@ -17,6 +19,7 @@ pub use otlp_tls::{ClientCertificate, PemFile, TlsSettings};
 pub use schema::*;
 pub use values::{
     parse_duration, ConfigDate, ConfigDuration, ListenAddress, MebiBytes, Multiplier, PerMillion,
+    ValueError,
 };
 
 use std::collections::HashSet;
@@ -48,8 +51,6 @@ pub struct LoadedConfig {
     /// The OTLP exporters with an endpoint, by name, with their effective settings.
     pub otlp: Vec<NamedExporter>,
     pub warnings: Vec<String>,
-    /// The receivers' TLS, with its files read and checked.
-    pub receiver_tls: crate::receiver::ReceiverTls,
 }
 
 /// One OTLP exporter: its name (`otlp`, `otlp/<name>`), where it sends, which signals it gets.
@@ -57,8 +58,6 @@ pub struct LoadedConfig {
 pub struct NamedExporter {
     pub name: String,
     pub settings: OtlpExporterSettings,
-    /// Its TLS settings with their files read and checked.
-    pub tls: crate::exporter::LoadedTls,
     /// Traces, metrics, logs.
     pub signals: [bool; 3],
 }
@@ -106,19 +105,13 @@ pub fn load_str(
         parse_overridden(&document)?
     };
     validate(&config)?;
-    crate::pricing::Catalog::build(&config.pricing)
-        .map_err(|message| invalid("pricing", message))?;
-    crate::usage::UsageReader::from_config(&config.usage)
-        .map_err(|message| invalid("usage", message))?;
     let otlp = named_exporters(&config, &env)?;
-    let receiver_tls = crate::receiver::ReceiverTls::load(&config.receivers.otlp.protocols)?;
     let mut warnings = warnings;
-    warnings.extend(check_receiver_auth(&config.receivers.otlp)?);
+    warnings.extend(plain_text_tokens(&config.receivers.otlp));
     let loaded = LoadedConfig {
         config,
         otlp,
         warnings,
-        receiver_tls,
     };
     if loaded.otlp.is_empty() && !loaded.debug_exporter_enabled() {
         return Err(invalid(
@@ -152,37 +145,15 @@ fn parse_overridden(document: &serde_norway::Value) -> Result<Config, ConfigErro
     })
 }
 
-/// Checks each receiver's token file; warns where tokens would travel in plain text.
-fn check_receiver_auth(otlp: &OtlpReceiverConfig) -> Result<Vec<String>, ConfigError> {
-    let protocols = [
-        (
-            "grpc",
-            &otlp.protocols.grpc.auth,
-            otlp.protocols.grpc.enabled,
-            otlp.protocols.grpc.tls.is_some(),
-        ),
-        (
-            "http",
-            &otlp.protocols.http.auth,
-            otlp.protocols.http.enabled,
-            otlp.protocols.http.tls.is_some(),
-        ),
-    ];
-    let mut warnings = Vec::new();
-    for (name, own, enabled, tls) in protocols {
-        let (auth, key) = match own {
-            Some(auth) => (auth, format!("receivers.otlp.protocols.{name}.auth")),
-            None => (&otlp.auth, "receivers.otlp.auth".to_string()),
-        };
-        crate::receiver::check_token_file(auth)
-            .map_err(|error| invalid(&format!("{key}.bearer_token_file"), error.to_string()))?;
-        if enabled && auth.is_enabled() && !tls {
-            warnings.push(format!(
-                "{key}: bearer tokens are sent in plain text to the {name} receiver; set receivers.otlp.protocols.{name}.tls"
-            ));
-        }
-    }
-    Ok(warnings)
+/// Warns where bearer tokens would travel in plain text.
+fn plain_text_tokens(otlp: &OtlpReceiverConfig) -> Vec<String> {
+    otlp.auths()
+        .into_iter()
+        .filter(|receiver| receiver.enabled && receiver.auth.is_enabled() && !receiver.tls)
+        .map(|ReceiverAuth { key, protocol, .. }| format!(
+            "{key}: bearer tokens are sent in plain text to the {protocol} receiver; set receivers.otlp.protocols.{protocol}.tls"
+        ))
+        .collect()
 }
 
 /// An error of the YAML reader or the schema, without the values it quotes.
@@ -190,10 +161,25 @@ fn yaml_error(message: &str) -> ConfigError {
     ConfigError::Yaml(redact::without_values(message))
 }
 
-fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
+/// An error of the setting at `key`.
+pub fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         key: key.to_string(),
         message: message.into(),
+    }
+}
+
+impl ConfigError {
+    /// The error of a setting of the exporter named `otlp`, as the error of the same setting of
+    /// the exporter `name` (`otlp/<name>`).
+    pub fn for_exporter(self, name: &str) -> Self {
+        match self {
+            ConfigError::Invalid { key, message } => ConfigError::Invalid {
+                key: key.replacen("exporters.otlp", &format!("exporters.{name}"), 1),
+                message,
+            },
+            other => other,
+        }
     }
 }
 
@@ -211,15 +197,7 @@ fn named_exporters(
         } else {
             resolve_otlp_exporter(exporter, &no_env)
         };
-        let renamed = |error: ConfigError| match error {
-            ConfigError::Invalid { key, message } => ConfigError::Invalid {
-                key: key.replacen("exporters.otlp", &format!("exporters.{name}"), 1),
-                message,
-            },
-            other => other,
-        };
-        if let Some(settings) = resolved.map_err(renamed)? {
-            let tls = crate::exporter::LoadedTls::load(&settings).map_err(renamed)?;
+        if let Some(settings) = resolved.map_err(|error| error.for_exporter(name))? {
             let takes = |signal| exporter.signals.contains(&signal);
             let has_endpoint = |index: usize| settings.signals[index].target.is_some();
             let signals = [
@@ -230,7 +208,6 @@ fn named_exporters(
             exporters.push(NamedExporter {
                 name: name.clone(),
                 settings,
-                tls,
                 signals,
             });
         }

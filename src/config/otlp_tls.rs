@@ -165,10 +165,11 @@ mod tests {
         }
     }
 
-    fn resolve(config: &OtlpExporterConfig, pairs: Env) -> Result<OtlpExporterSettings, String> {
-        resolve_otlp_exporter(config, &env_of(pairs))
-            .map(Option::unwrap)
-            .map_err(|err| err.to_string())
+    fn resolve(
+        config: &OtlpExporterConfig,
+        pairs: Env,
+    ) -> Result<OtlpExporterSettings, ConfigError> {
+        resolve_otlp_exporter(config, &env_of(pairs)).map(Option::unwrap)
     }
 
     fn pem(path: &str, origin: &str) -> PemFile {
@@ -254,7 +255,7 @@ mod tests {
     #[test]
     fn a_section_with_a_plain_text_endpoint_is_refused_unless_insecure() {
         assert_eq!(
-            resolve(&exporter("http://collector:4317", Some(TlsConfig::default())), &[]).unwrap_err(),
+            resolve(&exporter("http://collector:4317", Some(TlsConfig::default())), &[]).unwrap_err().to_string(),
             "exporters.otlp.tls: the endpoint is plain text (http://): write https:// for TLS, or set insecure: true"
         );
         let insecure = TlsConfig {
@@ -271,7 +272,9 @@ mod tests {
             vec![("http://collector:4317".to_string(), false); 3]
         );
         assert_eq!(
-            resolve(&exporter("https://collector:4317", Some(insecure)), &[]).unwrap_err(),
+            resolve(&exporter("https://collector:4317", Some(insecure)), &[])
+                .unwrap_err()
+                .to_string(),
             "exporters.otlp.tls.insecure: `true` asks for plain text, but the endpoint is https://"
         );
     }
@@ -292,7 +295,7 @@ mod tests {
                 &exporter("collector:4317", None),
                 &[("OTEL_EXPORTER_OTLP_INSECURE", "yes")]
             )
-            .unwrap_err(),
+            .unwrap_err().to_string(),
             "exporters.otlp.tls.insecure: OTEL_EXPORTER_OTLP_INSECURE: the value given (3 characters) is not true or false"
         );
     }
@@ -358,7 +361,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            resolve(&exporter("https://collector:4317", Some(section)), &[]).unwrap_err(),
+            resolve(&exporter("https://collector:4317", Some(section)), &[]).unwrap_err().to_string(),
             "exporters.otlp.tls: a client certificate needs both cert_file and key_file; only exporters.otlp.tls.cert_file is set"
         );
         assert_eq!(
@@ -366,7 +369,7 @@ mod tests {
                 &exporter("https://collector:4317", None),
                 &[("OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY", "/k.pem")]
             )
-            .unwrap_err(),
+            .unwrap_err().to_string(),
             "exporters.otlp.tls: a client certificate needs both cert_file and key_file; only OTEL_EXPORTER_OTLP_LOGS_CLIENT_KEY is set"
         );
     }

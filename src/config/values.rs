@@ -9,6 +9,29 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+/// Why a configuration value is refused; the value itself is described, never repeated.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    #[error("{0} has no unit: write e.g. `200ms`, `5s`, `1m`")]
+    NoUnit(String),
+    #[error("{0} is not a duration: write e.g. `200ms`, `5s`, `1m`")]
+    NotADuration(String),
+    #[error("{0} has an unknown unit (use ms, s, m or h)")]
+    UnknownUnit(String),
+    #[error("{0} is out of range (at most 30 days)")]
+    DurationOutOfRange(String),
+    #[error("{0} is not a whole number of MiB from 1 to 1024")]
+    NotMebiBytes(String),
+    #[error("{0} is not `host:port`")]
+    NotHostPort(String),
+    #[error("{0} has no host: write e.g. `0.0.0.0:4317` or `localhost:4317`")]
+    NoHost(String),
+    #[error("{0} has no port number after its `:`")]
+    NoPort(String),
+    #[error("{0} is not a date YYYY-MM-DD")]
+    NotADate(String),
+}
+
 /// A duration written as `200ms`, `5s`, `1m` or `1h`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConfigDuration(pub Duration);
@@ -25,7 +48,7 @@ impl<'de> Deserialize<'de> for ConfigDuration {
 /// read, so the YAML reader reports the scalar's own key and line.
 struct ParsedStr<F>(&'static str, F);
 
-impl<'de, T, F: FnOnce(&str) -> Result<T, String>> Visitor<'de> for ParsedStr<F> {
+impl<'de, T, F: FnOnce(&str) -> Result<T, ValueError>> Visitor<'de> for ParsedStr<F> {
     type Value = T;
     fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
         formatter.write_str(self.0)
@@ -42,40 +65,27 @@ impl<'de, T, F: FnOnce(&str) -> Result<T, String>> Visitor<'de> for ParsedStr<F>
 }
 
 /// Parses `200ms`, `5s`, `1.5s`, `2m`, `1h`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, ValueError> {
     let text = text.trim();
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .ok_or_else(|| {
-            format!(
-                "{} has no unit: write e.g. `200ms`, `5s`, `1m`",
-                given(text)
-            )
-        })?;
+        .ok_or_else(|| ValueError::NoUnit(given(text)))?;
     let (number, unit) = text.split_at(split);
-    let value: f64 = number.parse().map_err(|_| {
-        format!(
-            "{} is not a duration: write e.g. `200ms`, `5s`, `1m`",
-            given(text)
-        )
-    })?;
+    let value: f64 = number
+        .parse()
+        .map_err(|_| ValueError::NotADuration(given(text)))?;
     let seconds = match unit {
         "ms" => value / 1000.0,
         "s" => value,
         "m" => value * 60.0,
         "h" => value * 3600.0,
-        _ => {
-            return Err(format!(
-                "{} has an unknown unit (use ms, s, m or h)",
-                given(text)
-            ))
-        }
+        _ => return Err(ValueError::UnknownUnit(given(text))),
     };
     // Thirty days at most: longer waits are mistakes, and would overflow clock arithmetic.
     Duration::try_from_secs_f64(seconds)
         .ok()
         .filter(|duration| *duration <= Duration::from_secs(30 * 86_400))
-        .ok_or_else(|| format!("{} is out of range (at most 30 days)", given(text)))
+        .ok_or_else(|| ValueError::DurationOutOfRange(given(text)))
 }
 
 /// A positive whole number of mebibytes, converted to bytes.
@@ -89,10 +99,7 @@ impl<'de> Deserialize<'de> for MebiBytes {
             .parse::<u64>()
         {
             Ok(mib) if (1..=1024).contains(&mib) => Ok(MebiBytes((mib as usize) << 20)),
-            _ => Err(format!(
-                "{} is not a whole number of MiB from 1 to 1024",
-                given(text)
-            )),
+            _ => Err(ValueError::NotMebiBytes(given(text))),
         }))
     }
 }
@@ -110,19 +117,16 @@ impl<'de> Deserialize<'de> for ListenAddress {
 }
 
 impl TryFrom<String> for ListenAddress {
-    type Error = String;
+    type Error = ValueError;
     fn try_from(text: String) -> Result<Self, Self::Error> {
         let (host, port) = text
             .rsplit_once(':')
-            .ok_or_else(|| format!("{} is not `host:port`", given(&text)))?;
+            .ok_or_else(|| ValueError::NotHostPort(given(&text)))?;
         if host.is_empty() {
-            return Err(format!(
-                "{} has no host: write e.g. `0.0.0.0:4317` or `localhost:4317`",
-                given(&text)
-            ));
+            return Err(ValueError::NoHost(given(&text)));
         }
         port.parse::<u16>()
-            .map_err(|_| format!("{} has no port number after its `:`", given(&text)))?;
+            .map_err(|_| ValueError::NoPort(given(&text)))?;
         Ok(ListenAddress(text))
     }
 }
@@ -145,10 +149,10 @@ pub struct ConfigDate {
 
 impl ConfigDate {
     /// Parses `YYYY-MM-DD`.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let invalid = || format!("{} is not a date YYYY-MM-DD", given(text));
+    pub fn parse(text: &str) -> Result<Self, ValueError> {
+        let invalid = || ValueError::NotADate(given(text));
         let mut parts = text.trim().splitn(3, '-');
-        let mut next = |len: usize| -> Result<i64, String> {
+        let mut next = |len: usize| -> Result<i64, ValueError> {
             let part = parts
                 .next()
                 .filter(|part| part.len() == len && part.bytes().all(|b| b.is_ascii_digit()))
@@ -290,7 +294,9 @@ mod tests {
     #[test]
     fn durations_out_of_range_are_refused() {
         assert_eq!(
-            parse_duration("99999999999999999999999h").unwrap_err(),
+            parse_duration("99999999999999999999999h")
+                .unwrap_err()
+                .to_string(),
             "the value given (24 characters) is out of range (at most 30 days)"
         );
     }
@@ -298,11 +304,11 @@ mod tests {
     #[test]
     fn durations_without_known_unit_are_refused() {
         assert_eq!(
-            parse_duration("5").unwrap_err(),
+            parse_duration("5").unwrap_err().to_string(),
             "the value given (1 character) has no unit: write e.g. `200ms`, `5s`, `1m`"
         );
         assert_eq!(
-            parse_duration("5d").unwrap_err(),
+            parse_duration("5d").unwrap_err().to_string(),
             "the value given (2 characters) has an unknown unit (use ms, s, m or h)"
         );
     }
@@ -331,7 +337,9 @@ mod tests {
     fn listen_address_needs_host_and_port() {
         assert!(ListenAddress::try_from("localhost:4317".to_string()).is_ok());
         assert_eq!(
-            ListenAddress::try_from("localhost:http".to_string()).unwrap_err(),
+            ListenAddress::try_from("localhost:http".to_string())
+                .unwrap_err()
+                .to_string(),
             "the value given (14 characters) has no port number after its `:`"
         );
         assert!(ListenAddress::try_from(":4317".to_string()).is_err());

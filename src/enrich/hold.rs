@@ -6,6 +6,7 @@
 use crate::metrics::CallRecord;
 use crate::otlp::added::Added;
 use crate::otlp::view::{Attributes, SpanView, TraceRequestView};
+use crate::telemetry::Label;
 use opentelemetry_proto::tonic::common::v1::{
     any_value::Value, AnyValue, InstrumentationScope, KeyValue,
 };
@@ -66,6 +67,34 @@ pub enum Release {
     Timeout,
     /// The agent is stopping.
     Shutdown,
+}
+
+impl Release {
+    pub const ALL: [Release; 4] = [
+        Self::Resolved,
+        Self::ReachedRoot,
+        Self::Timeout,
+        Self::Shutdown,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Resolved => "resolved",
+            Self::ReachedRoot => "reached_root",
+            Self::Timeout => "timeout",
+            Self::Shutdown => "shutdown",
+        }
+    }
+}
+
+impl Label for Release {
+    const ALL: &'static [Self] = &Self::ALL;
+    fn as_str(self) -> &'static str {
+        Release::as_str(self)
+    }
+    fn index(self) -> usize {
+        self as usize
+    }
 }
 
 /// A span of a trace with held spans: its parent and the attribution values it carries.

@@ -14,9 +14,12 @@ use crate::config::{Config, ConfigDate, ExistingCostPolicy, OutputDialect};
 use crate::metrics::CallRecord;
 use crate::otlp::added::Added;
 use crate::otlp::view::{Attributes, SpanView, TraceRequestView};
-use crate::pricing::{cost_of, Catalog, CostBreakdown};
-use crate::telemetry::{AgentCounters, UnpricedReason};
-use crate::usage::{CallFacts, ExistingCost, Source, SpanUsage, TokenUsage, UsageReader};
+use crate::pricing::attributes as names;
+use crate::pricing::{cost_of, Catalog, CatalogError, CostBreakdown, UnpricedReason};
+use crate::telemetry::AgentCounters;
+use crate::usage::{
+    CallFacts, ExistingCost, SemanticsError, Source, SpanUsage, TokenUsage, UsageReader,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::trace::v1::Span;
@@ -57,6 +60,15 @@ pub enum SpanOutcome {
 pub struct PricedCall {
     pub cost: CostBreakdown,
     pub price_id: String,
+}
+
+/// Why the enricher the configuration describes cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum EnricherError {
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    #[error(transparent)]
+    Usage(#[from] SemanticsError),
 }
 
 /// Prices spans against one catalog.
@@ -126,11 +138,20 @@ impl Enricher {
     }
 
     /// The enricher the configuration describes; `Err` says what is wrong.
-    pub fn from_config(config: &Config) -> Result<Self, String> {
+    pub fn from_config(config: &Config) -> Result<Self, EnricherError> {
+        Ok(Self::configured(
+            config,
+            Catalog::build(&config.pricing)?,
+            UsageReader::from_config(&config.usage)?,
+        ))
+    }
+
+    /// The enricher the configuration describes, with its catalog and reader built.
+    pub fn configured(config: &Config, catalog: Catalog, reader: UsageReader) -> Self {
         let duplicates = &config.usage.duplicates;
-        Ok(Self {
-            catalog: Catalog::build(&config.pricing)?,
-            reader: UsageReader::from_config(&config.usage)?,
+        Self {
+            catalog,
+            reader,
             duplicates: duplicates
                 .enabled
                 .then(|| DuplicateTracker::new(duplicates.window.0, duplicates.max_entries)),
@@ -140,7 +161,7 @@ impl Enricher {
                 .metrics
                 .enabled
                 .then(|| Dimensions::from_config(&config.metrics)),
-        })
+        }
     }
 
     pub fn catalog(&self) -> &Catalog {
@@ -283,7 +304,7 @@ impl Enricher {
         };
         let usage = self.reader.read(span.attributes(), span.name(), source);
         // Most spans carry no usage: they are decided by the one walk over their attributes.
-        if matches!(usage, SpanUsage::Absent) || attributes::already_enriched(span.attributes()) {
+        if matches!(usage, SpanUsage::Absent) || names::already_enriched(span.attributes()) {
             return None;
         }
         match usage {
@@ -351,14 +372,14 @@ impl Enricher {
             }
         };
         if let Some(key) = facts.invalid_existing_cost {
-            attributes.push(attributes::string(attributes::INVALID_EXISTING_COST, key));
+            attributes.push(attributes::string(names::INVALID_EXISTING_COST, key));
         }
         if let Some(highest) = self
             .dimensions
             .as_ref()
             .and_then(|dimensions| dimensions.exceeded(cost.total).last().copied())
         {
-            attributes.push(attributes::money(attributes::THRESHOLD_EXCEEDED, highest));
+            attributes.push(attributes::money(names::THRESHOLD_EXCEEDED, highest));
         }
         Ok((attributes, cost))
     }
@@ -433,10 +454,9 @@ impl Enricher {
         {
             Some(priced_span) => {
                 let mut decision = unpriced_decision(UnpricedReason::Duplicate, None);
-                decision.attributes.push(attributes::string(
-                    attributes::DUPLICATE_OF,
-                    &hex(&priced_span),
-                ));
+                decision
+                    .attributes
+                    .push(attributes::string(names::DUPLICATE_OF, &hex(&priced_span)));
                 decision
             }
             None => Decision {
@@ -509,10 +529,7 @@ fn trusted_cost(existing: &ExistingCost) -> CostBreakdown {
 }
 
 fn unpriced(reason: UnpricedReason) -> Vec<Added> {
-    vec![attributes::string(
-        attributes::UNPRICED_REASON,
-        reason.as_str(),
-    )]
+    vec![attributes::string(names::UNPRICED_REASON, reason.as_str())]
 }
 
 /// The UTC date a span started; today for spans without a start time.

@@ -3,8 +3,8 @@
 //! run of whole requests inside the batch is itself a valid batch: a batch the backend refuses
 //! for good is split into halves (down to single requests) without copying or decoding.
 
-use super::EncodedRequest;
-use crate::telemetry::Signal;
+use crate::otlp::EncodedRequest;
+use crate::otlp::Signal;
 use bytes::Bytes;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -92,7 +92,7 @@ impl Batch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exporter::Payload;
+    use crate::otlp::Payload;
     use crate::test_support::traces_request;
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
     use opentelemetry_proto::tonic::trace::v1::Span;

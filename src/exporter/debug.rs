@@ -1,9 +1,13 @@
 //! The debug exporter: one line per priced span on standard output, and every interval a
 //! one-line summary of everything else that passed, so the agent shows it works without a backend.
+//! A span is priced when it carries the cost attributes the enricher wrote
+//! ([`crate::pricing::attributes`]); the line shows those, and beside them the model and token
+//! counts the cost came from, which the enricher does not write, read with the agent's usage
+//! reader.
 
-use super::Payload;
-use crate::enrich::attributes as cost;
 use crate::otlp::view::Attributes;
+use crate::otlp::Payload;
+use crate::pricing::attributes as cost;
 use crate::usage::{Source, SpanUsage, UsageReader};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use std::fmt::Write as _;

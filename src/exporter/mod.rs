@@ -3,10 +3,8 @@
 
 mod batch;
 mod debug;
-mod draining;
 mod otlp_grpc;
 mod otlp_http;
-mod payload;
 mod queue;
 mod raw_codec;
 pub mod retry;
@@ -15,15 +13,14 @@ mod worker;
 
 pub use batch::Batch;
 pub use debug::DebugExporter;
-pub use otlp_grpc::{status_with_retry_info, GrpcExporter};
+pub use otlp_grpc::GrpcExporter;
 pub use otlp_http::HttpExporter;
-pub use payload::{EncodedRequest, Payload};
 pub use queue::{disk, Amount, ExportQueue, QueueLimits, QueueReceiver, Reservation, Stored};
 pub use tls::{ClientTls, LoadedTls};
 pub use worker::{ExportWorker, WorkerLimits};
 
 use crate::config::{OtlpExporterSettings, OtlpProtocol};
-use crate::telemetry::Signal;
+use crate::otlp::{EncodedRequest, Payload, Signal};
 use bytes::Bytes;
 
 /// The route of `signal`, or a setup error when the exporter has no endpoint for it.

@@ -5,7 +5,7 @@
 use super::raw_codec::ExportResponse;
 use super::{error_chain, route, ExportError, LoadedTls, Shared};
 use crate::config::{Compression, OtlpExporterSettings, SignalSettings};
-use crate::telemetry::Signal;
+use crate::otlp::Signal;
 use bytes::Bytes;
 use flate2::write::GzEncoder;
 use http_body_util::{BodyExt, Full};

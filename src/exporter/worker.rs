@@ -4,9 +4,10 @@
 
 use super::queue::{QueueReceiver, QueueSlot, Queued};
 use super::retry::{may_be_caused_by_the_data, verdict, Backoff, Verdict};
-use super::{Batch, EncodedRequest, Exporter};
+use super::{Batch, Exporter};
 use crate::config::RetryConfig;
-use crate::telemetry::{ExporterCounters, RateLimitedLog, Signal};
+use crate::otlp::{EncodedRequest, Signal};
+use crate::telemetry::{ExporterCounters, RateLimitedLog};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Semaphore};

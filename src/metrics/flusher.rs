@@ -1,9 +1,9 @@
-//! Sending derived metrics every interval through the exporters' queues, and once more when the
-//! agent stops; and the identity that keeps two agents' series apart.
+//! Sending derived metrics every interval to a [`MetricsSink`] (the exporters' queues, wired
+//! where the agent is assembled), and once more when the agent stops; and the identity that
+//! keeps two agents' series apart.
 
 use super::DerivedMetrics;
-use crate::exporter::Payload;
-use crate::pipeline::Intake;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -44,21 +44,28 @@ pub fn agent_identity() -> Vec<(String, String)> {
     identity
 }
 
+/// Where the flusher hands the derived metrics.
+pub trait MetricsSink: Send + Sync + 'static {
+    /// Queues one request of derived metrics; false when there is no room for it.
+    fn send(&self, request: ExportMetricsServiceRequest) -> bool;
+}
+
 /// Sends the derived metrics once; with delta temporality the baseline moves only when queued.
-pub fn flush_once(metrics: &DerivedMetrics, intake: &Intake) {
+pub fn flush_once(metrics: &DerivedMetrics, sink: &impl MetricsSink) {
     let Some(request) = metrics.collect() else {
         return;
     };
-    match intake.enqueue_derived(Payload::Metrics(request)) {
-        Ok(()) => metrics.committed(),
-        Err(_) => tracing::warn!("derived metrics not sent this interval: the export queue is full; they are kept for the next"),
+    if sink.send(request) {
+        metrics.committed();
+    } else {
+        tracing::warn!("derived metrics not sent this interval: the export queue is full; they are kept for the next");
     }
 }
 
 /// Flushes every `interval` until `stop` turns true, then once more.
 pub async fn run_flusher(
     metrics: Arc<DerivedMetrics>,
-    intake: Arc<Intake>,
+    sink: Arc<impl MetricsSink>,
     interval: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -66,9 +73,9 @@ pub async fn run_flusher(
     ticker.tick().await;
     loop {
         tokio::select! {
-            _ = ticker.tick() => flush_once(&metrics, &intake),
+            _ = ticker.tick() => flush_once(&metrics, &*sink),
             _ = stop.changed() => break,
         }
     }
-    flush_once(&metrics, &intake);
+    flush_once(&metrics, &*sink);
 }

@@ -12,7 +12,7 @@ mod record;
 mod series;
 mod state;
 
-pub use flusher::{agent_identity, flush_once, run_flusher};
+pub use flusher::{agent_identity, flush_once, run_flusher, MetricsSink};
 pub use instruments::{prometheus_label, Instrument, Kind};
 pub use prometheus::{render as render_prometheus, serve_prometheus};
 pub use record::CallRecord;

@@ -4,7 +4,7 @@ use super::series::{SeriesKey, Value};
 use super::state::State;
 use super::{DerivedMetrics, Instrument, Kind};
 use crate::config::Temporality;
-use crate::enrich::attributes::decimal_to_f64;
+use crate::pricing::decimal_to_f64;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::metrics::v1::{

@@ -1,7 +1,6 @@
 //! What one model call contributes to the derived metrics.
 
-use crate::pricing::CostBreakdown;
-use crate::telemetry::UnpricedReason;
+use crate::pricing::{CostBreakdown, UnpricedReason};
 use crate::usage::TokenUsage;
 use rust_decimal::Decimal;
 

@@ -5,11 +5,11 @@
 use super::{wanted, Intake};
 use crate::enrich::hold::{HeldSpan, HoldBuffer, Release};
 use crate::enrich::{Awaiting, EnrichOutcome};
-use crate::exporter::{EncodedRequest, Payload};
 use crate::metrics::CallRecord;
 use crate::otlp::added::Added;
 use crate::otlp::view::{Location, SpanView, TraceRequestView};
-use crate::telemetry::Signal;
+use crate::otlp::Signal;
+use crate::otlp::{EncodedRequest, Payload};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans};
 use std::collections::HashSet;

@@ -11,9 +11,11 @@ pub use wire::ScannedTraces;
 
 use crate::enrich::hold::HoldBuffer;
 use crate::enrich::Enricher;
-use crate::exporter::{Amount, EncodedRequest, ExportQueue, Payload, Reservation, Stored};
-use crate::metrics::{CallRecord, DerivedMetrics};
-use crate::telemetry::{AgentCounters, ExporterCounters, RateLimitedLog, Signal};
+use crate::exporter::{Amount, ExportQueue, Reservation, Stored};
+use crate::metrics::{CallRecord, DerivedMetrics, MetricsSink};
+use crate::otlp::{EncodedRequest, Payload, Signal};
+use crate::telemetry::{AgentCounters, ExporterCounters, RateLimitedLog};
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -286,6 +288,13 @@ fn wanted(payload: &Payload) -> Amount {
     Amount {
         items: payload.item_count() as u64,
         bytes: payload.encoded_len() as u64,
+    }
+}
+
+/// The derived metrics go out through the exporters' queues like any received request.
+impl MetricsSink for Intake {
+    fn send(&self, request: ExportMetricsServiceRequest) -> bool {
+        self.enqueue_derived(Payload::Metrics(request)).is_ok()
     }
 }
 

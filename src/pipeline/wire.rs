@@ -4,14 +4,15 @@
 
 use super::held::HeldParts;
 use super::{Intake, Processed, Request};
-use crate::exporter::{Amount, EncodedRequest, Payload};
+use crate::exporter::Amount;
 use crate::otlp::added::Added;
 use crate::otlp::fields::{FieldValue, Fields};
 use crate::otlp::index::TracesIndex;
 use crate::otlp::splice::{splice, Edit};
 use crate::otlp::view::{Location, TraceRequestView};
 use crate::otlp::wire_view::{AttributeCache, WireRequest};
-use crate::telemetry::Signal;
+use crate::otlp::Signal;
+use crate::otlp::{EncodedRequest, Payload};
 use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::InstrumentationScope;

@@ -2,7 +2,9 @@
 //! the lookup from a span's model name to the entry, and the rates that apply to one call.
 
 use super::normalise::{normalise, NormalisedModel};
-use crate::config::{ConfigDate, ModelPriceConfig, PriceVersionConfig, PricingConfig, TierConfig};
+use crate::config::{
+    ConfigDate, ModelPriceConfig, PriceVersionConfig, PricesShapeError, PricingConfig, TierConfig,
+};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 
@@ -98,6 +100,30 @@ pub struct ModelMatch<'a> {
     pub model: NormalisedModel,
 }
 
+/// Why the catalog cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("built-in catalog: {0}")]
+    BuiltinFile(serde_norway::Error),
+    #[error("pricing.disable: `{0}` is not a built-in entry")]
+    NotBuiltin(String),
+    #[error("pricing entry `{id}`: {error}")]
+    Entry { id: String, error: EntryError },
+    #[error("pricing.fallback: no entry has the id `{0}`")]
+    NoFallback(String),
+}
+
+/// What is wrong with one price entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EntryError {
+    #[error(transparent)]
+    Prices(#[from] PricesShapeError),
+    #[error("two versions have the same effective_from")]
+    SameEffectiveFrom,
+    #[error("two tiers have the same above_input_tokens")]
+    SameTier,
+}
+
 /// All price entries, indexed for lookup.
 #[derive(Debug, Default)]
 pub struct Catalog {
@@ -113,17 +139,17 @@ pub struct Catalog {
 impl Catalog {
     /// Builds the catalog: built-ins (unless turned off), then the configuration's entries, which
     /// replace built-ins of the same id. `Err` says which entry is wrong and why.
-    pub fn build(config: &PricingConfig) -> Result<Catalog, String> {
+    pub fn build(config: &PricingConfig) -> Result<Catalog, CatalogError> {
         let mut configured: Vec<(ModelPriceConfig, bool)> = Vec::new();
         if config.builtin {
-            let file: CatalogFile = serde_norway::from_str(BUILTIN_CATALOG)
-                .map_err(|err| format!("built-in catalog: {err}"))?;
+            let file: CatalogFile =
+                serde_norway::from_str(BUILTIN_CATALOG).map_err(CatalogError::BuiltinFile)?;
             configured.extend(file.models.into_iter().map(|model| (model, true)));
             for id in &config.disable {
                 let before = configured.len();
                 configured.retain(|(model, _)| &model.id != id);
                 if configured.len() == before {
-                    return Err(format!("pricing.disable: `{id}` is not a built-in entry"));
+                    return Err(CatalogError::NotBuiltin(id.clone()));
                 }
             }
         }
@@ -137,10 +163,12 @@ impl Catalog {
             ..Default::default()
         };
         for (model, builtin) in configured {
-            catalog.add(
-                entry_from_config(&model, builtin)
-                    .map_err(|err| format!("pricing entry `{}`: {err}", model.id))?,
-            );
+            catalog.add(entry_from_config(&model, builtin).map_err(|error| {
+                CatalogError::Entry {
+                    id: model.id.clone(),
+                    error,
+                }
+            })?);
         }
         catalog
             .prefixes
@@ -151,7 +179,7 @@ impl Catalog {
                     .entries
                     .iter()
                     .position(|entry| &entry.id == fallback)
-                    .ok_or_else(|| format!("pricing.fallback: no entry has the id `{fallback}`"))?,
+                    .ok_or_else(|| CatalogError::NoFallback(fallback.clone()))?,
             );
         }
         Ok(catalog)
@@ -212,7 +240,7 @@ impl Catalog {
     }
 }
 
-fn entry_from_config(model: &ModelPriceConfig, builtin: bool) -> Result<PriceEntry, String> {
+fn entry_from_config(model: &ModelPriceConfig, builtin: bool) -> Result<PriceEntry, EntryError> {
     let mut versions = model
         .price_versions()?
         .iter()
@@ -223,7 +251,7 @@ fn entry_from_config(model: &ModelPriceConfig, builtin: bool) -> Result<PriceEnt
         .windows(2)
         .any(|pair| pair[0].effective_from == pair[1].effective_from)
     {
-        return Err("two versions have the same effective_from".into());
+        return Err(EntryError::SameEffectiveFrom);
     }
     Ok(PriceEntry {
         id: model.id.clone(),
@@ -239,7 +267,7 @@ fn entry_from_config(model: &ModelPriceConfig, builtin: bool) -> Result<PriceEnt
     })
 }
 
-fn version_from_config(version: &PriceVersionConfig) -> Result<PriceVersion, String> {
+fn version_from_config(version: &PriceVersionConfig) -> Result<PriceVersion, EntryError> {
     let rates = rates(
         version.input.0,
         version.output.0,
@@ -253,7 +281,7 @@ fn version_from_config(version: &PriceVersionConfig) -> Result<PriceVersion, Str
         .windows(2)
         .any(|pair| pair[0].above_input_tokens == pair[1].above_input_tokens)
     {
-        return Err("two tiers have the same above_input_tokens".into());
+        return Err(EntryError::SameTier);
     }
     Ok(PriceVersion {
         effective_from: version.effective_from.unwrap_or(ConfigDate {

@@ -22,15 +22,24 @@ pub struct PriceQuestion {
     pub at: ConfigDate,
 }
 
+/// Why a call has no price.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "no price entry matches `{model}` (canonical name `{canonical}`); configure one or a fallback"
+)]
+pub struct NoPriceEntry {
+    pub model: String,
+    pub canonical: String,
+}
+
 /// The answer as text, or why the model has no price.
-pub fn explain(catalog: &Catalog, question: &PriceQuestion) -> Result<String, String> {
-    let found = catalog.lookup(&question.model).ok_or_else(|| {
-        format!(
-            "no price entry matches `{}` (canonical name `{}`); configure one or a fallback",
-            question.model,
-            super::normalise(&question.model).canonical
-        )
-    })?;
+pub fn explain(catalog: &Catalog, question: &PriceQuestion) -> Result<String, NoPriceEntry> {
+    let found = catalog
+        .lookup(&question.model)
+        .ok_or_else(|| NoPriceEntry {
+            model: question.model.clone(),
+            canonical: super::normalise(&question.model).canonical,
+        })?;
     let usage = TokenUsage {
         input: question.uncached_input
             + question.cache_read

@@ -6,8 +6,8 @@
 use super::admission::Ticket;
 use super::rejection::Rejections;
 use super::SignalRequest;
-use crate::exporter::status_with_retry_info;
 use crate::otlp::scan::ScanError;
+use crate::otlp::status_with_retry_info;
 use crate::pipeline::Request;
 use bytes::Buf;
 use std::marker::PhantomData;

@@ -3,6 +3,7 @@
 //! timeouts — idle, request headers, maximum age — shared by the gRPC and HTTP receivers.
 
 use super::pings::{PingPolicy, PingWatch};
+use crate::telemetry::Label;
 use pin_project_lite::pin_project;
 use std::io;
 use std::pin::Pin;
@@ -61,6 +62,16 @@ impl CloseReason {
             Self::TooManyPings => "too_many_pings",
             Self::TlsHandshake => "tls_handshake",
         }
+    }
+}
+
+impl Label for CloseReason {
+    const ALL: &'static [Self] = &Self::ALL;
+    fn as_str(self) -> &'static str {
+        CloseReason::as_str(self)
+    }
+    fn index(self) -> usize {
+        self as usize
     }
 }
 

@@ -10,7 +10,7 @@ use super::rejection::Rejections;
 use super::serve::{serve, Handler, Responding};
 use super::{BearerAuth, ReceiverCommon, SignalRequest};
 use crate::config::GrpcRefusal;
-use crate::exporter::status_with_retry_info;
+use crate::otlp::status_with_retry_info;
 use crate::pipeline::{Intake, Request};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;

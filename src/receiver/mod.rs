@@ -14,6 +14,7 @@ mod memory_limiter;
 mod pings;
 mod rejection;
 mod serve;
+mod telemetry_endpoint;
 mod tls;
 
 use crate::otlp::validate;
@@ -29,16 +30,17 @@ pub use http::{serve_http, HttpReceiver};
 pub use memory_limiter::{resident_bytes, LimiterError, MemoryLimiter};
 pub use pings::PingPolicy;
 pub use serve::{serve, Handler, Http2Limits, Responding, ServeLimits};
+pub use telemetry_endpoint::serve_telemetry;
 pub use tls::{ReceiverTls, ServerTls};
 
 /// An error of any kind, as bodies and services pass them on.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-use crate::exporter::{EncodedRequest, Payload};
 use crate::otlp::scan::{self, ScanError};
+use crate::otlp::Signal;
+use crate::otlp::{EncodedRequest, Payload};
 use crate::pipeline::{Intake, Request, ScannedTraces};
 use crate::telemetry::AgentCounters;
-use crate::telemetry::Signal;
 use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsServiceRequest, ExportLogsServiceResponse,

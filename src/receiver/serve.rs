@@ -307,13 +307,9 @@ impl<H> Shared<H> {
     }
 
     fn closed(&self, reason: super::CloseReason) {
-        let index = super::CloseReason::ALL
-            .iter()
-            .position(|known| *known == reason)
-            .unwrap_or(0);
         self.counters
             .receiver
-            .connection_closed(self.limits.listener, index);
+            .connection_closed(self.limits.listener, reason);
         tracing::debug!(
             listener = self.limits.listener.as_str(),
             reason = reason.as_str(),

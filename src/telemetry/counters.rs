@@ -2,74 +2,11 @@
 //! Prometheus text format.
 
 use super::exporter_counters::{ExporterCounters, ExporterScalar};
+use super::labels::{Label, Labelled};
+use crate::otlp::Signal;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-
-/// The three OTLP signals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signal {
-    Traces,
-    Metrics,
-    Logs,
-}
-
-impl Signal {
-    pub const ALL: [Signal; 3] = [Signal::Traces, Signal::Metrics, Signal::Logs];
-
-    /// The item each signal carries, as the Collector names its counters.
-    pub fn item(self) -> &'static str {
-        match self {
-            Signal::Traces => "spans",
-            Signal::Metrics => "metric_points",
-            Signal::Logs => "log_records",
-        }
-    }
-
-    pub fn path(self) -> &'static str {
-        match self {
-            Signal::Traces => "/v1/traces",
-            Signal::Metrics => "/v1/metrics",
-            Signal::Logs => "/v1/logs",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-}
-
-/// Why a span with token usage carries no cost.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UnpricedReason {
-    UnknownModel,
-    MissingModel,
-    InvalidUsage,
-    /// Usage on an agent, chain or workflow span that repeats its model calls' usage.
-    AggregateSpan,
-    /// A second span for a call another span was priced for.
-    Duplicate,
-}
-
-impl UnpricedReason {
-    pub const ALL: [UnpricedReason; 5] = [
-        Self::UnknownModel,
-        Self::MissingModel,
-        Self::InvalidUsage,
-        Self::AggregateSpan,
-        Self::Duplicate,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::UnknownModel => "unknown_model",
-            Self::MissingModel => "missing_model",
-            Self::InvalidUsage => "invalid_usage",
-            Self::AggregateSpan => "aggregate_span",
-            Self::Duplicate => "duplicate",
-        }
-    }
-}
 
 /// One counter per signal.
 #[derive(Default)]
@@ -77,10 +14,10 @@ pub(super) struct PerSignal([AtomicU64; 3]);
 
 impl PerSignal {
     pub(super) fn add(&self, signal: Signal, count: u64) {
-        self.0[signal.index()].fetch_add(count, Ordering::Relaxed);
+        self.0[signal as usize].fetch_add(count, Ordering::Relaxed);
     }
     pub(super) fn get(&self, signal: Signal) -> u64 {
-        self.0[signal.index()].load(Ordering::Relaxed)
+        self.0[signal as usize].load(Ordering::Relaxed)
     }
 }
 
@@ -92,7 +29,8 @@ pub struct AgentCounters {
     rejected_requests: AtomicU64,
     unauthenticated_requests: AtomicU64,
     priced_spans: AtomicU64,
-    unpriced: [AtomicU64; 5],
+    /// Spans with usage left unpriced, by reason.
+    unpriced: Labelled,
     sent: PerSignal,
     send_failed: PerSignal,
     queued_items: AtomicU64,
@@ -105,7 +43,7 @@ pub struct AgentCounters {
     hold_full: AtomicU64,
     exporters: Mutex<Vec<Weak<ExporterCounters>>>,
     /// Released from the hold: resolved, reached root, timeout, shutdown.
-    hold_released: [AtomicU64; 4],
+    hold_released: Labelled,
     queue_capacity: AtomicU64,
     /// The receivers' connections, budget and memory limiter.
     pub receiver: super::ReceiverCounters,
@@ -191,11 +129,16 @@ impl AgentCounters {
     pub fn hold_full(&self) {
         self.hold_full.fetch_add(1, Ordering::Relaxed);
     }
-    pub fn released(&self, release: crate::enrich::hold::Release) {
-        self.hold_released[release as usize].fetch_add(1, Ordering::Relaxed);
+    /// A span left the hold, for `release`.
+    pub fn released<L: Label>(&self, release: L) {
+        self.hold_released.add(release, 1);
     }
-    pub fn released_total(&self, release: crate::enrich::hold::Release) -> u64 {
-        self.hold_released[release as usize].load(Ordering::Relaxed)
+    pub fn released_total<L: Label>(&self, release: L) -> u64 {
+        self.hold_released.get(release)
+    }
+    /// Names why spans leave the hold, so each reason renders before it first happens.
+    pub fn declare_releases<L: Label>(&self) {
+        self.hold_released.declare::<L>();
     }
 
     /// A derived metric point went to the overflow series (cardinality limit reached).
@@ -216,8 +159,13 @@ impl AgentCounters {
     pub fn priced(&self, spans: u64) {
         self.priced_spans.fetch_add(spans, Ordering::Relaxed);
     }
-    pub fn unpriced(&self, reason: UnpricedReason) {
-        self.unpriced[reason as usize].fetch_add(1, Ordering::Relaxed);
+    /// A span with usage was left unpriced, for `reason`.
+    pub fn unpriced<L: Label>(&self, reason: L) {
+        self.unpriced.add(reason, 1);
+    }
+    /// Names why spans go unpriced, so each reason renders before it first happens.
+    pub fn declare_unpriced_reasons<L: Label>(&self) {
+        self.unpriced.declare::<L>();
     }
     pub fn sent(&self, signal: Signal, items: u64) {
         self.sent.add(signal, items);
@@ -269,8 +217,8 @@ impl AgentCounters {
     pub fn priced_total(&self) -> u64 {
         self.priced_spans.load(Ordering::Relaxed)
     }
-    pub fn unpriced_total(&self, reason: UnpricedReason) -> u64 {
-        self.unpriced[reason as usize].load(Ordering::Relaxed)
+    pub fn unpriced_total<L: Label>(&self, reason: L) -> u64 {
+        self.unpriced.get(reason)
     }
 
     /// The counters in the Prometheus text exposition format.
@@ -321,13 +269,8 @@ impl AgentCounters {
             "# HELP {name} Spans with token usage that could not be priced, by reason."
         );
         let _ = writeln!(out, "# TYPE {name} counter");
-        for reason in UnpricedReason::ALL {
-            let _ = writeln!(
-                out,
-                "{name}{{reason=\"{}\"}} {}",
-                reason.as_str(),
-                self.unpriced_total(reason)
-            );
+        for (reason, count) in self.unpriced.values() {
+            let _ = writeln!(out, "{name}{{reason=\"{reason}\"}} {count}");
         }
         self.render_exporters(&mut out);
         counter_line(
@@ -375,18 +318,10 @@ impl AgentCounters {
         );
         let name = "genai_cost_agent_hold_released_total";
         let _ = writeln!(out, "# HELP {name} Spans released from the attribution hold, by reason.\n# TYPE {name} counter");
-        for (index, reason) in ["resolved", "reached_root", "timeout", "shutdown"]
-            .iter()
-            .enumerate()
-        {
-            let _ = writeln!(
-                out,
-                "{name}{{reason=\"{reason}\"}} {}",
-                self.hold_released[index].load(Ordering::Relaxed)
-            );
+        for (reason, count) in self.hold_released.values() {
+            let _ = writeln!(out, "{name}{{reason=\"{reason}\"}} {count}");
         }
-        let reasons = crate::receiver::CloseReason::ALL.map(|reason| reason.as_str());
-        self.receiver.render(&mut out, &reasons);
+        self.receiver.render(&mut out);
         out
     }
 }
@@ -401,6 +336,26 @@ fn counter_line(out: &mut String, name: &str, help: &str, labels: &str, value: u
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A label of the unpriced family, as a stage would declare it.
+    #[derive(Clone, Copy)]
+    enum UnpricedReason {
+        UnknownModel,
+        InvalidUsage,
+    }
+
+    impl Label for UnpricedReason {
+        const ALL: &'static [Self] = &[Self::UnknownModel, Self::InvalidUsage];
+        fn as_str(self) -> &'static str {
+            match self {
+                Self::UnknownModel => "unknown_model",
+                Self::InvalidUsage => "invalid_usage",
+            }
+        }
+        fn index(self) -> usize {
+            self as usize
+        }
+    }
 
     #[test]
     fn counters_render_in_prometheus_text_format() {

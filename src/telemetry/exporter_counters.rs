@@ -2,7 +2,8 @@
 //! items and bytes, persistent-queue health), rendered with an `exporter` label; each update also
 //! reaches the agent-wide totals.
 
-use super::counters::{AgentCounters, PerSignal, Signal};
+use super::counters::{AgentCounters, PerSignal};
+use crate::otlp::Signal;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};

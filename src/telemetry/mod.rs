@@ -1,14 +1,17 @@
-//! The agent's own telemetry: counters kept with atomics on the hot path, their Prometheus text
-//! rendering, and the health server (`/healthz`, `/readyz`, `/metrics`).
+//! The agent's own telemetry: counters kept with atomics on the hot path (labelled by the
+//! stages' own vocabularies through [`Label`]), their Prometheus text rendering, and readiness.
+//! The endpoint that serves them is the receivers' (`receiver::serve_telemetry`).
 
 mod counters;
 mod exporter_counters;
+mod health;
+mod labels;
 mod ratelimit;
 mod receiver_counters;
-mod server;
 
-pub use counters::{AgentCounters, Signal, UnpricedReason};
+pub use counters::AgentCounters;
 pub use exporter_counters::ExporterCounters;
+pub use health::Health;
+pub use labels::Label;
 pub use ratelimit::RateLimitedLog;
 pub use receiver_counters::{Listener, MemoryRefusal, ReceiverCounters};
-pub use server::{serve_telemetry, Health};

@@ -2,6 +2,7 @@
 //! connections the agent closed (by reason), request bytes in flight, refusals by the admission
 //! budget and the memory limiter, and the limiter's state.
 
+use super::labels::{Label, Labelled};
 use std::fmt::Write;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
@@ -46,13 +47,11 @@ impl MemoryRefusal {
     }
 }
 
-const CLOSE_REASONS: usize = 6;
-
 #[derive(Default)]
 struct PerListener {
     open: AtomicI64,
     accept_errors: AtomicU64,
-    closed: [AtomicU64; CLOSE_REASONS],
+    closed: Labelled,
 }
 
 #[derive(Default)]
@@ -87,10 +86,14 @@ impl ReceiverCounters {
             .accept_errors
             .load(Ordering::Relaxed)
     }
-    /// The agent closed a connection; `reason` indexes `CloseReason::ALL`.
-    pub fn connection_closed(&self, listener: Listener, reason: usize) {
-        if let Some(counter) = self.listener(listener).closed.get(reason) {
-            counter.fetch_add(1, Ordering::Relaxed);
+    /// The agent closed a connection, for `reason`.
+    pub fn connection_closed<L: Label>(&self, listener: Listener, reason: L) {
+        self.listener(listener).closed.add(reason, 1);
+    }
+    /// Names why the agent closes connections, so each reason renders before it first happens.
+    pub fn declare_close_reasons<L: Label>(&self) {
+        for listener in &self.listeners {
+            listener.closed.declare::<L>();
         }
     }
     pub fn in_flight(&self, bytes: i64) {
@@ -110,9 +113,8 @@ impl ReceiverCounters {
         self.resident_bytes.store(resident_bytes, Ordering::Relaxed);
     }
 
-    /// The families in the Prometheus text format; `close_reasons` names `connection_closed`'s
-    /// indexes.
-    pub fn render(&self, out: &mut String, close_reasons: &[&str]) {
+    /// The families in the Prometheus text format.
+    pub fn render(&self, out: &mut String) {
         let name = "genai_cost_agent_receiver_open_connections";
         let _ = writeln!(
             out,
@@ -134,8 +136,7 @@ impl ReceiverCounters {
             "# HELP {name} Connections the agent closed, by reason.\n# TYPE {name} counter"
         );
         for listener in Listener::ALL {
-            for (index, reason) in close_reasons.iter().enumerate() {
-                let value = self.listener(listener).closed[index].load(Ordering::Relaxed);
+            for (reason, value) in self.listener(listener).closed.values() {
                 let _ = writeln!(
                     out,
                     "{name}{{listener=\"{}\",reason=\"{reason}\"}} {value}",

@@ -8,7 +8,7 @@ pub mod dialects;
 pub mod semantics;
 
 pub use dialects::Dialect;
-pub use semantics::{SemanticsRules, Source};
+pub use semantics::{RuleError, SemanticsError, SemanticsRules, Source};
 
 use crate::config::UsageConfig;
 use crate::otlp::view::{AttrValue, Attributes};
@@ -139,7 +139,7 @@ pub struct UsageReader {
 }
 
 impl UsageReader {
-    pub fn from_config(config: &UsageConfig) -> Result<Self, String> {
+    pub fn from_config(config: &UsageConfig) -> Result<Self, SemanticsError> {
         let named = |names: &[String], field: Field| {
             names
                 .iter()

@@ -32,6 +32,29 @@ struct Rule {
     includes_cache: bool,
 }
 
+/// Why the semantics rules cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum SemanticsError {
+    #[error("built-in semantics rules: {0}")]
+    BuiltinFile(serde_norway::Error),
+    /// A built-in rule that does not compile.
+    #[error("{0}")]
+    Builtin(RuleError),
+    #[error("usage.semantics[{index}]: {error}")]
+    Configured { index: usize, error: RuleError },
+}
+
+/// What is wrong with one rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    #[error("dialect: `{0}` is not a known dialect")]
+    UnknownDialect(String),
+    #[error("{key}: `{text}` is not a dotted version")]
+    Version { key: &'static str, text: String },
+    #[error("scope: `{0}`: write an exact name or a prefix ending in `*`")]
+    ScopePattern(String),
+}
+
 /// The ordered rules; the first match decides, the last built-in rule matches everything.
 #[derive(Debug, Clone)]
 pub struct SemanticsRules {
@@ -40,16 +63,21 @@ pub struct SemanticsRules {
 
 impl SemanticsRules {
     /// The configuration's rules followed by the built-in ones.
-    pub fn new(configured: &[SemanticsRuleConfig]) -> Result<Self, String> {
-        let builtin: RulesFile = serde_norway::from_str(BUILTIN_RULES)
-            .map_err(|err| format!("built-in semantics rules: {err}"))?;
+    pub fn new(configured: &[SemanticsRuleConfig]) -> Result<Self, SemanticsError> {
+        let builtin: RulesFile =
+            serde_norway::from_str(BUILTIN_RULES).map_err(SemanticsError::BuiltinFile)?;
         let rules = configured
             .iter()
             .enumerate()
             .map(|(index, rule)| {
-                compile(rule).map_err(|err| format!("usage.semantics[{index}]: {err}"))
+                compile(rule).map_err(|error| SemanticsError::Configured { index, error })
             })
-            .chain(builtin.rules.iter().map(compile))
+            .chain(
+                builtin
+                    .rules
+                    .iter()
+                    .map(|rule| compile(rule).map_err(SemanticsError::Builtin)),
+            )
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self { rules })
     }
@@ -70,28 +98,28 @@ impl SemanticsRules {
     }
 }
 
-fn compile(rule: &SemanticsRuleConfig) -> Result<Rule, String> {
+fn compile(rule: &SemanticsRuleConfig) -> Result<Rule, RuleError> {
     let dialect = match &rule.dialect {
-        Some(name) => Some(
-            Dialect::parse(name)
-                .ok_or_else(|| format!("dialect: `{name}` is not a known dialect"))?,
-        ),
+        Some(name) => {
+            Some(Dialect::parse(name).ok_or_else(|| RuleError::UnknownDialect(name.clone()))?)
+        }
         None => None,
     };
-    let version = |text: &Option<String>, key: &str| -> Result<Option<Vec<u64>>, String> {
-        text.as_deref()
-            .map(|text| {
-                parse_version(text)
-                    .ok_or_else(|| format!("{key}: `{text}` is not a dotted version"))
-            })
-            .transpose()
-    };
+    let version =
+        |text: &Option<String>, key: &'static str| -> Result<Option<Vec<u64>>, RuleError> {
+            text.as_deref()
+                .map(|text| {
+                    parse_version(text).ok_or_else(|| RuleError::Version {
+                        key,
+                        text: text.to_string(),
+                    })
+                })
+                .transpose()
+        };
     if let Some(scope) = &rule.scope {
         let stem = scope.strip_suffix('*').unwrap_or(scope);
         if stem.contains('*') {
-            return Err(format!(
-                "scope: `{scope}`: write an exact name or a prefix ending in `*`"
-            ));
+            return Err(RuleError::ScopePattern(scope.clone()));
         }
     }
     Ok(Rule {

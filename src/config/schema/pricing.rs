@@ -78,18 +78,16 @@ pub struct ModelPriceConfig {
 
 impl ModelPriceConfig {
     /// The entry's versions, whichever way they were written; `Err` names what is wrong.
-    pub fn price_versions(&self) -> Result<Vec<PriceVersionConfig>, String> {
+    pub fn price_versions(&self) -> Result<Vec<PriceVersionConfig>, PricesShapeError> {
         let single = self.input.is_some() || self.output.is_some();
         match (single, self.versions.is_empty()) {
-            (true, false) => {
-                Err("write prices either on the entry or under `versions`, not both".into())
-            }
-            (false, true) => Err("needs `input` and `output` prices, or `versions`".into()),
+            (true, false) => Err(PricesShapeError::Both),
+            (false, true) => Err(PricesShapeError::Neither),
             (false, false) => Ok(self.versions.clone()),
             (true, true) => Ok(vec![PriceVersionConfig {
                 effective_from: self.effective_from,
-                input: self.input.ok_or("`output` is given without `input`")?,
-                output: self.output.ok_or("`input` is given without `output`")?,
+                input: self.input.ok_or(PricesShapeError::OutputOnly)?,
+                output: self.output.ok_or(PricesShapeError::InputOnly)?,
                 cache_read: self.cache_read,
                 cache_write: self.cache_write,
                 cache_write_1h: self.cache_write_1h,
@@ -99,6 +97,19 @@ impl ModelPriceConfig {
             }]),
         }
     }
+}
+
+/// How an entry's prices are written wrongly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PricesShapeError {
+    #[error("write prices either on the entry or under `versions`, not both")]
+    Both,
+    #[error("needs `input` and `output` prices, or `versions`")]
+    Neither,
+    #[error("`output` is given without `input`")]
+    OutputOnly,
+    #[error("`input` is given without `output`")]
+    InputOnly,
 }
 
 /// Prices in force from a date on.

@@ -27,6 +27,48 @@ pub struct OtlpReceiverConfig {
     pub admission: AdmissionConfig,
 }
 
+/// The bearer-token settings each receiver uses: its own `auth`, else the shared one.
+pub struct ReceiverAuth<'a> {
+    /// `grpc`, `http`.
+    pub protocol: &'static str,
+    /// The key of the settings in use (`receivers.otlp.protocols.grpc.auth`, `receivers.otlp.auth`).
+    pub key: String,
+    pub auth: &'a AuthConfig,
+    pub enabled: bool,
+    pub tls: bool,
+}
+
+impl OtlpReceiverConfig {
+    /// The bearer-token settings of the gRPC and the HTTP receiver.
+    pub fn auths(&self) -> [ReceiverAuth<'_>; 2] {
+        let (grpc, http) = (&self.protocols.grpc, &self.protocols.http);
+        [
+            self.auth_of("grpc", grpc.auth.as_ref(), grpc.enabled, grpc.tls.is_some()),
+            self.auth_of("http", http.auth.as_ref(), http.enabled, http.tls.is_some()),
+        ]
+    }
+
+    fn auth_of<'a>(
+        &'a self,
+        protocol: &'static str,
+        own: Option<&'a AuthConfig>,
+        enabled: bool,
+        tls: bool,
+    ) -> ReceiverAuth<'a> {
+        let (auth, key) = match own {
+            Some(auth) => (auth, format!("receivers.otlp.protocols.{protocol}.auth")),
+            None => (&self.auth, "receivers.otlp.auth".to_string()),
+        };
+        ReceiverAuth {
+            protocol,
+            key,
+            auth,
+            enabled,
+            tls,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ProtocolsConfig {

@@ -8,7 +8,7 @@ pub mod disk;
 
 pub use capacity::{Amount, Capacity};
 
-use super::EncodedRequest;
+use crate::otlp::EncodedRequest;
 use crate::telemetry::ExporterCounters;
 use disk::{DiskAck, DiskReader, DiskWriter};
 use std::sync::Arc;
@@ -286,7 +286,8 @@ impl ExportQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::telemetry::{AgentCounters, Signal};
+    use crate::otlp::Signal;
+    use crate::telemetry::AgentCounters;
     use bytes::Bytes;
 
     fn memory_queue(items: u64, bytes: u64) -> (ExportQueue, QueueReceiver) {

@@ -7,10 +7,10 @@ mod probe;
 mod strategies;
 
 use super::*;
-use crate::exporter::Payload;
 use crate::otlp::index::{Children, ResourceSpansEntry, ScopeSpansEntry, SpanEntry};
 use crate::otlp::validate::{check_logs, check_metrics, check_traces};
 use crate::otlp::wire::{put_key, put_varint};
+use crate::otlp::Payload;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;

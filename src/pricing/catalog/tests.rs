@@ -205,7 +205,7 @@ fn builtins_can_be_turned_off() {
         ..PricingConfig::default()
     };
     assert_eq!(
-        Catalog::build(&wrong).unwrap_err(),
+        Catalog::build(&wrong).unwrap_err().to_string(),
         "pricing.disable: `gpt-9` is not a built-in entry"
     );
 }
@@ -217,7 +217,7 @@ fn unknown_fallback_is_refused() {
         ..PricingConfig::default()
     };
     assert_eq!(
-        Catalog::build(&config).unwrap_err(),
+        Catalog::build(&config).unwrap_err().to_string(),
         "pricing.fallback: no entry has the id `nope`"
     );
 }

@@ -12,8 +12,8 @@ mod writer;
 pub use writer::DiskWriter;
 
 use super::{Amount, Capacity, QueueSlot, Queued, Room};
-use crate::exporter::EncodedRequest;
-use crate::telemetry::{ExporterCounters, RateLimitedLog, Signal};
+use crate::otlp::{EncodedRequest, Signal};
+use crate::telemetry::{ExporterCounters, RateLimitedLog};
 use bytes::Bytes;
 use progress::{Progress, Settled};
 use std::collections::{BTreeMap, VecDeque};

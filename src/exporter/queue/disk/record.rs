@@ -6,8 +6,8 @@
 //! three zero bytes · CRC-32 u32 of the bytes from the length to the end of the body (CRC field
 //! excluded) · body (the encoded OTLP export request).
 
-use crate::exporter::EncodedRequest;
-use crate::telemetry::Signal;
+use crate::otlp::EncodedRequest;
+use crate::otlp::Signal;
 
 const MAGIC: &[u8; 4] = b"GCQ1";
 pub const HEADER_LEN: usize = 28;

@@ -5,7 +5,7 @@
 use super::record;
 use super::{DiskOptions, Located, Shared, SyncPolicy};
 use crate::exporter::queue::Room;
-use crate::exporter::EncodedRequest;
+use crate::otlp::EncodedRequest;
 use std::fs::File;
 use std::io::Write;
 use std::sync::mpsc;

@@ -1,44 +1,22 @@
-//! The health and self-metrics HTTP server: `/healthz` (alive), `/readyz` (receivers listening
-//! and exporters set up, and memory below the limiter's soft limit), `/metrics` (Prometheus
-//! text). It has its own small connection limit and timeouts, so it answers when the receivers
-//! are flooded.
+//! The agent's own HTTP endpoint, served with the receivers' connection handling: `/healthz`
+//! (alive), `/readyz` (receivers listening and exporters set up, and memory below the limiter's
+//! soft limit), `/metrics` (the self-telemetry counters as Prometheus text). It has its own small
+//! connection limit and timeouts, so it answers when the receivers are flooded.
 
-use super::{AgentCounters, Listener};
-use crate::receiver::Connection;
-use crate::receiver::{
-    serve, ConnectionTimeouts, Handler, Responding, ServeLimits, TELEMETRY_CONNECTIONS,
+use super::{
+    serve, Connection, ConnectionTimeouts, Handler, Responding, ServeLimits, TELEMETRY_CONNECTIONS,
 };
+use crate::telemetry::{AgentCounters, Health, Listener};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
-
-/// Readiness, flipped once start-up is complete and back when shutdown begins; false too while
-/// the memory limiter refuses data.
-#[derive(Default)]
-pub struct Health {
-    ready: AtomicBool,
-    memory_pressure: AtomicBool,
-}
-
-impl Health {
-    pub fn set_ready(&self, ready: bool) {
-        self.ready.store(ready, Ordering::SeqCst);
-    }
-    pub fn set_memory_pressure(&self, pressure: bool) {
-        self.memory_pressure.store(pressure, Ordering::SeqCst);
-    }
-    pub fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::SeqCst) && !self.memory_pressure.load(Ordering::SeqCst)
-    }
-}
 
 #[derive(Clone)]
 struct TelemetryState {

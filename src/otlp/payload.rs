@@ -2,12 +2,41 @@
 //! of items (spans, data points, log records) it carries, and the request encoded once, which
 //! batches join.
 
-use crate::telemetry::Signal;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::metrics::v1::{metric::Data, Metric};
 
+/// The three OTLP signals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Traces,
+    Metrics,
+    Logs,
+}
+
+impl Signal {
+    pub const ALL: [Signal; 3] = [Signal::Traces, Signal::Metrics, Signal::Logs];
+
+    /// The item each signal carries, as the Collector names its counters.
+    pub fn item(self) -> &'static str {
+        match self {
+            Signal::Traces => "spans",
+            Signal::Metrics => "metric_points",
+            Signal::Logs => "log_records",
+        }
+    }
+
+    pub fn path(self) -> &'static str {
+        match self {
+            Signal::Traces => "/v1/traces",
+            Signal::Metrics => "/v1/metrics",
+            Signal::Logs => "/v1/logs",
+        }
+    }
+}
+
+/// One OTLP export request, decoded.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Payload {
     Traces(ExportTraceServiceRequest),
@@ -82,7 +111,7 @@ fn data_point_count(metric: &Metric) -> usize {
 
 /// A request encoded once at intake and shared by every exporter that takes it. Encoded OTLP
 /// export requests of one signal concatenate into one valid request (their repeated top-level
-/// field appends), so batches are built from bytes without decoding ([`super::Batch`]).
+/// field appends), so the exporters build their batches from bytes without decoding.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EncodedRequest {
     pub signal: Signal,
