@@ -6,7 +6,7 @@ use crate::otlp::added::Added;
 use crate::otlp::view::Attributes;
 use crate::pricing::attributes::*;
 use crate::pricing::{decimal_to_f64, CostBreakdown};
-use crate::usage::ExistingCost;
+use crate::usage::{ExistingCost, TokenUsage};
 use rust_decimal::Decimal;
 use std::borrow::Cow;
 
@@ -22,8 +22,10 @@ pub fn string(key: impl Into<Cow<'static, str>>, value: &str) -> Added {
     Added::text(key, value.to_string())
 }
 
-/// The attributes of a span priced by this agent.
+/// The attributes of a span priced by this agent (`usage` gives the cache hit ratio, as the
+/// double nearest to the exact ratio of the token counts).
 pub fn local_cost(
+    usage: &TokenUsage,
     cost: &CostBreakdown,
     currency: &str,
     price_id: &str,
@@ -38,7 +40,7 @@ pub fn local_cost(
         money(COST_CACHE_READ, cost.cache_read),
         money(COST_CACHE_CREATION, cost.cache_creation),
         money(COST_TOOLS, cost.tools),
-        money(CACHE_HIT_RATIO, cost.hit_ratio),
+        double(CACHE_HIT_RATIO, usage.cache_hit_ratio()),
         money(CACHE_SAVINGS, cost.savings),
         string(PRICE_ID, price_id),
         Added::text(INPUT_SEMANTICS, input_semantics),

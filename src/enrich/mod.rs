@@ -5,6 +5,7 @@
 pub mod attributes;
 mod duplicates;
 pub mod hold;
+mod price_memo;
 mod records;
 
 pub use duplicates::{CallIdentity, DuplicateTracker, Memory};
@@ -23,6 +24,7 @@ use crate::usage::{
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::trace::v1::Span;
+use price_memo::PriceMemo;
 use records::{Ancestry, Location};
 use rust_decimal::Decimal;
 
@@ -194,6 +196,7 @@ impl Enricher {
     ) -> (EnrichOutcome, Vec<(Location, Vec<Added>)>) {
         let mut outcome = EnrichOutcome::default();
         let mut plans = Vec::new();
+        let mut prices = PriceMemo::new(&self.catalog);
         for r in 0..request.resource_count() {
             let resource = request.resource_attributes(r);
             let sdk_name = resource.str("telemetry.sdk.name");
@@ -207,7 +210,7 @@ impl Enricher {
                 for i in 0..request.span_count(r, s) {
                     outcome.spans += 1;
                     let span = request.span((r, s, i));
-                    if let Some(plan) = self.plan(span, (r, s, i), &source, resource) {
+                    if let Some(plan) = self.plan(span, (r, s, i), &source, resource, &mut prices) {
                         plans.push(plan);
                     }
                 }
@@ -260,7 +263,8 @@ impl Enricher {
     /// Prices a lone span (outside any request), without duplicate detection or metrics.
     pub fn enrich_span(&self, span: &mut Span, source: &Source<'_>) -> SpanOutcome {
         let no_resource: &[KeyValue] = &[];
-        let Some(plan) = self.plan(&*span, (0, 0, 0), source, no_resource) else {
+        let mut prices = PriceMemo::new(&self.catalog);
+        let Some(plan) = self.plan(&*span, (0, 0, 0), source, no_resource, &mut prices) else {
             return SpanOutcome::Untouched;
         };
         let (attributes, outcome) = match plan.pricing {
@@ -280,6 +284,7 @@ impl Enricher {
         location: Location,
         source: &Source<'_>,
         resource: impl Attributes<'a>,
+        prices: &mut PriceMemo<'a, '_>,
     ) -> Option<Plan> {
         let dimensions = |facts: &CallFacts<'_>| {
             self.dimensions
@@ -333,7 +338,7 @@ impl Enricher {
                     fingerprint: (facts.usage.input, facts.usage.output),
                     interval: (span.start_time_unix_nano(), span.end_time_unix_nano()),
                 }),
-                pricing: self.cost_attributes(&facts, span).into(),
+                pricing: self.cost_attributes(&facts, span, prices).into(),
                 call: dimensions(&facts).map(|dimensions| CallDraft {
                     usage: Some(facts.usage),
                     dimensions,
@@ -346,8 +351,9 @@ impl Enricher {
     /// The cost attributes of a model-call span and its cost, or why it cannot be priced.
     fn cost_attributes<'a>(
         &self,
-        facts: &CallFacts<'_>,
+        facts: &CallFacts<'a>,
         span: impl SpanView<'a>,
+        prices: &mut PriceMemo<'a, '_>,
     ) -> Result<(Vec<Added>, CostBreakdown), UnpricedReason> {
         let currency = self.catalog.currency();
         let (mut attributes, cost) = match (self.existing_cost, &facts.existing_cost) {
@@ -356,8 +362,9 @@ impl Enricher {
                 trusted_cost(existing),
             ),
             _ => {
-                let priced = self.price(facts, span_date(span))?;
+                let priced = Self::price_with(prices, facts, span_date(span))?;
                 let mut attributes = attributes::local_cost(
+                    &facts.usage,
                     &priced.cost,
                     currency,
                     &priced.price_id,
@@ -390,14 +397,19 @@ impl Enricher {
         facts: &CallFacts<'_>,
         at: ConfigDate,
     ) -> Result<PricedCall, UnpricedReason> {
+        Self::price_with(&mut PriceMemo::new(&self.catalog), facts, at)
+    }
+
+    /// [`Enricher::price`], with the prices `memo` has resolved for this request.
+    fn price_with<'a>(
+        memo: &mut PriceMemo<'a, '_>,
+        facts: &CallFacts<'a>,
+        at: ConfigDate,
+    ) -> Result<PricedCall, UnpricedReason> {
         let model = facts.model.ok_or(UnpricedReason::MissingModel)?;
-        let found = self
-            .catalog
-            .lookup(model)
+        let applied = memo
+            .applied(model, at, facts.usage.input, facts.batch)
             .ok_or(UnpricedReason::UnknownModel)?;
-        let applied = self
-            .catalog
-            .apply(&found, at, facts.usage.input, facts.batch);
         Ok(PricedCall {
             cost: cost_of(&facts.usage, &applied),
             price_id: applied.price_id,

@@ -343,6 +343,20 @@ pub struct AppliedPrice {
 }
 
 impl Catalog {
+    /// The prompt-size tier a call of `found` at `at` with `total_input` tokens falls in: the
+    /// threshold it is above, `None` below every tier. Calls that agree on it (and on date and
+    /// batch) get the same [`Catalog::apply`].
+    pub fn tier_of(found: &ModelMatch<'_>, at: ConfigDate, total_input: u64) -> Option<u64> {
+        found
+            .entry
+            .version_at(at)
+            .tiers
+            .iter()
+            .rev()
+            .find(|tier| total_input > tier.above_input_tokens)
+            .map(|tier| tier.above_input_tokens)
+    }
+
     /// The price that applies to a call of `found` at `at` with `total_input` tokens.
     pub fn apply(
         &self,

@@ -37,6 +37,14 @@ impl TokenUsage {
     pub fn uncached_input(&self) -> u64 {
         self.input - self.cache_read - self.cache_write()
     }
+    /// Cache-read tokens over all input tokens as the nearest double (both counts are exact
+    /// doubles, so one division rounds correctly); zero without input.
+    pub fn cache_hit_ratio(&self) -> f64 {
+        if self.input == 0 {
+            return 0.0;
+        }
+        self.cache_read as f64 / self.input as f64
+    }
 }
 
 /// How the span's input count was read.

@@ -1,0 +1,168 @@
+//! Prices resolved once per request. A request's model calls share a handful of model names,
+//! and resolving one (normalising the name, matching the catalog, building the price id) costs
+//! more than pricing the call: each name is matched once, and the price for each date, batch
+//! flag and prompt-size tier it is called with is built once.
+
+use crate::config::ConfigDate;
+use crate::pricing::{AppliedPrice, Catalog, ModelMatch};
+
+/// Model names remembered per request; calls of further names are resolved each time (a
+/// request naming thousands of models must not make each lookup walk them all).
+const MAX_MODELS: usize = 32;
+
+/// What one call's price depends on besides its model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Terms {
+    at: ConfigDate,
+    batch: bool,
+    tier: Option<u64>,
+}
+
+struct Model<'a, 'c> {
+    name: &'a str,
+    found: Option<ModelMatch<'c>>,
+    applied: Vec<(Terms, AppliedPrice)>,
+}
+
+/// The memo of one request.
+pub struct PriceMemo<'a, 'c> {
+    catalog: &'c Catalog,
+    models: Vec<Model<'a, 'c>>,
+}
+
+impl<'a, 'c> PriceMemo<'a, 'c> {
+    pub fn new(catalog: &'c Catalog) -> Self {
+        Self {
+            catalog,
+            models: Vec::new(),
+        }
+    }
+
+    /// The price of a call of `model` at `at` with `total_input` tokens; `None` when the
+    /// catalog knows no price for the model. The same as [`Catalog::lookup`] then
+    /// [`Catalog::apply`].
+    pub fn applied(
+        &mut self,
+        model: &'a str,
+        at: ConfigDate,
+        total_input: u64,
+        batch: bool,
+    ) -> Option<AppliedPrice> {
+        let catalog = self.catalog;
+        let Some(known) = self.models.iter().position(|known| known.name == model) else {
+            let found = catalog.lookup(model);
+            let applied = found
+                .as_ref()
+                .map(|found| catalog.apply(found, at, total_input, batch));
+            if self.models.len() < MAX_MODELS {
+                let applied_here = match (&found, &applied) {
+                    (Some(found), Some(applied)) => vec![(
+                        Terms {
+                            at,
+                            batch,
+                            tier: Catalog::tier_of(found, at, total_input),
+                        },
+                        applied.clone(),
+                    )],
+                    _ => Vec::new(),
+                };
+                self.models.push(Model {
+                    name: model,
+                    found,
+                    applied: applied_here,
+                });
+            }
+            return applied;
+        };
+        let known = &mut self.models[known];
+        let found = known.found.as_ref()?;
+        let terms = Terms {
+            at,
+            batch,
+            tier: Catalog::tier_of(found, at, total_input),
+        };
+        if let Some((_, applied)) = known.applied.iter().find(|(seen, _)| *seen == terms) {
+            return Some(applied.clone());
+        }
+        let applied = catalog.apply(found, at, total_input, batch);
+        known.applied.push((terms, applied.clone()));
+        Some(applied)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn catalog() -> Catalog {
+        Catalog::build(&Config::default().pricing).expect("built-in catalog")
+    }
+
+    fn date(text: &str) -> ConfigDate {
+        ConfigDate::parse(text).unwrap()
+    }
+
+    #[test]
+    fn a_remembered_price_is_what_the_catalog_applies() {
+        let catalog = catalog();
+        let mut memo = PriceMemo::new(&catalog);
+        let direct = |model: &str, at: ConfigDate, input: u64, batch: bool| {
+            catalog
+                .lookup(model)
+                .map(|found| catalog.apply(&found, at, input, batch))
+        };
+        // Each case twice: the second answer comes from the memo.
+        let cases = [
+            ("claude-sonnet-4-20250514", "2026-01-10", 1_000, false),
+            ("claude-sonnet-4-20250514", "2026-01-10", 250_000, false),
+            ("claude-sonnet-4-20250514", "2026-01-10", 1_000, true),
+            ("claude-sonnet-4-20250514", "2024-01-10", 1_000, false),
+            (
+                "us.anthropic.claude-sonnet-4-20250514-v1:0",
+                "2026-01-10",
+                1_000,
+                false,
+            ),
+            ("gpt-4o", "2026-01-10", 500, false),
+            ("no-such-model", "2026-01-10", 500, false),
+        ];
+        for _ in 0..2 {
+            for (model, at, input, batch) in cases {
+                assert_eq!(
+                    memo.applied(model, date(at), input, batch),
+                    direct(model, date(at), input, batch),
+                    "{model} {at} {input} {batch}"
+                );
+            }
+        }
+        assert_eq!(memo.models.len(), 4);
+        let long = memo.applied(
+            "claude-sonnet-4-20250514",
+            date("2026-01-10"),
+            250_000,
+            true,
+        );
+        let long = long.expect("priced").price_id;
+        assert!(
+            long.contains("+above_") && long.ends_with("+batch"),
+            "{long}"
+        );
+    }
+
+    #[test]
+    fn names_beyond_the_limit_are_resolved_each_time() {
+        let catalog = catalog();
+        let mut memo = PriceMemo::new(&catalog);
+        let names: Vec<String> = (0..MAX_MODELS + 5).map(|i| format!("model-{i}")).collect();
+        for name in &names {
+            assert_eq!(memo.applied(name, date("2026-01-10"), 10, false), None);
+        }
+        assert_eq!(memo.models.len(), MAX_MODELS);
+        let gpt = memo.applied("gpt-4o", date("2026-01-10"), 10, false);
+        assert_eq!(
+            gpt.map(|applied| applied.price_id.starts_with("gpt-4o")),
+            Some(true)
+        );
+    }
+}
