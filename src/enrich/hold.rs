@@ -303,11 +303,11 @@ fn apply(held: &mut HeldSpan, found: Vec<(String, String)>, keys: &[String], cop
         }
     }
     let dimensions = &mut held.record.dimensions;
-    dimensions.extend(found);
+    dimensions.extend(found.into_iter().map(|(key, value)| (key.into(), value)));
     let (mut attribution, base): (Vec<_>, Vec<_>) = dimensions
         .drain(..)
-        .partition(|(key, _)| keys.contains(key));
-    attribution.sort_by_key(|(key, _)| keys.iter().position(|k| k == key));
+        .partition(|(key, _)| keys.iter().any(|k| **k == **key));
+    attribution.sort_by_key(|(key, _)| keys.iter().position(|k| **k == **key));
     *dimensions = base.into_iter().chain(attribution).collect();
 }
 
@@ -421,9 +421,9 @@ mod tests {
         assert_eq!(
             released.record.dimensions,
             vec![
-                ("service.name".to_string(), "chat".to_string()),
-                ("user.id".to_string(), "u1".to_string()),
-                ("team".to_string(), "near".to_string())
+                ("service.name".into(), "chat".to_string()),
+                ("user.id".into(), "u1".to_string()),
+                ("team".into(), "near".to_string())
             ]
         );
         assert_eq!(hold.size(), (0, 0));

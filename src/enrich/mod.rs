@@ -12,7 +12,7 @@ pub use duplicates::{CallIdentity, DuplicateTracker, Memory};
 pub use records::Dimensions;
 
 use crate::config::{Config, ConfigDate, ExistingCostPolicy, OutputDialect};
-use crate::metrics::CallRecord;
+use crate::metrics::{CallRecord, Dimension};
 use crate::otlp::added::Added;
 use crate::otlp::view::{Attributes, SpanView, TraceRequestView};
 use crate::pricing::attributes as names;
@@ -88,7 +88,7 @@ pub struct Enricher {
 #[derive(Clone)]
 struct CallDraft {
     usage: Option<TokenUsage>,
-    dimensions: Vec<(String, String)>,
+    dimensions: Vec<Dimension>,
 }
 
 /// What a span's own attributes say about its price.
@@ -506,11 +506,11 @@ impl Enricher {
                 .attribution_keys
                 .iter()
                 .filter(|key| !found.iter().any(|(have, _, _)| have == *key))
-                .cloned()
+                .map(|key| key.to_string())
                 .collect();
             for (key, value, inherited) in found {
                 if inherited && dimensions.copy_to_span {
-                    copied.push(attributes::string(key.clone(), &value));
+                    copied.push(attributes::string(key.to_string(), &value));
                 }
                 record.dimensions.push((key, value));
             }

@@ -3,6 +3,7 @@
 //! keys, read from the span, else its ancestors in the same request, else its resource.
 
 use crate::config::MetricsConfig;
+use crate::metrics::{Dimension, DimensionKey};
 use crate::otlp::view::{Attributes, SpanView, TraceRequestView};
 use crate::usage::CallFacts;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
@@ -15,11 +16,22 @@ pub use crate::otlp::view::Location;
 /// How deep the ancestor walk goes before giving up (cycles in bad data end it too).
 const MAX_ANCESTRY: usize = 32;
 
-/// The configured dimensions.
-#[derive(Debug, Clone, Default)]
+/// The names of the dimensions every call may have, in their order.
+const CALL_KEYS: [&str; 6] = [
+    "gen_ai.operation.name",
+    "gen_ai.provider.name",
+    "gen_ai.request.model",
+    "gen_ai.response.model",
+    "error.type",
+    "service.name",
+];
+
+/// The configured dimensions; names are shared by every call's record.
+#[derive(Debug, Clone)]
 pub struct Dimensions {
-    pub resource_keys: Vec<String>,
-    pub attribution_keys: Vec<String>,
+    call_keys: [DimensionKey; 6],
+    pub resource_keys: Vec<DimensionKey>,
+    pub attribution_keys: Vec<DimensionKey>,
     pub copy_to_span: bool,
     /// Ascending.
     pub thresholds: Vec<Decimal>,
@@ -35,8 +47,9 @@ impl Dimensions {
         thresholds.sort();
         thresholds.dedup();
         Self {
-            resource_keys: config.resource_keys.clone(),
-            attribution_keys: config.attribution.keys.clone(),
+            call_keys: CALL_KEYS.map(DimensionKey::from),
+            resource_keys: shared(&config.resource_keys),
+            attribution_keys: shared(&config.attribution.keys),
             copy_to_span: config.attribution.copy_to_span,
             thresholds,
         }
@@ -48,20 +61,21 @@ impl Dimensions {
         facts: &CallFacts<'_>,
         span: impl SpanView<'a>,
         resource: impl Attributes<'a>,
-    ) -> Vec<(String, String)> {
+    ) -> Vec<Dimension> {
         let mut dimensions =
             Vec::with_capacity(8 + self.resource_keys.len() + self.attribution_keys.len());
-        let mut push = |key: &str, value: Option<&str>| {
+        let mut push = |key: &DimensionKey, value: Option<&str>| {
             if let Some(value) = value {
-                dimensions.push((key.to_string(), value.to_string()));
+                dimensions.push((key.clone(), value.to_string()));
             }
         };
-        push("gen_ai.operation.name", facts.operation);
-        push("gen_ai.provider.name", facts.provider.as_deref());
-        push("gen_ai.request.model", facts.request_model);
-        push("gen_ai.response.model", facts.response_model);
-        push("error.type", error_type(span).as_deref());
-        push("service.name", resource.str("service.name"));
+        let [operation, provider, request_model, response_model, error, service] = &self.call_keys;
+        push(operation, facts.operation);
+        push(provider, facts.provider.as_deref());
+        push(request_model, facts.request_model);
+        push(response_model, facts.response_model);
+        push(error, error_type(span).as_deref());
+        push(service, resource.str("service.name"));
         for key in &self.resource_keys {
             push(key, resource.str(key));
         }
@@ -76,6 +90,13 @@ impl Dimensions {
             .filter(|threshold| total > *threshold)
             .collect()
     }
+}
+
+fn shared(names: &[String]) -> Vec<DimensionKey> {
+    names
+        .iter()
+        .map(|name| DimensionKey::from(name.as_str()))
+        .collect()
 }
 
 /// `error.type` of a failed call: the attribute, else `_OTHER` when the span status is ERROR.
@@ -152,11 +173,11 @@ impl<'a, R: TraceRequestView<'a>> Ancestry<'a, R> {
 
 /// Attribution values of one span: (key, value, whether it must be copied onto the span).
 pub fn attribution<'a, R: TraceRequestView<'a>>(
-    keys: &[String],
+    keys: &[DimensionKey],
     span: R::Span,
     ancestry: &Ancestry<'a, R>,
     resource: impl Attributes<'a>,
-) -> Vec<(String, String, bool)> {
+) -> Vec<(DimensionKey, String, bool)> {
     keys.iter()
         .filter_map(|key| {
             if let Some(own) = span.attributes().text(key) {

@@ -32,10 +32,10 @@ pub fn heap_bytes(record: &CallRecord) -> usize {
     let strings: usize = record
         .dimensions
         .iter()
-        .map(|(key, value)| key.capacity() + value.capacity())
+        .map(|(key, value)| key.len() + value.capacity())
         .sum();
     std::mem::size_of::<CallRecord>()
-        + record.dimensions.capacity() * std::mem::size_of::<(String, String)>()
+        + record.dimensions.capacity() * std::mem::size_of::<super::Dimension>()
         + strings
         + record.thresholds_exceeded.capacity() * std::mem::size_of::<rust_decimal::Decimal>()
 }
@@ -91,7 +91,7 @@ mod tests {
         let values: Vec<usize> = record.dimensions.iter().map(|(_, v)| v.len()).collect();
         assert_eq!(values, [256, 256, 256]);
         assert_eq!(
-            record.dimensions[0].0, "gen_ai.request.model",
+            &*record.dimensions[0].0, "gen_ai.request.model",
             "keys are left alone"
         );
     }

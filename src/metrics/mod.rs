@@ -15,7 +15,7 @@ mod state;
 pub use flusher::{agent_identity, flush_once, run_flusher, MetricsSink};
 pub use instruments::{prometheus_label, Instrument, Kind};
 pub use prometheus::{render as render_prometheus, serve_prometheus};
-pub use record::CallRecord;
+pub use record::{CallRecord, Dimension, DimensionKey};
 pub use series::{SeriesKey, Value, OVERFLOW_KEY};
 
 use crate::config::{MetricsConfig, Temporality};
@@ -186,7 +186,7 @@ impl DerivedMetrics {
     fn admit(
         &self,
         state: &mut State,
-        dimensions: &[(String, String)],
+        dimensions: &[Dimension],
         points: &[record::Point],
     ) -> Option<u32> {
         if let Some(base) = state.find(dimensions) {

@@ -3,13 +3,20 @@
 use crate::pricing::{CostBreakdown, UnpricedReason};
 use crate::usage::TokenUsage;
 use rust_decimal::Decimal;
+use std::sync::Arc;
+
+/// A dimension's name: shared, since every call repeats the same few names.
+pub type DimensionKey = Arc<str>;
+
+/// One dimension of a call: its name and value.
+pub type Dimension = (DimensionKey, String);
 
 /// One model call, as the metrics see it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallRecord {
     /// Dimensions shared by every point of the call: operation, provider, models, error type,
     /// service and resource keys, attribution keys — in a fixed order, absent ones left out.
-    pub dimensions: Vec<(String, String)>,
+    pub dimensions: Vec<Dimension>,
     /// Token usage, when the span reported it.
     pub usage: Option<TokenUsage>,
     pub cost: Option<CostBreakdown>,

@@ -3,6 +3,7 @@
 //! Only a dimension set that gets a series is interned, and compaction forgets those no series
 //! refers to, so interned sets never outnumber the series held.
 
+use super::record::Dimension;
 use super::series::{SeriesKey, SeriesTable, TableKey, OVERFLOW_KEY};
 use super::Instrument;
 use rustc_hash::{FxBuildHasher, FxHashSet};
@@ -32,7 +33,7 @@ impl TableKey for PointKey {
 }
 
 /// One interned dimension set.
-type Dimensions = Arc<[(String, String)]>;
+type Dimensions = Arc<[Dimension]>;
 
 /// Every instrument's series and the interned dimensions they refer to.
 #[derive(Debug, Default)]
@@ -45,12 +46,12 @@ pub struct State {
 
 impl State {
     /// The number standing for `dimensions`, if interned.
-    pub fn find(&self, dimensions: &[(String, String)]) -> Option<u32> {
+    pub fn find(&self, dimensions: &[Dimension]) -> Option<u32> {
         self.bases.get(dimensions).copied()
     }
 
     /// Interns `dimensions` (not interned yet) and returns its number.
-    pub fn intern(&mut self, dimensions: &[(String, String)]) -> u32 {
+    pub fn intern(&mut self, dimensions: &[Dimension]) -> u32 {
         let base = self.base_keys.len() as u32;
         let shared: Dimensions = dimensions.into();
         self.base_keys.push(shared.clone());
@@ -81,7 +82,10 @@ impl State {
         if key.base == OVERFLOW_BASE {
             return vec![(OVERFLOW_KEY.to_string(), "true".to_string())];
         }
-        let mut attributes = self.base_keys[key.base as usize].to_vec();
+        let mut attributes: SeriesKey = self.base_keys[key.base as usize]
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.clone()))
+            .collect();
         if let Some((name, value)) = &key.extra {
             attributes.push((name.to_string(), value.to_string()));
         }
