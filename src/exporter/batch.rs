@@ -1,7 +1,9 @@
-//! A batch as it is sent: the requests it joins, as one run of bytes, and where each of them
-//! ends. Encoded OTLP export requests of one signal concatenate into one valid request, so any
-//! run of whole requests inside the batch is itself a valid batch: a batch the backend refuses
-//! for good is split into halves (down to single requests) without copying or decoding.
+//! A batch as it is sent: the encoded requests it holds, each still in the buffer it was
+//! queued in. Encoded OTLP export requests of one signal concatenate into one valid request, so
+//! the batch is sent as its parts one after the other (gRPC writes them straight into the
+//! message; HTTP, which compresses a body, joins them first), and any run of whole requests is
+//! itself a valid batch: a batch the backend refuses for good is split into halves (down to
+//! single requests) without copying or decoding.
 
 use crate::otlp::EncodedRequest;
 use crate::otlp::Signal;
@@ -10,34 +12,19 @@ use bytes::Bytes;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Batch {
     signal: Signal,
-    bytes: Bytes,
-    /// Per request: where it ends in `bytes`, and its items.
-    parts: Vec<(usize, u64)>,
+    /// The requests, in order, with their items.
+    parts: Vec<(Bytes, u64)>,
 }
 
 impl Batch {
     /// One batch holding every request of `parts` (all of one signal), in order.
     pub fn join(signal: Signal, parts: Vec<EncodedRequest>) -> Self {
-        let mut ends = Vec::with_capacity(parts.len());
-        let bytes = match <[EncodedRequest; 1]>::try_from(parts) {
-            Ok([only]) => {
-                ends.push((only.bytes.len(), only.items));
-                only.bytes
-            }
-            Err(parts) => {
-                let length = parts.iter().map(|part| part.bytes.len()).sum();
-                let mut joined = bytes::BytesMut::with_capacity(length);
-                for part in &parts {
-                    joined.extend_from_slice(&part.bytes);
-                    ends.push((joined.len(), part.items));
-                }
-                joined.freeze()
-            }
-        };
         Self {
             signal,
-            bytes,
-            parts: ends,
+            parts: parts
+                .into_iter()
+                .map(|part| (part.bytes, part.items))
+                .collect(),
         }
     }
 
@@ -55,37 +42,42 @@ impl Batch {
         self.parts.len()
     }
 
-    /// The whole batch as one request.
+    /// The requests' bytes, in order: together, the batch as one request.
+    pub fn parts(&self) -> Vec<Bytes> {
+        self.parts.iter().map(|(bytes, _)| bytes.clone()).collect()
+    }
+
+    /// The whole batch as one request in one buffer (copied unless it holds one request).
     pub fn request(&self) -> EncodedRequest {
+        let bytes = match self.parts.as_slice() {
+            [(only, _)] => only.clone(),
+            parts => {
+                let length = parts.iter().map(|(bytes, _)| bytes.len()).sum();
+                let mut joined = bytes::BytesMut::with_capacity(length);
+                for (bytes, _) in parts {
+                    joined.extend_from_slice(bytes);
+                }
+                joined.freeze()
+            }
+        };
         EncodedRequest {
             signal: self.signal,
             items: self.items(),
-            bytes: self.bytes.clone(),
+            bytes,
         }
     }
 
-    /// The first half of the requests and the rest (each sharing these bytes), or `None` for a
-    /// batch of one request.
+    /// The first half of the requests and the rest, or `None` for a batch of one request.
     pub fn halves(&self) -> Option<(Batch, Batch)> {
         if self.parts.len() < 2 {
             return None;
         }
-        let middle = self.parts.len() / 2;
-        let split_at = self.parts[middle - 1].0;
-        let first = Batch {
+        let (first, second) = self.parts.split_at(self.parts.len() / 2);
+        let half = |parts: &[(Bytes, u64)]| Batch {
             signal: self.signal,
-            bytes: self.bytes.slice(..split_at),
-            parts: self.parts[..middle].to_vec(),
+            parts: parts.to_vec(),
         };
-        let second = Batch {
-            signal: self.signal,
-            bytes: self.bytes.slice(split_at..),
-            parts: self.parts[middle..]
-                .iter()
-                .map(|(end, items)| (end - split_at, *items))
-                .collect(),
-        };
-        Some((first, second))
+        Some((half(first), half(second)))
     }
 }
 

@@ -20,7 +20,7 @@ pub use tls::{ClientTls, LoadedTls};
 pub use worker::{ExportWorker, WorkerLimits};
 
 use crate::config::{OtlpExporterSettings, OtlpProtocol};
-use crate::otlp::{EncodedRequest, Payload, Signal};
+use crate::otlp::{Payload, Signal};
 use bytes::Bytes;
 
 /// The route of `signal`, or a setup error when the exporter has no endpoint for it.
@@ -56,6 +56,11 @@ pub enum ExportError {
 
 /// A batch ready to send, possibly more than once: OTLP exporters send it as bytes encoded once.
 pub enum Prepared {
+    /// The encoded requests of a batch, sent one after the other as one message.
+    Parts {
+        signal: Signal,
+        parts: Vec<Bytes>,
+    },
     Encoded {
         signal: Signal,
         bytes: Bytes,
@@ -93,24 +98,24 @@ impl Exporter {
         }
     }
 
-    /// Readies a batch for sending: compressed for HTTP, decoded for the debug printer.
-    pub fn prepare(&self, batch: EncodedRequest) -> Prepared {
-        let signal = batch.signal;
+    /// Readies a batch for sending: its parts as they are for gRPC, one compressed body for
+    /// HTTP, decoded for the debug printer.
+    pub fn prepare(&self, batch: &Batch) -> Prepared {
+        let signal = batch.signal();
         match self {
-            Exporter::Grpc(_) => Prepared::Encoded {
+            Exporter::Grpc(_) => Prepared::Parts {
                 signal,
-                bytes: batch.bytes,
-                content_encoding: None,
+                parts: batch.parts(),
             },
             Exporter::Http(exporter) => {
-                let (bytes, content_encoding) = exporter.body(batch.bytes);
+                let (bytes, content_encoding) = exporter.body(batch.request().bytes);
                 Prepared::Encoded {
                     signal,
                     bytes,
                     content_encoding,
                 }
             }
-            Exporter::Debug(_) => match batch.decode() {
+            Exporter::Debug(_) => match batch.request().decode() {
                 Ok(payload) => Prepared::Decoded(payload),
                 Err(error) => Prepared::Undecodable(error.to_string()),
             },
@@ -120,8 +125,8 @@ impl Exporter {
     /// Sends one prepared batch; `Ok` carries how many items the backend rejected.
     pub async fn send(&self, prepared: &Prepared) -> Result<u64, ExportError> {
         match (self, prepared) {
-            (Exporter::Grpc(exporter), Prepared::Encoded { signal, bytes, .. }) => {
-                exporter.send(*signal, bytes).await
+            (Exporter::Grpc(exporter), Prepared::Parts { signal, parts }) => {
+                exporter.send(*signal, parts).await
             }
             (
                 Exporter::Http(exporter),

@@ -60,10 +60,11 @@ impl GrpcExporter {
         })
     }
 
-    /// Sends one encoded batch; returns how many items the backend rejected.
-    pub async fn send(&self, signal: Signal, bytes: &Bytes) -> Result<u64, ExportError> {
+    /// Sends one encoded batch (its requests' bytes, in order); returns how many items the
+    /// backend rejected.
+    pub async fn send(&self, signal: Signal, parts: &[Bytes]) -> Result<u64, ExportError> {
         let route = route(&self.routes, signal)?;
-        let call = self.call(route, signal, bytes.clone());
+        let call = self.call(route, signal, parts.to_vec());
         match tokio::time::timeout(route.timeout, call).await {
             Ok(Ok(rejected)) => Ok(rejected),
             Ok(Err(status)) => Err(match transport_failure(&status) {
@@ -81,7 +82,7 @@ impl GrpcExporter {
         &self,
         route: &Route,
         signal: Signal,
-        bytes: Bytes,
+        parts: Vec<Bytes>,
     ) -> Result<u64, tonic::Status> {
         let mut client =
             tonic::client::Grpc::new(route.channel.clone()).max_encoding_message_size(usize::MAX);
@@ -91,7 +92,7 @@ impl GrpcExporter {
         client.ready().await.map_err(|err| {
             tonic::Status::unavailable(format!("connection: {}", error_chain(&err)))
         })?;
-        let mut request = tonic::Request::new(bytes);
+        let mut request = tonic::Request::new(parts);
         *request.metadata_mut() = route.metadata.clone();
         request.set_timeout(route.timeout);
         let response = client

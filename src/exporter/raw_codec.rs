@@ -1,5 +1,7 @@
-//! A gRPC codec that sends an already encoded OTLP request as it is, so a batch is encoded once
-//! however many times it is retried, and decodes the export response's partial success.
+//! A gRPC codec that sends already encoded OTLP requests as they are — a batch's requests
+//! written one after the other into the message, which makes them one request — so a batch is
+//! encoded once however many times it is retried; it decodes the export response's partial
+//! success.
 
 use bytes::{BufMut, Bytes};
 use prost::Message;
@@ -29,7 +31,7 @@ pub struct RawEncoder;
 pub struct ResponseDecoder;
 
 impl Codec for RawCodec {
-    type Encode = Bytes;
+    type Encode = Vec<Bytes>;
     type Decode = ExportResponse;
     type Encoder = RawEncoder;
     type Decoder = ResponseDecoder;
@@ -44,11 +46,14 @@ impl Codec for RawCodec {
 }
 
 impl Encoder for RawEncoder {
-    type Item = Bytes;
+    type Item = Vec<Bytes>;
     type Error = Status;
 
-    fn encode(&mut self, item: Bytes, buf: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        buf.put(item);
+    fn encode(&mut self, parts: Vec<Bytes>, buf: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        buf.reserve(parts.iter().map(Bytes::len).sum());
+        for part in parts {
+            buf.put(part);
+        }
         Ok(())
     }
 }
