@@ -6,7 +6,7 @@
 use crate::metrics::CallRecord;
 use crate::otlp::added::Added;
 use crate::otlp::view::{Attributes, SpanView, TraceRequestView};
-use crate::telemetry::Label;
+use crate::telemetry::label_values;
 use opentelemetry_proto::tonic::common::v1::{
     any_value::Value, AnyValue, InstrumentationScope, KeyValue,
 };
@@ -69,33 +69,12 @@ pub enum Release {
     Shutdown,
 }
 
-impl Release {
-    pub const ALL: [Release; 4] = [
-        Self::Resolved,
-        Self::ReachedRoot,
-        Self::Timeout,
-        Self::Shutdown,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Resolved => "resolved",
-            Self::ReachedRoot => "reached_root",
-            Self::Timeout => "timeout",
-            Self::Shutdown => "shutdown",
-        }
-    }
-}
-
-impl Label for Release {
-    const ALL: &'static [Self] = &Self::ALL;
-    fn as_str(self) -> &'static str {
-        Release::as_str(self)
-    }
-    fn index(self) -> usize {
-        self as usize
-    }
-}
+label_values!(Release {
+    Resolved => "resolved",
+    ReachedRoot => "reached_root",
+    Timeout => "timeout",
+    Shutdown => "shutdown",
+});
 
 /// A span of a trace with held spans: its parent and the attribution values it carries.
 #[derive(Debug, Clone)]

@@ -2,7 +2,7 @@
 //! catalog lookup, the duplicate rules), written on the span, counted and used as a metric
 //! dimension.
 
-use crate::telemetry::Label;
+use crate::telemetry::label_values;
 
 /// Why a span with token usage carries no cost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,32 +16,10 @@ pub enum UnpricedReason {
     Duplicate,
 }
 
-impl UnpricedReason {
-    pub const ALL: [UnpricedReason; 5] = [
-        Self::UnknownModel,
-        Self::MissingModel,
-        Self::InvalidUsage,
-        Self::AggregateSpan,
-        Self::Duplicate,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::UnknownModel => "unknown_model",
-            Self::MissingModel => "missing_model",
-            Self::InvalidUsage => "invalid_usage",
-            Self::AggregateSpan => "aggregate_span",
-            Self::Duplicate => "duplicate",
-        }
-    }
-}
-
-impl Label for UnpricedReason {
-    const ALL: &'static [Self] = &Self::ALL;
-    fn as_str(self) -> &'static str {
-        UnpricedReason::as_str(self)
-    }
-    fn index(self) -> usize {
-        self as usize
-    }
-}
+label_values!(UnpricedReason {
+    UnknownModel => "unknown_model",
+    MissingModel => "missing_model",
+    InvalidUsage => "invalid_usage",
+    AggregateSpan => "aggregate_span",
+    Duplicate => "duplicate",
+});

@@ -3,7 +3,7 @@
 //! timeouts — idle, request headers, maximum age — shared by the gRPC and HTTP receivers.
 
 use super::pings::{PingPolicy, PingWatch};
-use crate::telemetry::Label;
+use crate::telemetry::label_values;
 use pin_project_lite::pin_project;
 use std::io;
 use std::pin::Pin;
@@ -43,37 +43,14 @@ pub enum CloseReason {
     TlsHandshake,
 }
 
-impl CloseReason {
-    pub const ALL: [CloseReason; 6] = [
-        Self::Idle,
-        Self::HeaderTimeout,
-        Self::MaxAge,
-        Self::AgeGrace,
-        Self::TooManyPings,
-        Self::TlsHandshake,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Idle => "idle",
-            Self::HeaderTimeout => "read_header_timeout",
-            Self::MaxAge => "max_connection_age",
-            Self::AgeGrace => "max_connection_age_grace",
-            Self::TooManyPings => "too_many_pings",
-            Self::TlsHandshake => "tls_handshake",
-        }
-    }
-}
-
-impl Label for CloseReason {
-    const ALL: &'static [Self] = &Self::ALL;
-    fn as_str(self) -> &'static str {
-        CloseReason::as_str(self)
-    }
-    fn index(self) -> usize {
-        self as usize
-    }
-}
+label_values!(CloseReason {
+    Idle => "idle",
+    HeaderTimeout => "read_header_timeout",
+    MaxAge => "max_connection_age",
+    AgeGrace => "max_connection_age_grace",
+    TooManyPings => "too_many_pings",
+    TlsHandshake => "tls_handshake",
+});
 
 /// What the watcher does with a connection now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

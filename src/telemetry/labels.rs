@@ -15,6 +15,43 @@ pub trait Label: Copy + 'static {
     fn index(self) -> usize;
 }
 
+/// Gives a fieldless enum, whose variants are listed in declaration order with their texts, an
+/// `ALL` array, `as_str`, and the [`Label`] implementation built from them:
+/// `label_values!(Release { Resolved => "resolved", Timeout => "timeout" });`
+macro_rules! label_values {
+    ($type:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $type {
+            pub const ALL: [$type; [$($text),+].len()] = [$($type::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($type::$variant => $text),+
+                }
+            }
+        }
+
+        // `index` is the discriminant: the list must follow the declaration order.
+        const _: () = {
+            let mut index = 0;
+            while index < <$type>::ALL.len() {
+                assert!(<$type>::ALL[index] as usize == index, "variants out of order");
+                index += 1;
+            }
+        };
+
+        impl $crate::telemetry::Label for $type {
+            const ALL: &'static [Self] = &<$type>::ALL;
+            fn as_str(self) -> &'static str {
+                <$type>::as_str(self)
+            }
+            fn index(self) -> usize {
+                self as usize
+            }
+        }
+    };
+}
+pub(crate) use label_values;
+
 /// The most values one label may have.
 pub const MAX_VALUES: usize = 8;
 

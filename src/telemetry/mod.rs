@@ -12,6 +12,7 @@ mod receiver_counters;
 pub use counters::AgentCounters;
 pub use exporter_counters::ExporterCounters;
 pub use health::Health;
+pub(crate) use labels::label_values;
 pub use labels::Label;
 pub use ratelimit::RateLimitedLog;
 pub use receiver_counters::{Listener, MemoryRefusal, ReceiverCounters};
