@@ -49,30 +49,21 @@ impl<'a, 'c> PriceMemo<'a, 'c> {
         batch: bool,
     ) -> Option<AppliedPrice> {
         let catalog = self.catalog;
-        let Some(known) = self.models.iter().position(|known| known.name == model) else {
-            let found = catalog.lookup(model);
-            let applied = found
-                .as_ref()
-                .map(|found| catalog.apply(found, at, total_input, batch));
-            if self.models.len() < MAX_MODELS {
-                let applied_here = match (&found, &applied) {
-                    (Some(found), Some(applied)) => vec![(
-                        Terms {
-                            at,
-                            batch,
-                            tier: Catalog::tier_of(found, at, total_input),
-                        },
-                        applied.clone(),
-                    )],
-                    _ => Vec::new(),
-                };
+        let known = match self.models.iter().position(|known| known.name == model) {
+            Some(known) => known,
+            None if self.models.len() < MAX_MODELS => {
                 self.models.push(Model {
                     name: model,
-                    found,
-                    applied: applied_here,
+                    found: catalog.lookup(model),
+                    applied: Vec::new(),
                 });
+                self.models.len() - 1
             }
-            return applied;
+            None => {
+                return catalog
+                    .lookup(model)
+                    .map(|found| catalog.apply(&found, at, total_input, batch))
+            }
         };
         let known = &mut self.models[known];
         let found = known.found.as_ref()?;
