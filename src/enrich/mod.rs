@@ -291,6 +291,11 @@ impl Enricher {
                 .as_ref()
                 .map(|dimensions| dimensions.of_call(facts, span, resource))
         };
+        let usage = self.reader.read(span.attributes(), span.name(), source);
+        // Most spans carry no usage: they are decided by the one walk over their attributes.
+        if matches!(usage, SpanUsage::Absent) || names::already_enriched(span.attributes()) {
+            return None;
+        }
         // Nanoseconds as seconds: the same digits, nine of them after the point.
         let duration_seconds = Decimal::from_i128_with_scale(
             i128::from(
@@ -307,11 +312,6 @@ impl Enricher {
             call: None,
             duration_seconds,
         };
-        let usage = self.reader.read(span.attributes(), span.name(), source);
-        // Most spans carry no usage: they are decided by the one walk over their attributes.
-        if matches!(usage, SpanUsage::Absent) || names::already_enriched(span.attributes()) {
-            return None;
-        }
         match usage {
             SpanUsage::Absent => None,
             SpanUsage::Aggregate => Some(bare(Pricing::Unpriced(UnpricedReason::AggregateSpan))),
