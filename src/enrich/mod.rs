@@ -291,6 +291,9 @@ impl Enricher {
                 .as_ref()
                 .map(|dimensions| dimensions.of_call(facts, span, resource))
         };
+        if !span.may_carry_gen_ai() {
+            return None;
+        }
         let usage = self.reader.read(span.attributes(), span.name(), source);
         // Most spans carry no usage: they are decided by the one walk over their attributes.
         if matches!(usage, SpanUsage::Absent) || names::already_enriched(span.attributes()) {

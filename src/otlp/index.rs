@@ -79,6 +79,27 @@ pub struct SpanEntry {
     pub end_time_unix_nano: u64,
     /// `status.code` (0 when there is no status).
     pub status_code: i32,
+    /// Some attribute key lies in a gen_ai namespace ([`in_gen_ai_namespace`]).
+    pub gen_ai_keys: bool,
+}
+
+/// The namespaces of every attribute name a usage dialect uses: a span none of whose
+/// attribute keys lies in one carries no usage and says nothing of a model call.
+pub const GEN_AI_KEY_PREFIXES: [&str; 6] = [
+    "gen_ai.",
+    "llm.",
+    "ai.",
+    "anthropic.",
+    "openinference.",
+    "traceloop.",
+];
+
+/// Whether `key` starts with one of [`GEN_AI_KEY_PREFIXES`].
+#[inline]
+pub fn in_gen_ai_namespace(key: &[u8]) -> bool {
+    GEN_AI_KEY_PREFIXES
+        .iter()
+        .any(|prefix| key.starts_with(prefix.as_bytes()))
 }
 
 /// The index of one request. `unusual` marks valid input the views do not model (a singular

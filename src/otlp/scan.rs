@@ -69,8 +69,8 @@ pub fn scan_logs(bytes: &[u8]) -> Result<u64, ScanError> {
 
 /// What a signal reads during the walk. `msg` is the message the field belongs to (for
 /// `enter`/`exit`, the message entered); every method has a no-op default. A visitor is not
-/// told of `KeyValue` and `AnyValue` messages nor of anything inside them: the walk reads
-/// attributes on a path of their own.
+/// told of `KeyValue` and `AnyValue` messages nor of anything inside them, only of each
+/// attribute's key: the walk reads attributes on a path of their own.
 trait Visitor {
     /// A message field was found; its body is walked next.
     fn enter(&mut self, _msg: Msg, _frame: Frame) {}
@@ -80,6 +80,9 @@ trait Visitor {
     fn scalar(&mut self, _msg: Msg, _field: u32, _value: u64) {}
     /// A string (already UTF-8 checked) or bytes field.
     fn bytes(&mut self, _msg: Msg, _field: u32, _value: ByteRange) {}
+    /// The key of a `KeyValue` in a field of `parent`, as prost keeps it: the last given,
+    /// empty when none is.
+    fn attribute_key(&mut self, _parent: Msg, _key: &[u8]) {}
 }
 
 fn walk<V: Visitor>(
@@ -270,13 +273,14 @@ impl<V: Visitor> Walker<V> {
 
     /// A `KeyValue`, the bulk of every request, read without the table for its usual fields
     /// (a key, an `AnyValue`); anything else goes through [`Self::one_slow`], so the rules
-    /// are the table's. The visitor is not told of what is inside attributes.
-    fn key_value(&mut self, mut reader: Reader<'_>, budget: u32) -> Result<(), Stop> {
+    /// are the table's. The visitor is told of the key, not of what is inside.
+    fn key_value(&mut self, parent: Msg, mut reader: Reader<'_>, budget: u32) -> Result<(), Stop> {
         const SCHEMA: &Schema = &schema::KEY_VALUE;
+        let mut key: &[u8] = &[];
         while !reader.is_done() {
             let tag = reader.pos();
             match read!(self, reader.key(), SCHEMA.name) {
-                (1, WireType::Len) => self.utf8(&mut reader, KEY_VALUE_KEY)?,
+                (1, WireType::Len) => key = self.utf8(&mut reader, KEY_VALUE_KEY)?,
                 (2, WireType::Len) if budget > 0 => {
                     let body = read!(self, reader.len_delimited(), KEY_VALUE_VALUE);
                     self.any_value(body, budget - 1)?;
@@ -286,6 +290,7 @@ impl<V: Visitor> Walker<V> {
                 }
             }
         }
+        self.visitor.attribute_key(parent, key);
         Ok(())
     }
 
@@ -296,7 +301,9 @@ impl<V: Visitor> Walker<V> {
         while !reader.is_done() {
             let tag = reader.pos();
             match read!(self, reader.key(), SCHEMA.name) {
-                (1, WireType::Len) => self.utf8(&mut reader, ANY_VALUE_STRING)?,
+                (1, WireType::Len) => {
+                    self.utf8(&mut reader, ANY_VALUE_STRING)?;
+                }
                 (number @ (2 | 3 | 8), WireType::Varint) => {
                     if let Err(error) = reader.varint() {
                         return Err(self.fail(error, field_name(SCHEMA, number)));
@@ -320,14 +327,14 @@ impl<V: Visitor> Walker<V> {
         Ok(())
     }
 
-    /// A string field's length and UTF-8 body.
+    /// A string field's length and UTF-8 body; the body.
     #[inline(always)]
-    fn utf8(&mut self, reader: &mut Reader<'_>, name: &'static str) -> Result<(), Stop> {
+    fn utf8<'a>(&mut self, reader: &mut Reader<'a>, name: &'static str) -> Result<&'a [u8], Stop> {
         let body = read!(self, reader.len_delimited(), name);
         if !is_utf8(body.rest()) {
             return Err(self.fail_at(body.pos(), wire::INVALID_STRING, name));
         }
-        Ok(())
+        Ok(body.rest())
     }
 
     /// One known field whose key (at `tag`) was just read.
@@ -390,7 +397,7 @@ impl<V: Visitor> Walker<V> {
                     body: range(body.pos(), body.end()),
                 };
                 match child.msg {
-                    Msg::KeyValue => self.key_value(body, budget - 1)?,
+                    Msg::KeyValue => self.key_value(msg, body, budget - 1)?,
                     Msg::AnyValue => self.any_value(body, budget - 1)?,
                     _ => {
                         self.visitor.enter(child.msg, frame);

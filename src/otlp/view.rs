@@ -86,6 +86,12 @@ pub trait SpanView<'a>: Copy {
     fn end_time_unix_nano(self) -> u64;
     /// `status.code`, 0 (unset) without a status.
     fn status_code(self) -> i32;
+    /// False only when no attribute key of the span lies in a gen_ai namespace
+    /// ([`super::index::GEN_AI_KEY_PREFIXES`]): then it is no model call and carries no usage,
+    /// which a view that knows it saves reading the attributes to find out.
+    fn may_carry_gen_ai(self) -> bool {
+        true
+    }
 }
 
 /// Where a span sits in its request: (resource, scope, span) indexes.

@@ -211,6 +211,9 @@ impl<'a> SpanView<'a> for WireSpan<'a> {
     fn status_code(self) -> i32 {
         self.entry.status_code
     }
+    fn may_carry_gen_ai(self) -> bool {
+        self.entry.gen_ai_keys
+    }
 }
 
 /// A scanned trace request: its bytes, their index and, when given, a cache of parsed

@@ -5,6 +5,8 @@
 //! then the Vercel AI SDK (v6, v5, v4), then Sentry. For the model, every response-model name
 //! outranks every request-model name (the response model is what was billed).
 
+use crate::otlp::index::in_gen_ai_namespace;
+
 /// What an attribute says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
@@ -99,13 +101,7 @@ pub fn classify(key: &str) -> Option<Known> {
     use Dialect::*;
     use Field::*;
     // Cheap rejection of the many attributes that belong to no dialect.
-    if !(key.starts_with("gen_ai.")
-        || key.starts_with("llm.")
-        || key.starts_with("ai.")
-        || key.starts_with("anthropic.")
-        || key.starts_with("openinference.")
-        || key.starts_with("traceloop."))
-    {
+    if !in_gen_ai_namespace(key.as_bytes()) {
         return None;
     }
     match key {

@@ -5,7 +5,8 @@
 
 use super::Visitor;
 use crate::otlp::index::{
-    ByteRange, Children, Frame, ResourceSpansEntry, ScopeSpansEntry, SpanEntry, TracesIndex,
+    in_gen_ai_namespace, ByteRange, Children, Frame, ResourceSpansEntry, ScopeSpansEntry,
+    SpanEntry, TracesIndex,
 };
 use crate::otlp::schema::Msg;
 use crate::otlp::validate::InvalidRequest;
@@ -228,6 +229,13 @@ impl Visitor for Traces<'_> {
                 }
             }
             _ => {}
+        }
+    }
+
+    #[inline]
+    fn attribute_key(&mut self, parent: Msg, key: &[u8]) {
+        if parent == Msg::Span && !self.span.gen_ai_keys {
+            self.span.gen_ai_keys = in_gen_ai_namespace(key);
         }
     }
 }

@@ -7,7 +7,10 @@ mod probe;
 mod strategies;
 
 use super::*;
-use crate::otlp::index::{Children, ResourceSpansEntry, ScopeSpansEntry, SpanEntry};
+use crate::otlp::index::{
+    in_gen_ai_namespace, Children, ResourceSpansEntry, ScopeSpansEntry, SpanEntry,
+    GEN_AI_KEY_PREFIXES,
+};
 use crate::otlp::validate::{check_logs, check_metrics, check_traces};
 use crate::otlp::wire::{put_key, put_varint};
 use crate::otlp::Payload;
@@ -202,7 +205,12 @@ fn span_agrees(bytes: &[u8], entry: &SpanEntry, span: &Span) -> Result<(), Strin
         && entry.name.of(bytes) == span.name.as_bytes()
         && entry.start_time_unix_nano == span.start_time_unix_nano
         && entry.end_time_unix_nano == span.end_time_unix_nano
-        && entry.status_code == code;
+        && entry.status_code == code
+        && entry.gen_ai_keys
+            == span
+                .attributes
+                .iter()
+                .any(|attribute| in_gen_ai_namespace(attribute.key.as_bytes()));
     let within = |range: ByteRange| {
         range.is_empty()
             || (entry.frame.body.start <= range.start && range.end <= entry.frame.body.end)
@@ -368,10 +376,48 @@ fn the_index_locates_every_frame_and_the_span_fields() {
                 start_time_unix_nano: 10,
                 end_time_unix_nano: 20,
                 status_code: 2,
+                gen_ai_keys: false,
             }],
             unusual: false,
         }
     );
+}
+
+#[test]
+fn a_span_is_marked_by_the_keys_of_its_own_attributes_as_prost_keeps_them() {
+    let string = |text: &[u8]| len(1, text);
+    let attribute = |key: &[u8]| len(9, &cat(&[&len(1, key), &len(2, &string(b"v"))]));
+    let marked = |rest: &[u8]| {
+        let bytes = request_of_span(&span(rest));
+        assert_eq!(traces(&bytes), Verdict::Accepted);
+        scan_traces(&bytes).unwrap().spans[0].gen_ai_keys
+    };
+    for key in GEN_AI_KEY_PREFIXES {
+        assert!(marked(&attribute(format!("{key}x").as_bytes())), "{key}");
+    }
+    assert!(marked(&cat(&[
+        &attribute(b"http.method"),
+        &attribute(b"llm.model_name")
+    ])));
+    assert!(!marked(&attribute(b"http.method")));
+    assert!(!marked(&attribute(b"gen_ai")));
+    assert!(!marked(&attribute(b"xgen_ai.system")));
+    // An event's attribute, or a key inside a value, is not the span's.
+    let event = len(
+        11,
+        &len(3, &cat(&[&len(1, b"gen_ai.system"), &len(2, b"")])),
+    );
+    assert!(!marked(&event));
+    let nested = cat(&[&len(1, b"gen_ai.system"), &len(2, &string(b"v"))]);
+    let list = len(6, &len(1, &nested));
+    assert!(!marked(&len(
+        9,
+        &cat(&[&len(1, b"http.body"), &len(2, &list)])
+    )));
+    // A key given twice: the last one counts, as prost keeps it.
+    let twice = |first: &[u8], last: &[u8]| len(9, &cat(&[&len(1, first), &len(1, last)]));
+    assert!(!marked(&twice(b"gen_ai.system", b"http.method")));
+    assert!(marked(&twice(b"http.method", b"gen_ai.system")));
 }
 
 #[test]
