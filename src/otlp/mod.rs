@@ -13,6 +13,7 @@ pub mod retry_info;
 pub mod scan;
 pub mod schema;
 pub mod splice;
+pub mod text;
 pub mod validate;
 pub mod view;
 pub mod wire;

@@ -13,6 +13,7 @@
 
 use super::index::{ByteRange, Frame, TracesIndex};
 use super::schema::{self, Field, Kind, Label, Msg, Schema, Width};
+use super::text;
 use super::validate::InvalidRequest;
 use super::wire::{self, Reader, WireError, WireType};
 use signals::{Logs, Metrics, Traces};
@@ -153,47 +154,6 @@ fn range(start: usize, end: usize) -> ByteRange {
     }
 }
 
-/// Whether `bytes` is UTF-8. Short ASCII strings, most keys and values, are settled here
-/// without a call; the rest by the standard library (which has its own ASCII path).
-#[inline(always)]
-fn is_utf8(bytes: &[u8]) -> bool {
-    (bytes.len() <= 32 && is_ascii_short(bytes)) || std::str::from_utf8(bytes).is_ok()
-}
-
-/// Whether no byte of `bytes` (at most 32 long, not checked) has its high bit set, reading
-/// whole words, the last one overlapping the one before.
-#[inline(always)]
-fn is_ascii_short(bytes: &[u8]) -> bool {
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let word = |at: usize| {
-        bytes
-            .get(at..at + 8)
-            .and_then(|word| <[u8; 8]>::try_from(word).ok())
-            .map_or(HIGH, u64::from_le_bytes)
-    };
-    let half = |at: usize| {
-        bytes
-            .get(at..at + 4)
-            .and_then(|half| <[u8; 4]>::try_from(half).ok())
-            .map_or(HIGH, |half| u64::from(u32::from_le_bytes(half)))
-    };
-    let n = bytes.len();
-    let high = if n >= 8 {
-        let mut high = word(n - 8);
-        let mut at = 0;
-        while at + 8 < n {
-            high |= word(at);
-            at += 8;
-        }
-        high
-    } else if n >= 4 {
-        half(0) | half(n - 4)
-    } else {
-        bytes.iter().fold(0, |high, &byte| high | u64::from(byte))
-    };
-    high & HIGH == 0
-}
-
 /// `Ok` of a wire read, or a stop recording its error as within `$within`.
 macro_rules! read {
     ($self:ident, $result:expr, $within:expr) => {
@@ -331,7 +291,7 @@ impl<V: Visitor> Walker<V> {
     #[inline(always)]
     fn utf8<'a>(&mut self, reader: &mut Reader<'a>, name: &'static str) -> Result<&'a [u8], Stop> {
         let body = read!(self, reader.len_delimited(), name);
-        if !is_utf8(body.rest()) {
+        if text::as_str(body.rest()).is_none() {
             return Err(self.fail_at(body.pos(), wire::INVALID_STRING, name));
         }
         Ok(body.rest())
@@ -378,7 +338,7 @@ impl<V: Visitor> Walker<V> {
                     return Err(self.fail_at(tag, wire::UNEXPECTED_WIRE_TYPE, name));
                 }
                 let body = read!(self, reader.len_delimited(), name);
-                if matches!(field.kind, Kind::String) && !is_utf8(body.rest()) {
+                if matches!(field.kind, Kind::String) && text::as_str(body.rest()).is_none() {
                     return Err(self.fail_at(body.pos(), wire::INVALID_STRING, name));
                 }
                 self.visitor

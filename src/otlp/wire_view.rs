@@ -74,18 +74,19 @@ impl<'a> Attributes<'a> for WireAttributes<'a> {
         }
     }
 
+    /// Through the keys parsed once when there is a cache: the lookups that follow reuse
+    /// them.
     fn entries_where<F: FnMut(&str) -> bool>(
         self,
         mut wanted: F,
     ) -> impl Iterator<Item = (&'a str, AttrValue<'a>)> {
-        let field = self.field;
-        Fields::new(self.body).filter_map(move |(number, value)| match value {
-            FieldValue::Bytes(kv) if number == field => {
-                let key = key_of(kv);
-                wanted(key).then(|| (key, value_of(kv)))
-            }
-            _ => None,
-        })
+        let keyed = match self.parsed {
+            Some(parsed) => Keyed::Parsed(parsed.get_or_init(|| self.keys()).iter()),
+            None => Keyed::Walked(self.walk()),
+        };
+        keyed
+            .filter(move |(key, _)| wanted(key))
+            .map(|(key, kv)| (key, value_of(kv)))
     }
 
     fn get(self, key: &str) -> Option<AttrValue<'a>> {
@@ -107,13 +108,34 @@ impl<'a> WireAttributes<'a> {
     /// Every attribute's key and encoded `KeyValue`, in order.
     fn keys(self) -> Parsed<'a> {
         let mut keys = Vec::with_capacity(TYPICAL_ATTRIBUTES);
-        keys.extend(
-            Fields::new(self.body).filter_map(|(number, value)| match value {
-                FieldValue::Bytes(kv) if number == self.field => Some((key_of(kv), kv)),
-                _ => None,
-            }),
-        );
+        keys.extend(self.walk());
         keys
+    }
+
+    /// Each attribute's key and encoded `KeyValue`, read from the body as it goes.
+    fn walk(self) -> impl Iterator<Item = (&'a str, &'a [u8])> {
+        let field = self.field;
+        Fields::new(self.body).filter_map(move |(number, value)| match value {
+            FieldValue::Bytes(kv) if number == field => Some((key_of(kv), kv)),
+            _ => None,
+        })
+    }
+}
+
+/// Keys and encoded `KeyValue`s, from the parsed list or from the body.
+enum Keyed<'a, W> {
+    Parsed(std::slice::Iter<'a, (&'a str, &'a [u8])>),
+    Walked(W),
+}
+
+impl<'a, W: Iterator<Item = (&'a str, &'a [u8])>> Iterator for Keyed<'a, W> {
+    type Item = (&'a str, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Keyed::Parsed(parsed) => parsed.next().copied(),
+            Keyed::Walked(walk) => walk.next(),
+        }
     }
 }
 
@@ -162,7 +184,7 @@ fn any_value(bytes: &[u8]) -> Option<AttrValue<'_>> {
 
 /// A string field the scan has checked.
 fn text_of(bytes: &[u8]) -> &str {
-    std::str::from_utf8(bytes).unwrap_or_default()
+    super::text::as_str(bytes).unwrap_or_default()
 }
 
 /// One span of a scanned request.

@@ -920,23 +920,6 @@ fn scan_time_per_span() {
     );
 }
 
-#[test]
-fn the_short_ascii_check_sees_a_high_bit_anywhere() {
-    for len in 0..=32 {
-        let ascii = vec![b'a'; len];
-        assert!(is_ascii_short(&ascii) && is_utf8(&ascii));
-        for at in 0..len {
-            let mut high = ascii.clone();
-            high[at] = 0x80;
-            assert!(!is_ascii_short(&high), "{len} {at}");
-            assert!(!is_utf8(&high));
-            high[at] = 0xC3;
-            high.insert(at + 1, 0xA9);
-            assert!(is_utf8(&high));
-        }
-    }
-}
-
 /// A log body of `arrays` array values around `lists` key-value lists, the deepest holding
 /// one `KeyValue` of fields `innermost`: that `KeyValue` is at depth 6 + 2 * arrays +
 /// 3 * (lists - 1).
