@@ -157,6 +157,10 @@ impl Memory<'_> {
         if let Some(earlier) = recent.earlier_span_of(call) {
             return Some(earlier);
         }
+        // Room first: a full memory that pushed before forgetting would double its buffer.
+        while recent.order.len() >= self.max_entries {
+            recent.forget_oldest();
+        }
         let sequence = recent.first + recent.order.len() as u64;
         let previous_in_trace = recent.newest_by_trace.insert(call.trace_id, sequence);
         recent.order.push_back(Remembered {
@@ -169,9 +173,6 @@ impl Memory<'_> {
             interval: call.interval,
             previous_in_trace: previous_in_trace.unwrap_or(u64::MAX),
         });
-        while recent.order.len() > self.max_entries {
-            recent.forget_oldest();
-        }
         None
     }
 }
@@ -410,6 +411,20 @@ mod tests {
             tracker.check_and_remember(&call(9, 0, None, (20, 2))),
             Some([2; 8])
         );
+    }
+
+    #[test]
+    fn a_full_memory_stays_in_the_room_made_for_it() {
+        let tracker = DuplicateTracker::new(Duration::from_secs(60), 1000);
+        let room = tracker.recent.lock().unwrap().order.capacity();
+        for span in 0..3000u32 {
+            let mut call = call(1, 0, None, (u64::from(span), 1));
+            call.span_id = [span.to_le_bytes(), [0; 4]].concat().try_into().unwrap();
+            assert_eq!(tracker.check_and_remember(&call), None);
+        }
+        let recent = tracker.recent.lock().unwrap();
+        assert_eq!(recent.order.len(), 1000);
+        assert_eq!(recent.order.capacity(), room);
     }
 
     #[test]
