@@ -144,8 +144,28 @@ fn key_value(bytes: &[u8]) -> (&str, AttrValue<'_>) {
     (key_of(bytes), value_of(bytes))
 }
 
+/// The key and the `AnyValue` body of a `KeyValue` laid out as encoders write it: one key,
+/// then one value that ends the message, both lengths a single byte. Then the key is the
+/// last one given and the value the only one, as prost would read them.
+#[inline]
+fn usual_layout(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let [0x0A, key_len, rest @ ..] = bytes else {
+        return None;
+    };
+    let key_len = usize::from(*key_len);
+    let (key, rest) = rest.split_at_checked(key_len)?;
+    let [0x12, value_len, value @ ..] = rest else {
+        return None;
+    };
+    (key_len < 0x80 && usize::from(*value_len) == value.len() && value.len() < 0x80)
+        .then_some((key, value))
+}
+
 /// A `KeyValue`'s key (the last given).
 fn key_of(bytes: &[u8]) -> &str {
+    if let Some((key, _)) = usual_layout(bytes) {
+        return text_of(key);
+    }
     Fields::new(bytes)
         .filter_map(|(number, field)| match (number, field) {
             (1, FieldValue::Bytes(text)) => Some(text),
@@ -157,6 +177,9 @@ fn key_of(bytes: &[u8]) -> &str {
 
 /// A `KeyValue`'s value: what its `AnyValue`s set last.
 fn value_of(bytes: &[u8]) -> AttrValue<'_> {
+    if let Some((_, value)) = usual_layout(bytes) {
+        return any_value(value).unwrap_or(AttrValue::Empty);
+    }
     Fields::new(bytes)
         .filter_map(|(number, field)| match (number, field) {
             (2, FieldValue::Bytes(any)) => any_value(any),
@@ -322,5 +345,72 @@ impl<'a> TraceRequestView<'a> for WireRequest<'a> {
             entry: &self.index.spans[at],
             parsed: self.cache.and_then(|cache| cache.spans.get(at)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::otlp::wire::{put_key, put_varint, WireType};
+
+    fn field(out: &mut Vec<u8>, number: u32, body: &[u8]) {
+        put_key(out, number, WireType::Len);
+        put_varint(out, body.len() as u64);
+        out.extend_from_slice(body);
+    }
+
+    fn string_value(text: &str) -> Vec<u8> {
+        let mut any = Vec::new();
+        field(&mut any, 1, text.as_bytes());
+        any
+    }
+
+    /// The key and value read field by field, as the general path does.
+    fn walked(bytes: &[u8]) -> (&str, AttrValue<'_>) {
+        let key = Fields::new(bytes)
+            .filter_map(|(number, value)| match (number, value) {
+                (1, FieldValue::Bytes(text)) => Some(text_of(text)),
+                _ => None,
+            })
+            .last()
+            .unwrap_or("");
+        let value = Fields::new(bytes)
+            .filter_map(|(number, value)| match (number, value) {
+                (2, FieldValue::Bytes(any)) => any_value(any),
+                _ => None,
+            })
+            .last()
+            .unwrap_or(AttrValue::Empty);
+        (key, value)
+    }
+
+    #[test]
+    fn the_usual_layout_reads_as_the_field_walk_does() {
+        let long = "k".repeat(200);
+        let mut cases: Vec<Vec<u8>> = Vec::new();
+        let mut kv = |parts: &[(u32, &[u8])]| {
+            let mut out = Vec::new();
+            for (number, body) in parts {
+                field(&mut out, *number, body);
+            }
+            cases.push(out);
+        };
+        kv(&[(1, b"gen_ai.system"), (2, &string_value("anthropic"))]);
+        kv(&[(1, b"empty.value"), (2, b"")]);
+        kv(&[(1, long.as_bytes()), (2, &string_value("v"))]);
+        kv(&[(1, b"long.value"), (2, &string_value(&long))]);
+        kv(&[(2, &string_value("first")), (1, b"value.before.key")]);
+        kv(&[(1, b"a"), (1, b"b"), (2, &string_value("twice"))]);
+        kv(&[
+            (1, b"a"),
+            (2, &string_value("one")),
+            (2, &string_value("two")),
+        ]);
+        kv(&[(1, b"no.value")]);
+        for case in &cases {
+            assert_eq!(key_value(case), walked(case), "{case:?}");
+        }
+        assert!(usual_layout(&cases[0]).is_some());
+        assert!(usual_layout(&cases[2]).is_none() && usual_layout(&cases[3]).is_none());
     }
 }
