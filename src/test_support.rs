@@ -92,3 +92,25 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// The trace requests real instrumentation sent (tests/corpus/instrumentation, captured by
+/// tests/python/capture_corpus.py), by file name, in name order.
+pub fn instrumentation_corpus() -> Vec<(String, Vec<u8>)> {
+    let directory = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus/instrumentation");
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(directory)
+        .unwrap_or_else(|err| panic!("{directory}: {err}"))
+        .map(|entry| {
+            let path = entry.expect("a directory entry").path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&path).expect("a readable corpus file"))
+        })
+        .filter(|(name, _)| name.ends_with(".binpb"))
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 3,
+        "{directory} holds {} requests",
+        files.len()
+    );
+    files
+}

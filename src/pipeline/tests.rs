@@ -462,6 +462,22 @@ proptest! {
     }
 }
 
+/// What OpenLLMetry and OpenInference really sent, one request after the other through each
+/// path; the calls in them are priced and recorded alike.
+#[test]
+fn captured_requests_of_real_instrumentation_take_both_paths_alike() {
+    let corpus = crate::test_support::instrumentation_corpus();
+    let requests: Vec<Vec<u8>> = corpus.iter().map(|(_, bytes)| bytes.clone()).collect();
+    let mut records = 0;
+    for ((name, _), (expected, wire)) in corpus.iter().zip(both_paths(&requests)) {
+        if let Some(difference) = first_difference(&expected, &wire) {
+            panic!("{name}: {difference}");
+        }
+        records += expected.records.len();
+    }
+    assert!(records >= 10, "only {records} calls recorded");
+}
+
 /// The first thing two outcomes differ in, briefly.
 fn first_difference(expected: &Outcome, wire: &Outcome) -> Option<String> {
     if expected.items != wire.items {

@@ -322,6 +322,23 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// What OpenLLMetry and OpenInference really sent (the SDK's own encoder), reshaped and
+    /// mutated.
+    #[test]
+    fn captured_requests_of_real_instrumentation_agree(
+        mutations in vec(mutation(), 1..5),
+        seed in any::<u64>(),
+    ) {
+        for (name, bytes) in crate::test_support::instrumentation_corpus() {
+            prop_assert_eq!(agree(Signal::Traces, &bytes), Ok(Verdict::Accepted), "{}", name);
+            all_agree(Signal::Traces, &schema::EXPORT_TRACE_SERVICE_REQUEST, &bytes, &mutations, seed)?;
+        }
+    }
+}
+
 #[test]
 fn the_varint_padding_stays_within_ten_bytes() {
     let mut rng = Rng(7);
