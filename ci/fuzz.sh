@@ -30,6 +30,8 @@ scan="$target_dir/debug/scan"
 seeds="$(mktemp -d)"
 trap 'rm -rf "$seeds"' EXIT
 "$target_dir/debug/seeds" "$seeds"
+# What real instrumentation sent, as captured for the differential tests.
+cp tests/corpus/instrumentation/*.binpb "$seeds"/
 for seed in "$seeds"/*; do
     "$scan" < "$seed"
 done

@@ -334,6 +334,10 @@ proptest! {
     ) {
         for (name, bytes) in crate::test_support::instrumentation_corpus() {
             prop_assert_eq!(agree(Signal::Traces, &bytes), Ok(Verdict::Accepted), "{}", name);
+            // Read as the other signals too, as the fuzz target reads its seeds.
+            for signal in [Signal::Metrics, Signal::Logs] {
+                agree(signal, &bytes).map_err(TestCaseError::fail)?;
+            }
             all_agree(Signal::Traces, &schema::EXPORT_TRACE_SERVICE_REQUEST, &bytes, &mutations, seed)?;
         }
     }
