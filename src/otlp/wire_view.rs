@@ -45,22 +45,34 @@ pub struct WireAttributes<'a> {
     parsed: Option<&'a OnceCell<Parsed<'a>>>,
 }
 
-pub struct WireAttributeIter<'a> {
+/// Each attribute's key and encoded `KeyValue`, read from the body as it goes.
+pub struct KeyValues<'a> {
     fields: Fields<'a>,
     field: u32,
 }
 
-impl<'a> Iterator for WireAttributeIter<'a> {
-    type Item = (&'a str, AttrValue<'a>);
+impl<'a> Iterator for KeyValues<'a> {
+    type Item = (&'a str, &'a [u8]);
 
     fn next(&mut self) -> Option<Self::Item> {
         let field = self.field;
         self.fields
             .by_ref()
             .find_map(|(number, value)| match value {
-                FieldValue::Bytes(kv) if number == field => Some(key_value(kv)),
+                FieldValue::Bytes(kv) if number == field => Some((key_of(kv), kv)),
                 _ => None,
             })
+    }
+}
+
+/// Each attribute's key and value.
+pub struct WireAttributeIter<'a>(KeyValues<'a>);
+
+impl<'a> Iterator for WireAttributeIter<'a> {
+    type Item = (&'a str, AttrValue<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|(key, kv)| (key, value_of(kv)))
     }
 }
 
@@ -68,10 +80,7 @@ impl<'a> Attributes<'a> for WireAttributes<'a> {
     type Iter = WireAttributeIter<'a>;
 
     fn entries(self) -> WireAttributeIter<'a> {
-        WireAttributeIter {
-            fields: Fields::new(self.body),
-            field: self.field,
-        }
+        WireAttributeIter(self.walk())
     }
 
     /// Through the keys parsed once when there is a cache: the lookups that follow reuse
@@ -112,23 +121,21 @@ impl<'a> WireAttributes<'a> {
         keys
     }
 
-    /// Each attribute's key and encoded `KeyValue`, read from the body as it goes.
-    fn walk(self) -> impl Iterator<Item = (&'a str, &'a [u8])> {
-        let field = self.field;
-        Fields::new(self.body).filter_map(move |(number, value)| match value {
-            FieldValue::Bytes(kv) if number == field => Some((key_of(kv), kv)),
-            _ => None,
-        })
+    fn walk(self) -> KeyValues<'a> {
+        KeyValues {
+            fields: Fields::new(self.body),
+            field: self.field,
+        }
     }
 }
 
 /// Keys and encoded `KeyValue`s, from the parsed list or from the body.
-enum Keyed<'a, W> {
+enum Keyed<'a> {
     Parsed(std::slice::Iter<'a, (&'a str, &'a [u8])>),
-    Walked(W),
+    Walked(KeyValues<'a>),
 }
 
-impl<'a, W: Iterator<Item = (&'a str, &'a [u8])>> Iterator for Keyed<'a, W> {
+impl<'a> Iterator for Keyed<'a> {
     type Item = (&'a str, &'a [u8]);
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -137,11 +144,6 @@ impl<'a, W: Iterator<Item = (&'a str, &'a [u8])>> Iterator for Keyed<'a, W> {
             Keyed::Walked(walk) => walk.next(),
         }
     }
-}
-
-/// A `KeyValue`: the last key and the last value given win, as prost merges them.
-fn key_value(bytes: &[u8]) -> (&str, AttrValue<'_>) {
-    (key_of(bytes), value_of(bytes))
 }
 
 /// The key and the `AnyValue` body of a `KeyValue` laid out as encoders write it: one key,
@@ -408,7 +410,7 @@ mod tests {
         ]);
         kv(&[(1, b"no.value")]);
         for case in &cases {
-            assert_eq!(key_value(case), walked(case), "{case:?}");
+            assert_eq!((key_of(case), value_of(case)), walked(case), "{case:?}");
         }
         assert!(usual_layout(&cases[0]).is_some());
         assert!(usual_layout(&cases[2]).is_none() && usual_layout(&cases[3]).is_none());
