@@ -319,8 +319,9 @@ impl Agent {
                 stopped(stop_exporters.subscribe()),
             ),
         ));
-        tracing::info!(address = %telemetry_address, "health and metrics at /healthz, /readyz, /metrics");
+        // Ready before the address is logged: whoever waits for that line finds /readyz true.
         health.set_ready(true);
+        tracing::info!(address = %telemetry_address, "health and metrics at /healthz, /readyz, /metrics");
         Ok(Agent {
             grpc_address,
             http_address,
