@@ -48,6 +48,10 @@ struct PriceArgs {
     /// The model id as the provider or instrumentation reports it.
     #[arg(long, required_unless_present = "list")]
     model: Option<String>,
+    /// The provider as spans name it (`gen_ai.provider.name`: anthropic, openai, aws.bedrock,
+    /// azure.ai.openai, gcp.vertex_ai…); genai-prices' data is searched by provider first.
+    #[arg(long)]
+    provider: Option<String>,
     /// Input tokens neither read from nor written to the cache.
     #[arg(long, default_value_t = 0)]
     input: u64,
@@ -142,6 +146,7 @@ fn price(components: &Components, args: PriceArgs) -> ExitCode {
     }
     let question = PriceQuestion {
         model: args.model.unwrap_or_default(),
+        provider: args.provider,
         uncached_input: args.input,
         output: args.output,
         cache_read: args.cache_read,

@@ -1080,8 +1080,9 @@ fn cases() -> Vec<Case> {
         )
         .config("pricing:\n  bedrock_regional_multiplier: \"1.25\"\n")
         .priced("claude-haiku-4-5@2026-01-01+bedrock_regional", dec!(1.25)), // 1M × 1 × 1.25 / 1M
+        // Off in the agent's entries and in genai-prices' data.
         case("disabled_builtin_is_unknown", semconv("gpt-4o", 1_000, 0))
-            .config("pricing:\n  disable: [gpt-4o]\n")
+            .config("pricing:\n  disable: [gpt-4o, openai/gpt-4o]\n")
             .unpriced(UnknownModel),
         // ---------------------------------------------------------- unpriced
         case("unknown_model", semconv("llama-3.1-70b", 10, 10)).unpriced(UnknownModel),

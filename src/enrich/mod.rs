@@ -16,7 +16,7 @@ use crate::metrics::{CallRecord, Dimension};
 use crate::otlp::added::Added;
 use crate::otlp::view::{Attributes, SpanView, TraceRequestView};
 use crate::pricing::attributes as names;
-use crate::pricing::{cost_of, Catalog, CatalogError, CostBreakdown, UnpricedReason};
+use crate::pricing::{cost_of, Catalog, CatalogError, CostBreakdown, PriceTime, UnpricedReason};
 use crate::telemetry::AgentCounters;
 use crate::usage::{
     CallFacts, ExistingCost, SemanticsError, Source, SpanUsage, TokenUsage, UsageReader,
@@ -365,7 +365,7 @@ impl Enricher {
                 trusted_cost(existing),
             ),
             _ => {
-                let priced = Self::price_with(prices, facts, span_date(span))?;
+                let priced = Self::price_with(prices, facts, span_time(span))?;
                 let mut attributes = attributes::local_cost(
                     &facts.usage,
                     &priced.cost,
@@ -394,11 +394,20 @@ impl Enricher {
         Ok((attributes, cost))
     }
 
-    /// Prices the call a span describes, at the prices in force on `at`.
+    /// Prices the call a span describes, at the prices in force at the start of `at` (UTC).
     pub fn price(
         &self,
         facts: &CallFacts<'_>,
         at: ConfigDate,
+    ) -> Result<PricedCall, UnpricedReason> {
+        self.price_at(facts, PriceTime::day(at))
+    }
+
+    /// Prices the call a span describes, at the prices in force at `at`.
+    pub fn price_at(
+        &self,
+        facts: &CallFacts<'_>,
+        at: PriceTime,
     ) -> Result<PricedCall, UnpricedReason> {
         Self::price_with(&mut PriceMemo::new(&self.catalog), facts, at)
     }
@@ -407,11 +416,17 @@ impl Enricher {
     fn price_with<'a>(
         memo: &mut PriceMemo<'a, '_>,
         facts: &CallFacts<'a>,
-        at: ConfigDate,
+        at: PriceTime,
     ) -> Result<PricedCall, UnpricedReason> {
         let model = facts.model.ok_or(UnpricedReason::MissingModel)?;
         let applied = memo
-            .applied(model, at, facts.usage.input, facts.batch)
+            .applied(
+                model,
+                facts.provider.as_deref(),
+                at,
+                facts.usage.input,
+                facts.batch,
+            )
             .ok_or(UnpricedReason::UnknownModel)?;
         Ok(PricedCall {
             cost: cost_of(&facts.usage, &applied),
@@ -547,11 +562,11 @@ fn unpriced(reason: UnpricedReason) -> Vec<Added> {
     vec![attributes::string(names::UNPRICED_REASON, reason.as_str())]
 }
 
-/// The UTC date a span started; today for spans without a start time.
-fn span_date<'a>(span: impl SpanView<'a>) -> ConfigDate {
+/// When a span started (UTC); now for spans without a start time.
+fn span_time<'a>(span: impl SpanView<'a>) -> PriceTime {
     match span.start_time_unix_nano() {
-        0 => ConfigDate::today(),
-        nanos => ConfigDate::from_unix_nanos(nanos),
+        0 => PriceTime::now(),
+        nanos => PriceTime::from_unix_nanos(nanos),
     }
 }
 

@@ -3,8 +3,7 @@
 //! more than pricing the call: each name is matched once, and the price for each date, batch
 //! flag and prompt-size tier it is called with is built once.
 
-use crate::config::ConfigDate;
-use crate::pricing::{AppliedPrice, Catalog, ModelMatch};
+use crate::pricing::{AppliedPrice, Catalog, ModelMatch, PriceTime};
 
 /// Model names remembered per request; calls of further names are resolved each time (a
 /// request naming thousands of models must not make each lookup walk them all).
@@ -13,13 +12,15 @@ const MAX_MODELS: usize = 32;
 /// What one call's price depends on besides its model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Terms {
-    at: ConfigDate,
+    /// The entry's version in force.
+    version: usize,
     batch: bool,
     tier: Option<u64>,
 }
 
 struct Model<'a, 'c> {
     name: &'a str,
+    provider: Option<String>,
     found: Option<ModelMatch<'c>>,
     applied: Vec<(Terms, AppliedPrice)>,
 }
@@ -38,39 +39,45 @@ impl<'a, 'c> PriceMemo<'a, 'c> {
         }
     }
 
-    /// The price of a call of `model` at `at` with `total_input` tokens; `None` when the
-    /// catalog knows no price for the model. The same as [`Catalog::lookup`] then
-    /// [`Catalog::apply`].
+    /// The price of a call of `model` (from `provider`) at `at` with `total_input` tokens;
+    /// `None` when the catalog knows no price for the model. The same as [`Catalog::lookup`]
+    /// then [`Catalog::apply`].
     pub fn applied(
         &mut self,
         model: &'a str,
-        at: ConfigDate,
+        provider: Option<&str>,
+        at: PriceTime,
         total_input: u64,
         batch: bool,
     ) -> Option<AppliedPrice> {
         let catalog = self.catalog;
-        let known = match self.models.iter().position(|known| known.name == model) {
+        let seen = self
+            .models
+            .iter()
+            .position(|known| known.name == model && known.provider.as_deref() == provider);
+        let known = match seen {
             Some(known) => known,
             None if self.models.len() < MAX_MODELS => {
                 self.models.push(Model {
                     name: model,
-                    found: catalog.lookup(model),
+                    provider: provider.map(str::to_string),
+                    found: catalog.lookup(model, provider, None),
                     applied: Vec::new(),
                 });
                 self.models.len() - 1
             }
             None => {
                 return catalog
-                    .lookup(model)
+                    .lookup(model, provider, None)
                     .map(|found| catalog.apply(&found, at, total_input, batch))
             }
         };
         let known = &mut self.models[known];
         let found = known.found.as_ref()?;
         let terms = Terms {
-            at,
+            version: found.entry.version_index_at(at),
             batch,
-            tier: Catalog::tier_of(found, at, total_input),
+            tier: Catalog::tier_of(found, at, total_input, batch),
         };
         if let Some((_, applied)) = known.applied.iter().find(|(seen, _)| *seen == terms) {
             return Some(applied.clone());
@@ -84,23 +91,23 @@ impl<'a, 'c> PriceMemo<'a, 'c> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
+    use crate::config::{Config, ConfigDate};
 
     fn catalog() -> Catalog {
         Catalog::build(&Config::default().pricing).expect("built-in catalog")
     }
 
-    fn date(text: &str) -> ConfigDate {
-        ConfigDate::parse(text).unwrap()
+    fn date(text: &str) -> PriceTime {
+        PriceTime::day(ConfigDate::parse(text).unwrap())
     }
 
     #[test]
     fn a_remembered_price_is_what_the_catalog_applies() {
         let catalog = catalog();
         let mut memo = PriceMemo::new(&catalog);
-        let direct = |model: &str, at: ConfigDate, input: u64, batch: bool| {
+        let direct = |model: &str, at: PriceTime, input: u64, batch: bool| {
             catalog
-                .lookup(model)
+                .lookup(model, None, None)
                 .map(|found| catalog.apply(&found, at, input, batch))
         };
         // Each case twice: the second answer comes from the memo.
@@ -121,7 +128,7 @@ mod tests {
         for _ in 0..2 {
             for (model, at, input, batch) in cases {
                 assert_eq!(
-                    memo.applied(model, date(at), input, batch),
+                    memo.applied(model, None, date(at), input, batch),
                     direct(model, date(at), input, batch),
                     "{model} {at} {input} {batch}"
                 );
@@ -130,6 +137,7 @@ mod tests {
         assert_eq!(memo.models.len(), 4);
         let long = memo.applied(
             "claude-sonnet-4-20250514",
+            None,
             date("2026-01-10"),
             250_000,
             true,
@@ -147,10 +155,13 @@ mod tests {
         let mut memo = PriceMemo::new(&catalog);
         let names: Vec<String> = (0..MAX_MODELS + 5).map(|i| format!("model-{i}")).collect();
         for name in &names {
-            assert_eq!(memo.applied(name, date("2026-01-10"), 10, false), None);
+            assert_eq!(
+                memo.applied(name, None, date("2026-01-10"), 10, false),
+                None
+            );
         }
         assert_eq!(memo.models.len(), MAX_MODELS);
-        let gpt = memo.applied("gpt-4o", date("2026-01-10"), 10, false);
+        let gpt = memo.applied("gpt-4o", None, date("2026-01-10"), 10, false);
         assert_eq!(
             gpt.map(|applied| applied.price_id.starts_with("gpt-4o")),
             Some(true)

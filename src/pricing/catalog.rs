@@ -1,12 +1,14 @@
 //! The price catalog: built-in entries and the configuration's, with dated versions and tiers;
 //! the lookup from a span's model name to the entry, and the rates that apply to one call.
 
+use super::genai_prices::{self, LayerError, SharedMatch, SharedPrices};
 use super::normalise::{normalise, NormalisedModel};
 use crate::config::{
     ConfigDate, ModelPriceConfig, PriceVersionConfig, PricesShapeError, PricingConfig, TierConfig,
 };
 use rust_decimal::Decimal;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The catalog compiled into the binary (`builtin_catalog.yaml`).
 pub const BUILTIN_CATALOG: &str = include_str!("builtin_catalog.yaml");
@@ -46,18 +48,102 @@ pub struct Tier {
     pub rates: Rates,
 }
 
-/// Prices in force from `effective_from` until the next version.
+/// A daily window of UTC time, `start_second` included, `end_second` not; it wraps past
+/// midnight when it ends before it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeOfDay {
+    pub start_second: u32,
+    pub end_second: u32,
+}
+
+impl TimeOfDay {
+    /// `HH:MM-HH:MM` (UTC), seconds only where given.
+    pub fn to_text(&self) -> String {
+        let clock = |second: u32| {
+            let (hours, minutes, seconds) = (second / 3600, second / 60 % 60, second % 60);
+            if seconds == 0 {
+                format!("{hours:02}:{minutes:02}")
+            } else {
+                format!("{hours:02}:{minutes:02}:{seconds:02}")
+            }
+        };
+        format!("{}-{}Z", clock(self.start_second), clock(self.end_second))
+    }
+
+    pub fn contains(&self, second_of_day: u32) -> bool {
+        if self.start_second <= self.end_second {
+            (self.start_second..self.end_second).contains(&second_of_day)
+        } else {
+            second_of_day >= self.start_second || second_of_day < self.end_second
+        }
+    }
+}
+
+/// When a call was made, as prices depend on it: the UTC date and second of the day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PriceTime {
+    pub date: ConfigDate,
+    pub second_of_day: u32,
+}
+
+impl PriceTime {
+    /// The start of `date` (UTC).
+    pub fn day(date: ConfigDate) -> Self {
+        PriceTime {
+            date,
+            second_of_day: 0,
+        }
+    }
+
+    pub fn now() -> Self {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        Self::from_unix_nanos(now.map_or(0, |since| {
+            u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
+        }))
+    }
+
+    pub fn from_unix_nanos(nanos: u64) -> Self {
+        PriceTime {
+            date: ConfigDate::from_unix_nanos(nanos),
+            second_of_day: ((nanos / 1_000_000_000) % 86_400) as u32,
+        }
+    }
+}
+
+/// What a batch call pays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchPrice {
+    /// The standard prices times this (`batch_multiplier`; 1 when an entry gives none).
+    Multiplier(Decimal),
+    /// Prices of its own (genai-prices' batch variants), with their own tiers.
+    Own { rates: Rates, tiers: Vec<Tier> },
+    /// The standard prices: the entry knows no batch price.
+    Standard,
+}
+
+/// Prices in force from `effective_from` (and within `time_of_day`) until a later version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PriceVersion {
     /// 1970-01-01 when the entry gives no date.
     pub effective_from: ConfigDate,
     /// Whether the entry gave a date; price ids name only given dates.
     pub dated: bool,
+    /// Prices that hold only at these hours of each day (genai-prices' off-peak prices).
+    pub time_of_day: Option<TimeOfDay>,
     pub rates: Rates,
-    pub batch_multiplier: Decimal,
+    pub batch: BatchPrice,
     pub web_search_per_1k: Decimal,
     /// Ascending thresholds.
     pub tiers: Vec<Tier>,
+}
+
+impl PriceVersion {
+    fn in_force(&self, at: PriceTime) -> bool {
+        (!self.dated || self.effective_from <= at.date)
+            && self
+                .time_of_day
+                .is_none_or(|window| window.contains(at.second_of_day))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,13 +158,17 @@ pub struct PriceEntry {
 }
 
 impl PriceEntry {
-    /// The version in force at `at` (days since the epoch); the earliest for older spans.
-    pub fn version_at(&self, at: ConfigDate) -> &PriceVersion {
+    /// The version in force at `at`: the last in the entry's order whose date and hours hold,
+    /// else the first (which also prices calls older than every date).
+    pub fn version_at(&self, at: PriceTime) -> &PriceVersion {
+        &self.versions[self.version_index_at(at)]
+    }
+
+    pub fn version_index_at(&self, at: PriceTime) -> usize {
         self.versions
             .iter()
-            .rev()
-            .find(|version| version.effective_from <= at)
-            .unwrap_or(&self.versions[0])
+            .rposition(|version| version.in_force(at))
+            .unwrap_or(0)
     }
 }
 
@@ -89,6 +179,8 @@ pub enum MatchKind {
     Exact(String),
     /// The name starts with a `prefix*` pattern of the entry.
     Prefix(String),
+    /// genai-prices' data: the provider, found as said, and the model's rule in its list.
+    Shared(SharedMatch),
     /// No entry matched; the configured fallback priced it.
     Fallback,
 }
@@ -105,12 +197,18 @@ pub struct ModelMatch<'a> {
 pub enum CatalogError {
     #[error("built-in catalog: {0}")]
     BuiltinFile(serde_norway::Error),
-    #[error("pricing.disable: `{0}` is not a built-in entry")]
+    #[error("pricing.disable: `{0}` is not a built-in entry (nor `provider/model` of genai-prices' data)")]
     NotBuiltin(String),
     #[error("pricing entry `{id}`: {error}")]
     Entry { id: String, error: EntryError },
     #[error("pricing.fallback: no entry has the id `{0}`")]
     NoFallback(String),
+    #[error("pricing.catalog_files: {path}: {error}")]
+    CatalogFile { path: String, error: std::io::Error },
+    #[error("pricing.catalog_files: {0}")]
+    SharedPrices(Box<LayerError>),
+    #[error("embedded genai-prices snapshot: {0}")]
+    Snapshot(Arc<LayerError>),
 }
 
 /// What is wrong with one price entry.
@@ -134,6 +232,10 @@ pub struct Catalog {
     prefixes: Vec<(String, usize)>,
     fallback: Option<usize>,
     bedrock_regional_multiplier: Decimal,
+    /// genai-prices' data, consulted for models the entries above do not price, and the
+    /// indexes of its entries `pricing.disable` turned off.
+    shared: Option<Arc<SharedPrices>>,
+    shared_disabled: Vec<usize>,
 }
 
 impl Catalog {
@@ -145,12 +247,17 @@ impl Catalog {
             let file: CatalogFile =
                 serde_norway::from_str(BUILTIN_CATALOG).map_err(CatalogError::BuiltinFile)?;
             configured.extend(file.models.into_iter().map(|model| (model, true)));
-            for id in &config.disable {
-                let before = configured.len();
-                configured.retain(|(model, _)| &model.id != id);
-                if configured.len() == before {
-                    return Err(CatalogError::NotBuiltin(id.clone()));
-                }
+        }
+        let shared = shared_prices(config)?;
+        let built_in = config.builtin || shared.is_some();
+        let mut shared_disabled = Vec::new();
+        for id in config.disable.iter().filter(|_| built_in) {
+            let before = configured.len();
+            configured.retain(|(model, builtin)| !(*builtin && &model.id == id));
+            let in_shared = shared.as_ref().and_then(|shared| shared.entry_index(id));
+            shared_disabled.extend(in_shared);
+            if configured.len() == before && in_shared.is_none() {
+                return Err(CatalogError::NotBuiltin(id.clone()));
             }
         }
         for model in &config.models {
@@ -173,6 +280,8 @@ impl Catalog {
         catalog
             .prefixes
             .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.1.cmp(&b.1)));
+        catalog.shared = shared;
+        catalog.shared_disabled = shared_disabled;
         if let Some(fallback) = &config.fallback {
             catalog.fallback = Some(
                 catalog
@@ -211,10 +320,88 @@ impl Catalog {
         self.bedrock_regional_multiplier
     }
 
-    /// The entry pricing `model`: an exact name (as sent, then canonical) first, then the longest
-    /// prefix, then the fallback. `None` when nothing matches: no guessing.
-    pub fn lookup(&self, model: &str) -> Option<ModelMatch<'_>> {
+    /// The entry pricing `model`, for a span naming `provider` (and sent to `server_address`):
+    /// the configured and built-in entries by exact name (as sent, then canonical), then by the
+    /// longest prefix — unless the name carries a date suffix the match removed and
+    /// genai-prices prices that dated id otherwise —, then genai-prices' data (provider first,
+    /// then the provider's model rules), then the fallback. `None` when nothing matches: no
+    /// guessing.
+    pub fn lookup(
+        &self,
+        model: &str,
+        provider: Option<&str>,
+        server_address: Option<&str>,
+    ) -> Option<ModelMatch<'_>> {
         let normalised = normalise(model);
+        let own = self.own_entry(&normalised);
+        let shared = || {
+            let shared = self.shared.as_ref()?;
+            let disabled = |entry| self.shared_disabled.contains(&entry);
+            let found = shared.find(model, provider, server_address, &disabled)?;
+            Some((&shared.entries[found.entry], MatchKind::Shared(found)))
+        };
+        let (entry, kind) = match own {
+            Some((entry, kind)) if !self.dated_id_priced_apart(&normalised, entry, &shared) => {
+                (entry, kind)
+            }
+            _ => shared().or_else(|| {
+                self.fallback
+                    .map(|index| (&self.entries[index], MatchKind::Fallback))
+            })?,
+        };
+        Some(ModelMatch {
+            entry,
+            kind,
+            model: normalised,
+        })
+    }
+
+    /// Whether `own`, an entry found by the name without its date suffix, must give way to
+    /// genai-prices' entry for the dated name: that entry is not the undated model's and its
+    /// prices differ (a dated snapshot priced apart, such as `gpt-4o-2024-05-13`).
+    fn dated_id_priced_apart<'a>(
+        &'a self,
+        name: &NormalisedModel,
+        own: &PriceEntry,
+        shared: &impl Fn() -> Option<(&'a PriceEntry, MatchKind)>,
+    ) -> bool {
+        let undated = super::normalise::strip_suffixes(&name.raw);
+        if undated == name.raw || own.patterns.contains(&name.raw) {
+            return false;
+        }
+        let Some((dated, _)) = shared() else {
+            return false;
+        };
+        let model_id = dated.id.rsplit('/').next().unwrap_or(&dated.id);
+        !own.patterns.iter().any(|pattern| pattern == model_id)
+            && dated.versions.last().map(|version| &version.rates)
+                != own.versions.last().map(|version| &version.rates)
+    }
+
+    /// How genai-prices' data matched, in words: the provider and how it was chosen, and the
+    /// provider whose model list held the entry.
+    pub fn describe_shared(&self, found: &SharedMatch) -> String {
+        let Some(shared) = &self.shared else {
+            return String::new();
+        };
+        let provider = &shared.providers[found.provider].id;
+        let how = match found.provider_found_by {
+            genai_prices::ProviderFoundBy::Id => "the span's provider name",
+            genai_prices::ProviderFoundBy::ProviderRule => "its provider_match rule",
+            genai_prices::ProviderFoundBy::ApiHost => "the span's server address",
+            genai_prices::ProviderFoundBy::ModelRule => "its model_match rule (no provider named)",
+        };
+        let listed_by = &shared.providers[found.listed_by].id;
+        let through = if found.listed_by == found.provider {
+            String::new()
+        } else {
+            format!(", listed by its fallback provider {listed_by}")
+        };
+        format!("genai-prices: provider {provider} (by {how}), then the first model rule in its list that matches{through}")
+    }
+
+    /// The configured or built-in entry for `normalised`, and how it matched.
+    fn own_entry(&self, normalised: &NormalisedModel) -> Option<(&PriceEntry, MatchKind)> {
         let names = [normalised.raw.as_str(), normalised.canonical.as_str()];
         let found = names
             .iter()
@@ -230,14 +417,45 @@ impl Catalog {
                         .find(|(prefix, _)| name.starts_with(prefix.as_str()))
                         .map(|(prefix, index)| (*index, MatchKind::Prefix(format!("{prefix}*"))))
                 })
-            })
-            .or_else(|| self.fallback.map(|index| (index, MatchKind::Fallback)))?;
-        Some(ModelMatch {
-            entry: &self.entries[found.0],
-            kind: found.1,
-            model: normalised,
-        })
+            })?;
+        Some((&self.entries[found.0], found.1))
     }
+}
+
+/// genai-prices' data: the embedded snapshot (with `builtin`), then `catalog_files` over it.
+fn shared_prices(config: &PricingConfig) -> Result<Option<Arc<SharedPrices>>, CatalogError> {
+    if config.catalog_files.is_empty() {
+        return match config.builtin {
+            true => SharedPrices::snapshot()
+                .map(Some)
+                .map_err(CatalogError::Snapshot),
+            false => Ok(None),
+        };
+    }
+    let files = config
+        .catalog_files
+        .iter()
+        .map(|path| {
+            std::fs::read_to_string(path)
+                .map(|text| (text, path.clone()))
+                .map_err(|error| CatalogError::CatalogFile {
+                    path: path.clone(),
+                    error,
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut layers: Vec<(&str, &str)> = Vec::new();
+    if config.builtin {
+        layers.push((genai_prices::SNAPSHOT, genai_prices::SNAPSHOT_VERSION));
+    }
+    layers.extend(
+        files
+            .iter()
+            .map(|(text, path)| (text.as_str(), path.as_str())),
+    );
+    SharedPrices::layered(&layers)
+        .map(|prices| Some(Arc::new(prices)))
+        .map_err(|error| CatalogError::SharedPrices(Box::new(error)))
 }
 
 fn entry_from_config(model: &ModelPriceConfig, builtin: bool) -> Result<PriceEntry, EntryError> {
@@ -288,10 +506,13 @@ fn version_from_config(version: &PriceVersionConfig) -> Result<PriceVersion, Ent
             days_since_epoch: 0,
         }),
         dated: version.effective_from.is_some(),
+        time_of_day: None,
         rates,
-        batch_multiplier: version
-            .batch_multiplier
-            .map_or(Decimal::ONE, |multiplier| multiplier.0),
+        batch: BatchPrice::Multiplier(
+            version
+                .batch_multiplier
+                .map_or(Decimal::ONE, |multiplier| multiplier.0),
+        ),
         web_search_per_1k: version.web_search_per_1k.map_or(Decimal::ZERO, |fee| fee.0),
         tiers,
     })
@@ -338,56 +559,81 @@ pub struct AppliedPrice {
     pub price_id: String,
     pub effective_from: ConfigDate,
     pub tier: Option<u64>,
+    /// A batch price applied (a multiplier, or the entry's own batch prices).
+    pub batch: bool,
     pub batch_multiplier: Option<Decimal>,
     pub regional_multiplier: Option<Decimal>,
 }
 
+impl PriceVersion {
+    /// The rates and tiers a call pays: a batch call its own prices where the version has them.
+    fn schedule(&self, batch: bool) -> (&Rates, &[Tier]) {
+        match &self.batch {
+            BatchPrice::Own { rates, tiers } if batch => (rates, tiers),
+            _ => (&self.rates, &self.tiers),
+        }
+    }
+}
+
+/// The highest tier `total_input` is above.
+fn tier_above(tiers: &[Tier], total_input: u64) -> Option<&Tier> {
+    tiers
+        .iter()
+        .rev()
+        .find(|tier| total_input > tier.above_input_tokens)
+}
+
 impl Catalog {
     /// The prompt-size tier a call of `found` at `at` with `total_input` tokens falls in: the
-    /// threshold it is above, `None` below every tier. Calls that agree on it (and on date and
-    /// batch) get the same [`Catalog::apply`].
-    pub fn tier_of(found: &ModelMatch<'_>, at: ConfigDate, total_input: u64) -> Option<u64> {
-        found
-            .entry
-            .version_at(at)
-            .tiers
-            .iter()
-            .rev()
-            .find(|tier| total_input > tier.above_input_tokens)
-            .map(|tier| tier.above_input_tokens)
+    /// threshold it is above, `None` below every tier. Calls that agree on it (and on version
+    /// and batch) get the same [`Catalog::apply`].
+    pub fn tier_of(
+        found: &ModelMatch<'_>,
+        at: PriceTime,
+        total_input: u64,
+        batch: bool,
+    ) -> Option<u64> {
+        let (_, tiers) = found.entry.version_at(at).schedule(batch);
+        tier_above(tiers, total_input).map(|tier| tier.above_input_tokens)
     }
 
     /// The price that applies to a call of `found` at `at` with `total_input` tokens.
     pub fn apply(
         &self,
         found: &ModelMatch<'_>,
-        at: ConfigDate,
+        at: PriceTime,
         total_input: u64,
         batch: bool,
     ) -> AppliedPrice {
         let version = found.entry.version_at(at);
-        let tier = version
-            .tiers
-            .iter()
-            .rev()
-            .find(|tier| total_input > tier.above_input_tokens);
-        let mut rates = tier.map_or(version.rates, |tier| tier.rates);
+        let (base, tiers) = version.schedule(batch);
+        let tier = tier_above(tiers, total_input);
+        let mut rates = tier.map_or(*base, |tier| tier.rates);
         let mut price_id = found.entry.id.clone();
         if version.dated {
             price_id.push_str(&format!("@{}", version.effective_from.to_iso()));
         }
+        if let Some(window) = version.time_of_day {
+            price_id.push_str(&format!("@{}", window.to_text()));
+        }
         if let Some(tier) = tier {
             price_id.push_str(&format!("+above_{}", tier.above_input_tokens));
         }
-        let batch_multiplier = batch.then_some(version.batch_multiplier);
+        let batch_multiplier = match version.batch {
+            BatchPrice::Multiplier(multiplier) if batch => Some(multiplier),
+            _ => None,
+        };
         if let Some(multiplier) = batch_multiplier {
             rates = rates.scaled(multiplier);
+        }
+        let batch_price = batch && version.batch != BatchPrice::Standard;
+        if batch_price {
             price_id.push_str("+batch");
         }
-        let regional_multiplier = found
-            .model
-            .bedrock_regional
-            .then_some(self.bedrock_regional_multiplier);
+        // genai-prices' Bedrock entries carry the regional price themselves.
+        let regional_multiplier = (found.model.bedrock_regional
+            && !matches!(found.kind, MatchKind::Shared(_)))
+        .then_some(self.bedrock_regional_multiplier);
         if let Some(multiplier) = regional_multiplier {
             rates = rates.scaled(multiplier);
             price_id.push_str("+bedrock_regional");
@@ -401,6 +647,7 @@ impl Catalog {
             price_id,
             effective_from: version.effective_from,
             tier: tier.map(|tier| tier.above_input_tokens),
+            batch: batch_price,
             batch_multiplier,
             regional_multiplier,
         }

@@ -88,6 +88,7 @@ mod tests {
                 days_since_epoch: 0,
             },
             tier: None,
+            batch: false,
             batch_multiplier: None,
             regional_multiplier: None,
         }

@@ -12,6 +12,8 @@ use std::fmt::Write;
 #[derive(Debug, Clone, Default)]
 pub struct PriceQuestion {
     pub model: String,
+    /// The provider as a span names it (`gen_ai.provider.name`), if any.
+    pub provider: Option<String>,
     pub uncached_input: u64,
     pub output: u64,
     pub cache_read: u64,
@@ -35,7 +37,7 @@ pub struct NoPriceEntry {
 /// The answer as text, or why the model has no price.
 pub fn explain(catalog: &Catalog, question: &PriceQuestion) -> Result<String, NoPriceEntry> {
     let found = catalog
-        .lookup(&question.model)
+        .lookup(&question.model, question.provider.as_deref(), None)
         .ok_or_else(|| NoPriceEntry {
             model: question.model.clone(),
             canonical: super::normalise(&question.model).canonical,
@@ -52,7 +54,12 @@ pub fn explain(catalog: &Catalog, question: &PriceQuestion) -> Result<String, No
         reasoning: 0,
         web_searches: question.web_searches,
     };
-    let applied = catalog.apply(&found, question.at, usage.input, question.batch);
+    let applied = catalog.apply(
+        &found,
+        super::PriceTime::day(question.at),
+        usage.input,
+        question.batch,
+    );
     let cost = cost_of(&usage, &applied);
     let entry = found.entry;
     let currency = catalog.currency();
@@ -85,6 +92,7 @@ pub fn explain(catalog: &Catalog, question: &PriceQuestion) -> Result<String, No
     let how = match &found.kind {
         MatchKind::Exact(name) => format!("exact name `{name}`"),
         MatchKind::Prefix(pattern) => format!("prefix `{pattern}`"),
+        MatchKind::Shared(shared) => catalog.describe_shared(shared),
         MatchKind::Fallback => "no entry matched; the configured fallback".to_string(),
     };
     let _ = writeln!(out, "matched by     {how}");
@@ -100,8 +108,10 @@ pub fn explain(catalog: &Catalog, question: &PriceQuestion) -> Result<String, No
     };
     let _ = writeln!(out, "tier           {tier}");
     let mut multipliers = Vec::new();
-    if let Some(batch) = applied.batch_multiplier {
-        multipliers.push(format!("batch ×{}", batch.normalize()));
+    match applied.batch_multiplier {
+        Some(batch) => multipliers.push(format!("batch ×{}", batch.normalize())),
+        None if applied.batch => multipliers.push("batch: the entry's own batch prices".into()),
+        None => {}
     }
     if let Some(regional) = applied.regional_multiplier {
         multipliers.push(format!("Bedrock in-region ×{}", regional.normalize()));

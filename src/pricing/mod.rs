@@ -1,17 +1,19 @@
-//! The price catalog (built-in and configured, with dated versions, tiers and multipliers),
+//! The price catalog (built-in, genai-prices' data and configured, with dated versions, tiers
+//! and batch prices),
 //! model-name normalisation, the exact `Decimal` cost of a call, and why a call has none.
 
 pub mod attributes;
 mod catalog;
 mod cost;
 pub mod explain;
+pub mod genai_prices;
 mod normalise;
 mod unpriced;
 
 pub use attributes::decimal_to_f64;
 pub use catalog::{
-    AppliedPrice, Catalog, CatalogError, EntryError, MatchKind, ModelMatch, PriceEntry,
-    PriceVersion, Rates, Tier, BUILTIN_CATALOG,
+    AppliedPrice, BatchPrice, Catalog, CatalogError, EntryError, MatchKind, ModelMatch, PriceEntry,
+    PriceTime, PriceVersion, Rates, Tier, TimeOfDay, BUILTIN_CATALOG,
 };
 pub use cost::{cost_of, CostBreakdown};
 pub use normalise::{normalise, NormalisedModel};

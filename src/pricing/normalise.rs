@@ -61,7 +61,7 @@ fn strip_bedrock(name: &str) -> (&str, bool) {
 }
 
 /// Removes a trailing date (`-20250929`, `-2024-08-06`) or `-latest`.
-fn strip_suffixes(name: &str) -> &str {
+pub(super) fn strip_suffixes(name: &str) -> &str {
     if let Some(base) = name.strip_suffix("-latest") {
         return base;
     }

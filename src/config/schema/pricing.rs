@@ -9,7 +9,8 @@ use serde::Deserialize;
 pub struct PricingConfig {
     #[serde(default = "default_currency")]
     pub currency: String,
-    /// Use the catalog built into the binary; entries below replace built-ins of the same id.
+    /// Use the catalogs built into the binary (the agent's own entries, then the embedded
+    /// genai-prices snapshot); entries below replace built-ins of the same id.
     #[serde(default = "yes")]
     pub builtin: bool,
     /// Ids of built-in entries to turn off.
@@ -23,6 +24,10 @@ pub struct PricingConfig {
     pub bedrock_regional_multiplier: Multiplier,
     #[serde(default)]
     pub models: Vec<ModelPriceConfig>,
+    /// Files of genai-prices' v2 price data (its `data.json`) read at start: a provider in a
+    /// file replaces the embedded snapshot's provider of the same id.
+    #[serde(default)]
+    pub catalog_files: Vec<String>,
 }
 
 impl Default for PricingConfig {
@@ -34,6 +39,7 @@ impl Default for PricingConfig {
             fallback: None,
             bedrock_regional_multiplier: default_bedrock_regional(),
             models: Vec::new(),
+            catalog_files: Vec::new(),
         }
     }
 }

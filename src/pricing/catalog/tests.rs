@@ -6,12 +6,14 @@ fn builtin() -> Catalog {
     Catalog::build(&PricingConfig::default()).unwrap()
 }
 
-fn date(text: &str) -> ConfigDate {
-    ConfigDate::parse(text).unwrap()
+fn date(text: &str) -> PriceTime {
+    PriceTime::day(ConfigDate::parse(text).unwrap())
 }
 
 fn entry_id(catalog: &Catalog, model: &str) -> Option<String> {
-    catalog.lookup(model).map(|found| found.entry.id.clone())
+    catalog
+        .lookup(model, None, None)
+        .map(|found| found.entry.id.clone())
 }
 
 #[test]
@@ -70,13 +72,14 @@ fn model_spellings_find_their_entry() {
         Some("gpt-4o-mini")
     );
     assert_eq!(entry_id(&catalog, "claude-sonnet-4-7"), None);
-    assert_eq!(entry_id(&catalog, "gpt-4"), None);
+    // No prefix guess from gpt-4o: genai-prices' data has gpt-4 itself.
+    assert_eq!(entry_id(&catalog, "gpt-4").as_deref(), Some("openai/gpt-4"));
 }
 
 #[test]
 fn version_in_force_follows_the_span_date() {
     let catalog = builtin();
-    let found = catalog.lookup("claude-sonnet-4-6").unwrap();
+    let found = catalog.lookup("claude-sonnet-4-6", None, None).unwrap();
     let before = catalog.apply(&found, date("2026-03-12"), 250_000, false);
     let after = catalog.apply(&found, date("2026-03-13"), 250_000, false);
     assert_eq!(before.price_id, "claude-sonnet-4-6@2026-01-01+above_200000");
@@ -95,7 +98,7 @@ fn version_in_force_follows_the_span_date() {
 #[test]
 fn tier_applies_only_above_its_threshold() {
     let catalog = builtin();
-    let found = catalog.lookup("claude-sonnet-4-5").unwrap();
+    let found = catalog.lookup("claude-sonnet-4-5", None, None).unwrap();
     assert_eq!(
         catalog
             .apply(&found, date("2026-06-01"), 200_000, false)
@@ -120,7 +123,7 @@ fn tier_applies_only_above_its_threshold() {
 fn batch_and_bedrock_regional_multipliers_stack() {
     let catalog = builtin();
     let found = catalog
-        .lookup("us.anthropic.claude-haiku-4-5-20251001-v1:0")
+        .lookup("us.anthropic.claude-haiku-4-5-20251001-v1:0", None, None)
         .unwrap();
     let applied = catalog.apply(&found, date("2026-06-01"), 10, true);
     assert_eq!(applied.rates.input, dec!(0.55)); // 1 × 0.5 × 1.1
@@ -130,7 +133,11 @@ fn batch_and_bedrock_regional_multipliers_stack() {
         "claude-haiku-4-5@2026-01-01+batch+bedrock_regional"
     );
     let global = catalog
-        .lookup("global.anthropic.claude-haiku-4-5-20251001-v1:0")
+        .lookup(
+            "global.anthropic.claude-haiku-4-5-20251001-v1:0",
+            None,
+            None,
+        )
         .unwrap();
     assert_eq!(
         catalog
@@ -171,7 +178,7 @@ fn configured_entries_replace_builtins_and_prefixes_match_longest_first() {
         ..PricingConfig::default()
     };
     let catalog = Catalog::build(&config).unwrap();
-    let found = catalog.lookup("gpt-4o").unwrap();
+    let found = catalog.lookup("gpt-4o", None, None).unwrap();
     assert_eq!(found.entry.versions[0].rates.input, dec!(2));
     assert!(!found.entry.builtin);
     assert_eq!(
@@ -183,7 +190,10 @@ fn configured_entries_replace_builtins_and_prefixes_match_longest_first() {
         Some("ft-mini")
     );
     assert_eq!(
-        catalog.lookup("ft:gpt-4o-mini:other::x").unwrap().kind,
+        catalog
+            .lookup("ft:gpt-4o-mini:other::x", None, None)
+            .unwrap()
+            .kind,
         MatchKind::Prefix("ft:gpt-4o-mini*".into())
     );
 }
@@ -194,7 +204,17 @@ fn builtins_can_be_turned_off() {
         disable: vec!["gpt-4o".into()],
         ..PricingConfig::default()
     };
-    assert_eq!(entry_id(&Catalog::build(&config).unwrap(), "gpt-4o"), None);
+    // The agent's entry is off: genai-prices' data prices the model.
+    assert_eq!(
+        entry_id(&Catalog::build(&config).unwrap(), "gpt-4o").as_deref(),
+        Some("openai/gpt-4o")
+    );
+    let both = PricingConfig {
+        disable: vec!["gpt-4o".into(), "openai/gpt-4o".into()],
+        ..PricingConfig::default()
+    };
+    let other = entry_id(&Catalog::build(&both).unwrap(), "gpt-4o");
+    assert!(other.as_deref() != Some("openai/gpt-4o") && other.as_deref() != Some("gpt-4o"));
     let none = PricingConfig {
         builtin: false,
         ..PricingConfig::default()
@@ -206,7 +226,7 @@ fn builtins_can_be_turned_off() {
     };
     assert_eq!(
         Catalog::build(&wrong).unwrap_err().to_string(),
-        "pricing.disable: `gpt-9` is not a built-in entry"
+        "pricing.disable: `gpt-9` is not a built-in entry (nor `provider/model` of genai-prices' data)"
     );
 }
 

@@ -1,0 +1,122 @@
+//! genai-prices' match rules: which model names (or provider names) a rule covers.
+//!
+//! The literal rules compare case-insensitively; `regex` searches anywhere in the text (it may
+//! use look-ahead, hence `fancy-regex`). Callers lower-case the text once before matching, as
+//! genai-prices does, so a regex sees lower-case text.
+
+use serde::Deserialize;
+
+/// A rule as written in the data: an object with exactly one key.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub(super) enum RuleText {
+    Equals(String),
+    StartsWith(String),
+    EndsWith(String),
+    Contains(String),
+    Regex(String),
+    Or(Vec<RuleText>),
+    And(Vec<RuleText>),
+}
+
+/// A compiled rule; literals are lower-cased once.
+#[derive(Debug, Clone)]
+pub enum MatchRule {
+    Equals(String),
+    StartsWith(String),
+    EndsWith(String),
+    Contains(String),
+    Regex(Box<fancy_regex::Regex>),
+    Or(Vec<MatchRule>),
+    And(Vec<MatchRule>),
+}
+
+/// A regex in the data that does not compile.
+#[derive(Debug, thiserror::Error)]
+#[error("regex `{pattern}`: {error}")]
+pub struct RuleError {
+    pattern: String,
+    error: Box<fancy_regex::Error>,
+}
+
+impl MatchRule {
+    pub(super) fn compile(text: &RuleText) -> Result<MatchRule, RuleError> {
+        let all = |rules: &[RuleText]| -> Result<Vec<MatchRule>, RuleError> {
+            rules.iter().map(MatchRule::compile).collect()
+        };
+        Ok(match text {
+            RuleText::Equals(value) => MatchRule::Equals(value.to_lowercase()),
+            RuleText::StartsWith(value) => MatchRule::StartsWith(value.to_lowercase()),
+            RuleText::EndsWith(value) => MatchRule::EndsWith(value.to_lowercase()),
+            RuleText::Contains(value) => MatchRule::Contains(value.to_lowercase()),
+            RuleText::Regex(pattern) => MatchRule::Regex(Box::new(regex(pattern, pattern)?)),
+            RuleText::Or(rules) => MatchRule::Or(all(rules)?),
+            RuleText::And(rules) => MatchRule::And(all(rules)?),
+        })
+    }
+
+    /// Whether the rule covers `lower`, a lower-cased name.
+    pub fn matches(&self, lower: &str) -> bool {
+        match self {
+            MatchRule::Equals(value) => lower == value,
+            MatchRule::StartsWith(value) => lower.starts_with(value.as_str()),
+            MatchRule::EndsWith(value) => lower.ends_with(value.as_str()),
+            MatchRule::Contains(value) => lower.contains(value.as_str()),
+            // A regex too costly to decide counts as no match.
+            MatchRule::Regex(regex) => regex.is_match(lower).unwrap_or(false),
+            MatchRule::Or(rules) => rules.iter().any(|rule| rule.matches(lower)),
+            MatchRule::And(rules) => rules.iter().all(|rule| rule.matches(lower)),
+        }
+    }
+}
+
+/// Compiles `source` (the data's text of `pattern`, for the error).
+pub(super) fn regex(pattern: &str, source: &str) -> Result<fancy_regex::Regex, RuleError> {
+    fancy_regex::Regex::new(pattern).map_err(|error| RuleError {
+        pattern: source.to_string(),
+        error: Box::new(error),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(json: &str) -> MatchRule {
+        MatchRule::compile(&serde_json::from_str(json).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn literal_rules_compare_case_insensitively() {
+        assert!(rule(r#"{"equals":"GPT-4o"}"#).matches("gpt-4o"));
+        assert!(!rule(r#"{"equals":"gpt-4o"}"#).matches("gpt-4o-mini"));
+        assert!(rule(r#"{"starts_with":"MiniMax-M"}"#).matches("minimax-m2"));
+        assert!(rule(r#"{"ends_with":"-v1:0"}"#).matches("anthropic.claude-v1:0"));
+        assert!(rule(r#"{"contains":"claude"}"#).matches("us.anthropic.claude-x"));
+    }
+
+    #[test]
+    fn regex_searches_anywhere_and_may_look_ahead() {
+        assert!(rule(r#"{"regex":"^o[134]"}"#).matches("o3-mini"));
+        assert!(rule(r#"{"regex":"mini"}"#).matches("o3-mini"));
+        let not_tts = rule(
+            r#"{"and":[{"starts_with":"gemini-2.5-pro"},{"regex":"^(?!.*-[tT][tT][sS](?:$|-))"}]}"#,
+        );
+        assert!(not_tts.matches("gemini-2.5-pro"));
+        assert!(!not_tts.matches("gemini-2.5-pro-preview-tts"));
+    }
+
+    #[test]
+    fn or_and_combine() {
+        let either = rule(r#"{"or":[{"equals":"a"},{"starts_with":"b"}]}"#);
+        assert!(either.matches("a") && either.matches("bc") && !either.matches("c"));
+        let both = rule(r#"{"and":[{"contains":"hugging"},{"contains":"groq"}]}"#);
+        assert!(both.matches("huggingface_groq") && !both.matches("groq"));
+    }
+
+    #[test]
+    fn a_rule_with_two_keys_or_an_unknown_key_is_refused() {
+        assert!(serde_json::from_str::<RuleText>(r#"{"equals":"a","contains":"b"}"#).is_err());
+        assert!(serde_json::from_str::<RuleText>(r#"{"like":"a"}"#).is_err());
+    }
+}
