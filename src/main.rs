@@ -50,6 +50,7 @@ struct PriceArgs {
     model: Option<String>,
     /// The provider as spans name it (`gen_ai.provider.name`: anthropic, openai, aws.bedrock,
     /// azure.ai.openai, gcp.vertex_ai…); genai-prices' data is searched by provider first.
+    /// With `--list`: entries of this provider only.
     #[arg(long)]
     provider: Option<String>,
     /// Input tokens neither read from nor written to the cache.
@@ -72,9 +73,12 @@ struct PriceArgs {
     /// The date whose prices apply (YYYY-MM-DD, UTC); today by default.
     #[arg(long, value_parser = ConfigDate::parse)]
     at: Option<ConfigDate>,
-    /// List the catalog's entries instead.
+    /// List the catalog's entries instead (with `--provider` and `--search` to narrow it).
     #[arg(long)]
     list: bool,
+    /// With `--list`: entries whose id contains this text.
+    #[arg(long, requires = "list")]
+    search: Option<String>,
 }
 
 /// Transparent huge pages off for this process (`MIMALLOC_ALLOW_THP=1` does not bring them
@@ -141,7 +145,11 @@ fn main() -> ExitCode {
 fn price(components: &Components, args: PriceArgs) -> ExitCode {
     let catalog = components.enricher.catalog();
     if args.list {
-        print!("{}", explain::list(catalog));
+        let filter = explain::ListFilter {
+            provider: args.provider,
+            search: args.search,
+        };
+        print!("{}", explain::list(catalog, &filter));
         return ExitCode::SUCCESS;
     }
     let question = PriceQuestion {

@@ -250,3 +250,50 @@ fn price_of_an_unknown_model_fails_with_the_reason() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("no price entry matches `llama-99`"));
 }
+
+#[test]
+fn price_finds_the_provider_first_and_says_where_the_price_comes_from() {
+    let output = price(&[
+        "--provider",
+        "azure.ai.openai",
+        "--model",
+        "gpt-5.2",
+        "--input",
+        "1000000",
+        "--at",
+        "2026-11-01",
+    ]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("entry          openai/gpt-5.2 (genai-prices data, embedded snapshot, provider openai, source genai-prices 0.2.3 (PyPI))"),
+        "{text}"
+    );
+    assert!(
+        text.contains("matched by     genai-prices: provider azure (by the span's provider name), then the first model rule in its list that matches, listed by its fallback provider openai"),
+        "{text}"
+    );
+    // 1,000,000 × 1.75 / 1M
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("total") && l.ends_with(" 1.75")),
+        "{text}"
+    );
+}
+
+#[test]
+fn price_list_narrows_to_a_provider_and_a_search() {
+    let output = price(&["--list", "--provider", "deepseek", "--search", "chat"]);
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert!(lines[0].starts_with("deepseek/deepseek-chat "), "{text}");
+    assert!(
+        lines[0].ends_with("always: in 0.135 out 0.55; 00:30-16:30Z: in 0.27 out 1.1"),
+        "{text}"
+    );
+    let all = price(&["--list"]);
+    let count = String::from_utf8_lossy(&all.stdout).lines().count();
+    // The agent's own 23 entries and genai-prices' 2,330.
+    assert_eq!(count, 2353);
+}

@@ -125,6 +125,8 @@ struct Plan {
     /// Usage and dimensions for the metrics; `None` for spans that are not model calls.
     call: Option<CallDraft>,
     duration_seconds: Decimal,
+    /// The model name of a span whose model has no price (for the unpriced-by-model count).
+    unknown_model: Option<Box<str>>,
 }
 
 impl Enricher {
@@ -225,14 +227,18 @@ impl Enricher {
         let mut drafts = Vec::new();
         // One lock of the duplicate memory for the whole request.
         let mut memory = self.duplicates.as_ref().and_then(DuplicateTracker::memory);
-        for plan in plans {
+        for mut plan in plans {
             let location = plan.location;
+            let unknown_model = plan.unknown_model.take();
             let decision = self.decide(memory.as_mut(), plan);
             match decision.outcome {
                 SpanOutcome::Priced => outcome.priced += 1,
                 SpanOutcome::Unpriced(reason) => {
                     outcome.unpriced += 1;
                     counters.unpriced(reason);
+                    if let Some(model) = unknown_model {
+                        counters.unpriced_model(reason, &model);
+                    }
                 }
                 SpanOutcome::Untouched => {}
             }
@@ -314,6 +320,7 @@ impl Enricher {
             pricing,
             call: None,
             duration_seconds,
+            unknown_model: None,
         };
         match usage {
             SpanUsage::Absent => None,
@@ -329,25 +336,33 @@ impl Enricher {
                     ..bare(Pricing::NoUsage)
                 })
             }
-            SpanUsage::Present(facts) => Some(Plan {
-                location,
-                precision: facts.precision,
-                identity: Some(CallIdentity {
-                    trace_id: duplicates::trace_id(span.trace_id()),
-                    span_id: duplicates::span_id(span.span_id()),
-                    parent_span_id: (!span.parent_span_id().is_empty())
-                        .then(|| duplicates::span_id(span.parent_span_id())),
-                    response_id: facts.response_id.map(str::to_string),
-                    fingerprint: (facts.usage.input, facts.usage.output),
-                    interval: (span.start_time_unix_nano(), span.end_time_unix_nano()),
-                }),
-                pricing: self.cost_attributes(&facts, span, prices).into(),
-                call: dimensions(&facts).map(|dimensions| CallDraft {
-                    usage: Some(facts.usage),
-                    dimensions,
-                }),
-                duration_seconds,
-            }),
+            SpanUsage::Present(facts) => {
+                let pricing: Pricing = self.cost_attributes(&facts, span, prices).into();
+                let unknown_model = match pricing {
+                    Pricing::Unpriced(UnpricedReason::UnknownModel) => facts.model.map(Box::from),
+                    _ => None,
+                };
+                Some(Plan {
+                    location,
+                    precision: facts.precision,
+                    identity: Some(CallIdentity {
+                        trace_id: duplicates::trace_id(span.trace_id()),
+                        span_id: duplicates::span_id(span.span_id()),
+                        parent_span_id: (!span.parent_span_id().is_empty())
+                            .then(|| duplicates::span_id(span.parent_span_id())),
+                        response_id: facts.response_id.map(str::to_string),
+                        fingerprint: (facts.usage.input, facts.usage.output),
+                        interval: (span.start_time_unix_nano(), span.end_time_unix_nano()),
+                    }),
+                    pricing,
+                    call: dimensions(&facts).map(|dimensions| CallDraft {
+                        usage: Some(facts.usage),
+                        dimensions,
+                    }),
+                    duration_seconds,
+                    unknown_model,
+                })
+            }
         }
     }
 

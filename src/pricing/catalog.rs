@@ -316,6 +316,20 @@ impl Catalog {
         &self.entries
     }
 
+    /// The agent's own entries (built-in and configured), then genai-prices' (but those
+    /// `pricing.disable` turned off).
+    pub fn all_entries(&self) -> impl Iterator<Item = &PriceEntry> {
+        let shared = self.shared.iter().flat_map(|shared| {
+            shared
+                .entries
+                .iter()
+                .enumerate()
+                .filter(|(index, _)| !self.shared_disabled.contains(index))
+                .map(|(_, entry)| entry)
+        });
+        self.entries.iter().chain(shared)
+    }
+
     pub fn bedrock_regional_multiplier(&self) -> Decimal {
         self.bedrock_regional_multiplier
     }

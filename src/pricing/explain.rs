@@ -1,6 +1,7 @@
 //! `genai-cost-agent price`: the cost of one call as a person checking a bill wants to see it —
 //! the breakdown, the entry that matched, how, and which version, tier and multipliers applied.
 
+use super::genai_prices::SNAPSHOT_VERSION;
 use super::{cost_of, Catalog, MatchKind};
 use crate::config::ConfigDate;
 use crate::usage::TokenUsage;
@@ -73,10 +74,13 @@ pub fn explain(catalog: &Catalog, question: &PriceQuestion) -> Result<String, No
         out,
         "entry          {} ({}{}{})",
         entry.id,
-        if entry.builtin {
-            "built-in"
-        } else {
-            "configured"
+        match (&found.kind, entry.builtin) {
+            (MatchKind::Shared(_), _) if entry.source.as_deref() == Some(SNAPSHOT_VERSION) => {
+                "genai-prices data, embedded snapshot"
+            }
+            (MatchKind::Shared(_), _) => "genai-prices data, pricing.catalog_files",
+            (_, true) => "built-in",
+            (_, false) => "configured",
         },
         entry
             .provider
@@ -194,35 +198,69 @@ pub fn explain(catalog: &Catalog, question: &PriceQuestion) -> Result<String, No
     Ok(out)
 }
 
-/// Every entry of the catalog, one line each: id, provider, patterns, versions.
-pub fn list(catalog: &Catalog) -> String {
-    let mut out = String::new();
-    for entry in catalog.entries() {
-        let versions: Vec<String> = entry
-            .versions
-            .iter()
-            .map(|version| {
-                let tiers = if version.tiers.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (+{} tier)", version.tiers.len())
-                };
-                format!(
-                    "{}: in {} out {}{tiers}",
-                    version.effective_from.to_iso(),
-                    version.rates.input.normalize(),
-                    version.rates.output.normalize()
-                )
+/// Which entries `price --list` shows.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Entries of this provider only (case-insensitive; genai-prices' provider ids such as
+    /// `anthropic`, `aws`, `azure`, `google`).
+    pub provider: Option<String>,
+    /// Entries whose id contains this text (case-insensitive).
+    pub search: Option<String>,
+}
+
+impl ListFilter {
+    fn keeps(&self, entry: &super::PriceEntry) -> bool {
+        let provider = entry.provider.as_deref().unwrap_or_default();
+        self.provider
+            .as_deref()
+            .is_none_or(|wanted| provider.eq_ignore_ascii_case(wanted.trim()))
+            && self.search.as_deref().is_none_or(|text| {
+                entry
+                    .id
+                    .to_lowercase()
+                    .contains(&text.trim().to_lowercase())
             })
-            .collect();
+    }
+}
+
+/// The catalog's entries `filter` keeps, one line each: id, provider, what matches (the entry's
+/// names, or genai-prices' rules), and each version's date or hours with its input and output
+/// prices; the agent's own entries first, in the order they are matched.
+pub fn list(catalog: &Catalog, filter: &ListFilter) -> String {
+    let mut out = String::new();
+    for entry in catalog.all_entries().filter(|entry| filter.keeps(entry)) {
+        let versions: Vec<String> = entry.versions.iter().map(version_text).collect();
+        let matched = if entry.patterns.is_empty() {
+            "genai-prices rules".to_string()
+        } else {
+            entry.patterns.join(",")
+        };
         let _ = writeln!(
             out,
-            "{:<22} {:<11} {:<40} {}",
+            "{:<40} {:<11} {:<40} {}",
             entry.id,
             entry.provider.as_deref().unwrap_or("-"),
-            entry.patterns.join(","),
+            matched,
             versions.join("; ")
         );
     }
     out
+}
+
+fn version_text(version: &super::PriceVersion) -> String {
+    let tiers = if version.tiers.is_empty() {
+        String::new()
+    } else {
+        format!(" (+{} tier)", version.tiers.len())
+    };
+    let when = match (version.dated, version.time_of_day) {
+        (true, _) => version.effective_from.to_iso(),
+        (false, Some(window)) => window.to_text(),
+        (false, None) => "always".to_string(),
+    };
+    format!(
+        "{when}: in {} out {}{tiers}",
+        version.rates.input.normalize(),
+        version.rates.output.normalize()
+    )
 }

@@ -31,6 +31,8 @@ pub struct AgentCounters {
     priced_spans: AtomicU64,
     /// Spans with usage left unpriced, by reason.
     unpriced: Labelled,
+    /// The same, by reason and model name (bounded).
+    unpriced_models: super::unpriced_models::UnpricedModels,
     sent: PerSignal,
     send_failed: PerSignal,
     queued_items: AtomicU64,
@@ -163,6 +165,11 @@ impl AgentCounters {
     pub fn unpriced<L: Label>(&self, reason: L) {
         self.unpriced.add(reason, 1);
     }
+    /// A span of `model` was left unpriced, for `reason` (counted by [`AgentCounters::unpriced`]
+    /// too).
+    pub fn unpriced_model<L: Label>(&self, reason: L, model: &str) {
+        self.unpriced_models.add(reason, model);
+    }
     /// Names why spans go unpriced, so each reason renders before it first happens.
     pub fn declare_unpriced_reasons<L: Label>(&self) {
         self.unpriced.declare::<L>();
@@ -216,6 +223,9 @@ impl AgentCounters {
     }
     pub fn priced_total(&self) -> u64 {
         self.priced_spans.load(Ordering::Relaxed)
+    }
+    pub fn unpriced_model_total<L: Label>(&self, reason: L, model: &str) -> u64 {
+        self.unpriced_models.get(reason.as_str(), model)
     }
     pub fn unpriced_total<L: Label>(&self, reason: L) -> u64 {
         self.unpriced.get(reason)
@@ -272,6 +282,7 @@ impl AgentCounters {
         for (reason, count) in self.unpriced.values() {
             let _ = writeln!(out, "{name}{{reason=\"{reason}\"}} {count}");
         }
+        self.unpriced_models.render(&mut out);
         self.render_exporters(&mut out);
         counter_line(
             &mut out,

@@ -8,6 +8,7 @@ mod health;
 mod labels;
 mod ratelimit;
 mod receiver_counters;
+mod unpriced_models;
 
 pub use counters::AgentCounters;
 pub use exporter_counters::ExporterCounters;
@@ -16,3 +17,4 @@ pub(crate) use labels::label_values;
 pub use labels::Label;
 pub use ratelimit::RateLimitedLog;
 pub use receiver_counters::{Listener, MemoryRefusal, ReceiverCounters};
+pub use unpriced_models::{MAX_MODELS as MAX_UNPRICED_MODELS, OTHER as OTHER_MODELS};
