@@ -3,16 +3,12 @@
 //! provider's prices; unknown models counted by name.
 
 mod common;
-#[allow(dead_code)] // shared helpers; this test uses a few
-#[path = "../src/test_support.rs"]
-mod test_support;
 
 use common::*;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use std::time::Duration;
-use test_support::{int, text};
 
 /// 2026-11-01T12:00:00Z in Unix nanoseconds.
 const NOON_2026_11_01: u64 = 1_793_534_400_000_000_000;
@@ -151,9 +147,8 @@ async fn a_current_model_of_each_provider_is_priced_from_genai_prices_data() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_catalog_file_replaces_a_providers_prices_and_says_so() {
-    let directory = std::env::temp_dir().join(format!("wide-catalog-{}", std::process::id()));
-    std::fs::create_dir_all(&directory).unwrap();
-    let file = directory.join("mistral.json");
+    let directory = TempDir::new("wide-catalog");
+    let file = directory.0.join("mistral.json");
     std::fs::write(
         &file,
         r#"[{"id":"mistral","api_pattern":"https://api\\.mistral\\.ai","provider_match":{"starts_with":"mistral"},
@@ -196,5 +191,4 @@ async fn a_catalog_file_replaces_a_providers_prices_and_says_so() {
             Some(30.0)
         )
     );
-    std::fs::remove_dir_all(&directory).unwrap();
 }
