@@ -149,7 +149,7 @@ fn price(components: &Components, args: PriceArgs) -> ExitCode {
             provider: args.provider,
             search: args.search,
         };
-        print!("{}", explain::list(catalog, &filter));
+        print!("{}", explain::list(&catalog, &filter));
         return ExitCode::SUCCESS;
     }
     let question = PriceQuestion {
@@ -164,7 +164,7 @@ fn price(components: &Components, args: PriceArgs) -> ExitCode {
         batch: args.batch,
         at: args.at.unwrap_or_else(ConfigDate::today),
     };
-    match explain::explain(catalog, &question) {
+    match explain::explain(&catalog, &question) {
         Ok(text) => {
             print!("{text}");
             ExitCode::SUCCESS

@@ -427,7 +427,8 @@ proptest! {
 
 /// Indexes of the entries with a tier in some version.
 fn tiered_models() -> Vec<usize> {
-    let entries = pricer().enricher.catalog().entries();
+    let catalog = pricer().enricher.catalog();
+    let entries = catalog.entries();
     (0..entries.len())
         .filter(|index| {
             entries[*index]

@@ -192,3 +192,118 @@ async fn a_catalog_file_replaces_a_providers_prices_and_says_so() {
         )
     );
 }
+
+/// A catalog file of one provider, `acme`, whose one model (matching `acme-model`) has the id
+/// `id` and costs `input` per million input tokens.
+fn acme_catalog(id: &str, input: &str) -> String {
+    format!(
+        r#"[{{"id":"acme","api_pattern":"https://api\\.acme\\.example","models":[
+            {{"id":"{id}","match":{{"equals":"acme-model"}},"prices":{{"input_mtok":{input},"output_mtok":0}}}}]}}]"#
+    )
+}
+
+/// Request `number` of `spans` calls of `acme-model`, named `NNN SS` (request, span).
+fn acme_request(number: u64, spans: u64) -> ExportTraceServiceRequest {
+    request(
+        (0..spans)
+            .map(|index| {
+                let mut span = call(number * spans + index + 1, "acme", "acme-model");
+                span.name = format!("{number:03} {index:02}");
+                span
+            })
+            .collect(),
+    )
+}
+
+/// Writes `text` to `path` as a ConfigMap update does: a new file renamed over the old.
+fn replace_file(path: &std::path::Path, text: &str) {
+    let fresh = path.with_extension("new");
+    std::fs::write(&fresh, text).unwrap();
+    std::fs::rename(&fresh, path).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_catalog_file_changed_under_load_prices_each_request_by_the_old_or_the_new_catalog() {
+    let directory = TempDir::new("catalog-reload");
+    let file = directory.0.join("acme.json");
+    replace_file(&file, &acme_catalog("model-v1", "1"));
+    let (backend, captured) = start_capture_backend().await;
+    let files = format!("pricing.catalog_files=[{}]", file.display());
+    let agent = start_agent(backend, &[&files, "pricing.reload_interval=50ms"]).await;
+    // Requests go on while the file changes, until the reload is in force and at least
+    // REQUESTS in all were sent (at most 10 s).
+    const REQUESTS: u64 = 60;
+    const SPANS: u64 = 20;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut sent = 0;
+    let mut number = 0;
+    while number < REQUESTS
+        || (agent.counters().catalog_reloads_total(true) == 0
+            && std::time::Instant::now() < deadline)
+    {
+        if number == REQUESTS / 2 {
+            replace_file(&file, &acme_catalog("model-v2", "2"));
+        }
+        send_traces(&agent, acme_request(number, SPANS)).await;
+        sent += SPANS;
+        number += 1;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // One more request after the reload, priced by the new catalog.
+    send_traces(&agent, acme_request(number, SPANS)).await;
+    sent += SPANS;
+    let total = sent as usize;
+    assert!(wait_until(Duration::from_secs(10), || captured.spans().len() == total).await);
+    let priced = priced(&captured);
+    assert_eq!(priced.len() as u64, sent, "every span arrived once");
+    // One catalog per request, the old one then the new one, each span's cost that of its id.
+    let mut per_request: Vec<&str> = Vec::new();
+    for (name, id, cost) in &priced {
+        let id = id.as_deref().unwrap_or("unpriced");
+        let expected = match id {
+            "acme/model-v1" => 1.0,
+            "acme/model-v2" => 2.0,
+            other => panic!("{name}: priced as {other}"),
+        };
+        assert_eq!(*cost, Some(expected), "{name}");
+        let request: usize = name[..3].parse().unwrap();
+        match per_request.get(request) {
+            Some(seen) => assert_eq!(*seen, id, "request {request} mixed catalogs"),
+            None => per_request.push(id),
+        }
+    }
+    let switch = per_request
+        .iter()
+        .position(|id| *id == "acme/model-v2")
+        .expect("the new catalog came into force");
+    assert!(switch >= (REQUESTS / 2) as usize, "{switch}");
+    assert!(per_request[switch..]
+        .iter()
+        .all(|id| *id == "acme/model-v2"));
+    assert_eq!(agent.counters().catalog_reloads_total(true), 1);
+
+    // A broken file is refused: the catalog in force stays, the failure is counted.
+    replace_file(&file, "[{\"id\":\"acme\"");
+    assert!(
+        wait_until(Duration::from_secs(5), || agent
+            .counters()
+            .catalog_reloads_total(false)
+            == 1)
+        .await
+    );
+    send_traces(&agent, request(vec![call(9_999, "acme", "acme-model")])).await;
+    assert!(
+        wait_until(Duration::from_secs(10), || captured.spans().len()
+            == total + 1)
+        .await
+    );
+    let last = captured.spans().last().cloned().unwrap();
+    assert_eq!(
+        attribute(&last.attributes, "gen_ai.usage.cost.price_id"),
+        Some(&Value::StringValue("acme/model-v2".into()))
+    );
+    assert!(agent
+        .counters()
+        .render_prometheus()
+        .contains("genai_cost_agent_catalog_reloads_total{result=\"failed\"} 1\n"));
+}

@@ -3,6 +3,7 @@
 //! and the telemetry server; shutdown in the reverse order (stop intake, flush the derived
 //! metrics, drain the queues, exit).
 
+mod catalog_reload;
 mod components;
 mod receivers;
 
@@ -243,6 +244,7 @@ impl Agent {
             receiver_tls,
             ..
         } = components;
+        let catalog_cell = enricher.catalog_cell().clone();
         let metrics = config.metrics.enabled.then(|| {
             Arc::new(DerivedMetrics::new(
                 &config.metrics,
@@ -272,6 +274,12 @@ impl Agent {
         });
 
         let mut servers = Vec::new();
+        servers.extend(catalog_reload::spawn_catalog_reload(
+            &config.pricing,
+            catalog_cell,
+            counters.clone(),
+            stop_exporters.subscribe(),
+        ));
         let prometheus_address = match (&metrics, config.metrics.prometheus.enabled) {
             (Some(metrics), true) => {
                 let (listener, address) = bind(

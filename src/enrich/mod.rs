@@ -16,7 +16,9 @@ use crate::metrics::{CallRecord, Dimension};
 use crate::otlp::added::Added;
 use crate::otlp::view::{Attributes, SpanView, TraceRequestView};
 use crate::pricing::attributes as names;
-use crate::pricing::{cost_of, Catalog, CatalogError, CostBreakdown, PriceTime, UnpricedReason};
+use crate::pricing::{
+    cost_of, Catalog, CatalogCell, CatalogError, CostBreakdown, PriceTime, UnpricedReason,
+};
 use crate::telemetry::AgentCounters;
 use crate::usage::{
     CallFacts, ExistingCost, SemanticsError, Source, SpanUsage, TokenUsage, UsageReader,
@@ -27,6 +29,7 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use price_memo::PriceMemo;
 use records::{Ancestry, Location};
 use rust_decimal::Decimal;
+use std::sync::Arc;
 
 /// What enrichment did to one request.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -75,7 +78,8 @@ pub enum EnricherError {
 
 /// Prices spans against one catalog.
 pub struct Enricher {
-    catalog: Catalog,
+    /// The catalog in force (replaced whole when its files change).
+    catalog: Arc<CatalogCell>,
     reader: UsageReader,
     duplicates: Option<DuplicateTracker>,
     existing_cost: ExistingCostPolicy,
@@ -132,7 +136,7 @@ struct Plan {
 impl Enricher {
     pub fn new(catalog: Catalog, reader: UsageReader) -> Self {
         Self {
-            catalog,
+            catalog: Arc::new(CatalogCell::new(catalog)),
             reader,
             duplicates: None,
             existing_cost: ExistingCostPolicy::Compute,
@@ -154,7 +158,7 @@ impl Enricher {
     pub fn configured(config: &Config, catalog: Catalog, reader: UsageReader) -> Self {
         let duplicates = &config.usage.duplicates;
         Self {
-            catalog,
+            catalog: Arc::new(CatalogCell::new(catalog)),
             reader,
             duplicates: duplicates
                 .enabled
@@ -168,7 +172,13 @@ impl Enricher {
         }
     }
 
-    pub fn catalog(&self) -> &Catalog {
+    /// The catalog in force now.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog.current()
+    }
+
+    /// Where the catalog in force is kept, for whatever replaces it.
+    pub fn catalog_cell(&self) -> &Arc<CatalogCell> {
         &self.catalog
     }
 
@@ -198,7 +208,9 @@ impl Enricher {
     ) -> (EnrichOutcome, Vec<(Location, Vec<Added>)>) {
         let mut outcome = EnrichOutcome::default();
         let mut plans = Vec::new();
-        let mut prices = PriceMemo::new(&self.catalog);
+        // One catalog for the whole request, whatever replaces it meanwhile.
+        let catalog = self.catalog.current();
+        let mut prices = PriceMemo::new(&catalog);
         for r in 0..request.resource_count() {
             let resource = request.resource_attributes(r);
             let sdk_name = resource.str("telemetry.sdk.name");
@@ -269,7 +281,8 @@ impl Enricher {
     /// Prices a lone span (outside any request), without duplicate detection or metrics.
     pub fn enrich_span(&self, span: &mut Span, source: &Source<'_>) -> SpanOutcome {
         let no_resource: &[KeyValue] = &[];
-        let mut prices = PriceMemo::new(&self.catalog);
+        let catalog = self.catalog.current();
+        let mut prices = PriceMemo::new(&catalog);
         let Some(plan) = self.plan(&*span, (0, 0, 0), source, no_resource, &mut prices) else {
             return SpanOutcome::Untouched;
         };
@@ -373,7 +386,7 @@ impl Enricher {
         span: impl SpanView<'a>,
         prices: &mut PriceMemo<'a, '_>,
     ) -> Result<(Vec<Added>, CostBreakdown), UnpricedReason> {
-        let currency = self.catalog.currency();
+        let currency = prices.catalog().currency();
         let (mut attributes, cost) = match (self.existing_cost, &facts.existing_cost) {
             (ExistingCostPolicy::Trust, Some(existing)) => (
                 attributes::provider_cost(existing, currency),
@@ -424,7 +437,7 @@ impl Enricher {
         facts: &CallFacts<'_>,
         at: PriceTime,
     ) -> Result<PricedCall, UnpricedReason> {
-        Self::price_with(&mut PriceMemo::new(&self.catalog), facts, at)
+        Self::price_with(&mut PriceMemo::new(&self.catalog.current()), facts, at)
     }
 
     /// [`Enricher::price`], with the prices `memo` has resolved for this request.

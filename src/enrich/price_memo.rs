@@ -39,6 +39,11 @@ impl<'a, 'c> PriceMemo<'a, 'c> {
         }
     }
 
+    /// The catalog the request is priced by.
+    pub fn catalog(&self) -> &'c Catalog {
+        self.catalog
+    }
+
     /// The price of a call of `model` (from `provider`) at `at` with `total_input` tokens;
     /// `None` when the catalog knows no price for the model. The same as [`Catalog::lookup`]
     /// then [`Catalog::apply`].

@@ -8,6 +8,7 @@ mod cost;
 pub mod explain;
 pub mod genai_prices;
 mod normalise;
+mod swap;
 mod unpriced;
 
 pub use attributes::decimal_to_f64;
@@ -17,4 +18,5 @@ pub use catalog::{
 };
 pub use cost::{cost_of, CostBreakdown};
 pub use normalise::{normalise, NormalisedModel};
+pub use swap::{CatalogCell, CatalogChanges};
 pub use unpriced::UnpricedReason;

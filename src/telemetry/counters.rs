@@ -33,6 +33,9 @@ pub struct AgentCounters {
     unpriced: Labelled,
     /// The same, by reason and model name (bounded).
     unpriced_models: super::unpriced_models::UnpricedModels,
+    /// Price catalog reloads put in force, and refused (the old catalog kept).
+    catalog_reloads_applied: AtomicU64,
+    catalog_reloads_failed: AtomicU64,
     sent: PerSignal,
     send_failed: PerSignal,
     queued_items: AtomicU64,
@@ -137,6 +140,22 @@ impl AgentCounters {
     }
     pub fn released_total<L: Label>(&self, release: L) -> u64 {
         self.hold_released.get(release)
+    }
+    /// A reload of the price catalog was put in force (`applied`) or refused.
+    pub fn catalog_reload(&self, applied: bool) {
+        let counter = if applied {
+            &self.catalog_reloads_applied
+        } else {
+            &self.catalog_reloads_failed
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn catalog_reloads_total(&self, applied: bool) -> u64 {
+        if applied {
+            self.catalog_reloads_applied.load(Ordering::Relaxed)
+        } else {
+            self.catalog_reloads_failed.load(Ordering::Relaxed)
+        }
     }
     /// Names why spans leave the hold, so each reason renders before it first happens.
     pub fn declare_releases<L: Label>(&self) {
@@ -283,6 +302,15 @@ impl AgentCounters {
             let _ = writeln!(out, "{name}{{reason=\"{reason}\"}} {count}");
         }
         self.unpriced_models.render(&mut out);
+        let name = "genai_cost_agent_catalog_reloads_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Price catalog reloads after pricing.catalog_files changed: applied, or failed (the catalog in force kept).\n# TYPE {name} counter"
+        );
+        for (result, applied) in [("applied", true), ("failed", false)] {
+            let count = self.catalog_reloads_total(applied);
+            let _ = writeln!(out, "{name}{{result=\"{result}\"}} {count}");
+        }
         self.render_exporters(&mut out);
         counter_line(
             &mut out,

@@ -1,7 +1,7 @@
 //! Pricing settings: the catalog switches and price entries with versions and tiers.
 
 use super::defaults::*;
-use crate::config::values::{ConfigDate, Multiplier, PerMillion};
+use crate::config::values::{ConfigDate, ConfigDuration, Multiplier, PerMillion};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -28,6 +28,10 @@ pub struct PricingConfig {
     /// file replaces the embedded snapshot's provider of the same id.
     #[serde(default)]
     pub catalog_files: Vec<String>,
+    /// How often `catalog_files` are checked for changes (a changed file reloads the catalog;
+    /// SIGHUP reloads at once).
+    #[serde(default = "ten_seconds")]
+    pub reload_interval: ConfigDuration,
 }
 
 impl Default for PricingConfig {
@@ -40,6 +44,7 @@ impl Default for PricingConfig {
             bedrock_regional_multiplier: default_bedrock_regional(),
             models: Vec::new(),
             catalog_files: Vec::new(),
+            reload_interval: ten_seconds(),
         }
     }
 }
