@@ -135,6 +135,8 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "defaults": {},
     "daemonset, every option on": merge(ALL_ON_COMMON, {
         "service": {"enabled": True, "annotations": {"example.com/lb": "none"}},
+        "priceCatalog": {"existingConfigMap": "genai-prices-data", "keys": ["data.json", "acme.json"],
+                         "reloadInterval": "1m"},
         "persistence": {"enabled": True, "initChown": {"enabled": True}},
         "config": {"exporters": {"otlp/tempo": {"endpoint": "http://tempo.observability:4317"}}},
         "tolerations": [{"operator": "Exists"}],
@@ -1011,6 +1013,63 @@ def write_secret_volume(directory: Path, files: dict[str, bytes]) -> None:
         shutil.rmtree(old)
 
 
+PRICE_CATALOG_DIR = "/etc/genai-cost-agent-catalog"
+
+
+def check_price_catalog(docs: list[dict], values: dict, label: str) -> None:
+    """With priceCatalog.existingConfigMap: the ConfigMap mounted whole (no subPath) where the
+    config's pricing.catalog_files point, one file a key, and the reload interval passed on;
+    without it, neither."""
+    merged = merge(render_defaults(), values)["priceCatalog"]
+    workload = next(d for d in docs if d["kind"] in WORKLOAD_KINDS)
+    spec = workload["spec"]["template"]["spec"]
+    agent = next(c for c in spec["containers"] if c["name"] == "agent")
+    volumes = {v["name"]: v for v in spec.get("volumes", [])}
+    mounts = {m["name"]: m for m in agent.get("volumeMounts", [])}
+    _, config = agent_config(docs)
+    files = get(config, "pricing.catalog_files")
+    if not merged["existingConfigMap"]:
+        if "price-catalog" in volumes or files:
+            fail(f"priceCatalog is off, yet a catalog volume or catalog_files is rendered ({label})")
+        return
+    volume, mount = volumes.get("price-catalog"), mounts.get("price-catalog")
+    if volume is None or mount is None:
+        fail(f"priceCatalog: no price-catalog volume mounted in the agent ({label})")
+    if volume["configMap"]["name"] != merged["existingConfigMap"]:
+        fail(f"priceCatalog: the volume names {volume['configMap']['name']} ({label})")
+    if [item["key"] for item in volume["configMap"]["items"]] != merged["keys"]:
+        fail(f"priceCatalog: the volume's items are not the keys ({label})")
+    if mount["mountPath"] != PRICE_CATALOG_DIR or "subPath" in mount or not mount.get("readOnly"):
+        fail(f"priceCatalog: mounted as {mount} ({label}); a whole read-only directory is needed for updates")
+    if files != [f"{PRICE_CATALOG_DIR}/{key}" for key in merged["keys"]]:
+        fail(f"pricing.catalog_files is {files} ({label})")
+    if get(config, "pricing.reload_interval") != merged["reloadInterval"]:
+        fail(f"pricing.reload_interval is {get(config, 'pricing.reload_interval')} ({label})")
+    ok(f"price catalog ConfigMap {merged['existingConfigMap']} mounted at {PRICE_CATALOG_DIR}, "
+       f"pricing.catalog_files {files} ({label})")
+
+
+def materialize_price_catalog(text: str, label: str, workdir: Path) -> str:
+    """The config with the catalog directory replaced by a local one holding the files as the
+    kubelet lays out a ConfigMap: `data.json` the embedded snapshot (a full genai-prices file),
+    any other key a one-provider file."""
+    if PRICE_CATALOG_DIR not in text:
+        return text
+    slug = re.sub(r"[^a-z0-9]+", "-", label.lower())
+    directory = workdir / f"catalog-{slug}"
+    directory.mkdir(parents=True)
+    files = {}
+    for key in get(yaml.safe_load(text), "pricing.catalog_files"):
+        name = key.rsplit("/", 1)[1]
+        files[name] = (ROOT / "src/pricing/genai_prices/snapshot.json").read_bytes() if name == "data.json" else \
+            b'[{"id":"acme","api_pattern":"https://api\\\\.acme\\\\.example","models":' \
+            b'[{"id":"acme-model","match":{"equals":"acme-model"},"prices":{"input_mtok":1,"output_mtok":2}}]}]'
+    write_secret_volume(directory, files)
+    for path in files:
+        (directory / path).symlink_to(f"..data/{path}")
+    return text.replace(f"{PRICE_CATALOG_DIR}/", f"{directory}/")
+
+
 def materialize_secrets(docs: list[dict], text: str, label: str, workdir: Path) -> str:
     """The agent's config with each mounted Secret's directory replaced by a local one holding the
     Secret's files: the chart's own Secret as rendered, an existing one made up (a token file; a
@@ -1668,6 +1727,7 @@ def main() -> int:
         workdir = Path(tmp)
         rendered_docs: dict[str, list[dict]] = {}
         configs: dict[str, str] = {}
+        local_configs: dict[str, str] = {}
         for label, values in SCENARIOS.items():
             section(f"values: {label}")
             lint(values, label)
@@ -1677,9 +1737,11 @@ def main() -> int:
             validate_manifests(docs, label)
             check_invariants(docs, values, label)
             check_security(docs, values, label)
+            check_price_catalog(docs, values, label)
             text, _ = agent_config(docs)
             configs[label] = text
-            local = materialize_secrets(docs, text, label, workdir)
+            local = materialize_price_catalog(materialize_secrets(docs, text, label, workdir), label, workdir)
+            local_configs[label] = local
             validate_config(binary, local, label, workdir)
             if merge(render_defaults(), values)["auth"]["enabled"]:
                 check_secure_agent(binary, local, values, label, workdir)
@@ -1701,7 +1763,7 @@ def main() -> int:
             check_rules_with_promtool(docs, dashboard, label, workdir)
             if currency == "USD":
                 check_alerts_fire(docs, workdir)
-            names = emitted_names(binary, configs[label], label, workdir)
+            names = emitted_names(binary, local_configs[label], label, workdir)
             check_names(docs, dashboard, names, label)
 
     signal.alarm(0)

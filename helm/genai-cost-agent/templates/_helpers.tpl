@@ -84,6 +84,10 @@ Fails on anything else.
 /var/run/secrets/genai-cost-agent/auth
 {{- end }}
 
+{{- define "genai-cost-agent.priceCatalogDir" -}}
+/etc/genai-cost-agent-catalog
+{{- end }}
+
 {{- define "genai-cost-agent.tlsDir" -}}
 /var/run/secrets/genai-cost-agent/tls
 {{- end }}
@@ -171,6 +175,15 @@ The agent's configuration: the user's `config`, with the listen addresses set fr
   "service" (dict "telemetry" (dict "endpoint" (include "genai-cost-agent.telemetryEndpoint" .))) }}
 {{- if include "genai-cost-agent.prometheusEnabled" . }}
 {{- $_ := set $managed "metrics" (dict "prometheus" (dict "endpoint" (printf "%s:%d" $listen (int $ports.prometheus.containerPort)))) }}
+{{- end }}
+{{- with .Values.priceCatalog }}
+{{- if .existingConfigMap }}
+{{- $files := list }}
+{{- range .keys }}
+{{- $files = append $files (printf "%s/%s" (include "genai-cost-agent.priceCatalogDir" $) .) }}
+{{- end }}
+{{- $_ := set $managed "pricing" (dict "catalog_files" $files "reload_interval" .reloadInterval) }}
+{{- end }}
 {{- end }}
 {{- if .Values.persistence.enabled }}
 {{- /* Every OTLP exporter queues on the mounted volume (one subdirectory each). */}}
@@ -345,6 +358,11 @@ spec:
         - name: queue
           mountPath: {{ .Values.persistence.mountPath }}
         {{- end }}
+        {{- if .Values.priceCatalog.existingConfigMap }}
+        - name: price-catalog
+          mountPath: {{ include "genai-cost-agent.priceCatalogDir" . }}
+          readOnly: true
+        {{- end }}
         {{- if .Values.auth.enabled }}
         - name: auth-tokens
           mountPath: {{ include "genai-cost-agent.authDir" . }}
@@ -376,6 +394,19 @@ spec:
       {{- else }}
       {{- fail "persistence in gateway mode needs persistence.volume (e.g. a persistentVolumeClaim); a hostPath would differ from node to node" }}
       {{- end }}
+    {{- end }}
+    {{- with .Values.priceCatalog }}
+    {{- if .existingConfigMap }}
+    {{- /* A whole-directory mount: the kubelet swaps in an updated ConfigMap, the agent reloads. */}}
+    - name: price-catalog
+      configMap:
+        name: {{ .existingConfigMap }}
+        items:
+          {{- range .keys }}
+          - key: {{ . }}
+            path: {{ . }}
+          {{- end }}
+    {{- end }}
     {{- end }}
     {{- if .Values.auth.enabled }}
     {{- /* A whole-directory mount: the kubelet swaps in a rotated Secret, the agent re-reads the file. */}}
