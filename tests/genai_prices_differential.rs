@@ -1,5 +1,5 @@
 //! The agent's prices against the field's: genai-prices from PyPI (`Decimal` arithmetic) prices
-//! calls of every text model of eight providers (`tests/python/genai_prices_cases.py`: plain,
+//! calls of every text model of nine providers (`tests/python/genai_prices_cases.py`: plain,
 //! cache reads, 5-minute and 1-hour writes, web searches, batch, around each prompt-size tier,
 //! at each date the prices change and, for prices by the hour, several times of day), and the
 //! agent's catalog must agree to the last digit — except for the few deliberate differences

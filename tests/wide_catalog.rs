@@ -1,5 +1,6 @@
-//! Current models of eight providers, named as their spans name them, priced end to end from
-//! genai-prices' data (gRPC in, enriched, to a capture backend); a newer catalog file replacing a
+//! Current models of eight providers, named as their spans name them (and one known only by the
+//! host it was sent to), priced end to end from genai-prices' data (gRPC in, enriched, to a
+//! capture backend); a newer catalog file replacing a
 //! provider's prices; unknown models counted by name.
 
 mod common;
@@ -122,9 +123,19 @@ async fn a_current_model_of_each_provider_is_priced_from_genai_prices_data() {
             span
         })
         .collect();
+    // No provider name, only the host it was sent to (an OpenAI-compatible client).
+    let mut by_host = call(98, "", "llama-3.3-70b-versatile");
+    by_host
+        .attributes
+        .retain(|kv| kv.key != "gen_ai.provider.name");
+    by_host
+        .attributes
+        .push(text("server.address", "api.groq.com"));
+    by_host.name = "8 by host".into();
+    spans.push(by_host);
     spans.push(call(99, "acme", "acme-llm-1"));
     send_traces(&agent, request(spans)).await;
-    assert!(wait_until(Duration::from_secs(10), || captured.spans().len() == 9).await);
+    assert!(wait_until(Duration::from_secs(10), || captured.spans().len() == 10).await);
     let priced = priced(&captured);
     for (index, (provider, model, price_id, total)) in cases.iter().enumerate() {
         let (name, found_id, found_total) = &priced[index];
@@ -132,6 +143,15 @@ async fn a_current_model_of_each_provider_is_priced_from_genai_prices_data() {
         assert_eq!(found_id.as_deref(), Some(*price_id), "{provider} {model}");
         assert_eq!(*found_total, Some(*total), "{provider} {model}");
     }
+    // Groq's list, found by its API host: 0.59 + 0.79.
+    assert_eq!(
+        priced[8],
+        (
+            "8 by host".to_string(),
+            Some("groq/llama-3.3-70b-versatile".to_string()),
+            Some(1.38)
+        )
+    );
     let counters = agent.counters();
     assert_eq!(
         counters.unpriced_model_total(

@@ -451,6 +451,7 @@ impl Enricher {
             .applied(
                 model,
                 facts.provider.as_deref(),
+                facts.server_address,
                 at,
                 facts.usage.input,
                 facts.batch,

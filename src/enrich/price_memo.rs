@@ -21,6 +21,7 @@ struct Terms {
 struct Model<'a, 'c> {
     name: &'a str,
     provider: Option<String>,
+    server_address: Option<&'a str>,
     found: Option<ModelMatch<'c>>,
     applied: Vec<(Terms, AppliedPrice)>,
 }
@@ -44,36 +45,40 @@ impl<'a, 'c> PriceMemo<'a, 'c> {
         self.catalog
     }
 
-    /// The price of a call of `model` (from `provider`) at `at` with `total_input` tokens;
+    /// The price of a call of `model` (from `provider`, sent to `server_address`) at `at` with
+    /// `total_input` tokens;
     /// `None` when the catalog knows no price for the model. The same as [`Catalog::lookup`]
     /// then [`Catalog::apply`].
     pub fn applied(
         &mut self,
         model: &'a str,
         provider: Option<&str>,
+        server_address: Option<&'a str>,
         at: PriceTime,
         total_input: u64,
         batch: bool,
     ) -> Option<AppliedPrice> {
         let catalog = self.catalog;
-        let seen = self
-            .models
-            .iter()
-            .position(|known| known.name == model && known.provider.as_deref() == provider);
+        let seen = self.models.iter().position(|known| {
+            known.name == model
+                && known.provider.as_deref() == provider
+                && known.server_address == server_address
+        });
         let known = match seen {
             Some(known) => known,
             None if self.models.len() < MAX_MODELS => {
                 self.models.push(Model {
                     name: model,
                     provider: provider.map(str::to_string),
-                    found: catalog.lookup(model, provider, None),
+                    server_address,
+                    found: catalog.lookup(model, provider, server_address),
                     applied: Vec::new(),
                 });
                 self.models.len() - 1
             }
             None => {
                 return catalog
-                    .lookup(model, provider, None)
+                    .lookup(model, provider, server_address)
                     .map(|found| catalog.apply(&found, at, total_input, batch))
             }
         };
@@ -133,7 +138,7 @@ mod tests {
         for _ in 0..2 {
             for (model, at, input, batch) in cases {
                 assert_eq!(
-                    memo.applied(model, None, date(at), input, batch),
+                    memo.applied(model, None, None, date(at), input, batch),
                     direct(model, date(at), input, batch),
                     "{model} {at} {input} {batch}"
                 );
@@ -142,6 +147,7 @@ mod tests {
         assert_eq!(memo.models.len(), 4);
         let long = memo.applied(
             "claude-sonnet-4-20250514",
+            None,
             None,
             date("2026-01-10"),
             250_000,
@@ -161,12 +167,12 @@ mod tests {
         let names: Vec<String> = (0..MAX_MODELS + 5).map(|i| format!("model-{i}")).collect();
         for name in &names {
             assert_eq!(
-                memo.applied(name, None, date("2026-01-10"), 10, false),
+                memo.applied(name, None, None, date("2026-01-10"), 10, false),
                 None
             );
         }
         assert_eq!(memo.models.len(), MAX_MODELS);
-        let gpt = memo.applied("gpt-4o", None, date("2026-01-10"), 10, false);
+        let gpt = memo.applied("gpt-4o", None, None, date("2026-01-10"), 10, false);
         assert_eq!(
             gpt.map(|applied| applied.price_id.starts_with("gpt-4o")),
             Some(true)

@@ -133,6 +133,8 @@ pub struct PriceVersion {
     pub rates: Rates,
     pub batch: BatchPrice,
     pub web_search_per_1k: Decimal,
+    /// A fee per call, per 1,000 calls (genai-prices' `requests_kcount`).
+    pub request_fee_per_1k: Decimal,
     /// Ascending thresholds.
     pub tiers: Vec<Tier>,
 }
@@ -528,6 +530,7 @@ fn version_from_config(version: &PriceVersionConfig) -> Result<PriceVersion, Ent
                 .map_or(Decimal::ONE, |multiplier| multiplier.0),
         ),
         web_search_per_1k: version.web_search_per_1k.map_or(Decimal::ZERO, |fee| fee.0),
+        request_fee_per_1k: Decimal::ZERO,
         tiers,
     })
 }
@@ -568,6 +571,7 @@ fn rates(
 pub struct AppliedPrice {
     pub rates: Rates,
     pub web_search_per_1k: Decimal,
+    pub request_fee_per_1k: Decimal,
     /// `id@version` plus what else was applied (`+above_200000`, `+batch`, `+bedrock_regional`,
     /// `+fallback`).
     pub price_id: String,
@@ -658,6 +662,7 @@ impl Catalog {
         AppliedPrice {
             rates,
             web_search_per_1k: version.web_search_per_1k,
+            request_fee_per_1k: version.request_fee_per_1k,
             price_id,
             effective_from: version.effective_from,
             tier: tier.map(|tier| tier.above_input_tokens),

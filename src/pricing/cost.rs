@@ -14,7 +14,7 @@ pub struct CostBreakdown {
     pub cache_read: Decimal,
     /// 5-minute and 1-hour cache writes, each at its own rate.
     pub cache_creation: Decimal,
-    /// Per-use tool fees (web searches).
+    /// Per-use fees: web searches, and a per-call fee where the price has one.
     pub tools: Decimal,
     pub total: Decimal,
     /// Cache-read tokens over all input tokens; zero when there is no input.
@@ -47,7 +47,10 @@ pub fn cost_of(usage: &TokenUsage, price: &AppliedPrice) -> CostBreakdown {
     let cache_read = at_rate(usage.cache_read, rates.cache_read);
     let cache_creation = at_rate(usage.cache_write_5m, rates.cache_write_5m)
         + at_rate(usage.cache_write_1h, rates.cache_write_1h);
-    let tools = per_power_of_ten(usage.web_searches, price.web_search_per_1k, 3);
+    let mut tools = per_power_of_ten(usage.web_searches, price.web_search_per_1k, 3);
+    if !price.request_fee_per_1k.is_zero() {
+        tools += per_power_of_ten(1, price.request_fee_per_1k, 3);
+    }
     let input_side = input + cache_read + cache_creation;
     let hit_ratio = if usage.input == 0 {
         Decimal::ZERO
@@ -83,6 +86,7 @@ mod tests {
                 cache_write_1h: dec!(6),
             },
             web_search_per_1k: dec!(10),
+            request_fee_per_1k: dec!(0),
             price_id: "claude-sonnet-4-6@2026-03-13".into(),
             effective_from: ConfigDate {
                 days_since_epoch: 0,
@@ -102,6 +106,16 @@ mod tests {
             cache_write_5m,
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_per_call_fee_is_a_thousandth_of_its_price_per_1000_calls() {
+        let mut price = sonnet_4_6();
+        price.request_fee_per_1k = dec!(5);
+        let cost = cost_of(&usage(1_000, 100, 0, 0), &price);
+        assert_eq!(cost.tools, dec!(0.005));
+        // 1,000 × 3 / 1M + 100 × 15 / 1M + 0.005
+        assert_eq!(cost.total, dec!(0.0095));
     }
 
     #[test]

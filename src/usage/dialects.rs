@@ -30,10 +30,13 @@ pub enum Field {
     ExistingCost,
     ExistingCostPrompt,
     ExistingCostCompletion,
+    /// The host the call was sent to (`server.address`): names the provider when no provider
+    /// name does.
+    ServerAddress,
 }
 
 impl Field {
-    pub const COUNT: usize = 20;
+    pub const COUNT: usize = 21;
 }
 
 /// The naming family an attribute belongs to; decides token semantics together with the source.
@@ -102,7 +105,11 @@ pub fn classify(key: &str) -> Option<Known> {
     use Field::*;
     // Cheap rejection of the many attributes that belong to no dialect.
     if !in_gen_ai_namespace(key.as_bytes()) {
-        return None;
+        return (key == "server.address").then_some(Known {
+            field: ServerAddress,
+            rank: 0,
+            dialect: Semconv,
+        });
     }
     match key {
         "gen_ai.response.model" => known(ResponseModel, 0, Semconv),

@@ -85,6 +85,8 @@ pub struct CallFacts<'a> {
     pub response_model: Option<&'a str>,
     pub operation: Option<&'a str>,
     pub provider: Option<String>,
+    /// The host the call was sent to (`server.address`).
+    pub server_address: Option<&'a str>,
     pub response_id: Option<&'a str>,
     pub usage: TokenUsage,
     pub semantics: InputSemantics,
@@ -222,6 +224,7 @@ impl UsageReader {
             response_model: text(Field::ResponseModel),
             operation: text(Field::Operation),
             provider: text(Field::Provider).map(normalise_provider),
+            server_address: text(Field::ServerAddress),
             response_id: text(Field::ResponseId),
             usage: TokenUsage::default(),
             semantics: InputSemantics::IncludesCache,

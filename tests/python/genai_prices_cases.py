@@ -5,7 +5,7 @@ For each model: plain, cache read, 5-minute and 1-hour cache writes, web searche
 above each prompt-size tier (with cache reads in it), at several dates (each date the model's
 prices change on, the day before, and three fixed dates) and, for models priced by the hour, at
 several times of day. A model is left out (and counted on stderr) when it has a price the agent
-does not model (audio, images, per-request fees…), as its text tokens would be compared against
+does not model (audio, images, characters…), as its text tokens would be compared against
 a price set the agent only partly reads.
 """
 import datetime
@@ -16,9 +16,10 @@ from decimal import Decimal
 from genai_prices import Usage, calc_price
 from genai_prices.data import providers
 
-PROVIDERS = ["anthropic", "openai", "google", "aws", "azure", "mistral", "deepseek", "x-ai"]
+PROVIDERS = ["anthropic", "openai", "google", "aws", "azure", "mistral", "deepseek", "x-ai",
+             "perplexity"]
 SUPPORTED = {"input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok",
-             "cache_write_1h_mtok", "web_searches_kcount"}
+             "cache_write_1h_mtok", "web_searches_kcount", "requests_kcount"}
 FIXED_DATES = [datetime.date(2025, 6, 1), datetime.date(2026, 4, 1), datetime.date(2026, 11, 1)]
 TIMES = [datetime.time(3, 0), datetime.time(12, 0), datetime.time(17, 0)]
 

@@ -22,6 +22,7 @@ pub(super) struct PriceKeys {
     cache_write: Option<Tiered>,
     cache_write_1h: Option<Tiered>,
     web_searches_per_1k: Option<Decimal>,
+    requests_per_1k: Option<Decimal>,
 }
 
 /// What is wrong with a model's prices.
@@ -33,24 +34,28 @@ pub enum ConvertError {
     Shape(#[from] serde_json::Error),
     #[error("constraint: `{0}` is not a date (YYYY-MM-DD) or a UTC time (HH:MM:SSZ)")]
     Constraint(String),
-    #[error("web_searches_kcount has tiers")]
-    TieredFee,
+    #[error("{0} has tiers")]
+    TieredFee(String),
 }
 
 pub(super) struct ConvertedModel {
     pub versions: Vec<PriceVersion>,
+    /// Whether any price set prices tokens (input, output or cache): a model priced only by
+    /// other units (audio hours, characters, requests) cannot be priced from token usage.
+    pub prices_tokens: bool,
     /// Price keys present that the agent does not price (their tokens are priced as the kind
     /// they belong to, as if the key were absent).
     pub unsupported: Vec<String>,
 }
 
-const SUPPORTED: [&str; 6] = [
+const SUPPORTED: [&str; 7] = [
     "input_mtok",
     "output_mtok",
     "cache_read_mtok",
     "cache_write_mtok",
     "cache_write_1h_mtok",
     "web_searches_kcount",
+    "requests_kcount",
 ];
 
 pub(super) fn convert(model: &ModelText) -> Result<ConvertedModel, ConvertError> {
@@ -84,7 +89,12 @@ pub(super) fn convert(model: &ModelText) -> Result<ConvertedModel, ConvertError>
     }
     unsupported.sort();
     unsupported.dedup();
+    let prices_tokens = standard
+        .iter()
+        .chain(&batch)
+        .any(|(_, keys)| keys.prices_tokens());
     Ok(ConvertedModel {
+        prices_tokens,
         versions: versions(&standard, &batch),
         unsupported,
     })
@@ -148,11 +158,15 @@ fn keys(
             "cache_read_mtok" => keys.cache_read = Some(value()?),
             "cache_write_mtok" => keys.cache_write = Some(value()?),
             "cache_write_1h_mtok" => keys.cache_write_1h = Some(value()?),
-            "web_searches_kcount" => {
+            "web_searches_kcount" | "requests_kcount" => {
                 if raw.get().trim().starts_with('{') {
-                    return Err(ConvertError::TieredFee);
+                    return Err(ConvertError::TieredFee(key.clone()));
                 }
-                keys.web_searches_per_1k = Some(decimal(raw).map_err(number)?);
+                let fee = Some(decimal(raw).map_err(number)?);
+                match key.as_str() {
+                    "web_searches_kcount" => keys.web_searches_per_1k = fee,
+                    _ => keys.requests_per_1k = fee,
+                }
             }
             other => {
                 debug_assert!(!SUPPORTED.contains(&other));
@@ -164,6 +178,14 @@ fn keys(
 }
 
 impl PriceKeys {
+    fn prices_tokens(&self) -> bool {
+        self.input.is_some()
+            || self.output.is_some()
+            || self.cache_read.is_some()
+            || self.cache_write.is_some()
+            || self.cache_write_1h.is_some()
+    }
+
     /// `self` with the keys `overrides` gives replaced.
     fn overlaid(&self, overrides: &PriceKeys) -> PriceKeys {
         PriceKeys {
@@ -182,6 +204,7 @@ impl PriceKeys {
                 .clone()
                 .or_else(|| self.cache_write_1h.clone()),
             web_searches_per_1k: overrides.web_searches_per_1k.or(self.web_searches_per_1k),
+            requests_per_1k: overrides.requests_per_1k.or(self.requests_per_1k),
         }
     }
 
@@ -314,6 +337,7 @@ fn version(when: Option<When>, keys: &PriceKeys, batch: Option<&PriceKeys>) -> P
             BatchPrice::Own { rates, tiers }
         }),
         web_search_per_1k: keys.web_searches_per_1k.unwrap_or(Decimal::ZERO),
+        request_fee_per_1k: keys.requests_per_1k.unwrap_or(Decimal::ZERO),
         tiers,
     }
 }

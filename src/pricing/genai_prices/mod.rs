@@ -80,6 +80,8 @@ pub struct SharedPrices {
     pub entries: Vec<PriceEntry>,
     /// Per entry, the price keys it has that the agent does not price (audio, images…).
     pub unsupported: Vec<Vec<String>>,
+    /// Models left out: priced only by units other than tokens.
+    pub not_token_priced: Vec<String>,
 }
 
 /// How a span's model was found in the data.
@@ -151,6 +153,7 @@ impl SharedPrices {
             providers: Vec::with_capacity(written.len()),
             entries: Vec::new(),
             unsupported: Vec::new(),
+            not_token_priced: Vec::new(),
         };
         for (provider, source) in &written {
             let built = prices
@@ -224,6 +227,13 @@ impl SharedPrices {
                 model: model.id.clone(),
                 error,
             })?;
+            if !converted.prices_tokens && !converted.unsupported.is_empty() {
+                // Priced by characters, audio or requests only: a token count cannot be priced
+                // by it, and a price of zero would be a guess.
+                self.not_token_priced
+                    .push(format!("{}/{}", text.id, model.id));
+                continue;
+            }
             provider.models.push((rule, self.entries.len()));
             self.entries.push(PriceEntry {
                 id: format!("{}/{}", text.id, model.id),

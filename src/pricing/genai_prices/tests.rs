@@ -44,7 +44,12 @@ use rust_decimal::Decimal;
 fn the_embedded_snapshot_has_every_provider_and_model() {
     let prices = snapshot();
     assert_eq!(prices.providers.len(), 47);
-    assert_eq!(prices.entries.len(), 2330);
+    // 2,330 models, of which 26 are priced only by characters, audio or requests.
+    assert_eq!(prices.entries.len() + prices.not_token_priced.len(), 2330);
+    assert_eq!(prices.not_token_priced.len(), 26);
+    assert!(prices
+        .not_token_priced
+        .contains(&"groq/canopylabs/orpheus-v1-english".to_string()));
     let ids: Vec<&str> = prices.providers.iter().map(|p| p.id.as_str()).collect();
     for id in [
         "anthropic",
