@@ -318,6 +318,14 @@ impl Catalog {
         &self.entries
     }
 
+    /// Whether `entry` can price token usage (genai-prices' entries priced only by characters,
+    /// audio or requests cannot: they are listed, never matched).
+    pub fn prices_tokens(&self, entry: &PriceEntry) -> bool {
+        self.shared
+            .as_ref()
+            .is_none_or(|shared| !shared.not_token_priced.contains(&entry.id))
+    }
+
     /// The agent's own entries (built-in and configured), then genai-prices' (but those
     /// `pricing.disable` turned off).
     pub fn all_entries(&self) -> impl Iterator<Item = &PriceEntry> {
@@ -411,9 +419,13 @@ impl Catalog {
         let through = if found.listed_by == found.provider {
             String::new()
         } else {
-            format!(", listed by its fallback provider {listed_by}")
+            format!(" of its fallback provider {listed_by}")
         };
-        format!("genai-prices: provider {provider} (by {how}), then the first model rule in its list that matches{through}")
+        let rule = shared
+            .rule_of(found.listed_by, found.entry)
+            .map(|rule| format!(": {rule}"))
+            .unwrap_or_default();
+        format!("genai-prices: provider {provider} (by {how}), then the first matching model rule{through}{rule}")
     }
 
     /// The configured or built-in entry for `normalised`, and how it matched.

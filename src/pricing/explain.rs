@@ -230,7 +230,9 @@ pub fn list(catalog: &Catalog, filter: &ListFilter) -> String {
     let mut out = String::new();
     for entry in catalog.all_entries().filter(|entry| filter.keeps(entry)) {
         let versions: Vec<String> = entry.versions.iter().map(version_text).collect();
-        let matched = if entry.patterns.is_empty() {
+        let matched = if !catalog.prices_tokens(entry) {
+            "never: not priced by tokens".to_string()
+        } else if entry.patterns.is_empty() {
             "genai-prices rules".to_string()
         } else {
             entry.patterns.join(",")

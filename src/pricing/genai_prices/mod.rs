@@ -80,7 +80,7 @@ pub struct SharedPrices {
     pub entries: Vec<PriceEntry>,
     /// Per entry, the price keys it has that the agent does not price (audio, images…).
     pub unsupported: Vec<Vec<String>>,
-    /// Models left out: priced only by units other than tokens.
+    /// Entries never matched (but listed): priced only by units other than tokens.
     pub not_token_priced: Vec<String>,
 }
 
@@ -227,16 +227,16 @@ impl SharedPrices {
                 model: model.id.clone(),
                 error,
             })?;
+            let id = format!("{}/{}", text.id, model.id);
             if !converted.prices_tokens && !converted.unsupported.is_empty() {
-                // Priced by characters, audio or requests only: a token count cannot be priced
-                // by it, and a price of zero would be a guess.
-                self.not_token_priced
-                    .push(format!("{}/{}", text.id, model.id));
-                continue;
+                // Priced by characters, audio or requests only: listed, but never matched — a
+                // token count cannot be priced by it, and a price of zero would be a guess.
+                self.not_token_priced.push(id.clone());
+            } else {
+                provider.models.push((rule, self.entries.len()));
             }
-            provider.models.push((rule, self.entries.len()));
             self.entries.push(PriceEntry {
-                id: format!("{}/{}", text.id, model.id),
+                id,
                 provider: Some(text.id.clone()),
                 source: Some(source.to_string()),
                 patterns: Vec::new(),
@@ -246,6 +246,15 @@ impl SharedPrices {
             self.unsupported.push(converted.unsupported);
         }
         Ok(provider)
+    }
+
+    /// The rule that lists entry `entry` in `provider`'s models.
+    pub fn rule_of(&self, provider: usize, entry: usize) -> Option<&MatchRule> {
+        self.providers[provider]
+            .models
+            .iter()
+            .find(|(_, listed)| *listed == entry)
+            .map(|(rule, _)| rule)
     }
 
     /// The index of the entry `provider/model`.

@@ -70,6 +70,25 @@ impl MatchRule {
     }
 }
 
+impl std::fmt::Display for MatchRule {
+    /// `starts_with "claude-sonnet-4-5"`, `or(equals "a", regex "^b")`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let all = |f: &mut std::fmt::Formatter<'_>, word: &str, rules: &[MatchRule]| {
+            let parts: Vec<String> = rules.iter().map(ToString::to_string).collect();
+            write!(f, "{word}({})", parts.join(", "))
+        };
+        match self {
+            MatchRule::Equals(value) => write!(f, "equals {value:?}"),
+            MatchRule::StartsWith(value) => write!(f, "starts_with {value:?}"),
+            MatchRule::EndsWith(value) => write!(f, "ends_with {value:?}"),
+            MatchRule::Contains(value) => write!(f, "contains {value:?}"),
+            MatchRule::Regex(regex) => write!(f, "regex {:?}", regex.as_str()),
+            MatchRule::Or(rules) => all(f, "or", rules),
+            MatchRule::And(rules) => all(f, "and", rules),
+        }
+    }
+}
+
 /// Compiles `source` (the data's text of `pattern`, for the error).
 pub(super) fn regex(pattern: &str, source: &str) -> Result<fancy_regex::Regex, RuleError> {
     fancy_regex::Regex::new(pattern).map_err(|error| RuleError {
@@ -104,6 +123,15 @@ mod tests {
         );
         assert!(not_tts.matches("gemini-2.5-pro"));
         assert!(!not_tts.matches("gemini-2.5-pro-preview-tts"));
+    }
+
+    #[test]
+    fn a_rule_reads_as_written() {
+        let text = r#"{"or":[{"starts_with":"Claude-3-5"},{"and":[{"contains":"x"},{"regex":"^o[13]"}]}]}"#;
+        assert_eq!(
+            rule(text).to_string(),
+            r#"or(starts_with "claude-3-5", and(contains "x", regex "^o[13]"))"#
+        );
     }
 
     #[test]
