@@ -1,7 +1,8 @@
 //! The agent's prices against the field's: genai-prices from PyPI (`Decimal` arithmetic) prices
 //! calls of every text model of nine providers (`tests/python/genai_prices_cases.py`: plain,
 //! cache reads, 5-minute and 1-hour writes, web searches, batch, around each prompt-size tier,
-//! at each date the prices change and, for prices by the hour, several times of day), and the
+//! at each date the prices change and, for prices by the hour, several times of day; and calls
+//! through Azure's fallback lists, API hosts, LiteLLM names and compact dates), and the
 //! agent's catalog must agree to the last digit — except for the few deliberate differences
 //! listed below, each with its reason and source, which must still differ (so the list stays
 //! true).
@@ -46,16 +47,29 @@ const ONE_HOUR_REASON: &str = "the agent prices 1-hour cache writes at Anthropic
     (2x input) wherever the model is served; these genai-prices Bedrock and Vertex entries have \
     no 1-hour price and charge them at the 5-minute rate \
     (https://platform.claude.com/docs/en/build-with-claude/prompt-caching#pricing)";
-const BATCH_REASON: &str = "Anthropic's Message Batches, OpenAI's Batch API and Gemini's batch \
-    mode have been half price since before these dates; genai-prices records batch prices only \
-    from the date it added them (2026-10), and none for retired models \
-    (https://platform.claude.com/docs/en/build-with-claude/batch-processing#pricing)";
+const BATCH_REASON: &str = "Anthropic's Message Batches, OpenAI's Batch API (on Azure too) and \
+    Gemini's batch mode have been half price since before these dates; genai-prices records batch \
+    prices only from the date it added them (2026-10), none for retired models, and none through a \
+    fallback provider (https://platform.claude.com/docs/en/build-with-claude/batch-processing#pricing)";
+
+/// The model and provider as a span names them (the provider as instrumentations write it,
+/// or the host the call was sent to).
+#[derive(serde::Deserialize)]
+struct Query {
+    model: String,
+    #[serde(default)]
+    provider: Option<String>,
+    #[serde(default)]
+    server_address: Option<String>,
+}
 
 #[derive(serde::Deserialize)]
 struct Case {
+    /// genai-prices' provider and model the call was generated for.
     provider: String,
     model: String,
     case: String,
+    query: Query,
     at: String,
     batch: bool,
     usage: BTreeMap<String, u64>,
@@ -154,7 +168,13 @@ fn the_agent_prices_every_call_as_genai_prices_does() {
             not_priced_by_peer += 1;
             continue;
         }
-        let Some(found) = catalog.lookup(&case.model, Some(&case.provider), None) else {
+        let query = &case.query;
+        let found = catalog.lookup(
+            &query.model,
+            query.provider.as_deref(),
+            query.server_address.as_deref(),
+        );
+        let Some(found) = found else {
             differing
                 .entry((case.provider.clone(), case.model.clone()))
                 .or_default()
@@ -176,8 +196,14 @@ fn the_agent_prices_every_call_as_genai_prices_does() {
         );
         compared += 1;
         models.insert((case.provider.clone(), case.model.clone()));
+        // genai-prices names the provider chosen (Azure, for OpenAI's model on its fallback
+        // list) and the model; the agent's entry is the listing provider's.
         let same_entry = match &found.kind {
-            MatchKind::Shared(_) => case.priced_as.as_deref() == Some(found.entry.id.as_str()),
+            MatchKind::Shared(shared) => {
+                let chosen = &catalog.shared_prices().unwrap().providers[shared.provider].id;
+                let (_, model) = found.entry.id.split_once('/').unwrap();
+                case.priced_as.as_deref() == Some(format!("{chosen}/{model}").as_str())
+            }
             _ => true,
         };
         if ours == theirs && same_entry {

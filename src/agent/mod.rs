@@ -274,7 +274,7 @@ impl Agent {
         });
 
         let mut servers = Vec::new();
-        servers.extend(catalog_reload::spawn_catalog_reload(
+        servers.push(catalog_reload::spawn_catalog_reload(
             &config.pricing,
             catalog_cell,
             counters.clone(),

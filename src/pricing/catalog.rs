@@ -115,8 +115,13 @@ impl PriceTime {
 pub enum BatchPrice {
     /// The standard prices times this (`batch_multiplier`; 1 when an entry gives none).
     Multiplier(Decimal),
-    /// Prices of its own (genai-prices' batch variants), with their own tiers.
-    Own { rates: Rates, tiers: Vec<Tier> },
+    /// Prices of its own (genai-prices' batch variants), with their own tiers and fees.
+    Own {
+        rates: Rates,
+        tiers: Vec<Tier>,
+        web_search_per_1k: Decimal,
+        request_fee_per_1k: Decimal,
+    },
     /// The standard prices: the entry knows no batch price.
     Standard,
 }
@@ -251,9 +256,9 @@ impl Catalog {
             configured.extend(file.models.into_iter().map(|model| (model, true)));
         }
         let shared = shared_prices(config)?;
-        let built_in = config.builtin || shared.is_some();
+        let any_builtin_catalog = config.builtin || shared.is_some();
         let mut shared_disabled = Vec::new();
-        for id in config.disable.iter().filter(|_| built_in) {
+        for id in config.disable.iter().filter(|_| any_builtin_catalog) {
             let before = configured.len();
             configured.retain(|(model, builtin)| !(*builtin && &model.id == id));
             let in_shared = shared.as_ref().and_then(|shared| shared.entry_index(id));
@@ -357,18 +362,18 @@ impl Catalog {
         server_address: Option<&str>,
     ) -> Option<ModelMatch<'_>> {
         let normalised = normalise(model);
-        let own = self.own_entry(&normalised);
         let shared = || {
             let shared = self.shared.as_ref()?;
             let disabled = |entry| self.shared_disabled.contains(&entry);
             let found = shared.find(model, provider, server_address, &disabled)?;
             Some((&shared.entries[found.entry], MatchKind::Shared(found)))
         };
-        let (entry, kind) = match own {
-            Some((entry, kind)) if !self.dated_id_priced_apart(&normalised, entry, &shared) => {
-                (entry, kind)
-            }
-            _ => shared().or_else(|| {
+        let (entry, kind) = match self.own_entry(&normalised) {
+            Some((own, kind)) => match Self::dated_id_priced_apart(&normalised, own, shared()) {
+                Some(dated) => dated,
+                None => (own, kind),
+            },
+            None => shared().or_else(|| {
                 self.fallback
                     .map(|index| (&self.entries[index], MatchKind::Fallback))
             })?,
@@ -380,52 +385,30 @@ impl Catalog {
         })
     }
 
-    /// Whether `own`, an entry found by the name without its date suffix, must give way to
-    /// genai-prices' entry for the dated name: that entry is not the undated model's and its
-    /// prices differ (a dated snapshot priced apart, such as `gpt-4o-2024-05-13`).
+    /// genai-prices' entry for `name` when it must replace `own`, a built-in entry found by the
+    /// name without its date suffix: the dated id has an entry of its own, not the undated
+    /// model's, with other prices (a dated snapshot priced apart, such as
+    /// `gpt-4o-2024-05-13`). A configured entry is never replaced: the user's price stands.
     fn dated_id_priced_apart<'a>(
-        &'a self,
         name: &NormalisedModel,
         own: &PriceEntry,
-        shared: &impl Fn() -> Option<(&'a PriceEntry, MatchKind)>,
-    ) -> bool {
+        shared: Option<(&'a PriceEntry, MatchKind)>,
+    ) -> Option<(&'a PriceEntry, MatchKind)> {
         let undated = super::normalise::strip_suffixes(&name.raw);
-        if undated == name.raw || own.patterns.contains(&name.raw) {
-            return false;
+        if !own.builtin || undated == name.raw || own.patterns.contains(&name.raw) {
+            return None;
         }
-        let Some((dated, _)) = shared() else {
-            return false;
-        };
+        let (dated, kind) = shared?;
         let model_id = dated.id.rsplit('/').next().unwrap_or(&dated.id);
-        !own.patterns.iter().any(|pattern| pattern == model_id)
+        let apart = !own.patterns.iter().any(|pattern| pattern == model_id)
             && dated.versions.last().map(|version| &version.rates)
-                != own.versions.last().map(|version| &version.rates)
+                != own.versions.last().map(|version| &version.rates);
+        apart.then_some((dated, kind))
     }
 
-    /// How genai-prices' data matched, in words: the provider and how it was chosen, and the
-    /// provider whose model list held the entry.
-    pub fn describe_shared(&self, found: &SharedMatch) -> String {
-        let Some(shared) = &self.shared else {
-            return String::new();
-        };
-        let provider = &shared.providers[found.provider].id;
-        let how = match found.provider_found_by {
-            genai_prices::ProviderFoundBy::Id => "the span's provider name",
-            genai_prices::ProviderFoundBy::ProviderRule => "its provider_match rule",
-            genai_prices::ProviderFoundBy::ApiHost => "the span's server address",
-            genai_prices::ProviderFoundBy::ModelRule => "its model_match rule (no provider named)",
-        };
-        let listed_by = &shared.providers[found.listed_by].id;
-        let through = if found.listed_by == found.provider {
-            String::new()
-        } else {
-            format!(" of its fallback provider {listed_by}")
-        };
-        let rule = shared
-            .rule_of(found.listed_by, found.entry)
-            .map(|rule| format!(": {rule}"))
-            .unwrap_or_default();
-        format!("genai-prices: provider {provider} (by {how}), then the first matching model rule{through}{rule}")
+    /// genai-prices' data, if the catalog uses it.
+    pub fn shared_prices(&self) -> Option<&SharedPrices> {
+        self.shared.as_deref()
     }
 
     /// The configured or built-in entry for `normalised`, and how it matched.
@@ -599,9 +582,30 @@ impl PriceVersion {
     /// The rates and tiers a call pays: a batch call its own prices where the version has them.
     fn schedule(&self, batch: bool) -> (&Rates, &[Tier]) {
         match &self.batch {
-            BatchPrice::Own { rates, tiers } if batch => (rates, tiers),
+            BatchPrice::Own { rates, tiers, .. } if batch => (rates, tiers),
             _ => (&self.rates, &self.tiers),
         }
+    }
+
+    /// The web-search and per-call fees a call pays (per 1,000).
+    fn fees(&self, batch: bool) -> (Decimal, Decimal) {
+        match &self.batch {
+            BatchPrice::Own {
+                web_search_per_1k,
+                request_fee_per_1k,
+                ..
+            } if batch => (*web_search_per_1k, *request_fee_per_1k),
+            _ => (self.web_search_per_1k, self.request_fee_per_1k),
+        }
+    }
+}
+
+impl ModelMatch<'_> {
+    /// Whether a batch call gets the entry's batch price: not when genai-prices' data reached the
+    /// model through a fallback provider (it prices variants only in the provider's own list).
+    fn batch_priced(&self, batch: bool) -> bool {
+        batch
+            && !matches!(self.kind, MatchKind::Shared(shared) if shared.listed_by != shared.provider)
     }
 }
 
@@ -623,6 +627,7 @@ impl Catalog {
         total_input: u64,
         batch: bool,
     ) -> Option<u64> {
+        let batch = found.batch_priced(batch);
         let (_, tiers) = found.entry.version_at(at).schedule(batch);
         tier_above(tiers, total_input).map(|tier| tier.above_input_tokens)
     }
@@ -635,8 +640,10 @@ impl Catalog {
         total_input: u64,
         batch: bool,
     ) -> AppliedPrice {
+        let batch = found.batch_priced(batch);
         let version = found.entry.version_at(at);
         let (base, tiers) = version.schedule(batch);
+        let (web_search_per_1k, request_fee_per_1k) = version.fees(batch);
         let tier = tier_above(tiers, total_input);
         let mut rates = tier.map_or(*base, |tier| tier.rates);
         let mut price_id = found.entry.id.clone();
@@ -673,8 +680,8 @@ impl Catalog {
         }
         AppliedPrice {
             rates,
-            web_search_per_1k: version.web_search_per_1k,
-            request_fee_per_1k: version.request_fee_per_1k,
+            web_search_per_1k,
+            request_fee_per_1k,
             price_id,
             effective_from: version.effective_from,
             tier: tier.map(|tier| tier.above_input_tokens),

@@ -1,7 +1,7 @@
 //! `genai-cost-agent price`: the cost of one call as a person checking a bill wants to see it —
 //! the breakdown, the entry that matched, how, and which version, tier and multipliers applied.
 
-use super::genai_prices::SNAPSHOT_VERSION;
+use super::genai_prices::{ProviderFoundBy, SharedMatch, SharedPrices, SNAPSHOT_VERSION};
 use super::{cost_of, Catalog, MatchKind};
 use crate::config::ConfigDate;
 use crate::usage::TokenUsage;
@@ -96,7 +96,10 @@ pub fn explain(catalog: &Catalog, question: &PriceQuestion) -> Result<String, No
     let how = match &found.kind {
         MatchKind::Exact(name) => format!("exact name `{name}`"),
         MatchKind::Prefix(pattern) => format!("prefix `{pattern}`"),
-        MatchKind::Shared(shared) => catalog.describe_shared(shared),
+        MatchKind::Shared(shared) => catalog
+            .shared_prices()
+            .map(|prices| describe_shared(prices, shared))
+            .unwrap_or_default(),
         MatchKind::Fallback => "no entry matched; the configured fallback".to_string(),
     };
     let _ = writeln!(out, "matched by     {how}");
@@ -198,6 +201,29 @@ pub fn explain(catalog: &Catalog, question: &PriceQuestion) -> Result<String, No
     Ok(out)
 }
 
+/// How genai-prices' data matched, in words: the provider and how it was chosen, the provider
+/// whose model list held the entry, and the rule that matched.
+fn describe_shared(shared: &SharedPrices, found: &SharedMatch) -> String {
+    let provider = &shared.providers[found.provider].id;
+    let how = match found.provider_found_by {
+        ProviderFoundBy::Id => "the span's provider name",
+        ProviderFoundBy::ProviderRule => "its provider_match rule",
+        ProviderFoundBy::ApiHost => "the span's server address",
+        ProviderFoundBy::ModelRule => "its model_match rule (no provider named)",
+    };
+    let listed_by = &shared.providers[found.listed_by].id;
+    let through = if found.listed_by == found.provider {
+        String::new()
+    } else {
+        format!(" of its fallback provider {listed_by}")
+    };
+    let rule = shared
+        .rule_of(found.listed_by, found.entry)
+        .map(|rule| format!(": {rule}"))
+        .unwrap_or_default();
+    format!("genai-prices: provider {provider} (by {how}), then the first matching model rule{through}{rule}")
+}
+
 /// Which entries `price --list` shows.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
@@ -209,11 +235,20 @@ pub struct ListFilter {
 }
 
 impl ListFilter {
-    fn keeps(&self, entry: &super::PriceEntry) -> bool {
+    fn keeps(&self, catalog: &Catalog, entry: &super::PriceEntry) -> bool {
+        // Both sides by genai-prices' provider id where it knows the name (`gcp.gemini` and
+        // `google` are one provider).
+        let id = |name: &str| {
+            let name = name.trim().to_lowercase();
+            catalog
+                .shared_prices()
+                .and_then(|shared| shared.provider_id(&name))
+                .map_or(name.clone(), str::to_string)
+        };
         let provider = entry.provider.as_deref().unwrap_or_default();
         self.provider
             .as_deref()
-            .is_none_or(|wanted| provider.eq_ignore_ascii_case(wanted.trim()))
+            .is_none_or(|wanted| id(provider) == id(wanted))
             && self.search.as_deref().is_none_or(|text| {
                 entry
                     .id
@@ -228,7 +263,10 @@ impl ListFilter {
 /// prices; the agent's own entries first, in the order they are matched.
 pub fn list(catalog: &Catalog, filter: &ListFilter) -> String {
     let mut out = String::new();
-    for entry in catalog.all_entries().filter(|entry| filter.keeps(entry)) {
+    for entry in catalog
+        .all_entries()
+        .filter(|entry| filter.keeps(catalog, entry))
+    {
         let versions: Vec<String> = entry.versions.iter().map(version_text).collect();
         let matched = if !catalog.prices_tokens(entry) {
             "never: not priced by tokens".to_string()

@@ -1,5 +1,5 @@
 //! Which model names went unpriced, so a team sees which prices to add: a count per (reason,
-//! model), for at most [`MAX_MODELS`] distinct names; later names count as `_other`.
+//! model), for at most [`MAX_MODELS`] distinct names per reason; later names count as `_other`.
 
 use super::labels::Label;
 use std::collections::BTreeMap;
@@ -12,9 +12,10 @@ pub const MAX_MODELS: usize = 100;
 pub const MAX_NAME_BYTES: usize = 128;
 pub const OTHER: &str = "_other";
 
+/// Counts by reason, then by model name.
 #[derive(Default)]
 pub(super) struct UnpricedModels {
-    counts: Mutex<BTreeMap<(&'static str, String), u64>>,
+    counts: Mutex<BTreeMap<&'static str, BTreeMap<String, u64>>>,
 }
 
 impl UnpricedModels {
@@ -23,24 +24,22 @@ impl UnpricedModels {
             return;
         };
         let name = cut(model.trim());
-        let key = (reason.as_str(), name.to_string());
-        if let Some(count) = counts.get_mut(&key) {
+        let by_model = counts.entry(reason.as_str()).or_default();
+        // A name seen before is counted without allocating.
+        if let Some(count) = by_model.get_mut(name) {
             *count += 1;
             return;
         }
-        let distinct = counts.keys().filter(|(_, model)| model != OTHER).count();
-        let key = if distinct < MAX_MODELS {
-            key
-        } else {
-            (reason.as_str(), OTHER.to_string())
-        };
-        *counts.entry(key).or_default() += 1;
+        let distinct = by_model.keys().filter(|model| *model != OTHER).count();
+        let name = if distinct < MAX_MODELS { name } else { OTHER };
+        *by_model.entry(name.to_string()).or_default() += 1;
     }
 
     pub(super) fn get(&self, reason: &str, model: &str) -> u64 {
         self.counts.lock().map_or(0, |counts| {
             counts
-                .get(&(reason, model.to_string()))
+                .get(reason)
+                .and_then(|by_model| by_model.get(model))
                 .copied()
                 .unwrap_or(0)
         })
@@ -56,12 +55,14 @@ impl UnpricedModels {
         let Ok(counts) = self.counts.lock() else {
             return;
         };
-        for ((reason, model), count) in counts.iter() {
-            let _ = writeln!(
-                out,
-                "{name}{{reason=\"{reason}\",model=\"{}\"}} {count}",
-                escaped(model)
-            );
+        for (reason, by_model) in counts.iter() {
+            for (model, count) in by_model {
+                let _ = writeln!(
+                    out,
+                    "{name}{{reason=\"{reason}\",model=\"{}\"}} {count}",
+                    escaped(model)
+                );
+            }
         }
     }
 }

@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 
-/// The price keys the agent prices; a model's other keys (audio, images, per-request fees…)
+/// The price keys the agent prices; a model's other keys (audio and image tokens, characters…)
 /// are listed by [`ConvertedModel::unsupported`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(super) struct PriceKeys {
@@ -36,6 +36,8 @@ pub enum ConvertError {
     Constraint(String),
     #[error("{0} has tiers")]
     TieredFee(String),
+    #[error("prices: an empty list")]
+    NoPrices,
 }
 
 pub(super) struct ConvertedModel {
@@ -48,16 +50,6 @@ pub(super) struct ConvertedModel {
     pub unsupported: Vec<String>,
 }
 
-const SUPPORTED: [&str; 7] = [
-    "input_mtok",
-    "output_mtok",
-    "cache_read_mtok",
-    "cache_write_mtok",
-    "cache_write_1h_mtok",
-    "web_searches_kcount",
-    "requests_kcount",
-];
-
 pub(super) fn convert(model: &ModelText) -> Result<ConvertedModel, ConvertError> {
     let text = model.prices.get().trim();
     let conditionals: Vec<ConditionalText> = if text.starts_with('[') {
@@ -68,6 +60,9 @@ pub(super) fn convert(model: &ModelText) -> Result<ConvertedModel, ConvertError>
             prices: serde_json::from_str(text)?,
         }]
     };
+    if conditionals.is_empty() {
+        return Err(ConvertError::NoPrices);
+    }
     let mut unsupported = Vec::new();
     let mut standard = Vec::new();
     for conditional in &conditionals {
@@ -86,6 +81,13 @@ pub(super) fn convert(model: &ModelText) -> Result<ConvertedModel, ConvertError>
             let when = variant.constraint.as_ref().map(constraint).transpose()?;
             batch.push((when, keys(&variant.prices, &mut unsupported)?));
         }
+    }
+    let daily = |(when, _): &(Option<When>, PriceKeys)| matches!(when, Some(When::Daily(_)));
+    if (standard.iter().any(daily) || batch.iter().any(daily))
+        && batch.iter().any(|(when, _)| when.is_some())
+    {
+        // Not priced: batch calls pay the standard prices (see `versions`).
+        unsupported.push("price_variants: batch prices with a date or hours".to_string());
     }
     unsupported.sort();
     unsupported.dedup();
@@ -168,10 +170,7 @@ fn keys(
                     _ => keys.requests_per_1k = fee,
                 }
             }
-            other => {
-                debug_assert!(!SUPPORTED.contains(&other));
-                unsupported.push(other.to_string());
-            }
+            other => unsupported.push(other.to_string()),
         }
     }
     Ok(keys)
@@ -333,8 +332,14 @@ fn version(when: Option<When>, keys: &PriceKeys, batch: Option<&PriceKeys>) -> P
         time_of_day,
         rates,
         batch: batch.map_or(BatchPrice::Standard, |variant| {
-            let (rates, tiers) = keys.overlaid(variant).rates_and_tiers();
-            BatchPrice::Own { rates, tiers }
+            let batch_keys = keys.overlaid(variant);
+            let (rates, tiers) = batch_keys.rates_and_tiers();
+            BatchPrice::Own {
+                rates,
+                tiers,
+                web_search_per_1k: batch_keys.web_searches_per_1k.unwrap_or(Decimal::ZERO),
+                request_fee_per_1k: batch_keys.requests_per_1k.unwrap_or(Decimal::ZERO),
+            }
         }),
         web_search_per_1k: keys.web_searches_per_1k.unwrap_or(Decimal::ZERO),
         request_fee_per_1k: keys.requests_per_1k.unwrap_or(Decimal::ZERO),

@@ -103,7 +103,7 @@ impl Tiered {
 /// What is wrong with a number in the data.
 #[derive(Debug, thiserror::Error)]
 pub enum NumberError {
-    #[error("`{0}` is not a plain decimal number")]
+    #[error("`{0}` is not a decimal number")]
     NotDecimal(String),
     #[error("`{0}` is negative")]
     Negative(String),
@@ -130,11 +130,15 @@ pub(super) fn tiered(raw: &RawValue) -> Result<Tiered, NumberError> {
     })
 }
 
-/// A JSON number read from its text: digits, an optional point and sign; no exponent.
+/// A JSON number read exactly from its text (`2.5`, `0.18000000000000002`, `9.7e-7`).
 pub(super) fn decimal(raw: &RawValue) -> Result<Decimal, NumberError> {
     let text = raw.get().trim();
-    let value = Decimal::from_str_exact(text)
-        .map_err(|_| NumberError::NotDecimal(text.chars().take(40).collect()))?;
+    let value = if text.contains(['e', 'E']) {
+        Decimal::from_scientific(text)
+    } else {
+        Decimal::from_str_exact(text)
+    }
+    .map_err(|_| NumberError::NotDecimal(text.chars().take(40).collect()))?;
     if value.is_sign_negative() && !value.is_zero() {
         return Err(NumberError::Negative(text.to_string()));
     }

@@ -7,6 +7,7 @@
 
 mod convert;
 mod data;
+mod lookup;
 mod rule;
 
 pub use convert::ConvertError;
@@ -31,8 +32,6 @@ pub enum SharedPricesError {
     ApiPattern { provider: String, error: RuleError },
     #[error("provider `{provider}`: {error}")]
     ProviderRule { provider: String, error: RuleError },
-    #[error("provider `{provider}`: fallback provider `{fallback}` is not in the data")]
-    Fallback { provider: String, fallback: String },
     #[error("provider `{0}` appears twice")]
     DuplicateProvider(String),
     #[error("model `{provider}/{model}`: {error}")]
@@ -165,27 +164,19 @@ impl SharedPrices {
             prices.providers.push(built);
         }
         let written: Vec<&ProviderText> = written.iter().map(|(provider, _)| provider).collect();
-        prices.link_fallbacks(&written)?;
+        prices.link_fallbacks(&written);
         Ok(prices)
     }
 
-    fn link_fallbacks(&mut self, written: &[&ProviderText]) -> Result<(), LayerError> {
+    fn link_fallbacks(&mut self, written: &[&ProviderText]) {
         for (index, provider) in written.iter().enumerate() {
             for fallback in &provider.fallback_model_providers {
-                let found = written
-                    .iter()
-                    .position(|other| &other.id == fallback)
-                    .ok_or_else(|| LayerError {
-                        file: self.source.clone(),
-                        error: Box::new(SharedPricesError::Fallback {
-                            provider: provider.id.clone(),
-                            fallback: fallback.clone(),
-                        }),
-                    })?;
-                self.providers[index].fallbacks.push(found);
+                // A fallback the data does not hold is passed over, as genai-prices does (a
+                // file of one provider may name others).
+                let found = written.iter().position(|other| &other.id == fallback);
+                self.providers[index].fallbacks.extend(found);
             }
         }
-        Ok(())
     }
 
     fn provider(
@@ -274,149 +265,6 @@ impl SharedPrices {
             })
             .clone()
     }
-
-    /// The model `model` names, for a span that names `provider` (`gen_ai.provider.name` or
-    /// `gen_ai.system`, lower-cased) and was sent to `server_address`: the provider first (by
-    /// id or alias, else by API host, else by the first provider whose model names cover the
-    /// model), then that provider's models in order, then the providers it falls back to, then
-    /// once more with a compact date (`-20250929`) written out (`-2025-09-29`).
-    /// Entries for which `disabled` holds are passed over, as if not listed.
-    pub fn find(
-        &self,
-        model: &str,
-        provider: Option<&str>,
-        server_address: Option<&str>,
-        disabled: &impl Fn(usize) -> bool,
-    ) -> Option<SharedMatch> {
-        let mut model = model.trim().to_lowercase();
-        let mut provider = provider.map(|name| name.trim().to_lowercase());
-        // LiteLLM names the provider in the model: `anthropic/claude-…`.
-        if provider.as_deref() == Some("litellm") {
-            if let Some((prefix, rest)) = model.split_once('/') {
-                if self.providers.iter().any(|known| known.id == alias(prefix)) {
-                    (provider, model) = (Some(prefix.to_string()), rest.to_string());
-                }
-            }
-        }
-        let (chosen, found_by) = self.provider_of(&model, provider.as_deref(), server_address)?;
-        let in_provider = |name: &str| {
-            std::iter::once(chosen)
-                .chain(self.providers[chosen].fallbacks.iter().copied())
-                .find_map(|listed_by| {
-                    self.providers[listed_by]
-                        .models
-                        .iter()
-                        .find(|(rule, entry)| !disabled(*entry) && rule.matches(name))
-                        .map(|(_, entry)| SharedMatch {
-                            entry: *entry,
-                            provider: chosen,
-                            listed_by,
-                            provider_found_by: found_by,
-                        })
-                })
-        };
-        in_provider(&model)
-            .or_else(|| expand_compact_date(&model).and_then(|name| in_provider(&name)))
-    }
-
-    fn provider_of(
-        &self,
-        model: &str,
-        provider: Option<&str>,
-        server_address: Option<&str>,
-    ) -> Option<(usize, ProviderFoundBy)> {
-        let by_name = provider.and_then(|name| {
-            let id = alias(name);
-            self.providers
-                .iter()
-                .position(|provider| provider.id == id)
-                .map(|index| (index, ProviderFoundBy::Id))
-                .or_else(|| {
-                    self.providers
-                        .iter()
-                        .position(|provider| {
-                            provider
-                                .provider_match
-                                .as_ref()
-                                .is_some_and(|rule| rule.matches(name))
-                        })
-                        .map(|index| (index, ProviderFoundBy::ProviderRule))
-                })
-        });
-        by_name
-            .or_else(|| {
-                let host = server_address?.trim().to_lowercase();
-                let url = format!("https://{host}");
-                self.providers
-                    .iter()
-                    .position(|provider| provider.api_pattern.is_match(&url).unwrap_or(false))
-                    .map(|index| (index, ProviderFoundBy::ApiHost))
-            })
-            .or_else(|| {
-                self.providers
-                    .iter()
-                    .position(|provider| {
-                        provider
-                            .model_match
-                            .as_ref()
-                            .is_some_and(|rule| rule.matches(model))
-                    })
-                    .map(|index| (index, ProviderFoundBy::ModelRule))
-            })
-    }
-}
-
-/// OpenTelemetry's provider names (`gen_ai.provider.name`, and older `gen_ai.system` values)
-/// that name a genai-prices provider by another word than its id or `provider_match`.
-fn alias(name: &str) -> &str {
-    match name {
-        "azure.ai.openai" | "az.ai.openai" | "azure.ai.inference" | "az.ai.inference"
-        | "azure_openai" | "azure-openai" => "azure",
-        "x_ai" => "x-ai",
-        "mistral_ai" => "mistral",
-        "gcp.vertex_ai" | "gcp.gemini" | "gcp.gen_ai" | "vertex_ai" | "vertexai" => "google",
-        "aws.bedrock" => "aws",
-        other => other,
-    }
-}
-
-/// `name` with every compact date (`-YYYYMMDD`, a real date of 20xx, followed by `-`, `:` or
-/// the end) written `-YYYY-MM-DD`; `None` when it has none.
-fn expand_compact_date(name: &str) -> Option<String> {
-    let bytes = name.as_bytes();
-    let is_date_at = |dash: usize| {
-        let Some(digits) = bytes.get(dash + 1..dash + 9) else {
-            return false;
-        };
-        bytes[dash] == b'-'
-            && digits.iter().all(u8::is_ascii_digit)
-            && digits.starts_with(b"20")
-            && matches!(bytes.get(dash + 9), None | Some(b'-' | b':'))
-            && crate::config::ConfigDate::parse(&format!(
-                "{}-{}-{}",
-                &name[dash + 1..dash + 5],
-                &name[dash + 5..dash + 7],
-                &name[dash + 7..dash + 9]
-            ))
-            .is_ok()
-    };
-    let mut expanded = String::with_capacity(name.len() + 4);
-    let mut copied = 0;
-    let mut dash = 0;
-    while dash < bytes.len() {
-        if is_date_at(dash) {
-            expanded.push_str(&name[copied..dash + 5]);
-            expanded.push('-');
-            expanded.push_str(&name[dash + 5..dash + 7]);
-            expanded.push('-');
-            expanded.push_str(&name[dash + 7..dash + 9]);
-            copied = dash + 9;
-            dash += 9;
-        } else {
-            dash += 1;
-        }
-    }
-    (copied > 0).then(|| expanded + &name[copied..])
 }
 
 #[cfg(test)]

@@ -1,3 +1,4 @@
+use super::lookup::expand_compact_date;
 use super::*;
 use crate::config::ConfigDate;
 use crate::pricing::catalog::{BatchPrice, PriceTime, Rates};
@@ -79,11 +80,21 @@ fn numbers_are_taken_exactly_from_their_text() {
     assert_eq!(version.rates.input, dec!(0.18000000000000002));
     assert_eq!(version.rates.output, dec!(1.1));
     assert_eq!(version.tiers[0].rates.output, dec!(2.2));
-    assert!(SharedPrices::parse(
-        r#"[{"id":"p","api_pattern":"x","models":[{"id":"m","match":{"equals":"m"},"prices":{"input_mtok":1e-6}}]}]"#,
-        "test"
-    )
-    .is_err());
+    let scientific = one_model(r#"{"input_mtok":9.7e-7,"output_mtok":1E+2}"#, "");
+    assert_eq!(
+        scientific.entries[0].versions[0].rates.input,
+        dec!(0.00000097)
+    );
+    assert_eq!(scientific.entries[0].versions[0].rates.output, dec!(100));
+    for bad in [r#""5""#, "true", "-1", "[]"] {
+        let json = format!(
+            r#"[{{"id":"p","api_pattern":"x","models":[{{"id":"m","match":{{"equals":"m"}},"prices":{{"input_mtok":{bad}}}}}]}}]"#
+        );
+        assert!(SharedPrices::parse(&json, "test").is_err(), "{bad}");
+    }
+    let empty = r#"[{"id":"p","api_pattern":"x","models":[{"id":"m","match":{"equals":"m"},"prices":[]}]}]"#;
+    let error = SharedPrices::parse(empty, "test").unwrap_err().to_string();
+    assert_eq!(error, "test: model `p/m`: prices: an empty list");
 }
 
 #[test]
@@ -210,8 +221,24 @@ fn the_provider_comes_first_then_its_models_in_order() {
         found("gpt-4o-2024-05-13", Some("openai")),
         Some("openai/gpt-4o-2024-05-13")
     );
-    // An unknown provider name falls back to the model's name; an unknown model is not priced.
-    assert_eq!(found("gpt-4o", Some("some-proxy")), Some("openai/gpt-4o"));
+    // A provider name the data does not know is not guessed from the model's name (a
+    // self-hosted model is not billed at an API's price); no provider name at all is.
+    assert_eq!(found("gpt-4o", Some("some-proxy")), None);
+    assert_eq!(found("deepseek-r1:8b", Some("ollama")), None);
+    assert_eq!(found("gpt-4o", None), Some("openai/gpt-4o"));
+    // The instrumentations' other names for providers.
+    assert_eq!(found("gpt-4o", Some("azure.chat")).map(|_| ()), Some(()));
+    assert_eq!(found("grok-4", Some("xai")), Some("x-ai/grok-4-0709"));
+    // LiteLLM: the provider in the model's name, by id or by the provider's own rule.
+    assert_eq!(
+        found("xai/grok-4", Some("litellm")),
+        Some("x-ai/grok-4-0709")
+    );
+    assert_eq!(
+        found("anthropic/claude-sonnet-4-5", Some("litellm")),
+        Some("anthropic/claude-sonnet-4-5")
+    );
+    // An unknown model is not priced.
     assert_eq!(found("no-such-model", Some("openai")), None);
     // The API host names the provider when no provider name is given.
     let by_host = prices
