@@ -4,8 +4,9 @@
 
 use clap::{Parser, Subcommand};
 use genai_cost_agent::agent::Components;
-use genai_cost_agent::config::{self, ConfigDate, LoadedConfig, LogFormat, LogLevel};
+use genai_cost_agent::config::{self, LoadedConfig, LogFormat, LogLevel};
 use genai_cost_agent::pricing::explain::{self, PriceQuestion};
+use genai_cost_agent::pricing::PriceTime;
 use genai_cost_agent::Agent;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -70,9 +71,10 @@ struct PriceArgs {
     /// Price as a batch request.
     #[arg(long)]
     batch: bool,
-    /// The date whose prices apply (YYYY-MM-DD, UTC); today by default.
-    #[arg(long, value_parser = ConfigDate::parse)]
-    at: Option<ConfigDate>,
+    /// When the call was made, UTC: `YYYY-MM-DD` (its start) or `YYYY-MM-DDTHH:MM[:SS]Z`
+    /// (prices by the hour); now by default.
+    #[arg(long, value_parser = PriceTime::parse)]
+    at: Option<PriceTime>,
     /// List the catalog's entries instead (with `--provider` and `--search` to narrow it).
     #[arg(long)]
     list: bool,
@@ -162,7 +164,7 @@ fn price(components: &Components, args: PriceArgs) -> ExitCode {
         cache_write_1h: args.cache_write_1h,
         web_searches: args.web_searches,
         batch: args.batch,
-        at: args.at.unwrap_or_else(ConfigDate::today),
+        at: args.at.unwrap_or_else(PriceTime::now),
     };
     match explain::explain(&catalog, &question) {
         Ok(text) => {

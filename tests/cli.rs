@@ -297,3 +297,42 @@ fn price_list_narrows_to_a_provider_and_a_search() {
     // The agent's own 23 entries and genai-prices' 2,330.
     assert_eq!(count, 23 + 2330);
 }
+
+#[test]
+fn price_at_a_time_of_day_uses_the_prices_by_the_hour() {
+    let at = |time: &str| {
+        let output = price(&[
+            "--provider",
+            "deepseek",
+            "--model",
+            "deepseek-chat",
+            "--input",
+            "1000000",
+            "--at",
+            time,
+        ]);
+        String::from_utf8_lossy(&output.stdout).to_string()
+    };
+    // DeepSeek's list: 0.27 per million input from 00:30 to 16:30 UTC, 0.135 otherwise.
+    let peak = at("2026-11-01T03:00Z");
+    assert!(
+        peak.contains(
+            "version        in force daily 00:30-16:30Z (prices in force on 2026-11-01T03:00:00Z)"
+        ),
+        "{peak}"
+    );
+    assert!(
+        peak.lines()
+            .any(|l| l.starts_with("total") && l.ends_with(" 0.27")),
+        "{peak}"
+    );
+    let off_peak = at("2026-11-01T17:00:00Z");
+    assert!(
+        off_peak
+            .lines()
+            .any(|l| l.starts_with("total") && l.ends_with(" 0.135")),
+        "{off_peak}"
+    );
+    let wrong = price(&["--model", "deepseek-chat", "--at", "2026-11-01T25:00Z"]);
+    assert!(!wrong.status.success());
+}

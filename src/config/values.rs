@@ -30,6 +30,14 @@ pub enum ValueError {
     NoPort(String),
     #[error("{0} is not a date YYYY-MM-DD")]
     NotADate(String),
+    #[error("{0} is not a date YYYY-MM-DD or a time YYYY-MM-DDTHH:MM[:SS]Z (UTC)")]
+    NotATime(String),
+}
+
+impl ValueError {
+    pub fn not_a_time(text: &str) -> Self {
+        ValueError::NotATime(given(text))
+    }
 }
 
 /// A duration written as `200ms`, `5s`, `1m` or `1h`.

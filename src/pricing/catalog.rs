@@ -80,7 +80,7 @@ impl TimeOfDay {
 }
 
 /// When a call was made, as prices depend on it: the UTC date and second of the day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct PriceTime {
     pub date: ConfigDate,
     pub second_of_day: u32,
@@ -93,6 +93,45 @@ impl PriceTime {
             date,
             second_of_day: 0,
         }
+    }
+
+    /// `YYYY-MM-DD` (the start of that day) or `YYYY-MM-DDTHH:MM[:SS][Z]`, UTC.
+    pub fn parse(text: &str) -> Result<Self, crate::config::ValueError> {
+        let text = text.trim();
+        let (date, clock) = text.split_once('T').unwrap_or((text, ""));
+        let date = ConfigDate::parse(date)?;
+        let clock = clock.strip_suffix('Z').unwrap_or(clock);
+        if clock.is_empty() {
+            return Ok(PriceTime::day(date));
+        }
+        let parts: Vec<u32> = clock
+            .split(':')
+            .map(|part| part.parse().ok().filter(|_| part.len() == 2))
+            .collect::<Option<_>>()
+            .ok_or_else(|| crate::config::ValueError::not_a_time(text))?;
+        let second_of_day = match parts[..] {
+            [hours, minutes] if hours < 24 && minutes < 60 => hours * 3600 + minutes * 60,
+            [hours, minutes, seconds] if hours < 24 && minutes < 60 && seconds < 60 => {
+                hours * 3600 + minutes * 60 + seconds
+            }
+            _ => return Err(crate::config::ValueError::not_a_time(text)),
+        };
+        Ok(PriceTime {
+            date,
+            second_of_day,
+        })
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SSZ`.
+    pub fn to_iso(&self) -> String {
+        let second = self.second_of_day;
+        format!(
+            "{}T{:02}:{:02}:{:02}Z",
+            self.date.to_iso(),
+            second / 3600,
+            second / 60 % 60,
+            second % 60
+        )
     }
 
     pub fn now() -> Self {

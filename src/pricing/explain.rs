@@ -2,8 +2,7 @@
 //! the breakdown, the entry that matched, how, and which version, tier and multipliers applied.
 
 use super::genai_prices::{ProviderFoundBy, SharedMatch, SharedPrices, SNAPSHOT_VERSION};
-use super::{cost_of, Catalog, MatchKind};
-use crate::config::ConfigDate;
+use super::{cost_of, Catalog, MatchKind, PriceTime};
 use crate::usage::TokenUsage;
 use rust_decimal::Decimal;
 use std::fmt::Write;
@@ -22,7 +21,7 @@ pub struct PriceQuestion {
     pub cache_write_1h: u64,
     pub web_searches: u64,
     pub batch: bool,
-    pub at: ConfigDate,
+    pub at: PriceTime,
 }
 
 /// Why a call has no price.
@@ -55,12 +54,7 @@ pub fn explain(catalog: &Catalog, question: &PriceQuestion) -> Result<String, No
         reasoning: 0,
         web_searches: question.web_searches,
     };
-    let applied = catalog.apply(
-        &found,
-        super::PriceTime::day(question.at),
-        usage.input,
-        question.batch,
-    );
+    let applied = catalog.apply(&found, question.at, usage.input, question.batch);
     let cost = cost_of(&usage, &applied);
     let entry = found.entry;
     let currency = catalog.currency();
@@ -103,12 +97,18 @@ pub fn explain(catalog: &Catalog, question: &PriceQuestion) -> Result<String, No
         MatchKind::Fallback => "no entry matched; the configured fallback".to_string(),
     };
     let _ = writeln!(out, "matched by     {how}");
-    let _ = writeln!(
-        out,
-        "version        effective from {} (prices in force on {})",
-        applied.effective_from.to_iso(),
+    let version = found.entry.version_at(question.at);
+    let since = match (version.dated, version.time_of_day) {
+        (true, _) => format!("effective from {}", version.effective_from.to_iso()),
+        (false, Some(window)) => format!("in force daily {}", window.to_text()),
+        (false, None) => "undated".to_string(),
+    };
+    let at = if question.at.second_of_day == 0 {
+        question.at.date.to_iso()
+    } else {
         question.at.to_iso()
-    );
+    };
+    let _ = writeln!(out, "version        {since} (prices in force on {at})");
     let tier = match applied.tier {
         Some(threshold) => format!("above {threshold} input tokens: the whole request at the tier's prices (total input {})", usage.input),
         None => format!("base prices (total input {})", usage.input),
