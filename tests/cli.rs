@@ -135,7 +135,8 @@ fn default_config_prints_priced_spans_with_the_debug_exporter() {
     let expected = "priced span service=chat-app model=claude-sonnet-4-6-20260101 \
         tokens[input=23000 output=1500 cache_read=8000 cache_creation=10000] \
         cost[total=0.077400 input=0.015000 output=0.022500 cache_read=0.002400 cache_creation=0.037500 tools=0.000000] USD \
-        cache_hit_ratio=0.348 savings=0.014100 price=claude-sonnet-4-6@2026-03-13";
+        cache_hit_ratio=0.348 savings=0.014100 price=claude-sonnet-4-6@2026-03-13 \
+        trace=5b8efff798038103d269b633813fc60c";
     assert!(
         stdout.lines().any(|line| line == expected),
         "no line\n{expected}\nin\n{stdout}"
@@ -335,4 +336,26 @@ fn price_at_a_time_of_day_uses_the_prices_by_the_hour() {
     );
     let wrong = price(&["--model", "deepseek-chat", "--at", "2026-11-01T25:00Z"]);
     assert!(!wrong.status.success());
+}
+
+#[test]
+fn the_debug_exporter_names_unpriced_spans_with_their_model_and_reason() {
+    let mut binary = start_binary(&["exporters.debug.batch.timeout=10ms"]);
+    let span = r#"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"chat-app"}}]},"scopeSpans":[{"spans":[
+        {"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","name":"chat acme",
+         "attributes":[{"key":"gen_ai.request.model","value":{"stringValue":"acme-llm-1"}},
+           {"key":"gen_ai.usage.input_tokens","value":{"intValue":"100"}},{"key":"gen_ai.usage.output_tokens","value":{"intValue":"10"}}]}]}]}]}"#;
+    assert_eq!(
+        curl_json(&format!("http://{}/v1/traces", binary.http), span),
+        "{}"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, stdout) = terminate(&mut binary);
+    assert_eq!(code, 0);
+    let expected = "unpriced span service=chat-app model=acme-llm-1 reason=unknown_model \
+        span=\"chat acme\" trace=0af7651916cd43dd8448eb211c80319c";
+    assert!(
+        stdout.lines().any(|line| line == expected),
+        "no line\n{expected}\nin\n{stdout}"
+    );
 }

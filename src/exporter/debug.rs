@@ -1,6 +1,7 @@
-//! The debug exporter: one line per priced span on standard output, and every interval a
-//! one-line summary of everything else that passed, so the agent shows it works without a backend.
-//! A span is priced when it carries the cost attributes the enricher wrote
+//! The debug exporter: one line per priced span and per span left unpriced (its model and
+//! reason: a price to add shows up at once) on standard output, each with its trace id, and every
+//! interval a one-line summary of everything else that passed, so the agent shows it works
+//! without a backend. A span is priced when it carries the cost attributes the enricher wrote
 //! ([`crate::pricing::attributes`]); the line shows those, and beside them the model and token
 //! counts the cost came from, which the enricher does not write, read with the agent's usage
 //! reader.
@@ -19,6 +20,7 @@ use std::time::Duration;
 #[derive(Default)]
 struct Tally {
     priced_spans: AtomicU64,
+    unpriced_spans: AtomicU64,
     other_spans: AtomicU64,
     metric_points: AtomicU64,
     log_records: AtomicU64,
@@ -75,11 +77,16 @@ impl DebugExporter {
                             sdk_name,
                         };
                         for span in &scope.spans {
-                            if self.write_priced_line(&mut out, service, span, &source) {
-                                self.tally.priced_spans.fetch_add(1, Ordering::Relaxed);
+                            let counter = if self
+                                .write_priced_line(&mut out, service, span, &source)
+                            {
+                                &self.tally.priced_spans
+                            } else if self.write_unpriced_line(&mut out, service, span, &source) {
+                                &self.tally.unpriced_spans
                             } else {
-                                self.tally.other_spans.fetch_add(1, Ordering::Relaxed);
-                            }
+                                &self.tally.other_spans
+                            };
+                            counter.fetch_add(1, Ordering::Relaxed);
                         }
                     }
                 }
@@ -107,14 +114,15 @@ async fn print_summaries(tally: Arc<Tally>, interval: Duration) {
     loop {
         ticker.tick().await;
         let take = |counter: &AtomicU64| counter.swap(0, Ordering::Relaxed);
-        let (priced, other, points, records) = (
+        let (priced, unpriced, other, points, records) = (
             take(&tally.priced_spans),
+            take(&tally.unpriced_spans),
             take(&tally.other_spans),
             take(&tally.metric_points),
             take(&tally.log_records),
         );
         let line = format!(
-            "summary last {}s: {priced} priced spans, {other} other spans, {points} metric points, {records} log records\n",
+            "summary last {}s: {priced} priced spans, {unpriced} unpriced spans, {other} other spans, {points} metric points, {records} log records\n",
             interval.as_secs_f64()
         );
         let _ = std::io::stdout().lock().write_all(line.as_bytes());
@@ -143,7 +151,7 @@ impl DebugExporter {
         out,
         "priced span service={service} model={model} tokens[input={} output={} cache_read={} cache_creation={}] \
          cost[total={:.6} input={:.6} output={:.6} cache_read={:.6} cache_creation={:.6} tools={:.6}] {currency} \
-         cache_hit_ratio={:.3} savings={:.6} price={price_id}",
+         cache_hit_ratio={:.3} savings={:.6} price={price_id} trace={}",
         usage.input,
         usage.output,
         usage.cache_read,
@@ -156,9 +164,40 @@ impl DebugExporter {
         money(cost::COST_TOOLS),
         money(cost::CACHE_HIT_RATIO),
         money(cost::CACHE_SAVINGS),
+        hex(&span.trace_id),
         model = model.unwrap_or("?"),
         currency = attributes.str(cost::COST_CURRENCY).unwrap_or(""),
     );
         true
     }
+
+    /// Writes the line of a span the enricher left unpriced (it says why); false for others.
+    fn write_unpriced_line(
+        &self,
+        out: &mut String,
+        service: &str,
+        span: &Span,
+        source: &Source<'_>,
+    ) -> bool {
+        let attributes = &span.attributes;
+        let Some(reason) = attributes.str(cost::UNPRICED_REASON) else {
+            return false;
+        };
+        let model = match self.reader.read(attributes, &span.name, source) {
+            SpanUsage::Present(facts) | SpanUsage::CallWithoutUsage(facts) => facts.model,
+            _ => None,
+        };
+        let _ = writeln!(
+            out,
+            "unpriced span service={service} model={} reason={reason} span={:?} trace={}",
+            model.unwrap_or("?"),
+            span.name,
+            hex(&span.trace_id)
+        );
+        true
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
