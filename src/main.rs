@@ -118,6 +118,8 @@ fn with_short_purge_delay() {
 
 fn main() -> ExitCode {
     with_short_purge_delay();
+    // Before anything is allocated: building the price catalog reads a large file.
+    without_transparent_huge_pages();
     let cli = Cli::parse();
     let built = config::load_file(&cli.config, &cli.set)
         .and_then(|loaded| Components::build(&loaded).map(|components| (loaded, components)));
@@ -201,7 +203,6 @@ fn init_logging(loaded: &LoadedConfig) {
 }
 
 fn run(loaded: LoadedConfig, components: Components) -> ExitCode {
-    without_transparent_huge_pages();
     init_logging(&loaded);
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");

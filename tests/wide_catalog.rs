@@ -8,7 +8,7 @@ mod common;
 use common::*;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use opentelemetry_proto::tonic::trace::v1::Span;
 use std::time::Duration;
 
 /// 2026-11-01T12:00:00Z in Unix nanoseconds.
@@ -30,18 +30,6 @@ fn call(number: u64, provider: &str, model: &str) -> Span {
             int("gen_ai.usage.output_tokens", 1_000_000),
         ],
         ..Default::default()
-    }
-}
-
-fn request(spans: Vec<Span>) -> ExportTraceServiceRequest {
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            scope_spans: vec![ScopeSpans {
-                spans,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
     }
 }
 
@@ -134,7 +122,7 @@ async fn a_current_model_of_each_provider_is_priced_from_genai_prices_data() {
     by_host.name = "8 by host".into();
     spans.push(by_host);
     spans.push(call(99, "acme", "acme-llm-1"));
-    send_traces(&agent, request(spans)).await;
+    send_traces(&agent, traces_request(spans)).await;
     assert!(wait_until(Duration::from_secs(10), || captured.spans().len() == 10).await);
     let priced = priced(&captured);
     for (index, (provider, model, price_id, total)) in cases.iter().enumerate() {
@@ -181,7 +169,7 @@ async fn a_catalog_file_replaces_a_providers_prices_and_says_so() {
     let agent = start_agent(backend, &[&setting]).await;
     send_traces(
         &agent,
-        request(vec![
+        traces_request(vec![
             call(1, "mistral_ai", "mistral-large-latest"),
             call(2, "mistral_ai", "mistral-small-latest"),
             call(3, "anthropic", "claude-opus-5"),
@@ -224,7 +212,7 @@ fn acme_catalog(id: &str, input: &str) -> String {
 
 /// Request `number` of `spans` calls of `acme-model`, named `NNN SS` (request, span).
 fn acme_request(number: u64, spans: u64) -> ExportTraceServiceRequest {
-    request(
+    traces_request(
         (0..spans)
             .map(|index| {
                 let mut span = call(number * spans + index + 1, "acme", "acme-model");
@@ -311,7 +299,11 @@ async fn a_catalog_file_changed_under_load_prices_each_request_by_the_old_or_the
             == 1)
         .await
     );
-    send_traces(&agent, request(vec![call(9_999, "acme", "acme-model")])).await;
+    send_traces(
+        &agent,
+        traces_request(vec![call(9_999, "acme", "acme-model")]),
+    )
+    .await;
     assert!(
         wait_until(Duration::from_secs(10), || captured.spans().len()
             == total + 1)

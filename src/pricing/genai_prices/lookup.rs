@@ -107,7 +107,7 @@ impl SharedPrices {
         let url = format!("https://{}", host.trim().to_lowercase());
         self.providers
             .iter()
-            .position(|provider| provider.api_pattern.is_match(&url).unwrap_or(false))
+            .position(|provider| provider.api_pattern.is_match(&url))
             .map(|index| (index, ProviderFoundBy::ApiHost))
     }
 }

@@ -12,7 +12,7 @@ mod rule;
 
 pub use convert::ConvertError;
 pub use data::{NumberError, Tiered};
-pub use rule::{MatchRule, RuleError};
+pub use rule::{LazyRegex, MatchRule, RuleError};
 
 use crate::pricing::catalog::PriceEntry;
 use data::ProviderText;
@@ -62,7 +62,8 @@ pub struct LayerError {
 pub struct SharedProvider {
     pub id: String,
     pub name: Option<String>,
-    api_pattern: fancy_regex::Regex,
+    /// Anchored at the start, as genai-prices matches it.
+    api_pattern: LazyRegex,
     provider_match: Option<MatchRule>,
     model_match: Option<MatchRule>,
     /// Providers whose models this one also serves (indexes), searched after its own.
@@ -196,11 +197,12 @@ impl SharedPrices {
         let mut provider = SharedProvider {
             id: text.id.clone(),
             name: text.name.clone(),
-            api_pattern: rule::regex(&format!("^(?:{})", text.api_pattern), &text.api_pattern)
-                .map_err(|error| SharedPricesError::ApiPattern {
+            api_pattern: LazyRegex::new(&format!("^(?:{})", text.api_pattern)).map_err(
+                |error| SharedPricesError::ApiPattern {
                     provider: text.id.clone(),
                     error,
-                })?,
+                },
+            )?,
             provider_match: provider_rule(&text.provider_match)?,
             model_match: provider_rule(&text.model_match)?,
             fallbacks: Vec::new(),

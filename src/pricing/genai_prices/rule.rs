@@ -2,9 +2,12 @@
 //!
 //! The literal rules compare case-insensitively; `regex` searches anywhere in the text (it may
 //! use look-ahead, hence `fancy-regex`). Callers lower-case the text once before matching, as
-//! genai-prices does, so a regex sees lower-case text.
+//! genai-prices does, so a regex sees lower-case text. A regex is checked when the data is read
+//! but compiled for use only when a lookup first needs it: the data holds ~110 of them (model
+//! rules and API addresses) at ~75 KB each compiled, and most are never evaluated.
 
 use serde::Deserialize;
+use std::sync::OnceLock;
 
 /// A rule as written in the data: an object with exactly one key.
 #[derive(Debug, Deserialize)]
@@ -26,7 +29,7 @@ pub enum MatchRule {
     StartsWith(String),
     EndsWith(String),
     Contains(String),
-    Regex(Box<fancy_regex::Regex>),
+    Regex(Box<LazyRegex>),
     Or(Vec<MatchRule>),
     And(Vec<MatchRule>),
 }
@@ -49,7 +52,7 @@ impl MatchRule {
             RuleText::StartsWith(value) => MatchRule::StartsWith(value.to_lowercase()),
             RuleText::EndsWith(value) => MatchRule::EndsWith(value.to_lowercase()),
             RuleText::Contains(value) => MatchRule::Contains(value.to_lowercase()),
-            RuleText::Regex(pattern) => MatchRule::Regex(Box::new(regex(pattern, pattern)?)),
+            RuleText::Regex(pattern) => MatchRule::Regex(Box::new(LazyRegex::new(pattern)?)),
             RuleText::Or(rules) => MatchRule::Or(all(rules)?),
             RuleText::And(rules) => MatchRule::And(all(rules)?),
         })
@@ -63,7 +66,7 @@ impl MatchRule {
             MatchRule::EndsWith(value) => lower.ends_with(value.as_str()),
             MatchRule::Contains(value) => lower.contains(value.as_str()),
             // A regex too costly to decide counts as no match.
-            MatchRule::Regex(regex) => regex.is_match(lower).unwrap_or(false),
+            MatchRule::Regex(regex) => regex.is_match(lower),
             MatchRule::Or(rules) => rules.iter().any(|rule| rule.matches(lower)),
             MatchRule::And(rules) => rules.iter().all(|rule| rule.matches(lower)),
         }
@@ -89,12 +92,38 @@ impl std::fmt::Display for MatchRule {
     }
 }
 
-/// Compiles `source` (the data's text of `pattern`, for the error).
-pub(super) fn regex(pattern: &str, source: &str) -> Result<fancy_regex::Regex, RuleError> {
-    fancy_regex::Regex::new(pattern).map_err(|error| RuleError {
-        pattern: source.to_string(),
-        error: Box::new(error),
-    })
+/// A regex checked when read, compiled on its first use.
+#[derive(Debug, Clone)]
+pub struct LazyRegex {
+    pattern: String,
+    compiled: OnceLock<Option<fancy_regex::Regex>>,
+}
+
+impl LazyRegex {
+    /// Checks that `pattern` compiles (and lets the compiled form go).
+    pub fn new(pattern: &str) -> Result<Self, RuleError> {
+        fancy_regex::Regex::new(pattern).map_err(|error| RuleError {
+            pattern: pattern.to_string(),
+            error: Box::new(error),
+        })?;
+        Ok(LazyRegex {
+            pattern: pattern.to_string(),
+            compiled: OnceLock::new(),
+        })
+    }
+
+    /// Whether the regex matches anywhere in `text`; a regex too costly to decide counts as no
+    /// match.
+    pub fn is_match(&self, text: &str) -> bool {
+        self.compiled
+            .get_or_init(|| fancy_regex::Regex::new(&self.pattern).ok())
+            .as_ref()
+            .is_some_and(|regex| regex.is_match(text).unwrap_or(false))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.pattern
+    }
 }
 
 #[cfg(test)]
