@@ -282,6 +282,23 @@ fn price_finds_the_provider_first_and_says_where_the_price_comes_from() {
 }
 
 #[test]
+fn price_says_which_of_the_entrys_prices_it_does_not_apply() {
+    let output = price(&[
+        "--provider",
+        "openai",
+        "--model",
+        "gpt-realtime",
+        "--input",
+        "1000",
+    ]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("not applied    cache_audio_read_mtok, cache_image_read_mtok, input_audio_mtok, input_image_mtok, output_audio_mtok"),
+        "{text}"
+    );
+}
+
+#[test]
 fn price_list_narrows_to_a_provider_and_a_search() {
     let output = price(&["--list", "--provider", "deepseek", "--search", "chat"]);
     assert!(output.status.success());

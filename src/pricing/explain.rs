@@ -97,6 +97,16 @@ pub fn explain(catalog: &Catalog, question: &PriceQuestion) -> Result<String, No
         MatchKind::Fallback => "no entry matched; the configured fallback".to_string(),
     };
     let _ = writeln!(out, "matched by     {how}");
+    if let (MatchKind::Shared(shared), Some(prices)) = (&found.kind, catalog.shared_prices()) {
+        let unsupported = &prices.unsupported[shared.entry];
+        if !unsupported.is_empty() {
+            let _ = writeln!(
+                out,
+                "not applied    {} (the entry's prices for other units than text tokens)",
+                unsupported.join(", ")
+            );
+        }
+    }
     let version = found.entry.version_at(question.at);
     let since = match (version.dated, version.time_of_day) {
         (true, _) => format!("effective from {}", version.effective_from.to_iso()),
