@@ -14,6 +14,7 @@ pub use records::Dimensions;
 use crate::config::{Config, ConfigDate, ExistingCostPolicy, OutputDialect};
 use crate::metrics::{CallRecord, Dimension};
 use crate::otlp::added::Added;
+use crate::otlp::validate::hex;
 use crate::otlp::view::{Attributes, SpanView, TraceRequestView};
 use crate::pricing::attributes as names;
 use crate::pricing::{
@@ -393,7 +394,11 @@ impl Enricher {
                 trusted_cost(existing),
             ),
             _ => {
-                let priced = Self::price_with(prices, facts, span_time(span))?;
+                let priced = Self::price_with(
+                    prices,
+                    facts,
+                    PriceTime::started(span.start_time_unix_nano()),
+                )?;
                 let mut attributes = attributes::local_cost(
                     &facts.usage,
                     &priced.cost,
@@ -589,18 +594,6 @@ fn trusted_cost(existing: &ExistingCost) -> CostBreakdown {
 
 fn unpriced(reason: UnpricedReason) -> Vec<Added> {
     vec![attributes::string(names::UNPRICED_REASON, reason.as_str())]
-}
-
-/// When a span started (UTC); now for spans without a start time.
-fn span_time<'a>(span: impl SpanView<'a>) -> PriceTime {
-    match span.start_time_unix_nano() {
-        0 => PriceTime::now(),
-        nanos => PriceTime::from_unix_nanos(nanos),
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 #[cfg(test)]

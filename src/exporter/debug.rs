@@ -6,6 +6,7 @@
 //! counts the cost came from, which the enricher does not write, read with the agent's usage
 //! reader.
 
+use crate::otlp::validate::hex;
 use crate::otlp::view::Attributes;
 use crate::otlp::Payload;
 use crate::pricing::attributes as cost;
@@ -196,8 +197,4 @@ impl DebugExporter {
         );
         true
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }

@@ -136,6 +136,11 @@ fn exemplars(metric: &Metric) -> Vec<(usize, usize, &Exemplar)> {
         .collect()
 }
 
+/// An id (trace, span) as the lower-case hex text traces show it in.
+pub fn hex(id: &[u8]) -> String {
+    id.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -48,107 +48,6 @@ pub struct Tier {
     pub rates: Rates,
 }
 
-/// A daily window of UTC time, `start_second` included, `end_second` not; it wraps past
-/// midnight when it ends before it starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TimeOfDay {
-    pub start_second: u32,
-    pub end_second: u32,
-}
-
-impl TimeOfDay {
-    /// `HH:MM-HH:MM` (UTC), seconds only where given.
-    pub fn to_text(&self) -> String {
-        let clock = |second: u32| {
-            let (hours, minutes, seconds) = (second / 3600, second / 60 % 60, second % 60);
-            if seconds == 0 {
-                format!("{hours:02}:{minutes:02}")
-            } else {
-                format!("{hours:02}:{minutes:02}:{seconds:02}")
-            }
-        };
-        format!("{}-{}Z", clock(self.start_second), clock(self.end_second))
-    }
-
-    pub fn contains(&self, second_of_day: u32) -> bool {
-        if self.start_second <= self.end_second {
-            (self.start_second..self.end_second).contains(&second_of_day)
-        } else {
-            second_of_day >= self.start_second || second_of_day < self.end_second
-        }
-    }
-}
-
-/// When a call was made, as prices depend on it: the UTC date and second of the day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub struct PriceTime {
-    pub date: ConfigDate,
-    pub second_of_day: u32,
-}
-
-impl PriceTime {
-    /// The start of `date` (UTC).
-    pub fn day(date: ConfigDate) -> Self {
-        PriceTime {
-            date,
-            second_of_day: 0,
-        }
-    }
-
-    /// `YYYY-MM-DD` (the start of that day) or `YYYY-MM-DDTHH:MM[:SS][Z]`, UTC.
-    pub fn parse(text: &str) -> Result<Self, crate::config::ValueError> {
-        let text = text.trim();
-        let (date, clock) = text.split_once('T').unwrap_or((text, ""));
-        let date = ConfigDate::parse(date)?;
-        let clock = clock.strip_suffix('Z').unwrap_or(clock);
-        if clock.is_empty() {
-            return Ok(PriceTime::day(date));
-        }
-        let parts: Vec<u32> = clock
-            .split(':')
-            .map(|part| part.parse().ok().filter(|_| part.len() == 2))
-            .collect::<Option<_>>()
-            .ok_or_else(|| crate::config::ValueError::not_a_time(text))?;
-        let second_of_day = match parts[..] {
-            [hours, minutes] if hours < 24 && minutes < 60 => hours * 3600 + minutes * 60,
-            [hours, minutes, seconds] if hours < 24 && minutes < 60 && seconds < 60 => {
-                hours * 3600 + minutes * 60 + seconds
-            }
-            _ => return Err(crate::config::ValueError::not_a_time(text)),
-        };
-        Ok(PriceTime {
-            date,
-            second_of_day,
-        })
-    }
-
-    /// `YYYY-MM-DDTHH:MM:SSZ`.
-    pub fn to_iso(&self) -> String {
-        let second = self.second_of_day;
-        format!(
-            "{}T{:02}:{:02}:{:02}Z",
-            self.date.to_iso(),
-            second / 3600,
-            second / 60 % 60,
-            second % 60
-        )
-    }
-
-    pub fn now() -> Self {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-        Self::from_unix_nanos(now.map_or(0, |since| {
-            u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
-        }))
-    }
-
-    pub fn from_unix_nanos(nanos: u64) -> Self {
-        PriceTime {
-            date: ConfigDate::from_unix_nanos(nanos),
-            second_of_day: ((nanos / 1_000_000_000) % 86_400) as u32,
-        }
-    }
-}
-
 /// What a batch call pays.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BatchPrice {
@@ -408,7 +307,7 @@ impl Catalog {
             Some((&shared.entries[found.entry], MatchKind::Shared(found)))
         };
         let (entry, kind) = match self.own_entry(&normalised) {
-            Some((own, kind)) => match Self::dated_id_priced_apart(&normalised, own, shared()) {
+            Some((own, kind)) => match Self::dated_id_priced_apart(&normalised, own, shared) {
                 Some(dated) => dated,
                 None => (own, kind),
             },
@@ -431,13 +330,14 @@ impl Catalog {
     fn dated_id_priced_apart<'a>(
         name: &NormalisedModel,
         own: &PriceEntry,
-        shared: Option<(&'a PriceEntry, MatchKind)>,
+        shared: impl FnOnce() -> Option<(&'a PriceEntry, MatchKind)>,
     ) -> Option<(&'a PriceEntry, MatchKind)> {
         let undated = super::normalise::strip_suffixes(&name.raw);
         if !own.builtin || undated == name.raw || own.patterns.contains(&name.raw) {
             return None;
         }
-        let (dated, kind) = shared?;
+        // genai-prices is searched only for a dated name.
+        let (dated, kind) = shared()?;
         let model_id = dated.id.rsplit('/').next().unwrap_or(&dated.id);
         let apart = !own.patterns.iter().any(|pattern| pattern == model_id)
             && dated.versions.last().map(|version| &version.rates)
@@ -600,136 +500,11 @@ fn rates(
     }
 }
 
-/// What applies to one call: the rates after tier and multipliers, and how they were chosen.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AppliedPrice {
-    pub rates: Rates,
-    pub web_search_per_1k: Decimal,
-    pub request_fee_per_1k: Decimal,
-    /// `id@version` plus what else was applied (`+above_200000`, `+batch`, `+bedrock_regional`,
-    /// `+fallback`).
-    pub price_id: String,
-    pub effective_from: ConfigDate,
-    pub tier: Option<u64>,
-    /// A batch price applied (a multiplier, or the entry's own batch prices).
-    pub batch: bool,
-    pub batch_multiplier: Option<Decimal>,
-    pub regional_multiplier: Option<Decimal>,
-}
+mod apply;
+mod time;
 
-impl PriceVersion {
-    /// The rates and tiers a call pays: a batch call its own prices where the version has them.
-    fn schedule(&self, batch: bool) -> (&Rates, &[Tier]) {
-        match &self.batch {
-            BatchPrice::Own { rates, tiers, .. } if batch => (rates, tiers),
-            _ => (&self.rates, &self.tiers),
-        }
-    }
-
-    /// The web-search and per-call fees a call pays (per 1,000).
-    fn fees(&self, batch: bool) -> (Decimal, Decimal) {
-        match &self.batch {
-            BatchPrice::Own {
-                web_search_per_1k,
-                request_fee_per_1k,
-                ..
-            } if batch => (*web_search_per_1k, *request_fee_per_1k),
-            _ => (self.web_search_per_1k, self.request_fee_per_1k),
-        }
-    }
-}
-
-impl ModelMatch<'_> {
-    /// Whether a batch call gets the entry's batch price: not when genai-prices' data reached the
-    /// model through a fallback provider (it prices variants only in the provider's own list).
-    fn batch_priced(&self, batch: bool) -> bool {
-        batch
-            && !matches!(self.kind, MatchKind::Shared(shared) if shared.listed_by != shared.provider)
-    }
-}
-
-/// The highest tier `total_input` is above.
-fn tier_above(tiers: &[Tier], total_input: u64) -> Option<&Tier> {
-    tiers
-        .iter()
-        .rev()
-        .find(|tier| total_input > tier.above_input_tokens)
-}
-
-impl Catalog {
-    /// The prompt-size tier a call of `found` at `at` with `total_input` tokens falls in: the
-    /// threshold it is above, `None` below every tier. Calls that agree on it (and on version
-    /// and batch) get the same [`Catalog::apply`].
-    pub fn tier_of(
-        found: &ModelMatch<'_>,
-        at: PriceTime,
-        total_input: u64,
-        batch: bool,
-    ) -> Option<u64> {
-        let batch = found.batch_priced(batch);
-        let (_, tiers) = found.entry.version_at(at).schedule(batch);
-        tier_above(tiers, total_input).map(|tier| tier.above_input_tokens)
-    }
-
-    /// The price that applies to a call of `found` at `at` with `total_input` tokens.
-    pub fn apply(
-        &self,
-        found: &ModelMatch<'_>,
-        at: PriceTime,
-        total_input: u64,
-        batch: bool,
-    ) -> AppliedPrice {
-        let batch = found.batch_priced(batch);
-        let version = found.entry.version_at(at);
-        let (base, tiers) = version.schedule(batch);
-        let (web_search_per_1k, request_fee_per_1k) = version.fees(batch);
-        let tier = tier_above(tiers, total_input);
-        let mut rates = tier.map_or(*base, |tier| tier.rates);
-        let mut price_id = found.entry.id.clone();
-        if version.dated {
-            price_id.push_str(&format!("@{}", version.effective_from.to_iso()));
-        }
-        if let Some(window) = version.time_of_day {
-            price_id.push_str(&format!("@{}", window.to_text()));
-        }
-        if let Some(tier) = tier {
-            price_id.push_str(&format!("+above_{}", tier.above_input_tokens));
-        }
-        let batch_multiplier = match version.batch {
-            BatchPrice::Multiplier(multiplier) if batch => Some(multiplier),
-            _ => None,
-        };
-        if let Some(multiplier) = batch_multiplier {
-            rates = rates.scaled(multiplier);
-        }
-        let batch_price = batch && version.batch != BatchPrice::Standard;
-        if batch_price {
-            price_id.push_str("+batch");
-        }
-        // genai-prices' Bedrock entries carry the regional price themselves.
-        let regional_multiplier = (found.model.bedrock_regional
-            && !matches!(found.kind, MatchKind::Shared(_)))
-        .then_some(self.bedrock_regional_multiplier);
-        if let Some(multiplier) = regional_multiplier {
-            rates = rates.scaled(multiplier);
-            price_id.push_str("+bedrock_regional");
-        }
-        if found.kind == MatchKind::Fallback {
-            price_id.push_str("+fallback");
-        }
-        AppliedPrice {
-            rates,
-            web_search_per_1k,
-            request_fee_per_1k,
-            price_id,
-            effective_from: version.effective_from,
-            tier: tier.map(|tier| tier.above_input_tokens),
-            batch: batch_price,
-            batch_multiplier,
-            regional_multiplier,
-        }
-    }
-}
+pub use apply::AppliedPrice;
+pub use time::{second_of_day, PriceTime, TimeOfDay};
 
 #[cfg(test)]
 mod tests;

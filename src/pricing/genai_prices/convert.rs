@@ -7,7 +7,7 @@ use super::data::{
     decimal, tiered, ConditionalText, ConstraintText, ModelText, NumberError, Tiered,
 };
 use crate::config::ConfigDate;
-use crate::pricing::catalog::{BatchPrice, PriceVersion, Rates, Tier, TimeOfDay};
+use crate::pricing::catalog::{second_of_day, BatchPrice, PriceVersion, Rates, Tier, TimeOfDay};
 use rust_decimal::Decimal;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
@@ -109,6 +109,11 @@ enum When {
     Daily(TimeOfDay),
 }
 
+/// A constraint's UTC clock time (`HH:MM:SSZ`) as seconds after midnight.
+fn clock(text: &str) -> Result<u32, ConvertError> {
+    second_of_day(text).ok_or_else(|| ConvertError::Constraint(text.to_string()))
+}
+
 fn constraint(text: &ConstraintText) -> Result<When, ConvertError> {
     match text {
         ConstraintText::StartDate { start_date } => ConfigDate::parse(start_date)
@@ -118,25 +123,9 @@ fn constraint(text: &ConstraintText) -> Result<When, ConvertError> {
             start_time,
             end_time,
         } => Ok(When::Daily(TimeOfDay {
-            start_second: second_of_day(start_time)?,
-            end_second: second_of_day(end_time)?,
+            start_second: clock(start_time)?,
+            end_second: clock(end_time)?,
         })),
-    }
-}
-
-/// `HH:MM:SSZ` (or without the `Z`) as seconds after midnight UTC.
-fn second_of_day(text: &str) -> Result<u32, ConvertError> {
-    let invalid = || ConvertError::Constraint(text.to_string());
-    let clock = text.strip_suffix('Z').unwrap_or(text);
-    let parts: Vec<u32> = clock
-        .split(':')
-        .map(|part| part.parse().map_err(|_| invalid()))
-        .collect::<Result<_, _>>()?;
-    match parts[..] {
-        [hours, minutes, seconds] if hours < 24 && minutes < 60 && seconds < 60 => {
-            Ok(hours * 3600 + minutes * 60 + seconds)
-        }
-        _ => Err(invalid()),
     }
 }
 

@@ -10,8 +10,6 @@ use std::collections::BTreeMap;
 #[derive(Debug, Deserialize)]
 pub(super) struct ProviderText {
     pub id: String,
-    #[serde(default)]
-    pub name: Option<String>,
     pub api_pattern: String,
     #[serde(default)]
     pub model_match: Option<RuleText>,

@@ -5,7 +5,7 @@
 //! (a self-hosted `ollama`, say) does not fall through to the model rules: its price would be a
 //! guess.
 
-use super::{ProviderFoundBy, SharedMatch, SharedPrices};
+use super::{MatchRule, ProviderFoundBy, SharedMatch, SharedPrices, SharedProvider};
 
 impl SharedPrices {
     /// The model `model` names, for a span that names `provider` (`gen_ai.provider.name` or
@@ -64,15 +64,21 @@ impl SharedPrices {
         if provider.is_some_and(|name| !name.is_empty() && name != "litellm") {
             return None;
         }
-        self.providers
-            .iter()
-            .position(|provider| {
-                provider
-                    .model_match
-                    .as_ref()
-                    .is_some_and(|rule| rule.matches(model))
-            })
+        self.first_provider(|provider| &provider.model_match, model)
             .map(|index| (index, ProviderFoundBy::ModelRule))
+    }
+
+    /// The first provider whose rule (`rule_of` it) covers `name`.
+    fn first_provider(
+        &self,
+        rule_of: impl Fn(&SharedProvider) -> &Option<MatchRule>,
+        name: &str,
+    ) -> Option<usize> {
+        self.providers.iter().position(|provider| {
+            rule_of(provider)
+                .as_ref()
+                .is_some_and(|rule| rule.matches(name))
+        })
     }
 
     /// The provider `name` (lower-cased) names: by id or a known alias, else by a provider's
@@ -84,14 +90,7 @@ impl SharedPrices {
             .position(|provider| provider.id == id)
             .map(|index| (index, ProviderFoundBy::Id))
             .or_else(|| {
-                self.providers
-                    .iter()
-                    .position(|provider| {
-                        provider
-                            .provider_match
-                            .as_ref()
-                            .is_some_and(|rule| rule.matches(name))
-                    })
+                self.first_provider(|provider| &provider.provider_match, name)
                     .map(|index| (index, ProviderFoundBy::ProviderRule))
             })
     }

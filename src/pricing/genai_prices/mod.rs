@@ -61,7 +61,6 @@ pub struct LayerError {
 #[derive(Debug)]
 pub struct SharedProvider {
     pub id: String,
-    pub name: Option<String>,
     /// Anchored at the start, as genai-prices matches it.
     api_pattern: LazyRegex,
     provider_match: Option<MatchRule>,
@@ -75,7 +74,6 @@ pub struct SharedProvider {
 /// The data, read: providers, and one catalog entry per model (id `provider/model`).
 #[derive(Debug)]
 pub struct SharedPrices {
-    pub source: String,
     pub providers: Vec<SharedProvider>,
     pub entries: Vec<PriceEntry>,
     /// Per entry, the price keys it has that the agent does not price (audio, images…).
@@ -147,9 +145,7 @@ impl SharedPrices {
                 }
             }
         }
-        let sources = layers.iter().map(|(_, source)| *source).collect::<Vec<_>>();
         let mut prices = SharedPrices {
-            source: sources.join(", "),
             providers: Vec::with_capacity(written.len()),
             entries: Vec::new(),
             unsupported: Vec::new(),
@@ -196,7 +192,6 @@ impl SharedPrices {
         };
         let mut provider = SharedProvider {
             id: text.id.clone(),
-            name: text.name.clone(),
             api_pattern: LazyRegex::new(&format!("^(?:{})", text.api_pattern)).map_err(
                 |error| SharedPricesError::ApiPattern {
                     provider: text.id.clone(),
