@@ -11,7 +11,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -25,6 +25,8 @@ struct ScriptedBackend {
     failures: Arc<Mutex<Vec<Status>>>,
     calls: Arc<Mutex<Vec<Instant>>>,
     accepted: Arc<Mutex<Vec<ExportTraceServiceRequest>>>,
+    /// How many spans each accepted call reports as rejected (a partial success), in order.
+    partial_rejections: Arc<Mutex<Vec<i64>>>,
 }
 
 impl ScriptedBackend {
@@ -59,7 +61,16 @@ impl TraceService for ScriptedBackend {
             Some(status) => Err(status),
             None => {
                 self.accepted.lock().unwrap().push(request.into_inner());
-                Ok(Response::new(Default::default()))
+                let rejected = {
+                    let mut rejections = self.partial_rejections.lock().unwrap();
+                    (!rejections.is_empty()).then(|| rejections.remove(0))
+                };
+                Ok(Response::new(ExportTraceServiceResponse {
+                    partial_success: rejected.map(|rejected_spans| ExportTracePartialSuccess {
+                        rejected_spans,
+                        error_message: "3 spans too old".into(),
+                    }),
+                }))
             }
         }
     }
@@ -138,6 +149,41 @@ async fn unavailable_with_retry_info_is_retried_after_the_delay_it_asks_for() {
     }
     assert_eq!(agent.counters().retried_total(Signal::Traces), 20);
     assert!(agent.shutdown().await);
+}
+
+/// The answer is read the same whether the batch goes out as its queued buffers (no
+/// compression) or compressed by tonic: a partial success drops what the backend rejected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partial_success_drops_what_was_rejected_with_or_without_compression() {
+    for compression in ["none", "gzip"] {
+        let (address, backend) = start_scripted(Vec::new()).await;
+        backend.partial_rejections.lock().unwrap().push(3);
+        let setting = format!("exporters.otlp.compression={compression}");
+        let mut overrides = FAST_RETRIES.to_vec();
+        overrides.push(&setting);
+        let agent = start_agent(address, &overrides).await;
+        send_traces(&agent, trace_request(1, 10)).await;
+        assert_eq!(
+            backend.wait_for_spans(10, Duration::from_secs(10)).await,
+            (1..=10).collect::<Vec<_>>(),
+            "{compression}"
+        );
+        assert!(
+            wait_until(Duration::from_secs(5), || agent
+                .counters()
+                .dropped_total(Signal::Traces, "partial_success")
+                == 3)
+            .await,
+            "{compression}"
+        );
+        assert_eq!(
+            agent.counters().sent_total(Signal::Traces),
+            7,
+            "{compression}"
+        );
+        assert_eq!(backend.calls.lock().unwrap().len(), 1, "{compression}");
+        assert!(agent.shutdown().await);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

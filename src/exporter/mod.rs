@@ -3,6 +3,7 @@
 
 mod batch;
 mod debug;
+mod grpc_message;
 mod otlp_grpc;
 mod otlp_http;
 mod queue;

@@ -1,17 +1,20 @@
-//! OTLP over gRPC with tonic: the batch goes out as the bytes it was encoded to once, with gzip or zstd,
+//! OTLP over gRPC with tonic: the batch goes out as the bytes it was encoded to once — not
+//! copied when uncompressed ([`MessageBody`]), compressed with gzip or zstd otherwise — with
 //! headers as metadata and a per-request timeout, over TLS to `https://` endpoints; a refusal's
 //! `RetryInfo` is read for the retry ([`crate::otlp::retry_info`]).
 
-use super::raw_codec::RawCodec;
+use super::grpc_message::MessageBody;
+use super::raw_codec::{ExportResponse, RawCodec, ResponseDecoder};
 use super::{error_chain, route, ExportError, LoadedTls, Shared};
 use crate::config::{Compression, OtlpExporterSettings, SignalSettings};
 use crate::otlp::{retry_delay, Signal};
 use bytes::Bytes;
 use http::uri::PathAndQuery;
 use std::time::Duration;
-use tonic::codec::CompressionEncoding;
+use tonic::codec::{CompressionEncoding, Streaming};
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
+use tower::{Service, ServiceExt};
 
 pub struct GrpcExporter {
     /// By signal: traces, metrics, logs; `None` for a signal without an endpoint.
@@ -84,25 +87,102 @@ impl GrpcExporter {
         signal: Signal,
         parts: Vec<Bytes>,
     ) -> Result<u64, tonic::Status> {
-        let mut client =
-            tonic::client::Grpc::new(route.channel.clone()).max_encoding_message_size(usize::MAX);
-        if let Some(encoding) = self.compression {
-            client = client.send_compressed(encoding);
-        }
+        let response = match self.compression {
+            None => Self::call_uncompressed(route, signal, parts).await?,
+            Some(encoding) => Self::call_compressed(route, signal, parts, encoding).await?,
+        };
+        Ok(response
+            .partial_success
+            .map_or(0, |partial| partial.rejected.max(0) as u64))
+    }
+
+    /// Compressing copies the batch anyway: tonic's client writes it into the message.
+    async fn call_compressed(
+        route: &Route,
+        signal: Signal,
+        parts: Vec<Bytes>,
+        encoding: CompressionEncoding,
+    ) -> Result<ExportResponse, tonic::Status> {
+        let mut client = tonic::client::Grpc::new(route.channel.clone())
+            .max_encoding_message_size(usize::MAX)
+            .send_compressed(encoding);
         client.ready().await.map_err(|err| {
             tonic::Status::unavailable(format!("connection: {}", error_chain(&err)))
         })?;
         let mut request = tonic::Request::new(parts);
         *request.metadata_mut() = route.metadata.clone();
         request.set_timeout(route.timeout);
-        let response = client
+        Ok(client
             .unary(request, method(signal), RawCodec)
             .await?
-            .into_inner();
-        Ok(response
-            .partial_success
-            .map_or(0, |partial| partial.rejected.max(0) as u64))
+            .into_inner())
     }
+
+    /// The queued buffers go out as the message's body frames, as tonic's unary call would
+    /// send them but without writing them into one buffer first; the answer is read as tonic
+    /// reads it (a trailers-only refusal, the message, then the status in the trailers).
+    async fn call_uncompressed(
+        route: &Route,
+        signal: Signal,
+        parts: Vec<Bytes>,
+    ) -> Result<ExportResponse, tonic::Status> {
+        let body = MessageBody::new(parts)
+            .map_err(|err| tonic::Status::resource_exhausted(err.to_string()))?;
+        let request = grpc_request(route, signal, tonic::body::Body::new(body))?;
+        let mut channel = route.channel.clone();
+        let ready = channel.ready().await.map_err(|err| {
+            tonic::Status::unavailable(format!("connection: {}", error_chain(&err)))
+        })?;
+        let response = ready
+            .call(request)
+            .await
+            .map_err(|err| tonic::Status::from_error(err.into()))?;
+        if let Some(status) = tonic::Status::from_header_map(response.headers()) {
+            if status.code() != tonic::Code::Ok {
+                return Err(status);
+            }
+        }
+        let status_code = response.status();
+        let mut answer = Streaming::new_response(
+            ResponseDecoder,
+            response.into_body(),
+            status_code,
+            None,
+            None,
+        );
+        let message = answer
+            .message()
+            .await?
+            .ok_or_else(|| tonic::Status::internal("Missing response message."))?;
+        answer.trailers().await?;
+        Ok(message)
+    }
+}
+
+/// The HTTP/2 request of one unary gRPC call to `signal`'s method, with the route's metadata
+/// and timeout; the channel adds the origin and the user agent.
+fn grpc_request(
+    route: &Route,
+    signal: Signal,
+    body: tonic::body::Body,
+) -> Result<http::Request<tonic::body::Body>, tonic::Status> {
+    let mut metadata = tonic::Request::new(());
+    *metadata.metadata_mut() = route.metadata.clone();
+    metadata.set_timeout(route.timeout);
+    let mut uri = http::uri::Parts::default();
+    uri.path_and_query = Some(method(signal));
+    let mut request = http::Request::new(body);
+    *request.method_mut() = http::Method::POST;
+    *request.uri_mut() = http::Uri::from_parts(uri)
+        .map_err(|err| tonic::Status::internal(format!("request path: {err}")))?;
+    let headers = request.headers_mut();
+    *headers = metadata.into_parts().0.into_headers();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/grpc"),
+    );
+    headers.insert(http::header::TE, http::HeaderValue::from_static("trailers"));
+    Ok(request)
 }
 
 /// A lazily connecting channel to `target`, over TLS when the signal has TLS settings.
