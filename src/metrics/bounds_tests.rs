@@ -268,7 +268,7 @@ fn long_model_names_are_cut_for_every_output_and_left_whole_on_spans() {
         Some(&long_model(0)[..256]),
         "the first 256 bytes"
     );
-    let otlp = metrics.collect().unwrap();
+    let otlp = super::tests::decoded(metrics.collect().unwrap());
     let otlp_values: Vec<usize> = otlp.resource_metrics[0].scope_metrics[0]
         .metrics
         .iter()

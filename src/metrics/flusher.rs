@@ -3,7 +3,7 @@
 //! keeps two agents' series apart.
 
 use super::DerivedMetrics;
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use crate::otlp::EncodedRequest;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -46,8 +46,8 @@ pub fn agent_identity() -> Vec<(String, String)> {
 
 /// Where the flusher hands the derived metrics.
 pub trait MetricsSink: Send + Sync + 'static {
-    /// Queues one request of derived metrics; false when there is no room for it.
-    fn send(&self, request: ExportMetricsServiceRequest) -> bool;
+    /// Queues one encoded request of derived metrics; false when there is no room for it.
+    fn send(&self, request: EncodedRequest) -> bool;
 }
 
 /// Sends the derived metrics once; with delta temporality the baseline moves only when queued.

@@ -19,8 +19,8 @@ pub use record::{CallRecord, Dimension, DimensionKey};
 pub use series::{SeriesKey, Value, OVERFLOW_KEY};
 
 use crate::config::{MetricsConfig, Temporality};
+use crate::otlp::EncodedRequest;
 use crate::telemetry::AgentCounters;
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use rust_decimal::Decimal;
 use state::State;
 use std::sync::{Arc, Mutex};
@@ -202,9 +202,9 @@ impl DerivedMetrics {
             .then(|| state.intern(dimensions))
     }
 
-    /// The points to send now, as one OTLP request (`None` when there is nothing to send).
-    /// With delta temporality, call [`DerivedMetrics::committed`] once it is queued.
-    pub fn collect(&self) -> Option<ExportMetricsServiceRequest> {
+    /// The points to send now, as one encoded OTLP request (`None` when there is nothing to
+    /// send). With delta temporality, call [`DerivedMetrics::committed`] once it is queued.
+    pub fn collect(&self) -> Option<EncodedRequest> {
         let now = unix_nanos_now();
         let mut state = self.state.lock().ok()?;
         self.apply_parked(&mut state);
@@ -212,7 +212,7 @@ impl DerivedMetrics {
             state.table(instrument).forget_idle(self.idle_timeout);
         }
         state.compact();
-        otlp::build_request(self, &mut state, now)
+        otlp::encode_request(self, &mut state, now)
     }
 
     /// The last collected delta reached the exporters' queues.

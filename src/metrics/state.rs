@@ -79,17 +79,24 @@ impl State {
 
     /// The full attribute list of a point.
     pub fn expand(&self, key: &PointKey) -> SeriesKey {
-        if key.base == OVERFLOW_BASE {
-            return vec![(OVERFLOW_KEY.to_string(), "true".to_string())];
-        }
-        let mut attributes: SeriesKey = self.base_keys[key.base as usize]
-            .iter()
-            .map(|(name, value)| (name.to_string(), value.clone()))
-            .collect();
-        if let Some((name, value)) = &key.extra {
+        let mut attributes = SeriesKey::new();
+        self.for_each_attribute(key, |name, value| {
             attributes.push((name.to_string(), value.to_string()));
-        }
+        });
         attributes
+    }
+
+    /// Each attribute of a point, in order, without copying them.
+    pub fn for_each_attribute(&self, key: &PointKey, mut each: impl FnMut(&str, &str)) {
+        if key.base == OVERFLOW_BASE {
+            return each(OVERFLOW_KEY, "true");
+        }
+        for (name, value) in self.base_keys[key.base as usize].iter() {
+            each(name, value);
+        }
+        if let Some((name, value)) = &key.extra {
+            each(name, value);
+        }
     }
 
     /// Forgets interned dimensions no series refers to any more (after idle series left).

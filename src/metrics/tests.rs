@@ -3,6 +3,7 @@ use crate::config::load_str;
 use crate::enrich::Enricher;
 use crate::test_support::parent_id;
 use crate::test_support::{int, text};
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
@@ -331,10 +332,10 @@ fn a_fixed_span_set_gives_exact_sums_buckets_and_attributes() {
 fn cumulative_export_repeats_totals_with_a_fixed_start() {
     let (enricher, metrics) = metrics_for(CONFIG, None);
     record_fixed(&enricher, &metrics);
-    let first = metrics.collect().unwrap();
+    let first = decoded(metrics.collect().unwrap());
     metrics.committed();
     record_fixed(&enricher, &metrics);
-    let second = metrics.collect().unwrap();
+    let second = decoded(metrics.collect().unwrap());
     let savings = |request: &ExportMetricsServiceRequest| -> Vec<(u64, f64)> {
         let metric = request.resource_metrics[0].scope_metrics[0]
             .metrics
@@ -384,12 +385,12 @@ fn cumulative_export_repeats_totals_with_a_fixed_start() {
 fn delta_export_sends_changes_since_the_last_queued_export() {
     let (enricher, metrics) = metrics_for(CONFIG, Some("delta"));
     record_fixed(&enricher, &metrics);
-    let first = metrics.collect().unwrap();
+    let first = decoded(metrics.collect().unwrap());
     metrics.committed();
     assert!(metrics.collect().is_none(), "nothing changed");
     metrics.committed();
     record_fixed(&enricher, &metrics);
-    let second = metrics.collect().unwrap();
+    let second = decoded(metrics.collect().unwrap());
     let cost_points = |request: &ExportMetricsServiceRequest| {
         let metric = request.resource_metrics[0].scope_metrics[0]
             .metrics
@@ -457,7 +458,7 @@ fn series_beyond_the_cardinality_limit_go_to_the_overflow_series() {
 fn a_restarted_agent_starts_new_series_with_a_new_identity() {
     let (enricher, before) = metrics_for(CONFIG, None);
     record_fixed(&enricher, &before);
-    let old = before.collect().unwrap();
+    let old = decoded(before.collect().unwrap());
     std::thread::sleep(std::time::Duration::from_millis(2));
     let loaded = load_str(CONFIG, &[], |_| None).unwrap();
     let after = DerivedMetrics::new(
@@ -467,7 +468,7 @@ fn a_restarted_agent_starts_new_series_with_a_new_identity() {
         Arc::new(AgentCounters::default()),
     );
     record_fixed(&enricher, &after);
-    let new = after.collect().unwrap();
+    let new = decoded(after.collect().unwrap());
     let start = |request: &ExportMetricsServiceRequest| {
         let metric = &request.resource_metrics[0].scope_metrics[0].metrics[0];
         match &metric.data {
@@ -488,4 +489,27 @@ fn a_restarted_agent_starts_new_series_with_a_new_identity() {
             .clone()
     };
     assert_ne!(instance(&new), instance(&old));
+}
+
+/// The request a collection encoded, decoded; its bytes are exactly what prost writes for it.
+pub(super) fn decoded(request: crate::otlp::EncodedRequest) -> ExportMetricsServiceRequest {
+    use prost::Message;
+    assert_eq!(request.signal, crate::otlp::Signal::Metrics);
+    let decoded = ExportMetricsServiceRequest::decode(&request.bytes[..]).unwrap();
+    assert_eq!(
+        decoded.encode_to_vec(),
+        request.bytes.to_vec(),
+        "prost's encoding"
+    );
+    let points: usize = decoded.resource_metrics[0].scope_metrics[0]
+        .metrics
+        .iter()
+        .map(|metric| match &metric.data {
+            Some(Data::Histogram(histogram)) => histogram.data_points.len(),
+            Some(Data::Sum(sum)) => sum.data_points.len(),
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(request.items, points as u64, "the points counted");
+    decoded
 }

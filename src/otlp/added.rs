@@ -56,41 +56,58 @@ impl Added {
 
     /// Appends this attribute as an entry of `Span.attributes` (key, length, `KeyValue`).
     pub fn encode_span_attribute(&self, out: &mut Vec<u8>) {
-        let value_len = match &self.value {
-            AddedValue::Double(_) => 1 + 8,
-            AddedValue::Text(text) => field_len(text.len()),
+        let value = match &self.value {
+            AddedValue::Double(number) => ValueRef::Double(*number),
+            AddedValue::Text(text) => ValueRef::Text(text),
         };
-        // An empty key is the field's default, which prost leaves out.
-        let key_len = if self.key.is_empty() {
-            0
-        } else {
-            field_len(self.key.len())
-        };
-        put_key(out, SPAN_ATTRIBUTES, WireType::Len);
-        put_varint(out, (key_len + field_len(value_len)) as u64);
-        if !self.key.is_empty() {
-            put_key(out, KEY, WireType::Len);
-            put_varint(out, self.key.len() as u64);
-            out.extend_from_slice(self.key.as_bytes());
+        put_attribute(out, SPAN_ATTRIBUTES, &self.key, value);
+    }
+}
+
+/// A value [`put_attribute`] writes.
+#[derive(Debug, Clone, Copy)]
+pub enum ValueRef<'a> {
+    Double(f64),
+    Text(&'a str),
+}
+
+/// Appends a `KeyValue` as entry `field` of the message being written (key, length, the
+/// `KeyValue`), the bytes prost would write for it.
+pub fn put_attribute(out: &mut Vec<u8>, field: u32, key: &str, value: ValueRef<'_>) {
+    let value_len = match value {
+        ValueRef::Double(_) => 1 + 8,
+        ValueRef::Text(text) => field_len(text.len()),
+    };
+    // An empty key is the field's default, which prost leaves out.
+    let key_len = if key.is_empty() {
+        0
+    } else {
+        field_len(key.len())
+    };
+    put_key(out, field, WireType::Len);
+    put_varint(out, (key_len + field_len(value_len)) as u64);
+    if !key.is_empty() {
+        put_key(out, KEY, WireType::Len);
+        put_varint(out, key.len() as u64);
+        out.extend_from_slice(key.as_bytes());
+    }
+    put_key(out, VALUE, WireType::Len);
+    put_varint(out, value_len as u64);
+    match value {
+        ValueRef::Double(number) => {
+            put_key(out, DOUBLE_VALUE, WireType::Fixed64);
+            out.extend_from_slice(&number.to_le_bytes());
         }
-        put_key(out, VALUE, WireType::Len);
-        put_varint(out, value_len as u64);
-        match &self.value {
-            AddedValue::Double(number) => {
-                put_key(out, DOUBLE_VALUE, WireType::Fixed64);
-                out.extend_from_slice(&number.to_le_bytes());
-            }
-            AddedValue::Text(text) => {
-                put_key(out, STRING_VALUE, WireType::Len);
-                put_varint(out, text.len() as u64);
-                out.extend_from_slice(text.as_bytes());
-            }
+        ValueRef::Text(text) => {
+            put_key(out, STRING_VALUE, WireType::Len);
+            put_varint(out, text.len() as u64);
+            out.extend_from_slice(text.as_bytes());
         }
     }
 }
 
 /// A length-delimited field with a one-byte key and a `len`-byte body.
-fn field_len(len: usize) -> usize {
+pub fn field_len(len: usize) -> usize {
     1 + encoded_varint_len(len as u64) + len
 }
 

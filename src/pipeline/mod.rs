@@ -15,7 +15,6 @@ use crate::exporter::{Amount, ExportQueue, Reservation, Stored};
 use crate::metrics::{CallRecord, DerivedMetrics, MetricsSink};
 use crate::otlp::{EncodedRequest, Payload, Signal};
 use crate::telemetry::{AgentCounters, ExporterCounters, RateLimitedLog};
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -174,10 +173,13 @@ impl Intake {
     }
 
     /// Queues metric points the agent derived itself.
-    pub fn enqueue_derived(&self, payload: Payload) -> Result<(), Refused> {
-        let reservations = self.reserve(payload.signal(), wanted(&payload))?;
-        self.send(reservations, EncodedRequest::encode_owned(payload))
-            .map(drop)
+    pub fn enqueue_derived(&self, request: EncodedRequest) -> Result<(), Refused> {
+        let wanted = Amount {
+            items: request.items,
+            bytes: request.bytes.len() as u64,
+        };
+        let reservations = self.reserve(request.signal, wanted)?;
+        self.send(reservations, request).map(drop)
     }
 
     /// Waits until every queue has stored its copy (a persistent queue: written to disk). A
@@ -293,8 +295,8 @@ fn wanted(payload: &Payload) -> Amount {
 
 /// The derived metrics go out through the exporters' queues like any received request.
 impl MetricsSink for Intake {
-    fn send(&self, request: ExportMetricsServiceRequest) -> bool {
-        self.enqueue_derived(Payload::Metrics(request)).is_ok()
+    fn send(&self, request: EncodedRequest) -> bool {
+        self.enqueue_derived(request).is_ok()
     }
 }
 
