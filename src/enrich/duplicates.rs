@@ -55,14 +55,18 @@ pub const MAX_CALLS_COMPARED: usize = 512;
 /// Room made at once for this many calls (more grow the memory as they come).
 const RESERVED_CALLS: usize = 1 << 17;
 
-/// A remembered call, and the sequence number of the call remembered before it in the same
-/// trace (the calls of a trace form a chain, newest first). 88 bytes: absent values are
-/// sentinels rather than `Option`s.
+/// A remembered call, and how far back the call remembered before it in the same trace is
+/// (the calls of a trace form a chain, newest first). 72 bytes: absent values are sentinels
+/// rather than `Option`s, the trace is known by a 64-bit hash, times and links by 32 bits.
 #[derive(Debug, Clone, Copy)]
 struct Remembered {
-    /// Nanoseconds since the tracker was made.
-    at: u64,
-    trace_id: TraceId,
+    /// Milliseconds since the tracker was made, wrapping after 49 days: an age is the
+    /// wrapping difference, and a call is forgotten long before its age could wrap (unless
+    /// no call came for 49 days, when it is merely kept longer).
+    at: u32,
+    /// How many calls back the previous call of the trace is; 0 for the first of its trace.
+    previous_distance: u32,
+    trace: TraceKey,
     span_id: SpanId,
     /// All zeros for a root span (an id of zeros is invalid in OTLP).
     parent_span_id: SpanId,
@@ -70,8 +74,18 @@ struct Remembered {
     response_id: u64,
     fingerprint: (u64, u64),
     interval: (u64, u64),
-    /// `u64::MAX` for the first call of its trace.
-    previous_in_trace: u64,
+}
+
+/// A trace id as a 64-bit hash. Two traces whose ids hash alike share a chain, so a span is
+/// also compared with the other trace's calls; a match there would further need equal 64-bit
+/// span ids or response-id hashes.
+type TraceKey = u64;
+
+fn trace_key(trace_id: &TraceId) -> TraceKey {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = FxBuildHasher.build_hasher();
+    hasher.write(trace_id);
+    hasher.finish()
 }
 
 impl Remembered {
@@ -83,8 +97,9 @@ impl Remembered {
         (self.response_id != 0).then_some(self.response_id)
     }
 
-    fn previous(&self) -> Option<u64> {
-        (self.previous_in_trace != u64::MAX).then_some(self.previous_in_trace)
+    /// The sequence number of the previous call of the trace, given this call's.
+    fn previous(&self, sequence: u64) -> Option<u64> {
+        (self.previous_distance != 0).then(|| sequence - u64::from(self.previous_distance))
     }
 }
 
@@ -92,7 +107,7 @@ impl Remembered {
 /// number of its newest call. A span is checked against the calls of its own trace only, so
 /// a lookup costs one probe of the trace index and a walk along that trace's chain.
 struct Recent {
-    newest_by_trace: HashMap<TraceId, u64, FxBuildHasher>,
+    newest_by_trace: HashMap<TraceKey, u64, FxBuildHasher>,
     order: VecDeque<Remembered>,
     /// The sequence number of `order[0]`.
     first: u64,
@@ -132,8 +147,10 @@ impl DuplicateTracker {
         let recent = self.recent.lock().ok()?;
         Some(Memory {
             recent,
-            now: u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX),
-            window: u64::try_from(self.window.as_nanos()).unwrap_or(u64::MAX),
+            // Truncated on purpose: remembered times wrap (see `Remembered::at`).
+            now: self.epoch.elapsed().as_millis() as u32,
+            // A window beyond 49 days keeps calls until newer ones push them out.
+            window: u32::try_from(self.window.as_millis()).unwrap_or(u32::MAX),
             max_entries: self.max_entries,
         })
     }
@@ -142,9 +159,10 @@ impl DuplicateTracker {
 /// The memory of priced calls, held for one request.
 pub struct Memory<'a> {
     recent: std::sync::MutexGuard<'a, Recent>,
-    /// One clock reading for the run, in nanoseconds since the tracker was made.
-    now: u64,
-    window: u64,
+    /// One clock reading for the run, in milliseconds since the tracker was made (wrapping).
+    now: u32,
+    /// In milliseconds.
+    window: u32,
     max_entries: usize,
 }
 
@@ -162,16 +180,20 @@ impl Memory<'_> {
             recent.forget_oldest();
         }
         let sequence = recent.first + recent.order.len() as u64;
-        let previous_in_trace = recent.newest_by_trace.insert(call.trace_id, sequence);
+        let trace = trace_key(&call.trace_id);
+        let previous = recent.newest_by_trace.insert(trace, sequence);
         recent.order.push_back(Remembered {
             at: now,
-            trace_id: call.trace_id,
+            // A call further back than 2^32 calls is long forgotten.
+            previous_distance: previous
+                .and_then(|previous| u32::try_from(sequence - previous).ok())
+                .unwrap_or(0),
+            trace,
             span_id: call.span_id,
             parent_span_id: call.parent_span_id.unwrap_or([0; 8]),
             response_id: call.response_id.as_deref().map_or(0, fingerprint_of),
             fingerprint: call.fingerprint,
             interval: call.interval,
-            previous_in_trace: previous_in_trace.unwrap_or(u64::MAX),
         });
         None
     }
@@ -194,13 +216,13 @@ fn nested(a: (u64, u64), b: (u64, u64)) -> bool {
 impl Recent {
     /// The remembered calls of `trace`, newest first.
     fn calls_of(&self, trace: &TraceId) -> impl Iterator<Item = &Remembered> {
-        let mut next = self.newest_by_trace.get(trace).copied();
+        let mut next = self.newest_by_trace.get(&trace_key(trace)).copied();
         std::iter::from_fn(move || {
             let sequence = next?;
             let remembered = self
                 .order
                 .get(usize::try_from(sequence.checked_sub(self.first)?).ok()?)?;
-            next = remembered.previous();
+            next = remembered.previous(sequence);
             Some(remembered)
         })
     }
@@ -246,11 +268,11 @@ impl Recent {
         parent.or(child).or(sibling)
     }
 
-    fn forget_older_than(&mut self, now: u64, window: u64) {
+    fn forget_older_than(&mut self, now: u32, window: u32) {
         while self
             .order
             .front()
-            .is_some_and(|oldest| now.saturating_sub(oldest.at) > window)
+            .is_some_and(|oldest| now.wrapping_sub(oldest.at) > window)
         {
             self.forget_oldest();
         }
@@ -263,8 +285,8 @@ impl Recent {
         };
         let sequence = self.first;
         self.first += 1;
-        if self.newest_by_trace.get(&oldest.trace_id) == Some(&sequence) {
-            self.newest_by_trace.remove(&oldest.trace_id);
+        if self.newest_by_trace.get(&oldest.trace) == Some(&sequence) {
+            self.newest_by_trace.remove(&oldest.trace);
         }
     }
 }
@@ -428,8 +450,8 @@ mod tests {
     }
 
     #[test]
-    fn a_remembered_call_takes_88_bytes() {
-        assert_eq!(std::mem::size_of::<Remembered>(), 88);
+    fn a_remembered_call_takes_72_bytes() {
+        assert_eq!(std::mem::size_of::<Remembered>(), 72);
     }
 
     #[test]
