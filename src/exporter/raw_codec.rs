@@ -1,4 +1,4 @@
-//! A gRPC codec that sends already encoded OTLP requests as they are — a batch's requests
+//! A gRPC codec for compressed sends of already encoded OTLP requests — a batch's requests
 //! written one after the other into the message, which makes them one request — so a batch is
 //! encoded once however many times it is retried; it decodes the export response's partial
 //! success.
