@@ -2,8 +2,9 @@
 //! queued in. Encoded OTLP export requests of one signal concatenate into one valid request, so
 //! the batch is sent as its parts one after the other (gRPC sends them as frames of the message
 //! body when uncompressed, and into one message to compress otherwise; HTTP, which compresses a
-//! body, joins them first), and any run of whole requests is itself a valid batch: a batch the backend refuses for good is split into halves (down to
-//! single requests) without copying or decoding.
+//! body, joins them first), and any run of whole requests is itself a valid batch: a batch the
+//! backend refuses for good is split into halves (down to single requests) without copying or
+//! decoding.
 
 use crate::otlp::EncodedRequest;
 use crate::otlp::Signal;
