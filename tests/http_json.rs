@@ -187,6 +187,92 @@ async fn json_traces_are_decoded_priced_and_answered_in_json() {
     assert!(agent.shutdown().await);
 }
 
+/// Doubles as Python prints them (`repr`, the shortest text that reads back as the same f64;
+/// random timings like an instrumentation's `time_to_first_token`).
+const PRINTED_DOUBLES: [&str; 40] = [
+    "0.03238327648331624",
+    "0.3948234964231735",
+    "0.07243628666754276",
+    "0.36568891691258554",
+    "0.09097040631431022",
+    "3.749565844198488e-05",
+    "0.041817215137075946",
+    "9.071301334386506e-05",
+    "0.059110506078989156",
+    "0.9474497007074875",
+    "0.0005771029486174987",
+    "0.0049589313389771465",
+    "0.004658268061775628",
+    "0.028960928633167626",
+    "0.005406858855321424",
+    "0.05602572770128127",
+    "0.010305571244359135",
+    "0.3723975427257312",
+    "0.05643682931333867",
+    "0.0004964144951134918",
+    "0.000777228774980807",
+    "0.0005855618635076387",
+    "0.036158235594456634",
+    "0.07943794815224911",
+    "0.0008185501079576985",
+    "0.005251965038114514",
+    "0.007294452894392176",
+    "0.6089590190364036",
+    "0.00011806577825496212",
+    "0.0016496210364357322",
+    "0.00015198453466050475",
+    "0.4216983544767443",
+    "0.007645708662128131",
+    "0.003401223621911955",
+    "0.0005943698771050185",
+    "0.06876294940686056",
+    "0.0009446810951079374",
+    "0.6970420678269282",
+    "0.0006066942759721972",
+    "0.0006471288545276687",
+];
+
+/// A double in OTLP/JSON reaches the backend as the very number written: its text is read with
+/// correct rounding (as `str::parse` reads it), not one ulp off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_doubles_arrive_as_the_numbers_written() {
+    let attributes: Vec<String> = PRINTED_DOUBLES
+        .iter()
+        .enumerate()
+        .map(|(index, text)| format!(r#"{{"key":"d{index}","value":{{"doubleValue":{text}}}}}"#))
+        .collect();
+    let body = format!(
+        r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"timed","attributes":[{}]}}]}}]}}]}}"#,
+        attributes.join(",")
+    );
+    let (backend, captured) = start_capture_backend().await;
+    let agent = start_agent(backend, &[]).await;
+    let response = post(
+        agent.http_address().unwrap(),
+        "/v1/traces",
+        "application/json",
+        &[],
+        body.into_bytes(),
+    )
+    .await;
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert!(wait_until(Duration::from_secs(10), || captured.span_count() == 1).await);
+    let spans = captured.spans();
+    let mismatched: Vec<String> = PRINTED_DOUBLES
+        .iter()
+        .enumerate()
+        .filter_map(|(index, text)| {
+            let written: f64 = text.parse().unwrap();
+            match attribute(&spans[0].attributes, &format!("d{index}")) {
+                Some(Value::DoubleValue(arrived)) if arrived.to_bits() == written.to_bits() => None,
+                other => Some(format!("{text} arrived as {other:?}")),
+            }
+        })
+        .collect();
+    assert!(mismatched.is_empty(), "{mismatched:#?}");
+    assert!(agent.shutdown().await);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gzip_json_body_is_accepted() {
     assert_gzip_json_accepted(gzip(TRACE_JSON.as_bytes())).await;
