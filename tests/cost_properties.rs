@@ -162,10 +162,15 @@ fn span_attributes(call: &Call, reading: Reading) -> Vec<KeyValue> {
 fn price(call: &Call, reading: Reading) -> Result<CostBreakdown, String> {
     let pricer = pricer();
     let attributes = span_attributes(call, reading);
+    let openlit = reading == Reading::OpenLitUncached;
     let source = Source {
-        scope_name: "props",
+        scope_name: if openlit {
+            "openlit.instrumentation.anthropic"
+        } else {
+            "props"
+        },
         scope_version: "1.0",
-        sdk_name: (reading == Reading::OpenLitUncached).then_some("openlit"),
+        sdk_name: openlit.then_some("openlit"),
     };
     let facts = match pricer.reader.read(&attributes, "chat", &source) {
         SpanUsage::Present(facts) => facts,

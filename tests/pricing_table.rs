@@ -529,6 +529,7 @@ fn cases() -> Vec<Case> {
                 int(CACHE_READ, 95_000),
             ],
         )
+        .scope("openlit.instrumentation.anthropic", "")
         .sdk("openlit")
         // 120,000 + 95,000 = 215,000 > 200,000.
         .priced("claude-sonnet-4-5@2026-01-01+above_200000", dec!(0.7995))
@@ -544,6 +545,7 @@ fn cases() -> Vec<Case> {
                 vec![text(SYSTEM, "openai"), int(CACHE_READ, 4_000)],
             ),
         )
+        .scope("openlit.instrumentation.openai", "")
         .sdk("openlit")
         .priced("gpt-4o@2026-01-01", dec!(0.025)) // 0.015 + 0.005 + 0.005
         .input(dec!(0.015)) // 6,000 × 2.50 / 1M

@@ -25,6 +25,13 @@
 //! - `opentelemetry.instrumentation.openai.v1` → OpenLLMetry opentelemetry-instrumentation-openai
 //!   0.62.4; `openai.chat`
 //! - openai 3.51.0 (emits no spans of its own), opentelemetry-sdk and -exporter-otlp 1.45.2.
+//!
+//! OpenLIT (`tests/python/openlit_calls.py`) runs in a virtual environment of its own, since it
+//! needs anthropic<1 (`tests/python/requirements-openlit.txt`; `OPENLIT_PYTHON` names its
+//! interpreter, by default `target/openlit-venv/bin/python`), two processes: OpenLIT's own
+//! TracerProvider exporting OTLP/HTTP, and the app's provider (gRPC) that `openlit.init()`
+//! reuses. Scope `openlit.instrumentation.anthropic` (no version) → openlit 1.45.0 with
+//! anthropic 0.125.0; its httpx instrumentation adds a client span under each call.
 
 mod common;
 
@@ -47,6 +54,10 @@ const OPENLLMETRY_ANTHROPIC: &str = "opentelemetry.instrumentation.anthropic";
 const OPENLLMETRY_OPENAI: &str = "opentelemetry.instrumentation.openai.v1";
 const OPENINFERENCE_ANTHROPIC: &str = "openinference.instrumentation.anthropic";
 const OPENINFERENCE_OPENAI: &str = "openinference.instrumentation.openai";
+const OPENLIT_SCRIPT: &str = "tests/python/openlit_calls.py";
+const OPENLIT_SERVICE: &str = "openlit-app";
+const OPENLIT_ANTHROPIC: &str = "openlit.instrumentation.anthropic";
+const HTTPX: &str = "opentelemetry.instrumentation.httpx";
 
 /// Exit code of the script when a package is missing.
 const MISSING_PACKAGES: i32 = 3;
@@ -116,26 +127,41 @@ fn hex(bytes: &[u8]) -> String {
     })
 }
 
-/// Runs the script against `endpoint`; returns the spans it exported and its stderr. Panics with
-/// the script's stderr when it fails, and with the install command when its packages are missing.
-fn run_script(endpoint: &str, protocol: &str, libraries: &str) -> (Vec<Emitted>, String) {
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let script = format!("{}/{SCRIPT}", env!("CARGO_MANIFEST_DIR"));
-    let mut child = Command::new(&python)
-        .args([&script, "--endpoint", endpoint, "--protocol", protocol])
-        .args(["--libraries", libraries])
+/// One process of a suite: an interpreter, a script and its arguments; `--endpoint` is added,
+/// the agent's gRPC or HTTP address as the run's transport says.
+struct Run {
+    python: String,
+    script: &'static str,
+    args: Vec<&'static str>,
+    transport: Transport,
+    /// How to install what the script needs, for the failure message.
+    install: &'static str,
+}
+
+#[derive(Clone, Copy)]
+enum Transport {
+    Grpc,
+    Http,
+}
+
+/// Runs `run` against `endpoint`; returns the spans it exported and its stderr. Panics with the
+/// script's stderr when it fails, and with the install command when its packages are missing.
+fn run_script(run: &Run, endpoint: &str) -> (Vec<Emitted>, String) {
+    let (python, script_name, install) = (&run.python, run.script, run.install);
+    let script = format!("{}/{script_name}", env!("CARGO_MANIFEST_DIR"));
+    let mut child = Command::new(python)
+        .args([&script, "--endpoint", endpoint])
+        .args(&run.args)
         .env("PYTHONUNBUFFERED", "1")
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        .env_remove("OTEL_EXPORTER_OTLP_PROTOCOL")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|error| {
-            panic!(
-                "cannot start `{python}` ({error}): the Python instrumentation test needs Python \
-                 3.11 with `{python} -m pip install -r tests/python/requirements.txt`"
-            )
+            panic!("cannot start `{python}` ({error}): the test needs `{install}`")
         });
     let read_all = |mut pipe: Box<dyn Read + Send>| {
         std::thread::spawn(move || {
@@ -162,24 +188,23 @@ fn run_script(endpoint: &str, protocol: &str, libraries: &str) -> (Vec<Emitted>,
     let stderr = stderr.join().unwrap();
     let Some(status) = status else {
         panic!(
-            "{SCRIPT} did not finish within {SCRIPT_TIME_LIMIT:?}\n--- stderr ---\n{stderr}\n--- \
-             stdout ---\n{stdout}"
+            "{script_name} did not finish within {SCRIPT_TIME_LIMIT:?}\n--- stderr ---\n{stderr}\n\
+             --- stdout ---\n{stdout}"
         );
     };
     if status.code() == Some(MISSING_PACKAGES) {
-        panic!(
-            "Python packages for the instrumentation test are missing; CI must run \
-             `{python} -m pip install -r tests/python/requirements.txt`\n{stderr}"
-        );
+        panic!("Python packages for {script_name} are missing; CI must run `{install}`\n{stderr}");
     }
     assert!(
         status.success(),
-        "{SCRIPT} failed ({status})\n--- stderr ---\n{stderr}\n--- stdout ---\n{stdout}"
+        "{script_name} failed ({status})\n--- stderr ---\n{stderr}\n--- stdout ---\n{stdout}"
     );
     let line = stdout
         .lines()
         .find_map(|line| line.strip_prefix("EXPORTED_SPANS "))
-        .unwrap_or_else(|| panic!("{SCRIPT} printed no EXPORTED_SPANS line\n{stdout}\n{stderr}"));
+        .unwrap_or_else(|| {
+            panic!("{script_name} printed no EXPORTED_SPANS line\n{stdout}\n{stderr}")
+        });
     let emitted = serde_json::from_str(line).expect("EXPORTED_SPANS is JSON");
     (emitted, stderr)
 }
@@ -285,13 +310,15 @@ struct ExpectedCost {
     cache_creation: f64,
     savings: f64,
     hit_ratio: f64,
+    /// `gen_ai.usage.cost.input_semantics`: how the span's input count was read.
+    input_semantics: &'static str,
 }
 
 /// One model call of the script (its own trace, named by the app span's `app.call`).
 struct Call {
     key: &'static str,
-    /// The script's `--libraries` run that makes it.
-    libraries: &'static str,
+    /// The run (script process) that makes it.
+    run: &'static str,
     /// The scopes of the spans that describe the call, sorted.
     scopes: &'static [&'static str],
     cost: ExpectedCost,
@@ -308,7 +335,7 @@ struct Call {
 const CALLS: [Call; 10] = [
     Call {
         key: "anthropic-openllmetry",
-        libraries: "openllmetry",
+        run: "openllmetry",
         scopes: &[ANTHROPIC_SDK, OPENLLMETRY_ANTHROPIC],
         // claude-sonnet-4-5-20250929: input_tokens 2,000, output 1,500, cache read 8,000, cache
         // write 10,000 = 6,000 5m + 4,000 1h; all input 20,000 (< 200K: no long-context tier).
@@ -329,11 +356,12 @@ const CALLS: [Call; 10] = [
             cache_creation: 0.0465,
             savings: 0.0051,
             hit_ratio: 0.4,
+            input_semantics: "includes_cache",
         },
     },
     Call {
         key: "anthropic-stream-openllmetry",
-        libraries: "openllmetry",
+        run: "openllmetry",
         scopes: &[ANTHROPIC_SDK, OPENLLMETRY_ANTHROPIC],
         // Streamed, claude-sonnet-4-5-20250929: input_tokens 3,000, output 600, cache read
         // 12,000, cache write 5,000 (5m); all input 20,000. OpenLLMetry reports 601 output
@@ -353,11 +381,12 @@ const CALLS: [Call; 10] = [
             cache_creation: 0.01875,
             savings: 0.02865,
             hit_ratio: 0.6,
+            input_semantics: "includes_cache",
         },
     },
     Call {
         key: "openai-openllmetry",
-        libraries: "openllmetry",
+        run: "openllmetry",
         scopes: &[OPENLLMETRY_OPENAI],
         // gpt-5-2025-08-07: prompt_tokens 20,000 of which cached 15,000; completion 3,000 of
         // which reasoning 2,000 (reasoning is output, not added again).
@@ -375,11 +404,12 @@ const CALLS: [Call; 10] = [
             cache_creation: 0.0,
             savings: 0.016875,
             hit_ratio: 0.75,
+            input_semantics: "includes_cache",
         },
     },
     Call {
         key: "openai-stream-openllmetry",
-        libraries: "openllmetry",
+        run: "openllmetry",
         scopes: &[OPENLLMETRY_OPENAI],
         // Streamed with include_usage, gpt-4.1-2025-04-14: prompt 5,000 of which cached 4,000,
         // completion 250.
@@ -397,11 +427,12 @@ const CALLS: [Call; 10] = [
             cache_creation: 0.0,
             savings: 0.006,
             hit_ratio: 0.8,
+            input_semantics: "includes_cache",
         },
     },
     Call {
         key: "anthropic-openinference",
-        libraries: "openinference",
+        run: "openinference",
         scopes: &[ANTHROPIC_SDK, OPENINFERENCE_ANTHROPIC],
         // claude-sonnet-4-5-20250929: input_tokens 4,000, output 800, cache read 30,000, cache
         // write 6,000 (no split: 5m rate); all input 40,000.
@@ -420,11 +451,12 @@ const CALLS: [Call; 10] = [
             cache_creation: 0.0225,
             savings: 0.0765,
             hit_ratio: 0.75,
+            input_semantics: "includes_cache",
         },
     },
     Call {
         key: "anthropic-stream-openinference",
-        libraries: "openinference",
+        run: "openinference",
         scopes: &[ANTHROPIC_SDK, OPENINFERENCE_ANTHROPIC],
         // Streamed with `messages.stream()`, claude-sonnet-4-5-20250929: input_tokens 1,000,
         // output 400, cache read 9,000, no cache write; all input 10,000.
@@ -442,11 +474,12 @@ const CALLS: [Call; 10] = [
             cache_creation: 0.0,
             savings: 0.0243,
             hit_ratio: 0.9,
+            input_semantics: "includes_cache",
         },
     },
     Call {
         key: "openai-openinference",
-        libraries: "openinference",
+        run: "openinference",
         scopes: &[OPENINFERENCE_OPENAI],
         // gpt-4o-2024-08-06: prompt_tokens 10,000 of which cached 8,000, completion 700.
         //   input (uncached) 2,000 × 2.50 = 0.005
@@ -463,11 +496,12 @@ const CALLS: [Call; 10] = [
             cache_creation: 0.0,
             savings: 0.01,
             hit_ratio: 0.8,
+            input_semantics: "includes_cache",
         },
     },
     Call {
         key: "openai-stream-openinference",
-        libraries: "openinference",
+        run: "openinference",
         scopes: &[OPENINFERENCE_OPENAI],
         // Streamed with include_usage, gpt-4o-mini-2024-07-18: prompt 40,000 of which cached
         // 32,000, completion 1,000.
@@ -485,11 +519,12 @@ const CALLS: [Call; 10] = [
             cache_creation: 0.0,
             savings: 0.0024,
             hit_ratio: 0.8,
+            input_semantics: "includes_cache",
         },
     },
     Call {
         key: "anthropic-both",
-        libraries: "both",
+        run: "both",
         scopes: &[
             ANTHROPIC_SDK,
             OPENINFERENCE_ANTHROPIC,
@@ -512,11 +547,12 @@ const CALLS: [Call; 10] = [
             cache_creation: 0.005,
             savings: 0.0155,
             hit_ratio: 0.8,
+            input_semantics: "includes_cache",
         },
     },
     Call {
         key: "openai-both",
-        libraries: "both",
+        run: "both",
         scopes: &[OPENINFERENCE_OPENAI, OPENLLMETRY_OPENAI],
         // Two spans for one call (OpenLLMetry's the parent). gpt-4.1-mini-2025-04-14: prompt
         // 50,000 of which cached 40,000, completion 2,000.
@@ -534,9 +570,99 @@ const CALLS: [Call; 10] = [
             cache_creation: 0.0,
             savings: 0.012,
             hit_ratio: 0.8,
+            input_semantics: "includes_cache",
         },
     },
 ];
+
+/// OpenLIT 1.45.0's Anthropic spans (anthropic 0.125.0): `input_tokens` as Anthropic reports it,
+/// uncached, known by the scope `openlit.instrumentation.anthropic` whether the resource says
+/// `telemetry.sdk.name = openlit` (its own provider) or `opentelemetry` (the app's). Cache writes
+/// without the 5m/1h split are priced at the 5-minute rate.
+///   uncached-larger (claude-sonnet-4-5-20250929): input 20,000, output 1,000, cache read
+///   3,000, write 2,000; all input 25,000
+///     input 20,000 × 3 = 0.06; output 1,000 × 15 = 0.015; read 3,000 × 0.30 = 0.0009;
+///     write 2,000 × 3.75 = 0.0075; total 0.0834
+///     savings 25,000 × 3 = 0.075 − 0.06 − 0.0009 − 0.0075 = 0.0066; hit 3,000 / 25,000
+///     (read as including the cache, the input would be 15,000 and the total 0.0684)
+///   cache-larger (claude-sonnet-4-5-20250929): input 1,000, output 500, read 30,000, write
+///   9,000; all input 40,000
+///     input 0.003; output 0.0075; read 0.009; write 9,000 × 3.75 = 0.03375; total 0.05325
+///     savings 40,000 × 3 = 0.12 − 0.003 − 0.009 − 0.03375 = 0.07425; hit 30,000 / 40,000
+///   stream (claude-haiku-4-5-20251001, streamed): input 6,000, output 300, read 4,000
+///     input 6,000 × 1 = 0.006; output 300 × 5 = 0.0015; read 4,000 × 0.10 = 0.0004;
+///     total 0.0079; savings 10,000 × 1 = 0.01 − 0.006 − 0.0004 = 0.0036; hit 0.4
+const OPENLIT_CALLS: [Call; 6] = [
+    openlit_uncached_larger("own:openlit-uncached-larger", "own"),
+    openlit_cache_larger("own:openlit-cache-larger", "own"),
+    openlit_stream("own:openlit-stream", "own"),
+    openlit_uncached_larger("app:openlit-uncached-larger", "app"),
+    openlit_cache_larger("app:openlit-cache-larger", "app"),
+    openlit_stream("app:openlit-stream", "app"),
+];
+
+const fn openlit_call(key: &'static str, run: &'static str, cost: ExpectedCost) -> Call {
+    Call {
+        key,
+        run,
+        scopes: &[OPENLIT_ANTHROPIC],
+        cost,
+    }
+}
+
+const fn openlit_uncached_larger(key: &'static str, run: &'static str) -> Call {
+    openlit_call(
+        key,
+        run,
+        ExpectedCost {
+            price_id: "claude-sonnet-4-5@2026-01-01",
+            amount: 0.0834,
+            input: 0.06,
+            output: 0.015,
+            cache_read: 0.0009,
+            cache_creation: 0.0075,
+            savings: 0.0066,
+            hit_ratio: 0.12,
+            input_semantics: "excludes_cache",
+        },
+    )
+}
+
+const fn openlit_cache_larger(key: &'static str, run: &'static str) -> Call {
+    openlit_call(
+        key,
+        run,
+        ExpectedCost {
+            price_id: "claude-sonnet-4-5@2026-01-01",
+            amount: 0.05325,
+            input: 0.003,
+            output: 0.0075,
+            cache_read: 0.009,
+            cache_creation: 0.03375,
+            savings: 0.07425,
+            hit_ratio: 0.75,
+            input_semantics: "excludes_cache",
+        },
+    )
+}
+
+const fn openlit_stream(key: &'static str, run: &'static str) -> Call {
+    openlit_call(
+        key,
+        run,
+        ExpectedCost {
+            price_id: "claude-haiku-4-5@2026-01-01",
+            amount: 0.0079,
+            input: 0.006,
+            output: 0.0015,
+            cache_read: 0.0004,
+            cache_creation: 0.0,
+            savings: 0.0036,
+            hit_ratio: 0.4,
+            input_semantics: "excludes_cache",
+        },
+    )
+}
 
 /// Collects every mismatch, so that one run reports all of them with the spans.
 #[derive(Default)]
@@ -586,7 +712,7 @@ fn check_priced(failures: &mut Failures, what: &str, span: &Forwarded, cost: &Ex
         ),
         (
             "gen_ai.usage.cost.input_semantics",
-            Value::StringValue("includes_cache".into()),
+            Value::StringValue(cost.input_semantics.into()),
         ),
     ];
     for (key, value) in expected {
@@ -603,19 +729,89 @@ fn check_priced(failures: &mut Failures, what: &str, span: &Forwarded, cost: &Ex
     }
 }
 
-async fn real_libraries_are_priced_once_per_call(protocol: &'static str) {
+/// What one test runs and expects: script processes, and the calls they make.
+struct Suite {
+    runs: Vec<Run>,
+    calls: &'static [Call],
+    /// The apps' `service.name` and the scope of their own (non-LLM) spans.
+    service_name: &'static str,
+    app_scope: &'static str,
+    /// Scopes of spans that are no model call (an HTTP client's span under one): they pass
+    /// exactly as sent, like the app's own.
+    bystander_scopes: &'static [&'static str],
+}
+
+/// The OpenLLMetry / OpenInference suite, every script exporting over `protocol`.
+fn instrumented_calls(protocol: &'static str) -> Suite {
+    let transport = match protocol {
+        "grpc" => Transport::Grpc,
+        _ => Transport::Http,
+    };
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    Suite {
+        // One process per library set (the instrumentors cannot be undone within a process).
+        runs: LIBRARY_SETS
+            .iter()
+            .map(|libraries| Run {
+                python: python.clone(),
+                script: SCRIPT,
+                args: vec!["--protocol", protocol, "--libraries", libraries],
+                transport,
+                install: "python3 -m pip install -r tests/python/requirements.txt",
+            })
+            .collect(),
+        calls: &CALLS,
+        service_name: SERVICE_NAME,
+        app_scope: APP_SCOPE,
+        bystander_scopes: &[],
+    }
+}
+
+/// OpenLIT, set up both ways, in its own virtual environment (`OPENLIT_PYTHON`, by default
+/// `target/openlit-venv/bin/python`): with its own TracerProvider it exports OTLP/HTTP, under
+/// the app's provider the app's gRPC exporter sends.
+fn openlit_calls() -> Suite {
+    let python = std::env::var("OPENLIT_PYTHON").unwrap_or_else(|_| {
+        format!(
+            "{}/target/openlit-venv/bin/python",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    });
+    let run = |init: &'static str, transport| Run {
+        python: python.clone(),
+        script: OPENLIT_SCRIPT,
+        args: vec!["--init", init],
+        transport,
+        install: "python3 -m venv target/openlit-venv && target/openlit-venv/bin/pip install \
+                  -r tests/python/requirements-openlit.txt",
+    };
+    Suite {
+        runs: vec![run("own", Transport::Http), run("app", Transport::Grpc)],
+        calls: &OPENLIT_CALLS,
+        service_name: OPENLIT_SERVICE,
+        app_scope: OPENLIT_SERVICE,
+        bystander_scopes: &[HTTPX],
+    }
+}
+
+async fn priced_once_per_call(suite: Suite) {
+    let Suite {
+        runs,
+        calls,
+        service_name,
+        app_scope,
+        bystander_scopes,
+    } = suite;
     let (backend, captured) = start_capture_backend().await;
     let agent = start_agent(backend, &[]).await;
-    let endpoint = match protocol {
-        "grpc" => format!("http://{}", agent.grpc_address().unwrap()),
-        _ => format!("http://{}", agent.http_address().unwrap()),
-    };
-    // One process per library set (the instrumentors cannot be undone within a process).
-    let runs: Vec<_> = LIBRARY_SETS
-        .iter()
-        .map(|libraries| {
-            let endpoint = endpoint.clone();
-            tokio::task::spawn_blocking(move || run_script(&endpoint, protocol, libraries))
+    let runs: Vec<_> = runs
+        .into_iter()
+        .map(|run| {
+            let endpoint = match run.transport {
+                Transport::Grpc => format!("http://{}", agent.grpc_address().unwrap()),
+                Transport::Http => format!("http://{}", agent.http_address().unwrap()),
+            };
+            tokio::task::spawn_blocking(move || run_script(&run, &endpoint))
         })
         .collect();
     let mut emitted = Vec::new();
@@ -666,7 +862,7 @@ async fn real_libraries_are_priced_once_per_call(protocol: &'static str) {
             || format!("span `{}` lost its trace or parent", sent.name),
         );
         failures.check(
-            received.service_name.as_deref() == Some(SERVICE_NAME),
+            received.service_name.as_deref() == Some(service_name),
             || format!("span `{}` lost its service.name", sent.name),
         );
         let received_attributes: HashMap<&str, Json> = received
@@ -699,8 +895,8 @@ async fn real_libraries_are_priced_once_per_call(protocol: &'static str) {
                 )
             });
         }
-        if sent.scope == APP_SCOPE {
-            // The app's own, non-LLM spans pass exactly as they were sent.
+        if sent.scope == app_scope || bystander_scopes.contains(&sent.scope.as_str()) {
+            // The app's own and other non-LLM spans pass exactly as they were sent.
             failures.check(
                 received.span.attributes.len() == sent.attributes.len(),
                 || {
@@ -728,14 +924,14 @@ async fn real_libraries_are_priced_once_per_call(protocol: &'static str) {
             _ => None,
         })
         .collect();
-    failures.check(calls_made.len() == CALLS.len(), || {
+    failures.check(calls_made.len() == calls.len(), || {
         format!(
-            "the script made calls {calls_made:?}, expected {}",
-            CALLS.len()
+            "the scripts made calls {calls_made:?}, expected {}",
+            calls.len()
         )
     });
-    for call in &CALLS {
-        let what = format!("{} ({})", call.key, call.libraries);
+    for call in calls {
+        let what = format!("{} ({})", call.key, call.run);
         let Some((_, trace_id)) = calls_made.iter().find(|(key, _)| *key == call.key) else {
             failures
                 .0
@@ -744,7 +940,11 @@ async fn real_libraries_are_priced_once_per_call(protocol: &'static str) {
         };
         let spans: Vec<&Forwarded> = forwarded
             .values()
-            .filter(|span| hex(&span.span.trace_id) == *trace_id && span.scope != APP_SCOPE)
+            .filter(|span| {
+                hex(&span.span.trace_id) == *trace_id
+                    && span.scope != app_scope
+                    && !bystander_scopes.contains(&span.scope.as_str())
+            })
             .collect();
         let mut scopes: Vec<&str> = spans.iter().map(|span| span.scope.as_str()).collect();
         scopes.sort_unstable();
@@ -810,12 +1010,12 @@ async fn real_libraries_are_priced_once_per_call(protocol: &'static str) {
         }
     }
     failures.check(
-        agent.counters().priced_total() == CALLS.len() as u64,
+        agent.counters().priced_total() == calls.len() as u64,
         || {
             format!(
                 "the agent counted {} priced calls, expected {}",
                 agent.counters().priced_total(),
-                CALLS.len()
+                calls.len()
             )
         },
     );
@@ -832,10 +1032,17 @@ async fn real_libraries_are_priced_once_per_call(protocol: &'static str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_python_instrumentation_over_grpc_is_priced_once_per_call() {
-    real_libraries_are_priced_once_per_call("grpc").await;
+    priced_once_per_call(instrumented_calls("grpc")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_python_instrumentation_over_http_is_priced_once_per_call() {
-    real_libraries_are_priced_once_per_call("http/protobuf").await;
+    priced_once_per_call(instrumented_calls("http/protobuf")).await;
+}
+
+/// The OpenLIT defect this pins: under the app's own TracerProvider only the instrumentation
+/// scope says OpenLIT, and its uncached Anthropic input must not be read as including the cache.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_openlit_either_way_it_is_set_up_is_priced_once_per_call() {
+    priced_once_per_call(openlit_calls()).await;
 }

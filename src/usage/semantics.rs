@@ -236,6 +236,34 @@ mod tests {
             Some("anthropic"),
         );
         assert_eq!(decided, (false, "openlit-anthropic-uncached"));
+        let app_provider = rules.includes_cache(
+            &source(
+                "openlit.instrumentation.anthropic",
+                "",
+                Some("opentelemetry"),
+            ),
+            Dialect::Semconv,
+            Some("anthropic"),
+        );
+        assert_eq!(
+            app_provider,
+            (false, "openlit-anthropic-uncached"),
+            "OpenLIT under the app's own TracerProvider: only the scope says OpenLIT"
+        );
+        let other_library = rules.includes_cache(
+            &source(
+                "opentelemetry.instrumentation.anthropic",
+                "0.62.4",
+                Some("openlit"),
+            ),
+            Dialect::Semconv,
+            Some("anthropic"),
+        );
+        assert_eq!(
+            other_library,
+            (true, "convention-includes-cache"),
+            "another library's span under OpenLIT's TracerProvider"
+        );
         let openai = rules.includes_cache(
             &source("openlit.otel.tracing", "1.0", Some("openlit")),
             Dialect::Semconv,

@@ -24,10 +24,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import threading
 import time
 import warnings
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import fake_provider
+from span_json import describe
 
 try:
     import anthropic
@@ -222,177 +223,6 @@ OPENAI_RESPONSES = {
 }
 
 
-def _prompt_of(body: dict) -> str:
-    content = body["messages"][-1]["content"]
-    if isinstance(content, list):
-        content = "".join(part.get("text", "") for part in content)
-    return content
-
-
-class FakeApi(BaseHTTPRequestHandler):
-    """`POST /v1/messages` (Anthropic) and `POST /v1/chat/completions` (OpenAI), non-streaming."""
-
-    def do_POST(self) -> None:  # noqa: N802 - the handler's API
-        length = int(self.headers.get("content-length", "0"))
-        body = json.loads(self.rfile.read(length) or b"{}")
-        prompt = _prompt_of(body)
-        if self.path == "/v1/messages" and prompt in ANTHROPIC_RESPONSES:
-            answer = ANTHROPIC_RESPONSES[prompt]
-            if body.get("stream"):
-                return self._anthropic_stream(answer)
-            return self._answer(
-                200,
-                {
-                    "id": answer["id"],
-                    "type": "message",
-                    "role": "assistant",
-                    "model": answer["model"],
-                    "content": [{"type": "text", "text": "Cached answer."}],
-                    "stop_reason": "end_turn",
-                    "stop_sequence": None,
-                    "usage": answer["usage"],
-                },
-                {"request-id": "req_" + answer["id"]},
-            )
-        if self.path == "/v1/chat/completions" and prompt in OPENAI_RESPONSES:
-            answer = OPENAI_RESPONSES[prompt]
-            if body.get("stream"):
-                include_usage = (body.get("stream_options") or {}).get("include_usage")
-                return self._openai_stream(answer, include_usage)
-            return self._answer(
-                200,
-                {
-                    "id": answer["id"],
-                    "object": "chat.completion",
-                    "created": 1761955200,
-                    "model": answer["model"],
-                    "choices": [
-                        {
-                            "index": 0,
-                            "message": {
-                                "role": "assistant",
-                                "content": "Cached answer.",
-                                "refusal": None,
-                                "annotations": [],
-                            },
-                            "logprobs": None,
-                            "finish_reason": "stop",
-                        }
-                    ],
-                    "usage": answer["usage"],
-                    "service_tier": "default",
-                    "system_fingerprint": "fp_fake",
-                },
-            )
-        return self._answer(404, {"error": {"message": f"no fake for {self.path} {prompt!r}"}})
-
-    def _anthropic_stream(self, answer: dict) -> None:
-        """Server-sent events as the Messages API streams them: the usage of the input in
-        `message_start`, the final output count in `message_delta`."""
-        usage = answer["usage"]
-        start_usage = {key: value for key, value in usage.items() if key != "output_tokens"}
-        start_usage["output_tokens"] = 1
-        self._events(
-            [
-                (
-                    "message_start",
-                    {
-                        "type": "message_start",
-                        "message": {
-                            "id": answer["id"],
-                            "type": "message",
-                            "role": "assistant",
-                            "model": answer["model"],
-                            "content": [],
-                            "stop_reason": None,
-                            "stop_sequence": None,
-                            "usage": start_usage,
-                        },
-                    },
-                ),
-                (
-                    "content_block_start",
-                    {
-                        "type": "content_block_start",
-                        "index": 0,
-                        "content_block": {"type": "text", "text": ""},
-                    },
-                ),
-                (
-                    "content_block_delta",
-                    {
-                        "type": "content_block_delta",
-                        "index": 0,
-                        "delta": {"type": "text_delta", "text": "Cached answer."},
-                    },
-                ),
-                ("content_block_stop", {"type": "content_block_stop", "index": 0}),
-                (
-                    "message_delta",
-                    {
-                        "type": "message_delta",
-                        "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                        "usage": {"output_tokens": usage["output_tokens"]},
-                    },
-                ),
-                ("message_stop", {"type": "message_stop"}),
-            ],
-            {"request-id": "req_" + answer["id"]},
-        )
-
-    def _openai_stream(self, answer: dict, include_usage: bool) -> None:
-        """Chat completion chunks; with `include_usage`, a last chunk without choices carries
-        the usage."""
-
-        def chunk(choices: list, usage: dict | None = None) -> dict:
-            return {
-                "id": answer["id"],
-                "object": "chat.completion.chunk",
-                "created": 1761955200,
-                "model": answer["model"],
-                "system_fingerprint": "fp_fake",
-                "choices": choices,
-                "usage": usage,
-            }
-
-        chunks = [
-            chunk([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]),
-            chunk([{"index": 0, "delta": {"content": "Cached answer."}, "finish_reason": None}]),
-            chunk([{"index": 0, "delta": {}, "finish_reason": "stop"}]),
-        ]
-        if include_usage:
-            chunks.append(chunk([], answer["usage"]))
-        self._events([(None, item) for item in chunks] + [(None, "[DONE]")])
-
-    def _events(self, events: list, headers: dict | None = None) -> None:
-        self.send_response(200)
-        self.send_header("content-type", "text/event-stream")
-        self.send_header("cache-control", "no-cache")
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        for event, data in events:
-            text = data if isinstance(data, str) else json.dumps(data)
-            if event:
-                self.wfile.write(f"event: {event}\n".encode())
-            self.wfile.write(f"data: {text}\n\n".encode())
-            self.wfile.flush()
-        self.close_connection = True
-
-    def _answer(self, status: int, payload: dict, headers: dict | None = None) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: object) -> None:  # quiet
-        pass
-
-
 def _exporter(endpoint: str, protocol: str):
     if protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
@@ -403,27 +233,6 @@ def _exporter(endpoint: str, protocol: str):
 
         return OTLPSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces", timeout=10)
     raise SystemExit(f"unknown protocol {protocol}")
-
-
-def _value(value):
-    if isinstance(value, tuple):
-        return [_value(item) for item in value]
-    return value
-
-
-def _describe(span) -> dict:
-    scope = span.instrumentation_scope
-    return {
-        "name": span.name,
-        "scope": scope.name if scope else "",
-        "scope_version": (scope.version or "") if scope else "",
-        "trace_id": format(span.context.trace_id, "032x"),
-        "span_id": format(span.context.span_id, "016x"),
-        "parent_span_id": format(span.parent.span_id, "016x") if span.parent else "",
-        "start_time_unix_nano": span.start_time,
-        "end_time_unix_nano": span.end_time,
-        "attributes": {key: _value(value) for key, value in span.attributes.items()},
-    }
 
 
 def main() -> int:
@@ -437,9 +246,7 @@ def main() -> int:
     )
     arguments = parser.parse_args()
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeApi)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
+    server, base = fake_provider.start(ANTHROPIC_RESPONSES, OPENAI_RESPONSES)
 
     provider = TracerProvider(resource=Resource.create({"service.name": SERVICE_NAME}))
     # One export at force_flush: every span of the run reaches the agent in one request.
@@ -584,7 +391,7 @@ def main() -> int:
     if not flushed:
         print(f"force_flush timed out after {time.monotonic() - started:.1f}s", file=sys.stderr)
         return 1
-    spans = [_describe(span) for span in copies.get_finished_spans()]
+    spans = [describe(span) for span in copies.get_finished_spans()]
     print("EXPORTED_SPANS " + json.dumps(spans, sort_keys=True))
     return 0
 

@@ -1,0 +1,213 @@
+"""A fake Anthropic / OpenAI API on 127.0.0.1 (port 0, in a thread) for the real-instrumentation
+tests: it answers each call with the usage its response table gives for the call's prompt (the
+text of the last message), as the Messages and Chat Completions APIs do, streamed or not. Only the
+standard library, so every test environment can import it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def start(anthropic_responses: dict, openai_responses: dict) -> tuple[ThreadingHTTPServer, str]:
+    """Serves the fake API in a daemon thread; returns the server and its base URL."""
+    handler = type(
+        "ConfiguredFakeApi",
+        (FakeApi,),
+        {"anthropic_responses": anthropic_responses, "openai_responses": openai_responses},
+    )
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def _prompt_of(body: dict) -> str:
+    content = body["messages"][-1]["content"]
+    if isinstance(content, list):
+        content = "".join(part.get("text", "") for part in content)
+    return content
+
+
+class FakeApi(BaseHTTPRequestHandler):
+    """`POST /v1/messages` (Anthropic) and `POST /v1/chat/completions` (OpenAI), streaming or
+    not, answering with the usage of the response tables `start` was given."""
+
+    anthropic_responses: dict = {}
+    openai_responses: dict = {}
+
+    def do_POST(self) -> None:  # noqa: N802 - the handler's API
+        length = int(self.headers.get("content-length", "0"))
+        body = json.loads(self.rfile.read(length) or b"{}")
+        prompt = _prompt_of(body)
+        if self.path == "/v1/messages" and prompt in self.anthropic_responses:
+            answer = self.anthropic_responses[prompt]
+            if body.get("stream"):
+                return self._anthropic_stream(answer)
+            return self._answer(
+                200,
+                {
+                    "id": answer["id"],
+                    "type": "message",
+                    "role": "assistant",
+                    "model": answer["model"],
+                    "content": [{"type": "text", "text": "Cached answer."}],
+                    "stop_reason": "end_turn",
+                    "stop_sequence": None,
+                    "usage": answer["usage"],
+                },
+                {"request-id": "req_" + answer["id"]},
+            )
+        if self.path == "/v1/chat/completions" and prompt in self.openai_responses:
+            answer = self.openai_responses[prompt]
+            if body.get("stream"):
+                include_usage = (body.get("stream_options") or {}).get("include_usage")
+                return self._openai_stream(answer, include_usage)
+            return self._answer(
+                200,
+                {
+                    "id": answer["id"],
+                    "object": "chat.completion",
+                    "created": 1761955200,
+                    "model": answer["model"],
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {
+                                "role": "assistant",
+                                "content": "Cached answer.",
+                                "refusal": None,
+                                "annotations": [],
+                            },
+                            "logprobs": None,
+                            "finish_reason": "stop",
+                        }
+                    ],
+                    "usage": answer["usage"],
+                    "service_tier": "default",
+                    "system_fingerprint": "fp_fake",
+                },
+            )
+        return self._answer(404, {"error": {"message": f"no fake for {self.path} {prompt!r}"}})
+
+    def _anthropic_stream(self, answer: dict) -> None:
+        """Server-sent events as the Messages API streams them: the usage of the input in
+        `message_start`, the final output count in `message_delta`."""
+        usage = answer["usage"]
+        start_usage = {key: value for key, value in usage.items() if key != "output_tokens"}
+        start_usage["output_tokens"] = 1
+        self._events(
+            [
+                (
+                    "message_start",
+                    {
+                        "type": "message_start",
+                        "message": {
+                            "id": answer["id"],
+                            "type": "message",
+                            "role": "assistant",
+                            "model": answer["model"],
+                            "content": [],
+                            "stop_reason": None,
+                            "stop_sequence": None,
+                            "usage": start_usage,
+                        },
+                    },
+                ),
+                (
+                    "content_block_start",
+                    {
+                        "type": "content_block_start",
+                        "index": 0,
+                        "content_block": {"type": "text", "text": ""},
+                    },
+                ),
+                (
+                    "content_block_delta",
+                    {
+                        "type": "content_block_delta",
+                        "index": 0,
+                        "delta": {"type": "text_delta", "text": "Cached answer."},
+                    },
+                ),
+                ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+                (
+                    "message_delta",
+                    {
+                        "type": "message_delta",
+                        "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                        "usage": self._delta_usage(answer),
+                    },
+                ),
+                ("message_stop", {"type": "message_stop"}),
+            ],
+            {"request-id": "req_" + answer["id"]},
+        )
+
+    @staticmethod
+    def _delta_usage(answer: dict) -> dict:
+        """`message_delta`'s usage: the final output count only, or with `"delta_usage":
+        "cumulative"` in the response table every cumulative count, as the API sends now."""
+        usage = answer["usage"]
+        if answer.get("delta_usage") == "cumulative":
+            keys = [
+                "input_tokens",
+                "cache_creation_input_tokens",
+                "cache_read_input_tokens",
+                "output_tokens",
+            ]
+            return {key: usage[key] for key in keys if key in usage}
+        return {"output_tokens": usage["output_tokens"]}
+
+    def _openai_stream(self, answer: dict, include_usage: bool) -> None:
+        """Chat completion chunks; with `include_usage`, a last chunk without choices carries
+        the usage."""
+
+        def chunk(choices: list, usage: dict | None = None) -> dict:
+            return {
+                "id": answer["id"],
+                "object": "chat.completion.chunk",
+                "created": 1761955200,
+                "model": answer["model"],
+                "system_fingerprint": "fp_fake",
+                "choices": choices,
+                "usage": usage,
+            }
+
+        chunks = [
+            chunk([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]),
+            chunk([{"index": 0, "delta": {"content": "Cached answer."}, "finish_reason": None}]),
+            chunk([{"index": 0, "delta": {}, "finish_reason": "stop"}]),
+        ]
+        if include_usage:
+            chunks.append(chunk([], answer["usage"]))
+        self._events([(None, item) for item in chunks] + [(None, "[DONE]")])
+
+    def _events(self, events: list, headers: dict | None = None) -> None:
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("cache-control", "no-cache")
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        for event, data in events:
+            text = data if isinstance(data, str) else json.dumps(data)
+            if event:
+                self.wfile.write(f"event: {event}\n".encode())
+            self.wfile.write(f"data: {text}\n\n".encode())
+            self.wfile.flush()
+        self.close_connection = True
+
+    def _answer(self, status: int, payload: dict, headers: dict | None = None) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:  # quiet
+        pass

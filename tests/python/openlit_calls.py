@@ -1,0 +1,198 @@
+"""OpenLIT tracing the official Anthropic client against the fake API, exporting over OTLP to the
+agent under test.
+
+OpenLIT 1.45.0 needs `anthropic<1`, so it runs in a virtual environment of its own
+(`tests/python/requirements-openlit.txt`). Two ways to set it up, one per process:
+
+- `--init own`: `openlit.init(otlp_endpoint=…)` makes OpenLIT's own TracerProvider (resource
+  `telemetry.sdk.name = openlit`) exporting OTLP/HTTP-protobuf, OpenLIT's default;
+- `--init app`: the app sets up its TracerProvider with an OTLP/gRPC exporter first, and
+  `openlit.init()` reuses it: the resource carries the SDK's own name (`opentelemetry`), and
+  only the instrumentation scope (`openlit.instrumentation.anthropic`) says OpenLIT.
+
+Each call runs in its own trace under an app span `POST /chat` whose `app.call` names it. Every
+exported span is also printed as one JSON document prefixed with `EXPORTED_SPANS ` (the format
+of instrumented_calls.py). Exit codes: 0 success, 3 a required package is missing, 1 otherwise.
+
+Used by tests/openlit_instrumentation.rs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import warnings
+
+import fake_provider
+from span_json import describe
+
+try:
+    import anthropic
+    import openlit
+    from opentelemetry import trace
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+except ImportError as error:  # pragma: no cover - reported to the Rust test
+    print(
+        f"MISSING_PYTHON_PACKAGES: {error}. Install them in OpenLIT's own environment: "
+        "`python3 -m venv target/openlit-venv && target/openlit-venv/bin/pip install "
+        "-r tests/python/requirements-openlit.txt`",
+        file=sys.stderr,
+    )
+    sys.exit(3)
+
+SERVICE_NAME = "openlit-app"
+
+# Anthropic's `input_tokens` is uncached. The expected costs in tests/openlit_instrumentation.rs
+# are worked out by hand from these numbers.
+ANTHROPIC_RESPONSES = {
+    # More uncached input than cache reads and writes together: read as "includes cache", the
+    # input would shrink to 15,000 and the call be under-priced.
+    "openlit-uncached-larger": {
+        "id": "msg_01OpenLitUncachedLarger01",
+        "model": "claude-sonnet-4-5-20250929",
+        "usage": {
+            "input_tokens": 20000,
+            "output_tokens": 1000,
+            "cache_read_input_tokens": 3000,
+            "cache_creation_input_tokens": 2000,
+            "service_tier": "standard",
+        },
+    },
+    # Cache reads and writes larger than the input.
+    "openlit-cache-larger": {
+        "id": "msg_01OpenLitCacheLarger00001",
+        "model": "claude-sonnet-4-5-20250929",
+        "usage": {
+            "input_tokens": 1000,
+            "output_tokens": 500,
+            "cache_read_input_tokens": 30000,
+            "cache_creation_input_tokens": 9000,
+            "service_tier": "standard",
+        },
+    },
+    # Streamed (`messages.create(stream=True)`); `message_delta` repeats the cumulative counts as
+    # the API sends them now (OpenLIT takes the cache counts from it, and would read 0 without).
+    "openlit-stream": {
+        "id": "msg_01OpenLitStream0000000001",
+        "model": "claude-haiku-4-5-20251001",
+        "delta_usage": "cumulative",
+        "usage": {
+            "input_tokens": 6000,
+            "output_tokens": 300,
+            "cache_read_input_tokens": 4000,
+            "cache_creation_input_tokens": 0,
+            "service_tier": "standard",
+        },
+    },
+}
+
+
+def _app_provider(endpoint: str) -> TracerProvider:
+    """The app's own provider, exporting OTLP/gRPC, made the global one before OpenLIT starts."""
+    provider = TracerProvider(resource=Resource.create({"service.name": SERVICE_NAME}))
+    provider.add_span_processor(
+        BatchSpanProcessor(
+            OTLPSpanExporter(endpoint=endpoint, insecure=True, timeout=10),
+            schedule_delay_millis=60_000,
+        )
+    )
+    trace.set_tracer_provider(provider)
+    return provider
+
+
+def main() -> int:
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--endpoint", required=True, help="the agent's OTLP endpoint, http://host:port")
+    parser.add_argument("--init", required=True, choices=["own", "app"])
+    arguments = parser.parse_args()
+
+    server, base = fake_provider.start(ANTHROPIC_RESPONSES, {})
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as prices:
+        # OpenLIT's own prices, read from a file rather than fetched: its cost is not the agent's.
+        prices.write("{}")
+    if arguments.init == "app":
+        _app_provider(arguments.endpoint)
+        openlit.init(
+            application_name=SERVICE_NAME,
+            disable_metrics=True,
+            disable_events=True,
+            pricing_json=prices.name,
+        )
+    else:
+        openlit.init(
+            application_name=SERVICE_NAME,
+            otlp_endpoint=arguments.endpoint,
+            disable_metrics=True,
+            disable_events=True,
+            pricing_json=prices.name,
+        )
+    os.unlink(prices.name)
+    provider = trace.get_tracer_provider()
+    copies = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(copies))
+    tracer = provider.get_tracer("openlit-app", "1.0.0")
+
+    client = anthropic.Anthropic(api_key="sk-ant-test", base_url=base, max_retries=0)
+    system = [
+        {
+            "type": "text",
+            "text": "A long system prompt worth caching.",
+            "cache_control": {"type": "ephemeral"},
+        }
+    ]
+
+    def create(prompt: str, model: str = "claude-sonnet-4-5") -> None:
+        message = client.messages.create(
+            model=model,
+            max_tokens=2048,
+            system=system,
+            messages=[{"role": "user", "content": prompt}],
+        )
+        assert message.usage.cache_read_input_tokens, message
+
+    def create_stream(prompt: str, model: str) -> None:
+        events = client.messages.create(
+            model=model,
+            max_tokens=2048,
+            system=system,
+            messages=[{"role": "user", "content": prompt}],
+            stream=True,
+        )
+        kinds = [event.type for event in events]
+        assert kinds[-1] == "message_stop", kinds
+
+    calls = [
+        ("openlit-uncached-larger", lambda: create("openlit-uncached-larger")),
+        ("openlit-cache-larger", lambda: create("openlit-cache-larger")),
+        ("openlit-stream", lambda: create_stream("openlit-stream", "claude-haiku-4-5")),
+    ]
+    for name, call in calls:
+        with tracer.start_as_current_span(
+            "POST /chat",
+            context=trace.set_span_in_context(trace.INVALID_SPAN),
+            kind=trace.SpanKind.SERVER,
+            attributes={"http.route": "/chat", "app.call": f"{arguments.init}:{name}"},
+        ):
+            call()
+
+    flushed = provider.force_flush(timeout_millis=15_000)
+    provider.shutdown()
+    server.shutdown()
+    if not flushed:
+        print("force_flush timed out", file=sys.stderr)
+        return 1
+    spans = [describe(span) for span in copies.get_finished_spans()]
+    print("EXPORTED_SPANS " + json.dumps(spans, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
