@@ -321,7 +321,17 @@ struct Call {
     run: &'static str,
     /// The scopes of the spans that describe the call, sorted.
     scopes: &'static [&'static str],
-    cost: ExpectedCost,
+    expect: Expect,
+}
+
+/// What the agent must do with a call.
+enum Expect {
+    /// One span priced with this cost, any other span of the call a duplicate of it.
+    Priced(ExpectedCost),
+    /// Read but not priced: the call's spans say why, and carry no cost.
+    Unpriced(&'static str),
+    /// A refused call: nothing to pay, no cost attribute anywhere in its trace.
+    Free,
 }
 
 // Prices (USD per million tokens, built-in catalog):
@@ -347,7 +357,7 @@ const CALLS: [Call; 10] = [
         //   savings 20,000 × 3 = 0.06 − 0.006 − 0.0465 − 0.0024 = 0.0051; hit 8,000 / 20,000
         // Only the SDK's span has the 5m/1h split: OpenLLMetry's 10,000 at the 5m rate would
         // make 0.0375 and a total of 0.0684.
-        cost: ExpectedCost {
+        expect: Expect::Priced(ExpectedCost {
             price_id: "claude-sonnet-4-5@2026-01-01",
             amount: 0.0774,
             input: 0.006,
@@ -357,7 +367,7 @@ const CALLS: [Call; 10] = [
             savings: 0.0051,
             hit_ratio: 0.4,
             input_semantics: "includes_cache",
-        },
+        }),
     },
     Call {
         key: "anthropic-stream-openllmetry",
@@ -372,7 +382,7 @@ const CALLS: [Call; 10] = [
         //   cache write  5,000 × 3.75 = 0.01875
         //   total                     = 0.04035
         //   savings 20,000 × 3 = 0.06 − 0.009 − 0.01875 − 0.0036 = 0.02865; hit 12,000 / 20,000
-        cost: ExpectedCost {
+        expect: Expect::Priced(ExpectedCost {
             price_id: "claude-sonnet-4-5@2026-01-01",
             amount: 0.04035,
             input: 0.009,
@@ -382,7 +392,7 @@ const CALLS: [Call; 10] = [
             savings: 0.02865,
             hit_ratio: 0.6,
             input_semantics: "includes_cache",
-        },
+        }),
     },
     Call {
         key: "openai-openllmetry",
@@ -395,7 +405,7 @@ const CALLS: [Call; 10] = [
         //   output            3,000 × 10    = 0.03
         //   total                           = 0.038125
         //   savings 20,000 × 1.25 = 0.025 − 0.00625 − 0.001875 = 0.016875; hit 15,000 / 20,000
-        cost: ExpectedCost {
+        expect: Expect::Priced(ExpectedCost {
             price_id: "gpt-5@2026-01-01",
             amount: 0.038125,
             input: 0.00625,
@@ -405,7 +415,7 @@ const CALLS: [Call; 10] = [
             savings: 0.016875,
             hit_ratio: 0.75,
             input_semantics: "includes_cache",
-        },
+        }),
     },
     Call {
         key: "openai-stream-openllmetry",
@@ -418,7 +428,7 @@ const CALLS: [Call; 10] = [
         //   output             250 × 8    = 0.002
         //   total                         = 0.006
         //   savings 5,000 × 2 = 0.01 − 0.002 − 0.002 = 0.006; hit 4,000 / 5,000
-        cost: ExpectedCost {
+        expect: Expect::Priced(ExpectedCost {
             price_id: "gpt-4.1@2026-01-01",
             amount: 0.006,
             input: 0.002,
@@ -428,7 +438,7 @@ const CALLS: [Call; 10] = [
             savings: 0.006,
             hit_ratio: 0.8,
             input_semantics: "includes_cache",
-        },
+        }),
     },
     Call {
         key: "anthropic-openinference",
@@ -442,7 +452,7 @@ const CALLS: [Call; 10] = [
         //   cache write  6,000 × 3.75 = 0.0225
         //   total                     = 0.0555
         //   savings 40,000 × 3 = 0.12 − 0.012 − 0.0225 − 0.009 = 0.0765; hit 30,000 / 40,000
-        cost: ExpectedCost {
+        expect: Expect::Priced(ExpectedCost {
             price_id: "claude-sonnet-4-5@2026-01-01",
             amount: 0.0555,
             input: 0.012,
@@ -452,7 +462,7 @@ const CALLS: [Call; 10] = [
             savings: 0.0765,
             hit_ratio: 0.75,
             input_semantics: "includes_cache",
-        },
+        }),
     },
     Call {
         key: "anthropic-stream-openinference",
@@ -465,7 +475,7 @@ const CALLS: [Call; 10] = [
         //   cache read  9,000 × 0.30 = 0.0027
         //   total                    = 0.0117
         //   savings 10,000 × 3 = 0.03 − 0.003 − 0.0027 = 0.0243; hit 9,000 / 10,000
-        cost: ExpectedCost {
+        expect: Expect::Priced(ExpectedCost {
             price_id: "claude-sonnet-4-5@2026-01-01",
             amount: 0.0117,
             input: 0.003,
@@ -475,7 +485,7 @@ const CALLS: [Call; 10] = [
             savings: 0.0243,
             hit_ratio: 0.9,
             input_semantics: "includes_cache",
-        },
+        }),
     },
     Call {
         key: "openai-openinference",
@@ -487,7 +497,7 @@ const CALLS: [Call; 10] = [
         //   output             700 × 10   = 0.007
         //   total                         = 0.022
         //   savings 10,000 × 2.50 = 0.025 − 0.005 − 0.01 = 0.01; hit 8,000 / 10,000
-        cost: ExpectedCost {
+        expect: Expect::Priced(ExpectedCost {
             price_id: "gpt-4o@2026-01-01",
             amount: 0.022,
             input: 0.005,
@@ -497,7 +507,7 @@ const CALLS: [Call; 10] = [
             savings: 0.01,
             hit_ratio: 0.8,
             input_semantics: "includes_cache",
-        },
+        }),
     },
     Call {
         key: "openai-stream-openinference",
@@ -510,7 +520,7 @@ const CALLS: [Call; 10] = [
         //   output            1,000 × 0.60  = 0.0006
         //   total                           = 0.0042
         //   savings 40,000 × 0.15 = 0.006 − 0.0012 − 0.0024 = 0.0024; hit 32,000 / 40,000
-        cost: ExpectedCost {
+        expect: Expect::Priced(ExpectedCost {
             price_id: "gpt-4o-mini@2026-01-01",
             amount: 0.0042,
             input: 0.0012,
@@ -520,7 +530,7 @@ const CALLS: [Call; 10] = [
             savings: 0.0024,
             hit_ratio: 0.8,
             input_semantics: "includes_cache",
-        },
+        }),
     },
     Call {
         key: "anthropic-both",
@@ -538,7 +548,7 @@ const CALLS: [Call; 10] = [
         //   cache write  2,500 × 2    = 0.005 (1h; at the 5m rate it would be 0.003125)
         //   total                     = 0.012
         //   savings 25,000 × 1 = 0.025 − 0.0025 − 0.005 − 0.002 = 0.0155; hit 20,000 / 25,000
-        cost: ExpectedCost {
+        expect: Expect::Priced(ExpectedCost {
             price_id: "claude-haiku-4-5@2026-01-01",
             amount: 0.012,
             input: 0.0025,
@@ -548,7 +558,7 @@ const CALLS: [Call; 10] = [
             savings: 0.0155,
             hit_ratio: 0.8,
             input_semantics: "includes_cache",
-        },
+        }),
     },
     Call {
         key: "openai-both",
@@ -561,7 +571,7 @@ const CALLS: [Call; 10] = [
         //   output            2,000 × 1.60 = 0.0032
         //   total                          = 0.0112
         //   savings 50,000 × 0.40 = 0.02 − 0.004 − 0.004 = 0.012; hit 40,000 / 50,000
-        cost: ExpectedCost {
+        expect: Expect::Priced(ExpectedCost {
             price_id: "gpt-4.1-mini@2026-01-01",
             amount: 0.0112,
             input: 0.004,
@@ -571,7 +581,7 @@ const CALLS: [Call; 10] = [
             savings: 0.012,
             hit_ratio: 0.8,
             input_semantics: "includes_cache",
-        },
+        }),
     },
 ];
 
@@ -592,21 +602,35 @@ const CALLS: [Call; 10] = [
 ///   stream (claude-haiku-4-5-20251001, streamed): input 6,000, output 300, read 4,000
 ///     input 6,000 × 1 = 0.006; output 300 × 5 = 0.0015; read 4,000 × 0.10 = 0.0004;
 ///     total 0.0079; savings 10,000 × 1 = 0.01 − 0.006 − 0.0004 = 0.0036; hit 0.4
-const OPENLIT_CALLS: [Call; 6] = [
+///   unknown-model (acme-llm-1): read, unpriced `unknown_model`
+///   error (529 overloaded): OpenLIT's span carries no attribute at all, so nothing to price
+const OPENLIT_CALLS: [Call; 10] = [
     openlit_uncached_larger("own:openlit-uncached-larger", "own"),
     openlit_cache_larger("own:openlit-cache-larger", "own"),
     openlit_stream("own:openlit-stream", "own"),
+    openlit_call(
+        "own:openlit-unknown-model",
+        "own",
+        Expect::Unpriced("unknown_model"),
+    ),
+    openlit_call("own:openlit-error", "own", Expect::Free),
     openlit_uncached_larger("app:openlit-uncached-larger", "app"),
     openlit_cache_larger("app:openlit-cache-larger", "app"),
     openlit_stream("app:openlit-stream", "app"),
+    openlit_call(
+        "app:openlit-unknown-model",
+        "app",
+        Expect::Unpriced("unknown_model"),
+    ),
+    openlit_call("app:openlit-error", "app", Expect::Free),
 ];
 
-const fn openlit_call(key: &'static str, run: &'static str, cost: ExpectedCost) -> Call {
+const fn openlit_call(key: &'static str, run: &'static str, expect: Expect) -> Call {
     Call {
         key,
         run,
         scopes: &[OPENLIT_ANTHROPIC],
-        cost,
+        expect,
     }
 }
 
@@ -614,7 +638,7 @@ const fn openlit_uncached_larger(key: &'static str, run: &'static str) -> Call {
     openlit_call(
         key,
         run,
-        ExpectedCost {
+        Expect::Priced(ExpectedCost {
             price_id: "claude-sonnet-4-5@2026-01-01",
             amount: 0.0834,
             input: 0.06,
@@ -624,7 +648,7 @@ const fn openlit_uncached_larger(key: &'static str, run: &'static str) -> Call {
             savings: 0.0066,
             hit_ratio: 0.12,
             input_semantics: "excludes_cache",
-        },
+        }),
     )
 }
 
@@ -632,7 +656,7 @@ const fn openlit_cache_larger(key: &'static str, run: &'static str) -> Call {
     openlit_call(
         key,
         run,
-        ExpectedCost {
+        Expect::Priced(ExpectedCost {
             price_id: "claude-sonnet-4-5@2026-01-01",
             amount: 0.05325,
             input: 0.003,
@@ -642,7 +666,7 @@ const fn openlit_cache_larger(key: &'static str, run: &'static str) -> Call {
             savings: 0.07425,
             hit_ratio: 0.75,
             input_semantics: "excludes_cache",
-        },
+        }),
     )
 }
 
@@ -650,7 +674,7 @@ const fn openlit_stream(key: &'static str, run: &'static str) -> Call {
     openlit_call(
         key,
         run,
-        ExpectedCost {
+        Expect::Priced(ExpectedCost {
             price_id: "claude-haiku-4-5@2026-01-01",
             amount: 0.0079,
             input: 0.006,
@@ -660,7 +684,7 @@ const fn openlit_stream(key: &'static str, run: &'static str) -> Call {
             savings: 0.0036,
             hit_ratio: 0.4,
             input_semantics: "excludes_cache",
-        },
+        }),
     )
 }
 
@@ -791,6 +815,54 @@ fn openlit_calls() -> Suite {
         service_name: OPENLIT_SERVICE,
         app_scope: OPENLIT_SERVICE,
         bystander_scopes: &[HTTPX],
+    }
+}
+
+fn check_unpriced(failures: &mut Failures, what: &str, spans: &[&Forwarded], reason: &str) {
+    failures.check(!spans.is_empty(), || {
+        format!("{what}: no span for the call")
+    });
+    for span in spans {
+        failures.check(
+            span.string("gen_ai.usage.cost.unpriced_reason") == Some(reason)
+                && span.attribute("gen_ai.usage.cost.amount").is_none(),
+            || {
+                format!(
+                    "{what}: `{}` [{}] has unpriced_reason {} and amount {}, expected \"{reason}\" \
+                     and none",
+                    span.span.name,
+                    span.scope,
+                    show(span.attribute("gen_ai.usage.cost.unpriced_reason")),
+                    show(span.attribute("gen_ai.usage.cost.amount"))
+                )
+            },
+        );
+    }
+}
+
+/// A refused call: its span failed, and the agent wrote nothing on any span of the call.
+fn check_free(failures: &mut Failures, what: &str, spans: &[&Forwarded]) {
+    failures.check(
+        spans.iter().any(|span| {
+            span.span.status.as_ref().map(|status| status.code)
+                == Some(opentelemetry_proto::tonic::trace::v1::status::StatusCode::Error as i32)
+        }),
+        || format!("{what}: no span of the call has status ERROR"),
+    );
+    for span in spans {
+        let added: Vec<&str> = span
+            .span
+            .attributes
+            .iter()
+            .map(|kv| kv.key.as_str())
+            .filter(|key| AGENT_ATTRIBUTES.contains(key))
+            .collect();
+        failures.check(added.is_empty(), || {
+            format!(
+                "{what}: `{}` [{}] of a refused call got {added:?}",
+                span.span.name, span.scope
+            )
+        });
     }
 }
 
@@ -951,6 +1023,17 @@ async fn priced_once_per_call(suite: Suite) {
         failures.check(scopes == call.scopes, || {
             format!("{what}: spans from {scopes:?}, expected {:?}", call.scopes)
         });
+        let cost = match &call.expect {
+            Expect::Priced(cost) => cost,
+            Expect::Unpriced(reason) => {
+                check_unpriced(&mut failures, &what, &spans, reason);
+                continue;
+            }
+            Expect::Free => {
+                check_free(&mut failures, &what, &spans);
+                continue;
+            }
+        };
         let priced: Vec<&&Forwarded> = spans
             .iter()
             .filter(|span| span.attribute("gen_ai.usage.cost.amount").is_some())
@@ -973,7 +1056,7 @@ async fn priced_once_per_call(suite: Suite) {
         let Some(priced) = priced.first() else {
             continue;
         };
-        check_priced(&mut failures, &what, priced, &call.cost);
+        check_priced(&mut failures, &what, priced, cost);
         failures.check(
             priced
                 .attribute("gen_ai.usage.cost.unpriced_reason")
@@ -1009,13 +1092,17 @@ async fn priced_once_per_call(suite: Suite) {
             );
         }
     }
+    let priced_calls = calls
+        .iter()
+        .filter(|call| matches!(call.expect, Expect::Priced(_)))
+        .count();
     failures.check(
-        agent.counters().priced_total() == calls.len() as u64,
+        agent.counters().priced_total() == priced_calls as u64,
         || {
             format!(
                 "the agent counted {} priced calls, expected {}",
                 agent.counters().priced_total(),
-                calls.len()
+                priced_calls
             )
         },
     );

@@ -43,6 +43,13 @@ class FakeApi(BaseHTTPRequestHandler):
         prompt = _prompt_of(body)
         if self.path == "/v1/messages" and prompt in self.anthropic_responses:
             answer = self.anthropic_responses[prompt]
+            if "status" in answer:
+                # A refusal as the Messages API answers it (e.g. 529 overloaded_error).
+                return self._answer(
+                    answer["status"],
+                    {"type": "error", "error": answer["error"]},
+                    {"request-id": "req_refused"},
+                )
             if body.get("stream"):
                 return self._anthropic_stream(answer)
             return self._answer(

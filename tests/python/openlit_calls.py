@@ -91,6 +91,23 @@ ANTHROPIC_RESPONSES = {
             "service_tier": "standard",
         },
     },
+    # A model no catalog knows: read, not priced.
+    "openlit-unknown-model": {
+        "id": "msg_01OpenLitUnknownModel0001",
+        "model": "acme-llm-1",
+        "usage": {
+            "input_tokens": 700,
+            "output_tokens": 70,
+            "cache_read_input_tokens": 0,
+            "cache_creation_input_tokens": 0,
+            "service_tier": "standard",
+        },
+    },
+    # Refused: no usage, nothing to pay.
+    "openlit-error": {
+        "status": 529,
+        "error": {"type": "overloaded_error", "message": "Overloaded"},
+    },
 }
 
 
@@ -156,7 +173,15 @@ def main() -> int:
             system=system,
             messages=[{"role": "user", "content": prompt}],
         )
-        assert message.usage.cache_read_input_tokens, message
+        assert message.usage.input_tokens, message
+
+    def refused(prompt: str) -> None:
+        try:
+            create(prompt)
+        except anthropic.APIStatusError as error:
+            assert error.status_code == 529, error
+        else:
+            raise AssertionError("the fake API should have refused the call")
 
     def create_stream(prompt: str, model: str) -> None:
         events = client.messages.create(
@@ -173,6 +198,8 @@ def main() -> int:
         ("openlit-uncached-larger", lambda: create("openlit-uncached-larger")),
         ("openlit-cache-larger", lambda: create("openlit-cache-larger")),
         ("openlit-stream", lambda: create_stream("openlit-stream", "claude-haiku-4-5")),
+        ("openlit-unknown-model", lambda: create("openlit-unknown-model", "acme-llm-1")),
+        ("openlit-error", lambda: refused("openlit-error")),
     ]
     for name, call in calls:
         with tracer.start_as_current_span(
