@@ -58,6 +58,10 @@ const OPENLIT_SCRIPT: &str = "tests/python/openlit_calls.py";
 const OPENLIT_SERVICE: &str = "openlit-app";
 const OPENLIT_ANTHROPIC: &str = "openlit.instrumentation.anthropic";
 const HTTPX: &str = "opentelemetry.instrumentation.httpx";
+const LANGCHAIN_SCRIPT: &str = "tests/python/langchain_calls.py";
+const LANGCHAIN_SERVICE: &str = "langchain-app";
+const OPENINFERENCE_LANGCHAIN: &str = "openinference.instrumentation.langchain";
+const OPENLLMETRY_LANGCHAIN: &str = "opentelemetry.instrumentation.langchain";
 
 /// Exit code of the script when a package is missing.
 const MISSING_PACKAGES: i32 = 3;
@@ -118,7 +122,25 @@ impl Forwarded {
     fn span_id(&self) -> String {
         hex(&self.span.span_id)
     }
+
+    /// Whether the span reports token usage in any dialect (it describes a model call).
+    fn carries_usage(&self) -> bool {
+        self.span
+            .attributes
+            .iter()
+            .any(|kv| USAGE_ATTRIBUTES.contains(&kv.key.as_str()))
+    }
 }
+
+/// Input and output token counts in the dialects these libraries write.
+const USAGE_ATTRIBUTES: [&str; 6] = [
+    "gen_ai.usage.input_tokens",
+    "gen_ai.usage.output_tokens",
+    "gen_ai.usage.prompt_tokens",
+    "gen_ai.usage.completion_tokens",
+    "llm.token_count.prompt",
+    "llm.token_count.completion",
+];
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().fold(String::new(), |mut text, byte| {
@@ -613,7 +635,7 @@ const OPENLIT_CALLS: [Call; 10] = [
         "own",
         Expect::Unpriced("unknown_model"),
     ),
-    openlit_call("own:openlit-error", "own", Expect::Free),
+    refused("own:openlit-error", "own"),
     openlit_uncached_larger("app:openlit-uncached-larger", "app"),
     openlit_cache_larger("app:openlit-cache-larger", "app"),
     openlit_stream("app:openlit-stream", "app"),
@@ -622,8 +644,18 @@ const OPENLIT_CALLS: [Call; 10] = [
         "app",
         Expect::Unpriced("unknown_model"),
     ),
-    openlit_call("app:openlit-error", "app", Expect::Free),
+    refused("app:openlit-error", "app"),
 ];
+
+/// A refused call: no span reports usage.
+const fn refused(key: &'static str, run: &'static str) -> Call {
+    Call {
+        key,
+        run,
+        scopes: &[],
+        expect: Expect::Free,
+    }
+}
 
 const fn openlit_call(key: &'static str, run: &'static str, expect: Expect) -> Call {
     Call {
@@ -686,6 +718,168 @@ const fn openlit_stream(key: &'static str, run: &'static str) -> Call {
             input_semantics: "excludes_cache",
         }),
     )
+}
+
+/// LangChain 1.x (langchain-anthropic 1.7.10, langchain-openai 1.7.4, anthropic 2.10.0, openai
+/// 3.51.0) under OpenInference's LangChain instrumentation 0.1.80 and OpenLLMetry's 0.62.4. An
+/// Anthropic call is described twice, by LangChain's span and the SDK's own (siblings under the
+/// app span, or under the chain); chain, prompt and parser spans around a call report no usage.
+///   plain (claude-sonnet-4-5-20250929): input 3,000, output 400, read 12,000, 5m write 5,000;
+///   all input 20,000
+///     input 0.009; output 0.006; read 0.0036; write 5,000 × 3.75 = 0.01875; total 0.03735
+///     savings 20,000 × 3 = 0.06 − 0.009 − 0.0036 − 0.01875 = 0.02865; hit 0.6
+///   chain (prompt | claude-haiku-4-5-20251001 | parser): input 8,000, output 1,000, read 2,000
+///     input 0.008; output 0.005; read 0.0002; total 0.0132
+///     savings 10,000 × 1 = 0.01 − 0.008 − 0.0002 = 0.0018; hit 0.2
+///   stream (claude-sonnet-4-5-20250929): input 2,000, output 600, read 8,000
+///     input 0.006; output 0.009; read 0.0024; total 0.0174
+///     savings 10,000 × 3 = 0.03 − 0.006 − 0.0024 = 0.0216; hit 0.8
+///   openai (gpt-4o-2024-08-06): prompt 6,000 of which cached 3,000, completion 300
+///     input 3,000 × 2.50 = 0.0075; read 3,000 × 1.25 = 0.00375; output 300 × 10 = 0.003;
+///     total 0.01425; savings 6,000 × 2.50 = 0.015 − 0.0075 − 0.00375 = 0.00375; hit 0.5
+///   unknown-model (acme-llm-1): unpriced `unknown_model`; error (529): nothing
+const LANGCHAIN_CALLS: [Call; 12] = [
+    langchain_plain(
+        "openinference:langchain-plain",
+        LangChainTracer::OpenInference,
+    ),
+    langchain_chain(
+        "openinference:langchain-chain",
+        LangChainTracer::OpenInference,
+    ),
+    langchain_stream(
+        "openinference:langchain-stream",
+        LangChainTracer::OpenInference,
+    ),
+    langchain_openai(
+        "openinference:langchain-openai",
+        LangChainTracer::OpenInference,
+    ),
+    langchain_unknown(
+        "openinference:langchain-unknown-model",
+        LangChainTracer::OpenInference,
+    ),
+    refused("openinference:langchain-error", "openinference"),
+    langchain_plain("openllmetry:langchain-plain", LangChainTracer::OpenLLMetry),
+    langchain_chain("openllmetry:langchain-chain", LangChainTracer::OpenLLMetry),
+    langchain_stream("openllmetry:langchain-stream", LangChainTracer::OpenLLMetry),
+    langchain_openai("openllmetry:langchain-openai", LangChainTracer::OpenLLMetry),
+    langchain_unknown(
+        "openllmetry:langchain-unknown-model",
+        LangChainTracer::OpenLLMetry,
+    ),
+    refused("openllmetry:langchain-error", "openllmetry"),
+];
+
+/// The LangChain instrumentation of a run.
+#[derive(Clone, Copy)]
+enum LangChainTracer {
+    OpenInference,
+    OpenLLMetry,
+}
+
+impl LangChainTracer {
+    /// The run (`--instrumentation`) that makes the call.
+    const fn run(self) -> &'static str {
+        match self {
+            LangChainTracer::OpenInference => "openinference",
+            LangChainTracer::OpenLLMetry => "openllmetry",
+        }
+    }
+}
+
+/// An Anthropic call, described by the SDK's span and LangChain's.
+const fn langchain_anthropic(key: &'static str, tracer: LangChainTracer, expect: Expect) -> Call {
+    Call {
+        key,
+        run: tracer.run(),
+        scopes: match tracer {
+            LangChainTracer::OpenInference => &[ANTHROPIC_SDK, OPENINFERENCE_LANGCHAIN],
+            LangChainTracer::OpenLLMetry => &[ANTHROPIC_SDK, OPENLLMETRY_LANGCHAIN],
+        },
+        expect,
+    }
+}
+
+const fn langchain_plain(key: &'static str, tracer: LangChainTracer) -> Call {
+    langchain_anthropic(
+        key,
+        tracer,
+        Expect::Priced(ExpectedCost {
+            price_id: "claude-sonnet-4-5@2026-01-01",
+            amount: 0.03735,
+            input: 0.009,
+            output: 0.006,
+            cache_read: 0.0036,
+            cache_creation: 0.01875,
+            savings: 0.02865,
+            hit_ratio: 0.6,
+            input_semantics: "includes_cache",
+        }),
+    )
+}
+
+const fn langchain_chain(key: &'static str, tracer: LangChainTracer) -> Call {
+    langchain_anthropic(
+        key,
+        tracer,
+        Expect::Priced(ExpectedCost {
+            price_id: "claude-haiku-4-5@2026-01-01",
+            amount: 0.0132,
+            input: 0.008,
+            output: 0.005,
+            cache_read: 0.0002,
+            cache_creation: 0.0,
+            savings: 0.0018,
+            hit_ratio: 0.2,
+            input_semantics: "includes_cache",
+        }),
+    )
+}
+
+const fn langchain_stream(key: &'static str, tracer: LangChainTracer) -> Call {
+    langchain_anthropic(
+        key,
+        tracer,
+        Expect::Priced(ExpectedCost {
+            price_id: "claude-sonnet-4-5@2026-01-01",
+            amount: 0.0174,
+            input: 0.006,
+            output: 0.009,
+            cache_read: 0.0024,
+            cache_creation: 0.0,
+            savings: 0.0216,
+            hit_ratio: 0.8,
+            input_semantics: "includes_cache",
+        }),
+    )
+}
+
+const fn langchain_unknown(key: &'static str, tracer: LangChainTracer) -> Call {
+    langchain_anthropic(key, tracer, Expect::Unpriced("unknown_model"))
+}
+
+/// The openai client emits no span of its own: LangChain's is the only one.
+const fn langchain_openai(key: &'static str, tracer: LangChainTracer) -> Call {
+    Call {
+        key,
+        run: tracer.run(),
+        scopes: match tracer {
+            LangChainTracer::OpenInference => &[OPENINFERENCE_LANGCHAIN],
+            LangChainTracer::OpenLLMetry => &[OPENLLMETRY_LANGCHAIN],
+        },
+        expect: Expect::Priced(ExpectedCost {
+            price_id: "gpt-4o@2026-01-01",
+            amount: 0.01425,
+            input: 0.0075,
+            output: 0.003,
+            cache_read: 0.00375,
+            cache_creation: 0.0,
+            savings: 0.00375,
+            hit_ratio: 0.5,
+            input_semantics: "includes_cache",
+        }),
+    }
 }
 
 /// Collects every mismatch, so that one run reports all of them with the spans.
@@ -791,6 +985,26 @@ fn instrumented_calls(protocol: &'static str) -> Suite {
     }
 }
 
+/// LangChain under OpenInference's and OpenLLMetry's LangChain instrumentation, one process
+/// each, exporting over gRPC.
+fn langchain_calls() -> Suite {
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let run = |instrumentation: &'static str| Run {
+        python: python.clone(),
+        script: LANGCHAIN_SCRIPT,
+        args: vec!["--instrumentation", instrumentation],
+        transport: Transport::Grpc,
+        install: "python3 -m pip install -r tests/python/requirements.txt",
+    };
+    Suite {
+        runs: vec![run("openinference"), run("openllmetry")],
+        calls: &LANGCHAIN_CALLS,
+        service_name: LANGCHAIN_SERVICE,
+        app_scope: LANGCHAIN_SERVICE,
+        bystander_scopes: &[],
+    }
+}
+
 /// OpenLIT, set up both ways, in its own virtual environment (`OPENLIT_PYTHON`, by default
 /// `target/openlit-venv/bin/python`): with its own TracerProvider it exports OTLP/HTTP, under
 /// the app's provider the app's gRPC exporter sends.
@@ -850,20 +1064,25 @@ fn check_free(failures: &mut Failures, what: &str, spans: &[&Forwarded]) {
         || format!("{what}: no span of the call has status ERROR"),
     );
     for span in spans {
-        let added: Vec<&str> = span
-            .span
-            .attributes
-            .iter()
-            .map(|kv| kv.key.as_str())
-            .filter(|key| AGENT_ATTRIBUTES.contains(key))
-            .collect();
-        failures.check(added.is_empty(), || {
-            format!(
-                "{what}: `{}` [{}] of a refused call got {added:?}",
-                span.span.name, span.scope
-            )
-        });
+        check_untouched(failures, what, span);
     }
+}
+
+/// The agent wrote none of its attributes on `span`.
+fn check_untouched(failures: &mut Failures, what: &str, span: &Forwarded) {
+    let added: Vec<&str> = span
+        .span
+        .attributes
+        .iter()
+        .map(|kv| kv.key.as_str())
+        .filter(|key| AGENT_ATTRIBUTES.contains(key))
+        .collect();
+    failures.check(added.is_empty(), || {
+        format!(
+            "{what}: `{}` [{}] reports no usage but got {added:?}",
+            span.span.name, span.scope
+        )
+    });
 }
 
 async fn priced_once_per_call(suite: Suite) {
@@ -1018,7 +1237,11 @@ async fn priced_once_per_call(suite: Suite) {
                     && !bystander_scopes.contains(&span.scope.as_str())
             })
             .collect();
-        let mut scopes: Vec<&str> = spans.iter().map(|span| span.scope.as_str()).collect();
+        let mut scopes: Vec<&str> = spans
+            .iter()
+            .filter(|span| span.carries_usage())
+            .map(|span| span.scope.as_str())
+            .collect();
         scopes.sort_unstable();
         failures.check(scopes == call.scopes, || {
             format!("{what}: spans from {scopes:?}, expected {:?}", call.scopes)
@@ -1067,6 +1290,12 @@ async fn priced_once_per_call(suite: Suite) {
             .iter()
             .filter(|span| span.span_id() != priced.span_id())
         {
+            if !other.carries_usage() {
+                // A chain, prompt or parser span around the call: it reports no usage and
+                // must get no cost.
+                check_untouched(&mut failures, &what, other);
+                continue;
+            }
             failures.check(
                 other.string("gen_ai.usage.cost.unpriced_reason") == Some("duplicate"),
                 || {
@@ -1132,4 +1361,11 @@ async fn real_python_instrumentation_over_http_is_priced_once_per_call() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_openlit_either_way_it_is_set_up_is_priced_once_per_call() {
     priced_once_per_call(openlit_calls()).await;
+}
+
+/// Chain, prompt and parser spans around a call carry no cost; the call is priced once however
+/// many spans describe it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_langchain_under_both_instrumentations_is_priced_once_per_call() {
+    priced_once_per_call(langchain_calls()).await;
 }

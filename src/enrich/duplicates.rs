@@ -2,7 +2,9 @@
 //! instrumentation's). A bounded, time-limited memory of recently priced calls; a span is
 //! compared with the calls remembered in its trace (at most the newest
 //! [`MAX_CALLS_COMPARED`]): by response id, and by parent/child/sibling links with the same
-//! token counts.
+//! token counts. A sibling may also be a span nested in time whose parent is an ancestor of
+//! the span checked: a library that does not make its span current (OpenInference's LangChain
+//! span under a chain) leaves the SDK's span of the same call parented higher up.
 //!
 //! Within one request the more precise span is priced (the caller offers spans most precise
 //! first). Across requests the first span to arrive is priced and a later one, even a more
@@ -169,10 +171,21 @@ pub struct Memory<'a> {
 impl Memory<'_> {
     /// The span id of an earlier span for the same call, or `None` after remembering this one.
     pub fn check_and_remember(&mut self, call: &CallIdentity) -> Option<SpanId> {
+        self.check_and_remember_within(call, |_| false)
+    }
+
+    /// Like [`Memory::check_and_remember`], where `is_ancestor` tells whether a span id is an
+    /// ancestor of the span checked (asked only of an earlier span with the same counts, nested
+    /// in time, that is not its sibling).
+    pub fn check_and_remember_within(
+        &mut self,
+        call: &CallIdentity,
+        is_ancestor: impl Fn(SpanId) -> bool,
+    ) -> Option<SpanId> {
         let now = self.now;
         let recent = &mut self.recent;
         recent.forget_older_than(now, self.window);
-        if let Some(earlier) = recent.earlier_span_of(call) {
+        if let Some(earlier) = recent.earlier_span_of(call, is_ancestor) {
             return Some(earlier);
         }
         // Room first: a full memory that pushed before forgetting would double its buffer.
@@ -228,9 +241,14 @@ impl Recent {
     }
 
     /// An earlier span of the same trace for this call: one with the same response id, else
-    /// (with the same token counts) its parent, its child, or a sibling nested with it in time.
-    /// The newest such span of each kind, in that order of preference.
-    fn earlier_span_of(&self, call: &CallIdentity) -> Option<SpanId> {
+    /// (with the same token counts) its parent, its child, or a sibling nested with it in time
+    /// (a span whose parent is an ancestor of the call counts as one). The newest such span of
+    /// each kind, in that order of preference.
+    fn earlier_span_of(
+        &self,
+        call: &CallIdentity,
+        is_ancestor: impl Fn(SpanId) -> bool,
+    ) -> Option<SpanId> {
         let response_id = call.response_id.as_deref().map(fingerprint_of);
         let (mut parent, mut child, mut sibling) = (None, None, None);
         for earlier in self.calls_of(&call.trace_id).take(MAX_CALLS_COMPARED) {
@@ -257,10 +275,11 @@ impl Recent {
                 (Some(a), Some(b)) if a != b
             );
             if sibling.is_none()
-                && call.parent_span_id.is_some()
-                && earlier.parent() == call.parent_span_id
                 && !different_responses
                 && nested(earlier.interval, call.interval)
+                && earlier.parent().is_some_and(|parent| {
+                    call.parent_span_id == Some(parent) || is_ancestor(parent)
+                })
             {
                 sibling = Some(earlier.span_id);
             }
@@ -365,6 +384,43 @@ mod tests {
             tracker.check_and_remember(&parallel),
             None,
             "overlapping without nesting: a second call"
+        );
+    }
+
+    /// OpenInference's LangChain span (under the chain span 5, whose parent is the app span 9)
+    /// around the SDK's span of the same call (parented to the app span).
+    #[test]
+    fn a_nested_span_parented_to_an_ancestor_is_the_same_call() {
+        let app_is_ancestor = |id: SpanId| id == [9; 8];
+        let mut sdk = call(3, 9, Some("msg_1"), (10_000, 1_000));
+        sdk.interval = (150, 450);
+        let mut langchain = call(2, 5, None, (10_000, 1_000));
+        langchain.interval = (100, 500);
+        let tracker = DuplicateTracker::new(Duration::from_secs(60), 100);
+        let mut memory = tracker.memory().unwrap();
+        assert_eq!(
+            memory.check_and_remember_within(&sdk, app_is_ancestor),
+            None
+        );
+        assert_eq!(
+            memory.check_and_remember_within(&langchain, app_is_ancestor),
+            Some([3; 8])
+        );
+        drop(memory);
+        let tracker = DuplicateTracker::new(Duration::from_secs(60), 100);
+        let mut memory = tracker.memory().unwrap();
+        memory.check_and_remember_within(&sdk, |_| false);
+        assert_eq!(
+            memory.check_and_remember_within(&langchain, |_| false),
+            None,
+            "parented elsewhere: two calls"
+        );
+        let mut later = call(4, 5, None, (10_000, 1_000));
+        later.interval = (600, 900);
+        assert_eq!(
+            memory.check_and_remember_within(&later, app_is_ancestor),
+            None,
+            "not nested in time: two calls"
         );
     }
 

@@ -240,10 +240,14 @@ impl Enricher {
         let mut drafts = Vec::new();
         // One lock of the duplicate memory for the whole request.
         let mut memory = self.duplicates.as_ref().and_then(DuplicateTracker::memory);
+        // Built only if a duplicate check needs to walk up from a span.
+        let ancestry = Ancestry::of_request(request);
         for mut plan in plans {
             let location = plan.location;
             let unknown_model = plan.unknown_model.take();
-            let decision = self.decide(memory.as_mut(), plan);
+            let span = request.span(location);
+            let is_ancestor = |id: duplicates::SpanId| ancestry.has_ancestor(span, &id);
+            let decision = self.decide(memory.as_mut(), plan, is_ancestor);
             match decision.outcome {
                 SpanOutcome::Priced => outcome.priced += 1,
                 SpanOutcome::Unpriced(reason) => {
@@ -469,7 +473,12 @@ impl Enricher {
     }
 
     /// Settles duplicates: the attributes to add and the call's metrics record.
-    fn decide(&self, memory: Option<&mut Memory<'_>>, plan: Plan) -> Decision {
+    fn decide(
+        &self,
+        memory: Option<&mut Memory<'_>>,
+        plan: Plan,
+        is_ancestor: impl Fn(duplicates::SpanId) -> bool,
+    ) -> Decision {
         let Plan {
             pricing,
             identity,
@@ -514,7 +523,7 @@ impl Enricher {
         };
         match memory
             .zip(identity.as_ref())
-            .and_then(|(memory, identity)| memory.check_and_remember(identity))
+            .and_then(|(memory, identity)| memory.check_and_remember_within(identity, is_ancestor))
         {
             Some(priced_span) => {
                 let mut decision = unpriced_decision(UnpricedReason::Duplicate, None);

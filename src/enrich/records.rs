@@ -154,6 +154,24 @@ impl<'a, R: TraceRequestView<'a>> Ancestry<'a, R> {
         false
     }
 
+    /// Whether the span `id` is an ancestor of `span` within the request.
+    pub fn has_ancestor(&self, span: R::Span, id: &[u8]) -> bool {
+        let mut parent = span.parent_span_id();
+        for _ in 0..MAX_ANCESTRY {
+            if parent.is_empty() {
+                return false;
+            }
+            if parent == id {
+                return true;
+            }
+            match self.by_id().get(&(span.trace_id(), parent)) {
+                Some(ancestor) => parent = ancestor.parent_span_id(),
+                None => return false,
+            }
+        }
+        false
+    }
+
     /// The value of `key` on the nearest ancestor of `span` that has it.
     pub fn inherited(&self, span: R::Span, key: &str) -> Option<String> {
         let mut parent = span.parent_span_id();

@@ -1,0 +1,235 @@
+"""LangChain (`langchain-anthropic`, `langchain-openai`) under a real LangChain instrumentation,
+exporting over OTLP to the agent under test.
+
+`--instrumentation openinference` instruments with OpenInference's LangChain instrumentor,
+`openllmetry` with OpenLLMetry's; one per process (an instrumentor cannot be undone). The
+Anthropic SDK (2.x) adds its own span to every Anthropic call, so an Anthropic call is described
+by LangChain's span and the SDK's. Each call runs in its own trace under an app span `POST /chat`
+whose `app.call` names it (`<instrumentation>:<call>`). Every exported span is printed as one JSON
+document prefixed with `EXPORTED_SPANS ` (as instrumented_calls.py prints them). Exit codes: 0
+success, 3 a required package is missing, 1 otherwise.
+
+Used by tests/python_instrumentation.rs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+
+import fake_provider
+from span_json import describe
+
+try:
+    import anthropic
+    from langchain_anthropic import ChatAnthropic
+    from langchain_core.messages import HumanMessage, SystemMessage
+    from langchain_core.output_parsers import StrOutputParser
+    from langchain_core.prompts import ChatPromptTemplate
+    from langchain_openai import ChatOpenAI
+    from openinference.instrumentation.langchain import (
+        LangChainInstrumentor as OpenInferenceLangChainInstrumentor,
+    )
+    from opentelemetry import trace
+    from opentelemetry.instrumentation.langchain import (
+        LangchainInstrumentor as OpenLLMetryLangChainInstrumentor,
+    )
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+except ImportError as error:  # pragma: no cover - reported to the Rust test
+    print(
+        f"MISSING_PYTHON_PACKAGES: {error}. Install them with "
+        "`python3 -m pip install -r tests/python/requirements.txt`",
+        file=sys.stderr,
+    )
+    sys.exit(3)
+
+SERVICE_NAME = "langchain-app"
+
+
+def _anthropic(message_id: str, model: str, usage: dict) -> dict:
+    return {"id": message_id, "model": model, "usage": {**usage, "service_tier": "standard"}}
+
+
+# The usage the fake API answers with, by prompt. The expected costs in
+# tests/python_instrumentation.rs are worked out by hand from these numbers.
+ANTHROPIC_RESPONSES = {
+    "langchain-plain": _anthropic(
+        "msg_01LangChainPlain00000001",
+        "claude-sonnet-4-5-20250929",
+        {
+            "input_tokens": 3000,
+            "output_tokens": 400,
+            "cache_read_input_tokens": 12000,
+            "cache_creation_input_tokens": 5000,
+            "cache_creation": {"ephemeral_5m_input_tokens": 5000, "ephemeral_1h_input_tokens": 0},
+        },
+    ),
+    "langchain-chain": _anthropic(
+        "msg_01LangChainChain00000001",
+        "claude-haiku-4-5-20251001",
+        {
+            "input_tokens": 8000,
+            "output_tokens": 1000,
+            "cache_read_input_tokens": 2000,
+            "cache_creation_input_tokens": 0,
+            "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+        },
+    ),
+    "langchain-stream": {
+        **_anthropic(
+            "msg_01LangChainStream0000001",
+            "claude-sonnet-4-5-20250929",
+            {
+                "input_tokens": 2000,
+                "output_tokens": 600,
+                "cache_read_input_tokens": 8000,
+                "cache_creation_input_tokens": 0,
+                "cache_creation": {
+                    "ephemeral_5m_input_tokens": 0,
+                    "ephemeral_1h_input_tokens": 0,
+                },
+            },
+        ),
+        "delta_usage": "cumulative",
+    },
+    "langchain-unknown-model": _anthropic(
+        "msg_01LangChainUnknown000001",
+        "acme-llm-1",
+        {
+            "input_tokens": 500,
+            "output_tokens": 50,
+            "cache_read_input_tokens": 0,
+            "cache_creation_input_tokens": 0,
+        },
+    ),
+    "langchain-error": {
+        "status": 529,
+        "error": {"type": "overloaded_error", "message": "Overloaded"},
+    },
+}
+
+OPENAI_RESPONSES = {
+    "langchain-openai": {
+        "id": "chatcmpl-LangChainOpenAI0001",
+        "model": "gpt-4o-2024-08-06",
+        "usage": {
+            "prompt_tokens": 6000,
+            "completion_tokens": 300,
+            "total_tokens": 6300,
+            "prompt_tokens_details": {"cached_tokens": 3000, "audio_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": 0,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
+        },
+    },
+}
+
+
+def main() -> int:
+    warnings.filterwarnings("ignore")
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--endpoint", required=True, help="the agent's OTLP endpoint, http://host:port")
+    parser.add_argument("--instrumentation", required=True, choices=["openinference", "openllmetry"])
+    arguments = parser.parse_args()
+
+    server, base = fake_provider.start(ANTHROPIC_RESPONSES, OPENAI_RESPONSES)
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+    provider = TracerProvider(resource=Resource.create({"service.name": SERVICE_NAME}))
+    provider.add_span_processor(
+        BatchSpanProcessor(
+            OTLPSpanExporter(endpoint=arguments.endpoint, insecure=True, timeout=10),
+            schedule_delay_millis=60_000,
+            max_export_batch_size=512,
+        )
+    )
+    copies = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(copies))
+    # The Anthropic SDK (2.x) traces its own calls through the global provider.
+    trace.set_tracer_provider(provider)
+    tracer = provider.get_tracer("langchain-app", "1.0.0")
+    instrumentor = {
+        "openinference": OpenInferenceLangChainInstrumentor,
+        "openllmetry": OpenLLMetryLangChainInstrumentor,
+    }[arguments.instrumentation]
+    instrumentor().instrument(tracer_provider=provider)
+
+    def claude(model: str = "claude-sonnet-4-5") -> ChatAnthropic:
+        return ChatAnthropic(
+            model=model, api_key="sk-ant-test", base_url=base, max_retries=0, max_tokens=2048
+        )
+
+    system = SystemMessage(
+        content=[
+            {
+                "type": "text",
+                "text": "A long system prompt worth caching.",
+                "cache_control": {"type": "ephemeral"},
+            }
+        ]
+    )
+
+    def invoke(prompt: str, model: str = "claude-sonnet-4-5") -> None:
+        answer = claude(model).invoke([system, HumanMessage(content=prompt)])
+        assert answer.usage_metadata["input_tokens"], answer
+
+    def chain(prompt: str) -> None:
+        template = ChatPromptTemplate.from_messages([("system", "Be brief."), ("human", "{question}")])
+        text = (template | claude("claude-haiku-4-5") | StrOutputParser()).invoke({"question": prompt})
+        assert text, text
+
+    def stream(prompt: str) -> None:
+        chunks = list(claude().stream([system, HumanMessage(content=prompt)]))
+        assert chunks, chunks
+
+    def openai_invoke(prompt: str) -> None:
+        model = ChatOpenAI(model="gpt-4o", api_key="sk-test", base_url=base + "/v1", max_retries=0)
+        answer = model.invoke([("system", "A long system prompt worth caching."), ("human", prompt)])
+        assert answer.usage_metadata["input_tokens"], answer
+
+    def refused(prompt: str) -> None:
+        try:
+            invoke(prompt)
+        except anthropic.APIStatusError as error:
+            assert error.status_code == 529, error
+        else:
+            raise AssertionError("the fake API should have refused the call")
+
+    calls = [
+        ("langchain-plain", lambda: invoke("langchain-plain")),
+        ("langchain-chain", lambda: chain("langchain-chain")),
+        ("langchain-stream", lambda: stream("langchain-stream")),
+        ("langchain-openai", lambda: openai_invoke("langchain-openai")),
+        ("langchain-unknown-model", lambda: invoke("langchain-unknown-model", "acme-llm-1")),
+        ("langchain-error", lambda: refused("langchain-error")),
+    ]
+    for name, call in calls:
+        with tracer.start_as_current_span(
+            "POST /chat",
+            context=trace.set_span_in_context(trace.INVALID_SPAN),
+            kind=trace.SpanKind.SERVER,
+            attributes={"http.route": "/chat", "app.call": f"{arguments.instrumentation}:{name}"},
+        ):
+            call()
+
+    flushed = provider.force_flush(timeout_millis=15_000)
+    provider.shutdown()
+    server.shutdown()
+    if not flushed:
+        print("force_flush timed out", file=sys.stderr)
+        return 1
+    spans = [describe(span) for span in copies.get_finished_spans()]
+    print("EXPORTED_SPANS " + json.dumps(spans, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
