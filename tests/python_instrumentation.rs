@@ -350,6 +350,9 @@ struct Call {
 enum Expect {
     /// One span priced with this cost, any other span of the call a duplicate of it.
     Priced(ExpectedCost),
+    /// A call of several model calls (an agent's steps): one span priced per step, in the
+    /// order they started, any other span reporting usage a duplicate of one of them.
+    Steps(&'static [ExpectedCost]),
     /// Read but not priced: the call's spans say why, and carry no cost.
     Unpriced(&'static str),
     /// A refused call: nothing to pay, no cost attribute anywhere in its trace.
@@ -738,7 +741,11 @@ const fn openlit_stream(key: &'static str, run: &'static str) -> Call {
 ///     input 3,000 × 2.50 = 0.0075; read 3,000 × 1.25 = 0.00375; output 300 × 10 = 0.003;
 ///     total 0.01425; savings 6,000 × 2.50 = 0.015 − 0.0075 − 0.00375 = 0.00375; hit 0.5
 ///   unknown-model (acme-llm-1): unpriced `unknown_model`; error (529): nothing
-const LANGCHAIN_CALLS: [Call; 12] = [
+///   agent (create_agent with one tool, claude-sonnet-4-5-20250929), two steps:
+///     asks for the tool: input 4,000, output 200; 0.012 + 0.003 = 0.015, no savings
+///     answers: input 1,000, output 300, read 4,000; 0.003 + 0.0045 + 0.0012 = 0.0087;
+///     savings 5,000 × 3 = 0.015 − 0.003 − 0.0012 = 0.0108; hit 0.8
+const LANGCHAIN_CALLS: [Call; 14] = [
     langchain_plain(
         "openinference:langchain-plain",
         LangChainTracer::OpenInference,
@@ -759,6 +766,10 @@ const LANGCHAIN_CALLS: [Call; 12] = [
         "openinference:langchain-unknown-model",
         LangChainTracer::OpenInference,
     ),
+    langchain_agent(
+        "openinference:langchain-agent",
+        LangChainTracer::OpenInference,
+    ),
     refused("openinference:langchain-error", "openinference"),
     langchain_plain("openllmetry:langchain-plain", LangChainTracer::OpenLLMetry),
     langchain_chain("openllmetry:langchain-chain", LangChainTracer::OpenLLMetry),
@@ -768,6 +779,7 @@ const LANGCHAIN_CALLS: [Call; 12] = [
         "openllmetry:langchain-unknown-model",
         LangChainTracer::OpenLLMetry,
     ),
+    langchain_agent("openllmetry:langchain-agent", LangChainTracer::OpenLLMetry),
     refused("openllmetry:langchain-error", "openllmetry"),
 ];
 
@@ -857,6 +869,55 @@ const fn langchain_stream(key: &'static str, tracer: LangChainTracer) -> Call {
 
 const fn langchain_unknown(key: &'static str, tracer: LangChainTracer) -> Call {
     langchain_anthropic(key, tracer, Expect::Unpriced("unknown_model"))
+}
+
+/// The agent's steps; its graph, model, tools and tool spans report no usage.
+const AGENT_STEPS: [ExpectedCost; 2] = [
+    ExpectedCost {
+        price_id: "claude-sonnet-4-5@2026-01-01",
+        amount: 0.015,
+        input: 0.012,
+        output: 0.003,
+        cache_read: 0.0,
+        cache_creation: 0.0,
+        savings: 0.0,
+        hit_ratio: 0.0,
+        input_semantics: "includes_cache",
+    },
+    ExpectedCost {
+        price_id: "claude-sonnet-4-5@2026-01-01",
+        amount: 0.0087,
+        input: 0.003,
+        output: 0.0045,
+        cache_read: 0.0012,
+        cache_creation: 0.0,
+        savings: 0.0108,
+        hit_ratio: 0.8,
+        input_semantics: "includes_cache",
+    },
+];
+
+/// Each step is described by the SDK's span and LangChain's: two spans of each scope.
+const fn langchain_agent(key: &'static str, tracer: LangChainTracer) -> Call {
+    Call {
+        key,
+        run: tracer.run(),
+        scopes: match tracer {
+            LangChainTracer::OpenInference => &[
+                ANTHROPIC_SDK,
+                ANTHROPIC_SDK,
+                OPENINFERENCE_LANGCHAIN,
+                OPENINFERENCE_LANGCHAIN,
+            ],
+            LangChainTracer::OpenLLMetry => &[
+                ANTHROPIC_SDK,
+                ANTHROPIC_SDK,
+                OPENLLMETRY_LANGCHAIN,
+                OPENLLMETRY_LANGCHAIN,
+            ],
+        },
+        expect: Expect::Steps(&AGENT_STEPS),
+    }
 }
 
 /// The openai client emits no span of its own: LangChain's is the only one.
@@ -1246,8 +1307,9 @@ async fn priced_once_per_call(suite: Suite) {
         failures.check(scopes == call.scopes, || {
             format!("{what}: spans from {scopes:?}, expected {:?}", call.scopes)
         });
-        let cost = match &call.expect {
-            Expect::Priced(cost) => cost,
+        let costs: &[ExpectedCost] = match &call.expect {
+            Expect::Priced(cost) => std::slice::from_ref(cost),
+            Expect::Steps(costs) => costs,
             Expect::Unpriced(reason) => {
                 check_unpriced(&mut failures, &what, &spans, reason);
                 continue;
@@ -1257,14 +1319,16 @@ async fn priced_once_per_call(suite: Suite) {
                 continue;
             }
         };
-        let priced: Vec<&&Forwarded> = spans
+        let mut priced: Vec<&&Forwarded> = spans
             .iter()
             .filter(|span| span.attribute("gen_ai.usage.cost.amount").is_some())
             .collect();
-        failures.check(priced.len() == 1, || {
+        priced.sort_by_key(|span| span.span.start_time_unix_nano);
+        failures.check(priced.len() == costs.len(), || {
             format!(
-                "{what}: {} spans priced, expected exactly one: {:?}",
+                "{what}: {} spans priced, expected {}: {:?}",
                 priced.len(),
+                costs.len(),
                 priced
                     .iter()
                     .map(|span| format!(
@@ -1276,23 +1340,22 @@ async fn priced_once_per_call(suite: Suite) {
                     .collect::<Vec<_>>()
             )
         });
-        let Some(priced) = priced.first() else {
-            continue;
-        };
-        check_priced(&mut failures, &what, priced, cost);
-        failures.check(
-            priced
-                .attribute("gen_ai.usage.cost.unpriced_reason")
-                .is_none(),
-            || format!("{what}: the priced span also has an unpriced_reason"),
-        );
+        for (span, cost) in priced.iter().zip(costs) {
+            check_priced(&mut failures, &what, span, cost);
+            failures.check(
+                span.attribute("gen_ai.usage.cost.unpriced_reason")
+                    .is_none(),
+                || format!("{what}: a priced span also has an unpriced_reason"),
+            );
+        }
+        let priced_ids: Vec<String> = priced.iter().map(|span| span.span_id()).collect();
         for other in spans
             .iter()
-            .filter(|span| span.span_id() != priced.span_id())
+            .filter(|span| !priced_ids.contains(&span.span_id()))
         {
             if !other.carries_usage() {
-                // A chain, prompt or parser span around the call: it reports no usage and
-                // must get no cost.
+                // A chain, prompt, parser, agent or tool span around the call: it reports no
+                // usage and must get no cost.
                 check_untouched(&mut failures, &what, other);
                 continue;
             }
@@ -1308,23 +1371,28 @@ async fn priced_once_per_call(suite: Suite) {
                 },
             );
             failures.check(
-                other.string("gen_ai.usage.cost.duplicate_of") == Some(&priced.span_id()),
+                other
+                    .string("gen_ai.usage.cost.duplicate_of")
+                    .is_some_and(|id| priced_ids.iter().any(|priced| priced == id)),
                 || {
                     format!(
-                        "{what}: `{}` [{}] has duplicate_of {}, expected {}",
+                        "{what}: `{}` [{}] has duplicate_of {}, expected one of {priced_ids:?}",
                         other.span.name,
                         other.scope,
                         show(other.attribute("gen_ai.usage.cost.duplicate_of")),
-                        priced.span_id()
                     )
                 },
             );
         }
     }
-    let priced_calls = calls
+    let priced_calls: usize = calls
         .iter()
-        .filter(|call| matches!(call.expect, Expect::Priced(_)))
-        .count();
+        .map(|call| match call.expect {
+            Expect::Priced(_) => 1,
+            Expect::Steps(costs) => costs.len(),
+            Expect::Unpriced(_) | Expect::Free => 0,
+        })
+        .sum();
     failures.check(
         agent.counters().priced_total() == priced_calls as u64,
         || {

@@ -24,10 +24,21 @@ def start(anthropic_responses: dict, openai_responses: dict) -> tuple[ThreadingH
 
 
 def _prompt_of(body: dict) -> str:
+    """The text of the last message: what the user asked, or what a tool answered (the second
+    step of a tool-using call)."""
     content = body["messages"][-1]["content"]
     if isinstance(content, list):
-        content = "".join(part.get("text", "") for part in content)
+        content = "".join(_text_of(part) for part in content)
     return content
+
+
+def _text_of(part: dict) -> str:
+    if part.get("type") == "tool_result":
+        inner = part.get("content", "")
+        if isinstance(inner, list):
+            return "".join(item.get("text", "") for item in inner)
+        return inner
+    return part.get("text", "")
 
 
 class FakeApi(BaseHTTPRequestHandler):
@@ -59,8 +70,9 @@ class FakeApi(BaseHTTPRequestHandler):
                     "type": "message",
                     "role": "assistant",
                     "model": answer["model"],
-                    "content": [{"type": "text", "text": "Cached answer."}],
-                    "stop_reason": "end_turn",
+                    # A tool-using step answers with its `tool_use` block instead.
+                    "content": answer.get("content", [{"type": "text", "text": "Cached answer."}]),
+                    "stop_reason": answer.get("stop_reason", "end_turn"),
                     "stop_sequence": None,
                     "usage": answer["usage"],
                 },

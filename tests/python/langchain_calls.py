@@ -24,7 +24,9 @@ from span_json import describe
 
 try:
     import anthropic
+    from langchain.agents import create_agent
     from langchain_anthropic import ChatAnthropic
+    from langchain_core.tools import tool
     from langchain_core.messages import HumanMessage, SystemMessage
     from langchain_core.output_parsers import StrOutputParser
     from langchain_core.prompts import ChatPromptTemplate
@@ -104,6 +106,38 @@ ANTHROPIC_RESPONSES = {
             "input_tokens": 500,
             "output_tokens": 50,
             "cache_read_input_tokens": 0,
+            "cache_creation_input_tokens": 0,
+        },
+    ),
+    # An agent's two steps: the model asks for the tool, then answers from its result.
+    "langchain-agent": {
+        **_anthropic(
+            "msg_01LangChainAgentStep0001",
+            "claude-sonnet-4-5-20250929",
+            {
+                "input_tokens": 4000,
+                "output_tokens": 200,
+                "cache_read_input_tokens": 0,
+                "cache_creation_input_tokens": 0,
+            },
+        ),
+        "content": [
+            {
+                "type": "tool_use",
+                "id": "toolu_01LangChainAgent0001",
+                "name": "get_weather",
+                "input": {"city": "Paris"},
+            }
+        ],
+        "stop_reason": "tool_use",
+    },
+    "sunny in Paris": _anthropic(
+        "msg_01LangChainAgentStep0002",
+        "claude-sonnet-4-5-20250929",
+        {
+            "input_tokens": 1000,
+            "output_tokens": 300,
+            "cache_read_input_tokens": 4000,
             "cache_creation_input_tokens": 0,
         },
     ),
@@ -195,6 +229,16 @@ def main() -> int:
         answer = model.invoke([("system", "A long system prompt worth caching."), ("human", prompt)])
         assert answer.usage_metadata["input_tokens"], answer
 
+    @tool
+    def get_weather(city: str) -> str:
+        """The weather in a city."""
+        return f"sunny in {city}"
+
+    def agent(prompt: str) -> None:
+        graph = create_agent(claude(), tools=[get_weather])
+        state = graph.invoke({"messages": [HumanMessage(content=prompt)]})
+        assert len(state["messages"]) == 4, state
+
     def refused(prompt: str) -> None:
         try:
             invoke(prompt)
@@ -209,6 +253,7 @@ def main() -> int:
         ("langchain-stream", lambda: stream("langchain-stream")),
         ("langchain-openai", lambda: openai_invoke("langchain-openai")),
         ("langchain-unknown-model", lambda: invoke("langchain-unknown-model", "acme-llm-1")),
+        ("langchain-agent", lambda: agent("langchain-agent")),
         ("langchain-error", lambda: refused("langchain-error")),
     ]
     for name, call in calls:
