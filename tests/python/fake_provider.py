@@ -134,28 +134,15 @@ class FakeApi(BaseHTTPRequestHandler):
                         },
                     },
                 ),
-                (
-                    "content_block_start",
-                    {
-                        "type": "content_block_start",
-                        "index": 0,
-                        "content_block": {"type": "text", "text": ""},
-                    },
-                ),
-                (
-                    "content_block_delta",
-                    {
-                        "type": "content_block_delta",
-                        "index": 0,
-                        "delta": {"type": "text_delta", "text": "Cached answer."},
-                    },
-                ),
-                ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+                *self._content_events(answer),
                 (
                     "message_delta",
                     {
                         "type": "message_delta",
-                        "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                        "delta": {
+                            "stop_reason": answer.get("stop_reason", "end_turn"),
+                            "stop_sequence": None,
+                        },
                         "usage": self._delta_usage(answer),
                     },
                 ),
@@ -163,6 +150,32 @@ class FakeApi(BaseHTTPRequestHandler):
             ],
             {"request-id": "req_" + answer["id"]},
         )
+
+    @staticmethod
+    def _content_events(answer: dict) -> list:
+        """Each content block streamed: a text block as one `text_delta`, a `tool_use` block
+        with its input as one `input_json_delta`."""
+        blocks = answer.get("content", [{"type": "text", "text": "Cached answer."}])
+        events = []
+        for index, block in enumerate(blocks):
+            if block["type"] == "tool_use":
+                start = {**block, "input": {}}
+                delta = {"type": "input_json_delta", "partial_json": json.dumps(block["input"])}
+            else:
+                start = {"type": "text", "text": ""}
+                delta = {"type": "text_delta", "text": block["text"]}
+            events += [
+                (
+                    "content_block_start",
+                    {"type": "content_block_start", "index": index, "content_block": start},
+                ),
+                (
+                    "content_block_delta",
+                    {"type": "content_block_delta", "index": index, "delta": delta},
+                ),
+                ("content_block_stop", {"type": "content_block_stop", "index": index}),
+            ]
+        return events
 
     @staticmethod
     def _delta_usage(answer: dict) -> dict:

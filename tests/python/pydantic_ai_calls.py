@@ -1,0 +1,237 @@
+"""Pydantic AI with its own OpenTelemetry instrumentation (`instrument=True`), calling the fake
+Anthropic / OpenAI API through the official clients and exporting over OTLP to the agent under
+test.
+
+An agent run is an `invoke_agent` span over one `chat` span per model request (and an
+`execute_tool` span per tool call); the Anthropic SDK (2.x) adds its own span under each `chat`
+span. Each run happens in its own trace under an app span `POST /chat` whose `app.call` names it.
+Every exported span is printed as one JSON document prefixed with `EXPORTED_SPANS ` (as
+instrumented_calls.py prints them). Exit codes: 0 success, 3 a required package is missing, 1
+otherwise.
+
+Used by tests/python_instrumentation.rs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+
+import fake_provider
+from span_json import describe
+
+try:
+    from opentelemetry import trace
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from pydantic_ai import Agent
+    from pydantic_ai.exceptions import ModelHTTPError
+    from pydantic_ai.models.anthropic import AnthropicModel
+    from pydantic_ai.models.openai import OpenAIChatModel
+    from pydantic_ai.providers.anthropic import AnthropicProvider
+    from pydantic_ai.providers.openai import OpenAIProvider
+except ImportError as error:  # pragma: no cover - reported to the Rust test
+    print(
+        f"MISSING_PYTHON_PACKAGES: {error}. Install them with "
+        "`python3 -m pip install -r tests/python/requirements.txt`",
+        file=sys.stderr,
+    )
+    sys.exit(3)
+
+SERVICE_NAME = "pydantic-ai-app"
+
+
+def _anthropic(message_id: str, model: str, usage: dict) -> dict:
+    return {"id": message_id, "model": model, "usage": {**usage, "service_tier": "standard"}}
+
+
+# The usage the fake API answers with, by prompt (or tool result). The expected costs in
+# tests/python_instrumentation.rs are worked out by hand from these numbers.
+ANTHROPIC_RESPONSES = {
+    "pydantic-plain": _anthropic(
+        "msg_01PydanticPlain000000001",
+        "claude-sonnet-4-5-20250929",
+        {
+            "input_tokens": 5000,
+            "output_tokens": 800,
+            "cache_read_input_tokens": 15000,
+            "cache_creation_input_tokens": 0,
+        },
+    ),
+    "pydantic-tool": {
+        **_anthropic(
+            "msg_01PydanticToolStep000001",
+            "claude-haiku-4-5-20251001",
+            {
+                "input_tokens": 3000,
+                "output_tokens": 100,
+                "cache_read_input_tokens": 0,
+                "cache_creation_input_tokens": 0,
+            },
+        ),
+        "content": [
+            {
+                "type": "tool_use",
+                "id": "toolu_01PydanticTool00000001",
+                "name": "get_weather",
+                "input": {"city": "Oslo"},
+            }
+        ],
+        "stop_reason": "tool_use",
+    },
+    "snowing in Oslo": _anthropic(
+        "msg_01PydanticToolStep000002",
+        "claude-haiku-4-5-20251001",
+        {
+            "input_tokens": 1000,
+            "output_tokens": 500,
+            "cache_read_input_tokens": 3000,
+            "cache_creation_input_tokens": 0,
+        },
+    ),
+    "pydantic-stream": {
+        **_anthropic(
+            "msg_01PydanticStream00000001",
+            "claude-sonnet-4-5-20250929",
+            {
+                "input_tokens": 2500,
+                "output_tokens": 500,
+                "cache_read_input_tokens": 7500,
+                "cache_creation_input_tokens": 0,
+            },
+        ),
+        "delta_usage": "cumulative",
+    },
+    "pydantic-unknown-model": _anthropic(
+        "msg_01PydanticUnknown0000001",
+        "acme-llm-1",
+        {
+            "input_tokens": 900,
+            "output_tokens": 90,
+            "cache_read_input_tokens": 0,
+            "cache_creation_input_tokens": 0,
+        },
+    ),
+    "pydantic-error": {
+        "status": 529,
+        "error": {"type": "overloaded_error", "message": "Overloaded"},
+    },
+}
+
+OPENAI_RESPONSES = {
+    "pydantic-openai": {
+        "id": "chatcmpl-PydanticOpenAI00001",
+        "model": "gpt-4.1-2025-04-14",
+        "usage": {
+            "prompt_tokens": 8000,
+            "completion_tokens": 400,
+            "total_tokens": 8400,
+            "prompt_tokens_details": {"cached_tokens": 6000, "audio_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": 0,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
+        },
+    },
+}
+
+
+def main() -> int:
+    warnings.filterwarnings("ignore")
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--endpoint", required=True, help="the agent's OTLP endpoint, http://host:port")
+    arguments = parser.parse_args()
+
+    server, base = fake_provider.start(ANTHROPIC_RESPONSES, OPENAI_RESPONSES)
+    provider = TracerProvider(resource=Resource.create({"service.name": SERVICE_NAME}))
+    provider.add_span_processor(
+        BatchSpanProcessor(
+            OTLPSpanExporter(endpoint=arguments.endpoint, insecure=True, timeout=10),
+            schedule_delay_millis=60_000,
+            max_export_batch_size=512,
+        )
+    )
+    copies = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(copies))
+    # Pydantic AI and the Anthropic SDK (2.x) trace through the global provider.
+    trace.set_tracer_provider(provider)
+    tracer = provider.get_tracer("pydantic-ai-app", "1.0.0")
+    Agent.instrument_all()
+
+    def claude(model: str = "claude-sonnet-4-5") -> AnthropicModel:
+        return AnthropicModel(
+            model, provider=AnthropicProvider(api_key="sk-ant-test", base_url=base)
+        )
+
+    def run(prompt: str, model: str = "claude-sonnet-4-5") -> None:
+        result = Agent(claude(model), retries=0).run_sync(prompt)
+        assert result.output, result
+
+    def with_tool(prompt: str) -> None:
+        agent = Agent(claude("claude-haiku-4-5"), retries=0)
+
+        @agent.tool_plain
+        def get_weather(city: str) -> str:
+            """The weather in a city."""
+            return f"snowing in {city}"
+
+        result = agent.run_sync(prompt)
+        assert result.output, result
+
+    def stream(prompt: str) -> None:
+        result = Agent(claude(), retries=0).run_stream_sync(prompt)
+        text = "".join(result.stream_text(delta=True))
+        assert text, text
+
+    def openai_run(prompt: str) -> None:
+        model = OpenAIChatModel(
+            "gpt-4.1", provider=OpenAIProvider(api_key="sk-test", base_url=base + "/v1")
+        )
+        result = Agent(model, retries=0).run_sync(prompt)
+        assert result.output, result
+
+    def refused(prompt: str) -> None:
+        try:
+            run(prompt)
+        except ModelHTTPError as error:
+            assert error.status_code == 529, error
+        else:
+            raise AssertionError("the fake API should have refused the call")
+
+    calls = [
+        ("pydantic-plain", lambda: run("pydantic-plain")),
+        ("pydantic-tool", lambda: with_tool("pydantic-tool")),
+        ("pydantic-stream", lambda: stream("pydantic-stream")),
+        ("pydantic-openai", lambda: openai_run("pydantic-openai")),
+        ("pydantic-unknown-model", lambda: run("pydantic-unknown-model", "acme-llm-1")),
+        ("pydantic-error", lambda: refused("pydantic-error")),
+    ]
+    for name, call in calls:
+        with tracer.start_as_current_span(
+            "POST /chat",
+            context=trace.set_span_in_context(trace.INVALID_SPAN),
+            kind=trace.SpanKind.SERVER,
+            attributes={"http.route": "/chat", "app.call": name},
+        ):
+            call()
+
+    flushed = provider.force_flush(timeout_millis=15_000)
+    provider.shutdown()
+    server.shutdown()
+    if not flushed:
+        print("force_flush timed out", file=sys.stderr)
+        return 1
+    spans = [describe(span) for span in copies.get_finished_spans()]
+    print("EXPORTED_SPANS " + json.dumps(spans, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
