@@ -273,6 +273,16 @@ mod tests {
     }
 
     #[test]
+    fn openllmetry_bedrock_excludes_cache() {
+        let decided = rules().includes_cache(
+            &source("opentelemetry.instrumentation.bedrock", "0.62.4", None),
+            Dialect::Semconv,
+            Some("aws.bedrock"),
+        );
+        assert_eq!(decided, (false, "bedrock-openllmetry-uncached"));
+    }
+
+    #[test]
     fn vercel_v5_anthropic_excludes_cache_and_v6_includes_it() {
         assert!(
             !rules()

@@ -43,7 +43,9 @@ def _text_of(part: dict) -> str:
 
 class FakeApi(BaseHTTPRequestHandler):
     """`POST /v1/messages` (Anthropic) and `POST /v1/chat/completions` (OpenAI), streaming or
-    not, answering with the usage of the response tables `start` was given."""
+    not, and Bedrock's `POST /model/{id}/invoke` and `/model/{id}/converse` for Anthropic
+    models, answering with the usage of the response tables `start` was given (Bedrock from the
+    Anthropic table)."""
 
     anthropic_responses: dict = {}
     openai_responses: dict = {}
@@ -63,21 +65,9 @@ class FakeApi(BaseHTTPRequestHandler):
                 )
             if body.get("stream"):
                 return self._anthropic_stream(answer)
-            return self._answer(
-                200,
-                {
-                    "id": answer["id"],
-                    "type": "message",
-                    "role": "assistant",
-                    "model": answer["model"],
-                    # A tool-using step answers with its `tool_use` block instead.
-                    "content": answer.get("content", [{"type": "text", "text": "Cached answer."}]),
-                    "stop_reason": answer.get("stop_reason", "end_turn"),
-                    "stop_sequence": None,
-                    "usage": answer["usage"],
-                },
-                {"request-id": "req_" + answer["id"]},
-            )
+            return self._answer(200, self._message(answer), {"request-id": "req_" + answer["id"]})
+        if self.path.startswith("/model/") and prompt in self.anthropic_responses:
+            return self._bedrock(self.anthropic_responses[prompt])
         if self.path == "/v1/chat/completions" and prompt in self.openai_responses:
             answer = self.openai_responses[prompt]
             if body.get("stream"):
@@ -149,6 +139,52 @@ class FakeApi(BaseHTTPRequestHandler):
                 ("message_stop", {"type": "message_stop"}),
             ],
             {"request-id": "req_" + answer["id"]},
+        )
+
+    @staticmethod
+    def _message(answer: dict) -> dict:
+        """A Messages API response (also InvokeModel's body for an Anthropic model)."""
+        return {
+            "id": answer["id"],
+            "type": "message",
+            "role": "assistant",
+            "model": answer["model"],
+            # A tool-using step answers with its `tool_use` block instead.
+            "content": answer.get("content", [{"type": "text", "text": "Cached answer."}]),
+            "stop_reason": answer.get("stop_reason", "end_turn"),
+            "stop_sequence": None,
+            "usage": answer["usage"],
+        }
+
+    def _bedrock(self, answer: dict) -> None:
+        """InvokeModel answers the Messages API body; Converse its own shape, where
+        `inputTokens` leaves out the cache reads and writes counted beside it."""
+        if "status" in answer:
+            error = answer["error"]
+            return self._answer(
+                answer["status"], {"message": error["message"]}, {"x-amzn-ErrorType": error["type"]}
+            )
+        if self.path.endswith("/invoke"):
+            return self._answer(200, self._message(answer))
+        usage = answer["usage"]
+        read = usage.get("cache_read_input_tokens", 0)
+        write = usage.get("cache_creation_input_tokens", 0)
+        return self._answer(
+            200,
+            {
+                "output": {
+                    "message": {"role": "assistant", "content": [{"text": "Cached answer."}]}
+                },
+                "stopReason": "end_turn",
+                "usage": {
+                    "inputTokens": usage["input_tokens"],
+                    "outputTokens": usage["output_tokens"],
+                    "totalTokens": usage["input_tokens"] + usage["output_tokens"] + read + write,
+                    "cacheReadInputTokens": read,
+                    "cacheWriteInputTokens": write,
+                },
+                "metrics": {"latencyMs": 120},
+            },
         )
 
     @staticmethod

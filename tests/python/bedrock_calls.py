@@ -1,0 +1,191 @@
+"""AWS Bedrock through `boto3` (`bedrock-runtime` Converse and InvokeModel with Anthropic
+models) under OpenLLMetry's Bedrock instrumentation, the client pointed at the fake API with
+`endpoint_url`, exporting over OTLP to the agent under test.
+
+Model ids as Bedrock takes them: inference profiles `us.anthropic.…-v1:0` (in-region) and
+`global.anthropic.…-v1:0`. Each call runs in its own trace under an app span `POST /chat` whose
+`app.call` names it. Every exported span is printed as one JSON document prefixed with
+`EXPORTED_SPANS ` (as instrumented_calls.py prints them). Exit codes: 0 success, 3 a required
+package is missing, 1 otherwise.
+
+Used by tests/python_instrumentation.rs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+
+import fake_provider
+from span_json import describe
+
+try:
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+    from opentelemetry import trace
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    from opentelemetry.instrumentation.bedrock import BedrockInstrumentor
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+except ImportError as error:  # pragma: no cover - reported to the Rust test
+    print(
+        f"MISSING_PYTHON_PACKAGES: {error}. Install them with "
+        "`python3 -m pip install -r tests/python/requirements.txt`",
+        file=sys.stderr,
+    )
+    sys.exit(3)
+
+SERVICE_NAME = "bedrock-app"
+SONNET_US = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+HAIKU_GLOBAL = "global.anthropic.claude-haiku-4-5-20251001-v1:0"
+
+
+def _usage(uncached: int, output: int, read: int, write: int) -> dict:
+    return {
+        "input_tokens": uncached,
+        "output_tokens": output,
+        "cache_read_input_tokens": read,
+        "cache_creation_input_tokens": write,
+    }
+
+
+# The usage the fake API answers with, by prompt, in the Anthropic table's shape (the fake
+# turns it into Converse's). The expected costs in tests/python_instrumentation.rs are worked
+# out by hand from these numbers.
+RESPONSES = {
+    "bedrock-converse": {
+        "id": "msg_bdrk_01BedrockConverse0001",
+        "model": "claude-sonnet-4-5-20250929",
+        "usage": _usage(4000, 500, 16000, 0),
+    },
+    # More uncached input than cache reads and writes together: read as "includes cache", the
+    # input would shrink to 15,000 and the call be under-priced.
+    "bedrock-uncached-larger": {
+        "id": "msg_bdrk_01BedrockUncachedLarger",
+        "model": "claude-sonnet-4-5-20250929",
+        "usage": _usage(20000, 1000, 3000, 2000),
+    },
+    "bedrock-converse-cache-write": {
+        "id": "msg_bdrk_01BedrockCacheWrite001",
+        "model": "claude-haiku-4-5-20251001",
+        "usage": _usage(2000, 300, 0, 8000),
+    },
+    "bedrock-invoke": {
+        "id": "msg_bdrk_01BedrockInvoke000001",
+        "model": "claude-sonnet-4-5-20250929",
+        "usage": _usage(6000, 400, 4000, 0),
+    },
+    "bedrock-unknown-model": {
+        "id": "msg_bdrk_01BedrockUnknown00001",
+        "model": "acme-llm-1",
+        "usage": _usage(300, 30, 0, 0),
+    },
+    "bedrock-error": {
+        "status": 400,
+        "error": {"type": "ValidationException", "message": "The provided model is not ready."},
+    },
+}
+
+
+def main() -> int:
+    warnings.filterwarnings("ignore")
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--endpoint", required=True, help="the agent's OTLP endpoint, http://host:port")
+    arguments = parser.parse_args()
+
+    server, base = fake_provider.start(RESPONSES, {})
+    provider = TracerProvider(resource=Resource.create({"service.name": SERVICE_NAME}))
+    provider.add_span_processor(
+        BatchSpanProcessor(
+            OTLPSpanExporter(endpoint=arguments.endpoint, insecure=True, timeout=10),
+            schedule_delay_millis=60_000,
+            max_export_batch_size=512,
+        )
+    )
+    copies = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(copies))
+    trace.set_tracer_provider(provider)
+    tracer = provider.get_tracer("bedrock-app", "1.0.0")
+    BedrockInstrumentor().instrument(tracer_provider=provider)
+
+    client = boto3.client(
+        "bedrock-runtime",
+        region_name="us-east-1",
+        endpoint_url=base,
+        aws_access_key_id="AKIATEST",
+        aws_secret_access_key="test-secret",
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+    )
+
+    def converse(prompt: str, model_id: str) -> None:
+        answer = client.converse(
+            modelId=model_id,
+            system=[{"text": "A long system prompt worth caching."}, {"cachePoint": {"type": "default"}}],
+            messages=[{"role": "user", "content": [{"text": prompt}]}],
+            inferenceConfig={"maxTokens": 1024},
+        )
+        assert answer["usage"]["outputTokens"], answer
+
+    def invoke(prompt: str, model_id: str) -> None:
+        answer = client.invoke_model(
+            modelId=model_id,
+            body=json.dumps(
+                {
+                    "anthropic_version": "bedrock-2023-05-31",
+                    "max_tokens": 1024,
+                    "messages": [{"role": "user", "content": prompt}],
+                }
+            ),
+        )
+        message = json.loads(answer["body"].read())
+        assert message["usage"]["output_tokens"], message
+
+    def refused(prompt: str) -> None:
+        try:
+            converse(prompt, SONNET_US)
+        except ClientError as error:
+            assert error.response["Error"]["Code"] == "ValidationException", error
+        else:
+            raise AssertionError("the fake API should have refused the call")
+
+    calls = [
+        ("bedrock-converse", lambda: converse("bedrock-converse", SONNET_US)),
+        ("bedrock-uncached-larger", lambda: converse("bedrock-uncached-larger", SONNET_US)),
+        (
+            "bedrock-converse-cache-write",
+            lambda: converse("bedrock-converse-cache-write", HAIKU_GLOBAL),
+        ),
+        ("bedrock-invoke", lambda: invoke("bedrock-invoke", SONNET_US)),
+        (
+            "bedrock-unknown-model",
+            lambda: converse("bedrock-unknown-model", "us.acme.llm-1-v1:0"),
+        ),
+        ("bedrock-error", lambda: refused("bedrock-error")),
+    ]
+    for name, call in calls:
+        with tracer.start_as_current_span(
+            "POST /chat",
+            context=trace.set_span_in_context(trace.INVALID_SPAN),
+            kind=trace.SpanKind.SERVER,
+            attributes={"http.route": "/chat", "app.call": name},
+        ):
+            call()
+
+    flushed = provider.force_flush(timeout_millis=15_000)
+    provider.shutdown()
+    server.shutdown()
+    if not flushed:
+        print("force_flush timed out", file=sys.stderr)
+        return 1
+    spans = [describe(span) for span in copies.get_finished_spans()]
+    print("EXPORTED_SPANS " + json.dumps(spans, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
