@@ -274,7 +274,8 @@ mod tests {
 
     #[test]
     fn openllmetry_bedrock_excludes_cache() {
-        let decided = rules().includes_cache(
+        let rules = rules();
+        let decided = rules.includes_cache(
             &source("opentelemetry.instrumentation.bedrock", "0.62.4", None),
             Dialect::Semconv,
             Some("aws.bedrock"),
