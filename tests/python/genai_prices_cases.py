@@ -15,7 +15,6 @@ import datetime
 import json
 import re
 import sys
-from decimal import Decimal
 
 from genai_prices import Usage, calc_price
 from genai_prices.data import providers

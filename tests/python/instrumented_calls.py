@@ -22,16 +22,14 @@ Used by tests/python_instrumentation.rs; install the packages with
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 import warnings
 
 import fake_provider
-from span_json import describe
 
 try:
     import anthropic
+    import app_run
     import openai
     from openinference.instrumentation.anthropic import (
         AnthropicInstrumentor as OpenInferenceAnthropicInstrumentor,
@@ -46,10 +44,6 @@ try:
     from opentelemetry.instrumentation.openai import (
         OpenAIInstrumentor as OpenLLMetryOpenAIInstrumentor,
     )
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 except ImportError as error:  # pragma: no cover - reported to the Rust test
     print(
         f"MISSING_PYTHON_PACKAGES: {error}. Install them with "
@@ -223,18 +217,6 @@ OPENAI_RESPONSES = {
 }
 
 
-def _exporter(endpoint: str, protocol: str):
-    if protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-
-        return OTLPSpanExporter(endpoint=endpoint, insecure=True, timeout=10)
-    if protocol == "http/protobuf":
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-        return OTLPSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces", timeout=10)
-    raise SystemExit(f"unknown protocol {protocol}")
-
-
 def main() -> int:
     # The SDK warns that the dated models answered by the fake API are deprecated.
     warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -248,19 +230,10 @@ def main() -> int:
 
     server, base = fake_provider.start(ANTHROPIC_RESPONSES, OPENAI_RESPONSES)
 
-    provider = TracerProvider(resource=Resource.create({"service.name": SERVICE_NAME}))
-    # One export at force_flush: every span of the run reaches the agent in one request.
-    provider.add_span_processor(
-        BatchSpanProcessor(
-            _exporter(arguments.endpoint, arguments.protocol),
-            schedule_delay_millis=60_000,
-            max_export_batch_size=512,
-        )
-    )
-    copies = InMemorySpanExporter()
-    provider.add_span_processor(SimpleSpanProcessor(copies))
-    # The Anthropic SDK (2.x) traces its own calls through the global provider.
-    trace.set_tracer_provider(provider)
+    # One export at force_flush: every span of the run reaches the agent in one request. The
+    # Anthropic SDK (2.x) traces its own calls through the global provider.
+    provider = app_run.app_provider(SERVICE_NAME, arguments.endpoint, arguments.protocol)
+    copies = app_run.keep_copies(provider)
     tracer = provider.get_tracer("python-instrumented-app", "1.0.0")
 
     anthropic_client = anthropic.Anthropic(api_key="sk-ant-test", base_url=base, max_retries=0)
@@ -384,17 +357,7 @@ def main() -> int:
                 pass
             call()
 
-    started = time.monotonic()
-    flushed = provider.force_flush(timeout_millis=15_000)
-    provider.shutdown()
-    server.shutdown()
-    if not flushed:
-        print(f"force_flush timed out after {time.monotonic() - started:.1f}s", file=sys.stderr)
-        return 1
-    spans = [describe(span) for span in copies.get_finished_spans()]
-    print("EXPORTED_SPANS " + json.dumps(spans, sort_keys=True))
-    return 0
-
+    return app_run.finish(provider, copies, server)
 
 if __name__ == "__main__":
     sys.exit(main())

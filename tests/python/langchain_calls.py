@@ -15,14 +15,13 @@ Used by tests/python_instrumentation.rs.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import warnings
 
 import fake_provider
-from span_json import describe
 
 try:
+    import app_run
     import anthropic
     from langchain.agents import create_agent
     from langchain_anthropic import ChatAnthropic
@@ -34,14 +33,9 @@ try:
     from openinference.instrumentation.langchain import (
         LangChainInstrumentor as OpenInferenceLangChainInstrumentor,
     )
-    from opentelemetry import trace
     from opentelemetry.instrumentation.langchain import (
         LangchainInstrumentor as OpenLLMetryLangChainInstrumentor,
     )
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 except ImportError as error:  # pragma: no cover - reported to the Rust test
     print(
         f"MISSING_PYTHON_PACKAGES: {error}. Install them with "
@@ -175,20 +169,8 @@ def main() -> int:
     arguments = parser.parse_args()
 
     server, base = fake_provider.start(ANTHROPIC_RESPONSES, OPENAI_RESPONSES)
-    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-
-    provider = TracerProvider(resource=Resource.create({"service.name": SERVICE_NAME}))
-    provider.add_span_processor(
-        BatchSpanProcessor(
-            OTLPSpanExporter(endpoint=arguments.endpoint, insecure=True, timeout=10),
-            schedule_delay_millis=60_000,
-            max_export_batch_size=512,
-        )
-    )
-    copies = InMemorySpanExporter()
-    provider.add_span_processor(SimpleSpanProcessor(copies))
-    # The Anthropic SDK (2.x) traces its own calls through the global provider.
-    trace.set_tracer_provider(provider)
+    provider = app_run.app_provider(SERVICE_NAME, arguments.endpoint)
+    copies = app_run.keep_copies(provider)
     tracer = provider.get_tracer("langchain-app", "1.0.0")
     instrumentor = {
         "openinference": OpenInferenceLangChainInstrumentor,
@@ -256,25 +238,8 @@ def main() -> int:
         ("langchain-agent", lambda: agent("langchain-agent")),
         ("langchain-error", lambda: refused("langchain-error")),
     ]
-    for name, call in calls:
-        with tracer.start_as_current_span(
-            "POST /chat",
-            context=trace.set_span_in_context(trace.INVALID_SPAN),
-            kind=trace.SpanKind.SERVER,
-            attributes={"http.route": "/chat", "app.call": f"{arguments.instrumentation}:{name}"},
-        ):
-            call()
-
-    flushed = provider.force_flush(timeout_millis=15_000)
-    provider.shutdown()
-    server.shutdown()
-    if not flushed:
-        print("force_flush timed out", file=sys.stderr)
-        return 1
-    spans = [describe(span) for span in copies.get_finished_spans()]
-    print("EXPORTED_SPANS " + json.dumps(spans, sort_keys=True))
-    return 0
-
+    app_run.run_calls(tracer, calls, lambda name: f"{arguments.instrumentation}:{name}")
+    return app_run.finish(provider, copies, server)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -20,24 +20,18 @@ Used by tests/openlit_instrumentation.rs.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
 import warnings
 
 import fake_provider
-from span_json import describe
 
 try:
     import anthropic
+    import app_run
     import openlit
     from opentelemetry import trace
-    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 except ImportError as error:  # pragma: no cover - reported to the Rust test
     print(
         f"MISSING_PYTHON_PACKAGES: {error}. Install them in OpenLIT's own environment: "
@@ -111,19 +105,6 @@ ANTHROPIC_RESPONSES = {
 }
 
 
-def _app_provider(endpoint: str) -> TracerProvider:
-    """The app's own provider, exporting OTLP/gRPC, made the global one before OpenLIT starts."""
-    provider = TracerProvider(resource=Resource.create({"service.name": SERVICE_NAME}))
-    provider.add_span_processor(
-        BatchSpanProcessor(
-            OTLPSpanExporter(endpoint=endpoint, insecure=True, timeout=10),
-            schedule_delay_millis=60_000,
-        )
-    )
-    trace.set_tracer_provider(provider)
-    return provider
-
-
 def main() -> int:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     parser = argparse.ArgumentParser()
@@ -136,7 +117,8 @@ def main() -> int:
         # OpenLIT's own prices, read from a file rather than fetched: its cost is not the agent's.
         prices.write("{}")
     if arguments.init == "app":
-        _app_provider(arguments.endpoint)
+        # The app's own provider, exporting OTLP/gRPC, made the global one before OpenLIT starts.
+        app_run.app_provider(SERVICE_NAME, arguments.endpoint)
         openlit.init(
             application_name=SERVICE_NAME,
             disable_metrics=True,
@@ -153,8 +135,7 @@ def main() -> int:
         )
     os.unlink(prices.name)
     provider = trace.get_tracer_provider()
-    copies = InMemorySpanExporter()
-    provider.add_span_processor(SimpleSpanProcessor(copies))
+    copies = app_run.keep_copies(provider)
     tracer = provider.get_tracer("openlit-app", "1.0.0")
 
     client = anthropic.Anthropic(api_key="sk-ant-test", base_url=base, max_retries=0)
@@ -201,25 +182,8 @@ def main() -> int:
         ("openlit-unknown-model", lambda: create("openlit-unknown-model", "acme-llm-1")),
         ("openlit-error", lambda: refused("openlit-error")),
     ]
-    for name, call in calls:
-        with tracer.start_as_current_span(
-            "POST /chat",
-            context=trace.set_span_in_context(trace.INVALID_SPAN),
-            kind=trace.SpanKind.SERVER,
-            attributes={"http.route": "/chat", "app.call": f"{arguments.init}:{name}"},
-        ):
-            call()
-
-    flushed = provider.force_flush(timeout_millis=15_000)
-    provider.shutdown()
-    server.shutdown()
-    if not flushed:
-        print("force_flush timed out", file=sys.stderr)
-        return 1
-    spans = [describe(span) for span in copies.get_finished_spans()]
-    print("EXPORTED_SPANS " + json.dumps(spans, sort_keys=True))
-    return 0
-
+    app_run.run_calls(tracer, calls, lambda name: f"{arguments.init}:{name}")
+    return app_run.finish(provider, copies, server)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -15,20 +15,13 @@ Used by tests/python_instrumentation.rs.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import warnings
 
 import fake_provider
-from span_json import describe
 
 try:
-    from opentelemetry import trace
-    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    import app_run
     from pydantic_ai import Agent
     from pydantic_ai.exceptions import ModelHTTPError
     from pydantic_ai.models.anthropic import AnthropicModel
@@ -150,18 +143,9 @@ def main() -> int:
     arguments = parser.parse_args()
 
     server, base = fake_provider.start(ANTHROPIC_RESPONSES, OPENAI_RESPONSES)
-    provider = TracerProvider(resource=Resource.create({"service.name": SERVICE_NAME}))
-    provider.add_span_processor(
-        BatchSpanProcessor(
-            OTLPSpanExporter(endpoint=arguments.endpoint, insecure=True, timeout=10),
-            schedule_delay_millis=60_000,
-            max_export_batch_size=512,
-        )
-    )
-    copies = InMemorySpanExporter()
-    provider.add_span_processor(SimpleSpanProcessor(copies))
     # Pydantic AI and the Anthropic SDK (2.x) trace through the global provider.
-    trace.set_tracer_provider(provider)
+    provider = app_run.app_provider(SERVICE_NAME, arguments.endpoint)
+    copies = app_run.keep_copies(provider)
     tracer = provider.get_tracer("pydantic-ai-app", "1.0.0")
     Agent.instrument_all()
 
@@ -213,25 +197,8 @@ def main() -> int:
         ("pydantic-unknown-model", lambda: run("pydantic-unknown-model", "acme-llm-1")),
         ("pydantic-error", lambda: refused("pydantic-error")),
     ]
-    for name, call in calls:
-        with tracer.start_as_current_span(
-            "POST /chat",
-            context=trace.set_span_in_context(trace.INVALID_SPAN),
-            kind=trace.SpanKind.SERVER,
-            attributes={"http.route": "/chat", "app.call": name},
-        ):
-            call()
-
-    flushed = provider.force_flush(timeout_millis=15_000)
-    provider.shutdown()
-    server.shutdown()
-    if not flushed:
-        print("force_flush timed out", file=sys.stderr)
-        return 1
-    spans = [describe(span) for span in copies.get_finished_spans()]
-    print("EXPORTED_SPANS " + json.dumps(spans, sort_keys=True))
-    return 0
-
+    app_run.run_calls(tracer, calls)
+    return app_run.finish(provider, copies, server)
 
 if __name__ == "__main__":
     sys.exit(main())
