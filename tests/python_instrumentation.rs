@@ -1,14 +1,18 @@
-//! End to end with REAL instrumentation libraries from PyPI: `tests/python/instrumented_calls.py`
-//! calls a fake Anthropic / OpenAI API through the official `anthropic` and `openai` clients,
-//! instrumented by OpenLLMetry and OpenInference, and exports over OTLP to the agent running
-//! in-process; a capture backend receives what the agent forwards.
+//! End to end with REAL instrumentation libraries from PyPI: each suite's Python scripts call a
+//! fake Anthropic / OpenAI / Bedrock API (`tests/python/fake_provider.py`) through the official
+//! clients, instrumented by the library under test, and export over OTLP to the agent running
+//! in-process; a capture backend receives what the agent forwards. Suites: OpenLLMetry and
+//! OpenInference (`instrumented_calls.py`, over gRPC and over HTTP), OpenLIT
+//! (`openlit_calls.py`), LangChain (`langchain_calls.py`), Pydantic AI (`pydantic_ai_calls.py`)
+//! and Bedrock through boto3 (`bedrock_calls.py`); each call's expected cost is worked out by
+//! hand beside its suite's calls.
 //!
 //! Needs the packages of `tests/python/requirements.txt`:
 //! `python3 -m pip install -r tests/python/requirements.txt` (set `PYTHON` to use another
 //! interpreter). Without them the tests fail, they do not skip.
 //!
-//! Three processes, one per library set (`--libraries openllmetry | openinference | both`), ten
-//! calls, each in its own trace under an app span `POST /chat` whose `app.call` names it:
+//! OpenLLMetry and OpenInference: three processes, one per library set (`--libraries
+//! openllmetry | openinference | both`), ten calls, each in its own trace under an app span `POST /chat` whose `app.call` names it:
 //! non-streaming and streaming calls, prompt-cache reads and writes (Anthropic's 5m/1h split),
 //! OpenAI cached and reasoning tokens, and calls described by two or three spans.
 //!
