@@ -1247,17 +1247,16 @@ fn instrumented_calls(protocol: &'static str) -> Suite {
         "grpc" => Transport::Grpc,
         _ => Transport::Http,
     };
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     Suite {
         // One process per library set (the instrumentors cannot be undone within a process).
         runs: LIBRARY_SETS
             .iter()
-            .map(|libraries| Run {
-                python: python.clone(),
-                script: SCRIPT,
-                args: vec!["--protocol", protocol, "--libraries", libraries],
-                transport,
-                install: "python3 -m pip install -r tests/python/requirements.txt",
+            .map(|libraries| {
+                main_environment(
+                    SCRIPT,
+                    vec!["--protocol", protocol, "--libraries", libraries],
+                    transport,
+                )
             })
             .collect(),
         calls: &CALLS,
@@ -1270,13 +1269,12 @@ fn instrumented_calls(protocol: &'static str) -> Suite {
 /// LangChain under OpenInference's and OpenLLMetry's LangChain instrumentation, one process
 /// each, exporting over gRPC.
 fn langchain_calls() -> Suite {
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let run = |instrumentation: &'static str| Run {
-        python: python.clone(),
-        script: LANGCHAIN_SCRIPT,
-        args: vec!["--instrumentation", instrumentation],
-        transport: Transport::Grpc,
-        install: "python3 -m pip install -r tests/python/requirements.txt",
+    let run = |instrumentation| {
+        main_environment(
+            LANGCHAIN_SCRIPT,
+            vec!["--instrumentation", instrumentation],
+            Transport::Grpc,
+        )
     };
     Suite {
         runs: vec![run("openinference"), run("openllmetry")],
@@ -1289,35 +1287,35 @@ fn langchain_calls() -> Suite {
 
 /// Bedrock through boto3 under OpenLLMetry's Bedrock instrumentation, one process over gRPC.
 fn bedrock_calls() -> Suite {
-    Suite {
-        runs: vec![Run {
-            python: std::env::var("PYTHON").unwrap_or_else(|_| "python3".into()),
-            script: BEDROCK_SCRIPT,
-            args: Vec::new(),
-            transport: Transport::Grpc,
-            install: "python3 -m pip install -r tests/python/requirements.txt",
-        }],
-        calls: &BEDROCK_CALLS,
-        service_name: BEDROCK_SERVICE,
-        app_scope: BEDROCK_SERVICE,
-        bystander_scopes: &[],
-    }
+    one_process(BEDROCK_SCRIPT, &BEDROCK_CALLS, BEDROCK_SERVICE)
 }
 
 /// Pydantic AI with its own instrumentation, one process exporting over gRPC.
 fn pydantic_ai_calls() -> Suite {
+    one_process(PYDANTIC_AI_SCRIPT, &PYDANTIC_AI_CALLS, PYDANTIC_AI_SERVICE)
+}
+
+/// A suite of one script in the main environment, exporting over gRPC, whose app scope is
+/// its service name.
+fn one_process(script: &'static str, calls: &'static [Call], service: &'static str) -> Suite {
     Suite {
-        runs: vec![Run {
-            python: std::env::var("PYTHON").unwrap_or_else(|_| "python3".into()),
-            script: PYDANTIC_AI_SCRIPT,
-            args: Vec::new(),
-            transport: Transport::Grpc,
-            install: "python3 -m pip install -r tests/python/requirements.txt",
-        }],
-        calls: &PYDANTIC_AI_CALLS,
-        service_name: PYDANTIC_AI_SERVICE,
-        app_scope: PYDANTIC_AI_SERVICE,
+        runs: vec![main_environment(script, Vec::new(), Transport::Grpc)],
+        calls,
+        service_name: service,
+        app_scope: service,
         bystander_scopes: &[],
+    }
+}
+
+/// A run of `script` with the interpreter of `tests/python/requirements.txt` (`PYTHON`, by
+/// default `python3`).
+fn main_environment(script: &'static str, args: Vec<&'static str>, transport: Transport) -> Run {
+    Run {
+        python: std::env::var("PYTHON").unwrap_or_else(|_| "python3".into()),
+        script,
+        args,
+        transport,
+        install: "python3 -m pip install -r tests/python/requirements.txt",
     }
 }
 

@@ -240,13 +240,14 @@ impl Enricher {
         let mut drafts = Vec::new();
         // One lock of the duplicate memory for the whole request.
         let mut memory = self.duplicates.as_ref().and_then(DuplicateTracker::memory);
-        // Built only if a duplicate check needs to walk up from a span.
+        // One index of the request's spans, built only if a duplicate check or an attribution
+        // key needs to walk up from a span.
         let ancestry = Ancestry::of_request(request);
         for mut plan in plans {
             let location = plan.location;
             let unknown_model = plan.unknown_model.take();
-            let span = request.span(location);
-            let is_ancestor = |id: duplicates::SpanId| ancestry.has_ancestor(span, &id);
+            let is_ancestor =
+                |id: duplicates::SpanId| ancestry.has_ancestor(request.span(location), &id);
             let decision = self.decide(memory.as_mut(), plan, is_ancestor);
             match decision.outcome {
                 SpanOutcome::Priced => outcome.priced += 1,
@@ -266,7 +267,7 @@ impl Enricher {
         }
         drop(memory);
         if !drafts.is_empty() {
-            outcome.awaiting = self.attribute(request, &mut drafts, &mut additions);
+            outcome.awaiting = self.attribute(request, &ancestry, &mut drafts, &mut additions);
         }
         additions.retain(|(_, attributes)| !attributes.is_empty());
         // One entry per span, in request order: its cost, then copied attribution keys.
@@ -542,9 +543,10 @@ impl Enricher {
 
     /// Adds the attribution keys to each record's dimensions, copying inherited ones onto spans;
     /// returns the records still missing keys whose ancestors are outside the request.
-    fn attribute<'a>(
+    fn attribute<'a, R: TraceRequestView<'a>>(
         &self,
-        request: impl TraceRequestView<'a>,
+        request: R,
+        ancestry: &Ancestry<'a, R>,
         drafts: &mut [(Location, CallRecord)],
         additions: &mut Vec<(Location, Vec<Added>)>,
     ) -> Vec<Awaiting> {
@@ -555,14 +557,13 @@ impl Enricher {
         else {
             return Vec::new();
         };
-        let ancestry = Ancestry::of_request(request);
         let mut awaiting = Vec::new();
         for (index, ((r, s, i), record)) in drafts.iter_mut().enumerate() {
             let resource = request.resource_attributes(*r);
             let span = request.span((*r, *s, *i));
             let mut copied = Vec::new();
             let found =
-                records::attribution(&dimensions.attribution_keys, span, &ancestry, resource);
+                records::attribution(&dimensions.attribution_keys, span, ancestry, resource);
             let missing: Vec<String> = dimensions
                 .attribution_keys
                 .iter()

@@ -52,6 +52,41 @@ def keep_copies(provider) -> InMemorySpanExporter:
     return copies
 
 
+# A system prompt marked for prompt caching.
+CACHED_SYSTEM = [
+    {
+        "type": "text",
+        "text": "A long system prompt worth caching.",
+        "cache_control": {"type": "ephemeral"},
+    }
+]
+
+
+def anthropic_create(client, prompt: str, model: str = "claude-sonnet-4-5"):
+    """One `messages.create` with the cached system prompt; the message answered."""
+    message = client.messages.create(
+        model=model,
+        max_tokens=2048,
+        system=CACHED_SYSTEM,
+        messages=[{"role": "user", "content": prompt}],
+    )
+    assert message.usage.input_tokens, message
+    return message
+
+
+def anthropic_create_stream(client, prompt: str, model: str = "claude-sonnet-4-5") -> None:
+    """One `messages.create(stream=True)` with the cached system prompt, read to its end."""
+    events = client.messages.create(
+        model=model,
+        max_tokens=2048,
+        system=CACHED_SYSTEM,
+        messages=[{"role": "user", "content": prompt}],
+        stream=True,
+    )
+    kinds = [event.type for event in events]
+    assert kinds[-1] == "message_stop", kinds
+
+
 def run_calls(tracer, calls: list, label=lambda name: name) -> None:
     """Runs each `(name, call)` in its own trace under the app span."""
     for name, call in calls:

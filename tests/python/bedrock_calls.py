@@ -19,6 +19,7 @@ import sys
 import warnings
 
 import fake_provider
+from fake_provider import anthropic_answer
 
 try:
     import app_run
@@ -39,46 +40,30 @@ SONNET_US = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 HAIKU_GLOBAL = "global.anthropic.claude-haiku-4-5-20251001-v1:0"
 
 
-def _usage(uncached: int, output: int, read: int, write: int) -> dict:
-    return {
-        "input_tokens": uncached,
-        "output_tokens": output,
-        "cache_read_input_tokens": read,
-        "cache_creation_input_tokens": write,
-    }
-
-
 # The usage the fake API answers with, by prompt, in the Anthropic table's shape (the fake
 # turns it into Converse's). The expected costs in tests/python_instrumentation.rs are worked
 # out by hand from these numbers.
 RESPONSES = {
-    "bedrock-converse": {
-        "id": "msg_bdrk_01BedrockConverse0001",
-        "model": "claude-sonnet-4-5-20250929",
-        "usage": _usage(4000, 500, 16000, 0),
-    },
+    "bedrock-converse": anthropic_answer(
+        "msg_bdrk_01BedrockConverse0001", "claude-sonnet-4-5-20250929", 4000, 500, read=16000
+    ),
     # More uncached input than cache reads and writes together: read as "includes cache", the
     # input would shrink to 15,000 and the call be under-priced.
-    "bedrock-uncached-larger": {
-        "id": "msg_bdrk_01BedrockUncachedLarger",
-        "model": "claude-sonnet-4-5-20250929",
-        "usage": _usage(20000, 1000, 3000, 2000),
-    },
-    "bedrock-converse-cache-write": {
-        "id": "msg_bdrk_01BedrockCacheWrite001",
-        "model": "claude-haiku-4-5-20251001",
-        "usage": _usage(2000, 300, 0, 8000),
-    },
-    "bedrock-invoke": {
-        "id": "msg_bdrk_01BedrockInvoke000001",
-        "model": "claude-sonnet-4-5-20250929",
-        "usage": _usage(6000, 400, 4000, 0),
-    },
-    "bedrock-unknown-model": {
-        "id": "msg_bdrk_01BedrockUnknown00001",
-        "model": "acme-llm-1",
-        "usage": _usage(300, 30, 0, 0),
-    },
+    "bedrock-uncached-larger": anthropic_answer(
+        "msg_bdrk_01BedrockUncachedLarger",
+        "claude-sonnet-4-5-20250929",
+        20000,
+        1000,
+        read=3000,
+        write=2000,
+    ),
+    "bedrock-converse-cache-write": anthropic_answer(
+        "msg_bdrk_01BedrockCacheWrite001", "claude-haiku-4-5-20251001", 2000, 300, write=8000
+    ),
+    "bedrock-invoke": anthropic_answer(
+        "msg_bdrk_01BedrockInvoke000001", "claude-sonnet-4-5-20250929", 6000, 400, read=4000
+    ),
+    "bedrock-unknown-model": anthropic_answer("msg_bdrk_01BedrockUnknown00001", "acme-llm-1", 300, 30),
     "bedrock-error": {
         "status": 400,
         "error": {"type": "ValidationException", "message": "The provided model is not ready."},

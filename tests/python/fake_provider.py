@@ -11,6 +11,61 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+def anthropic_answer(
+    message_id: str,
+    model: str,
+    uncached: int,
+    output: int,
+    read: int = 0,
+    write: int = 0,
+    split: tuple[int, int] | None = None,
+    **extra,
+) -> dict:
+    """An Anthropic response-table entry: the Messages API's usage (`input_tokens` uncached),
+    with the 5m/1h split of the cache writes when `split` gives it; `extra` may add a
+    `content`, a `stop_reason` or `delta_usage`."""
+    usage = {
+        "input_tokens": uncached,
+        "output_tokens": output,
+        "cache_read_input_tokens": read,
+        "cache_creation_input_tokens": write,
+    }
+    if split is not None:
+        usage["cache_creation"] = {
+            "ephemeral_5m_input_tokens": split[0],
+            "ephemeral_1h_input_tokens": split[1],
+        }
+    usage["service_tier"] = "standard"
+    return {"id": message_id, "model": model, "usage": usage, **extra}
+
+
+def openai_answer(
+    completion_id: str, model: str, prompt: int, completion: int, cached: int, reasoning: int = 0
+) -> dict:
+    """An OpenAI response-table entry: Chat Completions usage (`prompt_tokens` includes the
+    cached tokens, `completion_tokens` the reasoning tokens)."""
+    return {
+        "id": completion_id,
+        "model": model,
+        "usage": {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+            "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": reasoning,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
+        },
+    }
+
+
+# A refusal as the Messages API answers an overloaded service.
+OVERLOADED = {"status": 529, "error": {"type": "overloaded_error", "message": "Overloaded"}}
+
+
 def start(anthropic_responses: dict, openai_responses: dict) -> tuple[ThreadingHTTPServer, str]:
     """Serves the fake API in a daemon thread; returns the server and its base URL."""
     handler = type(

@@ -26,6 +26,7 @@ import sys
 import warnings
 
 import fake_provider
+from fake_provider import openai_answer
 
 try:
     import anthropic
@@ -133,87 +134,22 @@ ANTHROPIC_RESPONSES = {
 
 OPENAI_RESPONSES = {
     # `prompt_tokens` includes the cached tokens; `completion_tokens` includes reasoning.
-    "openai-openinference": {
-        "id": "chatcmpl-OpenInferenceCall0001",
-        "model": "gpt-4o-2024-08-06",
-        "usage": {
-            "prompt_tokens": 10000,
-            "completion_tokens": 700,
-            "total_tokens": 10700,
-            "prompt_tokens_details": {"cached_tokens": 8000, "audio_tokens": 0},
-            "completion_tokens_details": {
-                "reasoning_tokens": 0,
-                "audio_tokens": 0,
-                "accepted_prediction_tokens": 0,
-                "rejected_prediction_tokens": 0,
-            },
-        },
-    },
-    "openai-openllmetry": {
-        "id": "chatcmpl-OpenLLMetryCall00001",
-        "model": "gpt-5-2025-08-07",
-        "usage": {
-            "prompt_tokens": 20000,
-            "completion_tokens": 3000,
-            "total_tokens": 23000,
-            "prompt_tokens_details": {"cached_tokens": 15000, "audio_tokens": 0},
-            "completion_tokens_details": {
-                "reasoning_tokens": 2000,
-                "audio_tokens": 0,
-                "accepted_prediction_tokens": 0,
-                "rejected_prediction_tokens": 0,
-            },
-        },
-    },
+    "openai-openinference": openai_answer(
+        "chatcmpl-OpenInferenceCall0001", "gpt-4o-2024-08-06", 10000, 700, cached=8000
+    ),
+    "openai-openllmetry": openai_answer(
+        "chatcmpl-OpenLLMetryCall00001", "gpt-5-2025-08-07", 20000, 3000, cached=15000, reasoning=2000
+    ),
     # Streamed with `stream_options={"include_usage": True}`.
-    "openai-stream-openinference": {
-        "id": "chatcmpl-OpenInferenceStream01",
-        "model": "gpt-4o-mini-2024-07-18",
-        "usage": {
-            "prompt_tokens": 40000,
-            "completion_tokens": 1000,
-            "total_tokens": 41000,
-            "prompt_tokens_details": {"cached_tokens": 32000, "audio_tokens": 0},
-            "completion_tokens_details": {
-                "reasoning_tokens": 0,
-                "audio_tokens": 0,
-                "accepted_prediction_tokens": 0,
-                "rejected_prediction_tokens": 0,
-            },
-        },
-    },
-    "openai-both": {
-        "id": "chatcmpl-BothInstrumentations",
-        "model": "gpt-4.1-mini-2025-04-14",
-        "usage": {
-            "prompt_tokens": 50000,
-            "completion_tokens": 2000,
-            "total_tokens": 52000,
-            "prompt_tokens_details": {"cached_tokens": 40000, "audio_tokens": 0},
-            "completion_tokens_details": {
-                "reasoning_tokens": 0,
-                "audio_tokens": 0,
-                "accepted_prediction_tokens": 0,
-                "rejected_prediction_tokens": 0,
-            },
-        },
-    },
-    "openai-stream-openllmetry": {
-        "id": "chatcmpl-OpenLLMetryStream001",
-        "model": "gpt-4.1-2025-04-14",
-        "usage": {
-            "prompt_tokens": 5000,
-            "completion_tokens": 250,
-            "total_tokens": 5250,
-            "prompt_tokens_details": {"cached_tokens": 4000, "audio_tokens": 0},
-            "completion_tokens_details": {
-                "reasoning_tokens": 0,
-                "audio_tokens": 0,
-                "accepted_prediction_tokens": 0,
-                "rejected_prediction_tokens": 0,
-            },
-        },
-    },
+    "openai-stream-openinference": openai_answer(
+        "chatcmpl-OpenInferenceStream01", "gpt-4o-mini-2024-07-18", 40000, 1000, cached=32000
+    ),
+    "openai-both": openai_answer(
+        "chatcmpl-BothInstrumentations", "gpt-4.1-mini-2025-04-14", 50000, 2000, cached=40000
+    ),
+    "openai-stream-openllmetry": openai_answer(
+        "chatcmpl-OpenLLMetryStream001", "gpt-4.1-2025-04-14", 5000, 250, cached=4000
+    ),
 }
 
 
@@ -239,39 +175,18 @@ def main() -> int:
     anthropic_client = anthropic.Anthropic(api_key="sk-ant-test", base_url=base, max_retries=0)
     openai_client = openai.OpenAI(api_key="sk-test", base_url=base + "/v1", max_retries=0)
 
-    system = [
-        {
-            "type": "text",
-            "text": "A long system prompt worth caching.",
-            "cache_control": {"type": "ephemeral"},
-        }
-    ]
-
     def anthropic_call(prompt: str, model: str = "claude-sonnet-4-5") -> None:
-        message = anthropic_client.messages.create(
-            model=model,
-            max_tokens=2048,
-            system=system,
-            messages=[{"role": "user", "content": prompt}],
-        )
+        message = app_run.anthropic_create(anthropic_client, prompt, model)
         assert message.usage.cache_read_input_tokens, message
 
     def anthropic_create_stream(prompt: str) -> None:
-        events = anthropic_client.messages.create(
-            model="claude-sonnet-4-5",
-            max_tokens=2048,
-            system=system,
-            messages=[{"role": "user", "content": prompt}],
-            stream=True,
-        )
-        kinds = [event.type for event in events]
-        assert kinds[-1] == "message_stop", kinds
+        app_run.anthropic_create_stream(anthropic_client, prompt)
 
     def anthropic_stream_helper(prompt: str) -> None:
         with anthropic_client.messages.stream(
             model="claude-sonnet-4-5",
             max_tokens=2048,
-            system=system,
+            system=app_run.CACHED_SYSTEM,
             messages=[{"role": "user", "content": prompt}],
         ) as stream:
             message = stream.get_final_message()

@@ -19,6 +19,7 @@ import sys
 import warnings
 
 import fake_provider
+from fake_provider import OVERLOADED, anthropic_answer, openai_answer
 
 try:
     import app_run
@@ -47,75 +48,38 @@ except ImportError as error:  # pragma: no cover - reported to the Rust test
 SERVICE_NAME = "langchain-app"
 
 
-def _anthropic(message_id: str, model: str, usage: dict) -> dict:
-    return {"id": message_id, "model": model, "usage": {**usage, "service_tier": "standard"}}
-
-
 # The usage the fake API answers with, by prompt. The expected costs in
 # tests/python_instrumentation.rs are worked out by hand from these numbers.
 ANTHROPIC_RESPONSES = {
-    "langchain-plain": _anthropic(
+    "langchain-plain": anthropic_answer(
         "msg_01LangChainPlain00000001",
         "claude-sonnet-4-5-20250929",
-        {
-            "input_tokens": 3000,
-            "output_tokens": 400,
-            "cache_read_input_tokens": 12000,
-            "cache_creation_input_tokens": 5000,
-            "cache_creation": {"ephemeral_5m_input_tokens": 5000, "ephemeral_1h_input_tokens": 0},
-        },
+        3000,
+        400,
+        read=12000,
+        write=5000,
+        split=(5000, 0),
     ),
-    "langchain-chain": _anthropic(
-        "msg_01LangChainChain00000001",
-        "claude-haiku-4-5-20251001",
-        {
-            "input_tokens": 8000,
-            "output_tokens": 1000,
-            "cache_read_input_tokens": 2000,
-            "cache_creation_input_tokens": 0,
-            "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
-        },
+    "langchain-chain": anthropic_answer(
+        "msg_01LangChainChain00000001", "claude-haiku-4-5-20251001", 8000, 1000, read=2000, split=(0, 0)
     ),
-    "langchain-stream": {
-        **_anthropic(
-            "msg_01LangChainStream0000001",
-            "claude-sonnet-4-5-20250929",
-            {
-                "input_tokens": 2000,
-                "output_tokens": 600,
-                "cache_read_input_tokens": 8000,
-                "cache_creation_input_tokens": 0,
-                "cache_creation": {
-                    "ephemeral_5m_input_tokens": 0,
-                    "ephemeral_1h_input_tokens": 0,
-                },
-            },
-        ),
-        "delta_usage": "cumulative",
-    },
-    "langchain-unknown-model": _anthropic(
-        "msg_01LangChainUnknown000001",
-        "acme-llm-1",
-        {
-            "input_tokens": 500,
-            "output_tokens": 50,
-            "cache_read_input_tokens": 0,
-            "cache_creation_input_tokens": 0,
-        },
+    "langchain-stream": anthropic_answer(
+        "msg_01LangChainStream0000001",
+        "claude-sonnet-4-5-20250929",
+        2000,
+        600,
+        read=8000,
+        split=(0, 0),
+        delta_usage="cumulative",
     ),
+    "langchain-unknown-model": anthropic_answer("msg_01LangChainUnknown000001", "acme-llm-1", 500, 50),
     # An agent's two steps: the model asks for the tool, then answers from its result.
-    "langchain-agent": {
-        **_anthropic(
-            "msg_01LangChainAgentStep0001",
-            "claude-sonnet-4-5-20250929",
-            {
-                "input_tokens": 4000,
-                "output_tokens": 200,
-                "cache_read_input_tokens": 0,
-                "cache_creation_input_tokens": 0,
-            },
-        ),
-        "content": [
+    "langchain-agent": anthropic_answer(
+        "msg_01LangChainAgentStep0001",
+        "claude-sonnet-4-5-20250929",
+        4000,
+        200,
+        content=[
             {
                 "type": "tool_use",
                 "id": "toolu_01LangChainAgent0001",
@@ -123,41 +87,18 @@ ANTHROPIC_RESPONSES = {
                 "input": {"city": "Paris"},
             }
         ],
-        "stop_reason": "tool_use",
-    },
-    "sunny in Paris": _anthropic(
-        "msg_01LangChainAgentStep0002",
-        "claude-sonnet-4-5-20250929",
-        {
-            "input_tokens": 1000,
-            "output_tokens": 300,
-            "cache_read_input_tokens": 4000,
-            "cache_creation_input_tokens": 0,
-        },
+        stop_reason="tool_use",
     ),
-    "langchain-error": {
-        "status": 529,
-        "error": {"type": "overloaded_error", "message": "Overloaded"},
-    },
+    "sunny in Paris": anthropic_answer(
+        "msg_01LangChainAgentStep0002", "claude-sonnet-4-5-20250929", 1000, 300, read=4000
+    ),
+    "langchain-error": OVERLOADED,
 }
 
 OPENAI_RESPONSES = {
-    "langchain-openai": {
-        "id": "chatcmpl-LangChainOpenAI0001",
-        "model": "gpt-4o-2024-08-06",
-        "usage": {
-            "prompt_tokens": 6000,
-            "completion_tokens": 300,
-            "total_tokens": 6300,
-            "prompt_tokens_details": {"cached_tokens": 3000, "audio_tokens": 0},
-            "completion_tokens_details": {
-                "reasoning_tokens": 0,
-                "audio_tokens": 0,
-                "accepted_prediction_tokens": 0,
-                "rejected_prediction_tokens": 0,
-            },
-        },
-    },
+    "langchain-openai": openai_answer(
+        "chatcmpl-LangChainOpenAI0001", "gpt-4o-2024-08-06", 6000, 300, cached=3000
+    ),
 }
 
 

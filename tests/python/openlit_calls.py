@@ -26,6 +26,7 @@ import tempfile
 import warnings
 
 import fake_provider
+from fake_provider import OVERLOADED, anthropic_answer
 
 try:
     import anthropic
@@ -48,60 +49,37 @@ SERVICE_NAME = "openlit-app"
 ANTHROPIC_RESPONSES = {
     # More uncached input than cache reads and writes together: read as "includes cache", the
     # input would shrink to 15,000 and the call be under-priced.
-    "openlit-uncached-larger": {
-        "id": "msg_01OpenLitUncachedLarger01",
-        "model": "claude-sonnet-4-5-20250929",
-        "usage": {
-            "input_tokens": 20000,
-            "output_tokens": 1000,
-            "cache_read_input_tokens": 3000,
-            "cache_creation_input_tokens": 2000,
-            "service_tier": "standard",
-        },
-    },
+    "openlit-uncached-larger": anthropic_answer(
+        "msg_01OpenLitUncachedLarger01",
+        "claude-sonnet-4-5-20250929",
+        20000,
+        1000,
+        read=3000,
+        write=2000,
+    ),
     # Cache reads and writes larger than the input.
-    "openlit-cache-larger": {
-        "id": "msg_01OpenLitCacheLarger00001",
-        "model": "claude-sonnet-4-5-20250929",
-        "usage": {
-            "input_tokens": 1000,
-            "output_tokens": 500,
-            "cache_read_input_tokens": 30000,
-            "cache_creation_input_tokens": 9000,
-            "service_tier": "standard",
-        },
-    },
+    "openlit-cache-larger": anthropic_answer(
+        "msg_01OpenLitCacheLarger00001",
+        "claude-sonnet-4-5-20250929",
+        1000,
+        500,
+        read=30000,
+        write=9000,
+    ),
     # Streamed (`messages.create(stream=True)`); `message_delta` repeats the cumulative counts as
     # the API sends them now (OpenLIT takes the cache counts from it, and would read 0 without).
-    "openlit-stream": {
-        "id": "msg_01OpenLitStream0000000001",
-        "model": "claude-haiku-4-5-20251001",
-        "delta_usage": "cumulative",
-        "usage": {
-            "input_tokens": 6000,
-            "output_tokens": 300,
-            "cache_read_input_tokens": 4000,
-            "cache_creation_input_tokens": 0,
-            "service_tier": "standard",
-        },
-    },
+    "openlit-stream": anthropic_answer(
+        "msg_01OpenLitStream0000000001",
+        "claude-haiku-4-5-20251001",
+        6000,
+        300,
+        read=4000,
+        delta_usage="cumulative",
+    ),
     # A model no catalog knows: read, not priced.
-    "openlit-unknown-model": {
-        "id": "msg_01OpenLitUnknownModel0001",
-        "model": "acme-llm-1",
-        "usage": {
-            "input_tokens": 700,
-            "output_tokens": 70,
-            "cache_read_input_tokens": 0,
-            "cache_creation_input_tokens": 0,
-            "service_tier": "standard",
-        },
-    },
+    "openlit-unknown-model": anthropic_answer("msg_01OpenLitUnknownModel0001", "acme-llm-1", 700, 70),
     # Refused: no usage, nothing to pay.
-    "openlit-error": {
-        "status": 529,
-        "error": {"type": "overloaded_error", "message": "Overloaded"},
-    },
+    "openlit-error": OVERLOADED,
 }
 
 
@@ -139,22 +117,8 @@ def main() -> int:
     tracer = provider.get_tracer("openlit-app", "1.0.0")
 
     client = anthropic.Anthropic(api_key="sk-ant-test", base_url=base, max_retries=0)
-    system = [
-        {
-            "type": "text",
-            "text": "A long system prompt worth caching.",
-            "cache_control": {"type": "ephemeral"},
-        }
-    ]
-
     def create(prompt: str, model: str = "claude-sonnet-4-5") -> None:
-        message = client.messages.create(
-            model=model,
-            max_tokens=2048,
-            system=system,
-            messages=[{"role": "user", "content": prompt}],
-        )
-        assert message.usage.input_tokens, message
+        app_run.anthropic_create(client, prompt, model)
 
     def refused(prompt: str) -> None:
         try:
@@ -165,15 +129,7 @@ def main() -> int:
             raise AssertionError("the fake API should have refused the call")
 
     def create_stream(prompt: str, model: str) -> None:
-        events = client.messages.create(
-            model=model,
-            max_tokens=2048,
-            system=system,
-            messages=[{"role": "user", "content": prompt}],
-            stream=True,
-        )
-        kinds = [event.type for event in events]
-        assert kinds[-1] == "message_stop", kinds
+        app_run.anthropic_create_stream(client, prompt, model)
 
     calls = [
         ("openlit-uncached-larger", lambda: create("openlit-uncached-larger")),

@@ -19,6 +19,7 @@ import sys
 import warnings
 
 import fake_provider
+from fake_provider import OVERLOADED, anthropic_answer, openai_answer
 
 try:
     import app_run
@@ -39,35 +40,18 @@ except ImportError as error:  # pragma: no cover - reported to the Rust test
 SERVICE_NAME = "pydantic-ai-app"
 
 
-def _anthropic(message_id: str, model: str, usage: dict) -> dict:
-    return {"id": message_id, "model": model, "usage": {**usage, "service_tier": "standard"}}
-
-
 # The usage the fake API answers with, by prompt (or tool result). The expected costs in
 # tests/python_instrumentation.rs are worked out by hand from these numbers.
 ANTHROPIC_RESPONSES = {
-    "pydantic-plain": _anthropic(
-        "msg_01PydanticPlain000000001",
-        "claude-sonnet-4-5-20250929",
-        {
-            "input_tokens": 5000,
-            "output_tokens": 800,
-            "cache_read_input_tokens": 15000,
-            "cache_creation_input_tokens": 0,
-        },
+    "pydantic-plain": anthropic_answer(
+        "msg_01PydanticPlain000000001", "claude-sonnet-4-5-20250929", 5000, 800, read=15000
     ),
-    "pydantic-tool": {
-        **_anthropic(
-            "msg_01PydanticToolStep000001",
-            "claude-haiku-4-5-20251001",
-            {
-                "input_tokens": 3000,
-                "output_tokens": 100,
-                "cache_read_input_tokens": 0,
-                "cache_creation_input_tokens": 0,
-            },
-        ),
-        "content": [
+    "pydantic-tool": anthropic_answer(
+        "msg_01PydanticToolStep000001",
+        "claude-haiku-4-5-20251001",
+        3000,
+        100,
+        content=[
             {
                 "type": "tool_use",
                 "id": "toolu_01PydanticTool00000001",
@@ -75,64 +59,27 @@ ANTHROPIC_RESPONSES = {
                 "input": {"city": "Oslo"},
             }
         ],
-        "stop_reason": "tool_use",
-    },
-    "snowing in Oslo": _anthropic(
-        "msg_01PydanticToolStep000002",
-        "claude-haiku-4-5-20251001",
-        {
-            "input_tokens": 1000,
-            "output_tokens": 500,
-            "cache_read_input_tokens": 3000,
-            "cache_creation_input_tokens": 0,
-        },
+        stop_reason="tool_use",
     ),
-    "pydantic-stream": {
-        **_anthropic(
-            "msg_01PydanticStream00000001",
-            "claude-sonnet-4-5-20250929",
-            {
-                "input_tokens": 2500,
-                "output_tokens": 500,
-                "cache_read_input_tokens": 7500,
-                "cache_creation_input_tokens": 0,
-            },
-        ),
-        "delta_usage": "cumulative",
-    },
-    "pydantic-unknown-model": _anthropic(
-        "msg_01PydanticUnknown0000001",
-        "acme-llm-1",
-        {
-            "input_tokens": 900,
-            "output_tokens": 90,
-            "cache_read_input_tokens": 0,
-            "cache_creation_input_tokens": 0,
-        },
+    "snowing in Oslo": anthropic_answer(
+        "msg_01PydanticToolStep000002", "claude-haiku-4-5-20251001", 1000, 500, read=3000
     ),
-    "pydantic-error": {
-        "status": 529,
-        "error": {"type": "overloaded_error", "message": "Overloaded"},
-    },
+    "pydantic-stream": anthropic_answer(
+        "msg_01PydanticStream00000001",
+        "claude-sonnet-4-5-20250929",
+        2500,
+        500,
+        read=7500,
+        delta_usage="cumulative",
+    ),
+    "pydantic-unknown-model": anthropic_answer("msg_01PydanticUnknown0000001", "acme-llm-1", 900, 90),
+    "pydantic-error": OVERLOADED,
 }
 
 OPENAI_RESPONSES = {
-    "pydantic-openai": {
-        "id": "chatcmpl-PydanticOpenAI00001",
-        "model": "gpt-4.1-2025-04-14",
-        "usage": {
-            "prompt_tokens": 8000,
-            "completion_tokens": 400,
-            "total_tokens": 8400,
-            "prompt_tokens_details": {"cached_tokens": 6000, "audio_tokens": 0},
-            "completion_tokens_details": {
-                "reasoning_tokens": 0,
-                "audio_tokens": 0,
-                "accepted_prediction_tokens": 0,
-                "rejected_prediction_tokens": 0,
-            },
-        },
-    },
+    "pydantic-openai": openai_answer(
+        "chatcmpl-PydanticOpenAI00001", "gpt-4.1-2025-04-14", 8000, 400, cached=6000
+    ),
 }
 
 
