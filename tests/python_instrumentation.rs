@@ -1,15 +1,17 @@
-//! End to end with REAL instrumentation libraries from PyPI: each suite's Python scripts call a
+//! End to end with REAL instrumentation libraries from PyPI and npm: each suite's scripts call a
 //! fake Anthropic / OpenAI / Bedrock API (`tests/python/fake_provider.py`) through the official
 //! clients, instrumented by the library under test, and export over OTLP to the agent running
 //! in-process; a capture backend receives what the agent forwards. Suites: OpenLLMetry and
 //! OpenInference (`instrumented_calls.py`, over gRPC and over HTTP), OpenLIT
-//! (`openlit_calls.py`), LangChain (`langchain_calls.py`), Pydantic AI (`pydantic_ai_calls.py`)
-//! and Bedrock through boto3 (`bedrock_calls.py`); each call's expected cost is worked out by
-//! hand beside its suite's calls.
+//! (`openlit_calls.py`), LangChain (`langchain_calls.py`), Pydantic AI (`pydantic_ai_calls.py`),
+//! Bedrock through boto3 (`bedrock_calls.py`) and the Vercel AI SDK on Node
+//! (`tests/node/vercel_calls.mjs`); each call's expected cost is worked out by hand beside its
+//! suite's calls.
 //!
 //! Needs the packages of `tests/python/requirements.txt`:
 //! `python3 -m pip install -r tests/python/requirements.txt` (set `PYTHON` to use another
-//! interpreter). Without them the tests fail, they do not skip.
+//! interpreter), and for the Vercel suite `npm ci --prefix tests/node` (set `NODE` to use
+//! another `node`). Without them the tests fail, they do not skip.
 //!
 //! OpenLLMetry and OpenInference: three processes, one per library set (`--libraries
 //! openllmetry | openinference | both`), ten calls, each in its own trace under an app span `POST /chat` whose `app.call` names it:
@@ -70,6 +72,10 @@ const PYDANTIC_AI_SERVICE: &str = "pydantic-ai-app";
 const PYDANTIC_AI: &str = "pydantic-ai";
 const LANGCHAIN_SCRIPT: &str = "tests/python/langchain_calls.py";
 const LANGCHAIN_SERVICE: &str = "langchain-app";
+const VERCEL_SCRIPT: &str = "tests/node/vercel_calls.mjs";
+const VERCEL_SERVICE: &str = "vercel-ai-app";
+const VERCEL_SEMCONV: &str = "gen_ai";
+const VERCEL_LEGACY: &str = "ai";
 const OPENINFERENCE_LANGCHAIN: &str = "openinference.instrumentation.langchain";
 const OPENLLMETRY_LANGCHAIN: &str = "opentelemetry.instrumentation.langchain";
 
@@ -143,13 +149,16 @@ impl Forwarded {
 }
 
 /// Input and output token counts in the dialects these libraries write.
-const USAGE_ATTRIBUTES: [&str; 6] = [
+const USAGE_ATTRIBUTES: [&str; 9] = [
     "gen_ai.usage.input_tokens",
     "gen_ai.usage.output_tokens",
     "gen_ai.usage.prompt_tokens",
     "gen_ai.usage.completion_tokens",
     "llm.token_count.prompt",
     "llm.token_count.completion",
+    "ai.usage.inputTokens",
+    "ai.usage.outputTokens",
+    "ai.usage.tokens",
 ];
 
 fn hex(bytes: &[u8]) -> String {
@@ -162,7 +171,8 @@ fn hex(bytes: &[u8]) -> String {
 /// One process of a suite: an interpreter, a script and its arguments; `--endpoint` is added,
 /// the agent's gRPC or HTTP address as the run's transport says.
 struct Run {
-    python: String,
+    /// `python3`, a virtual environment's interpreter, or `node`.
+    interpreter: String,
     script: &'static str,
     args: Vec<&'static str>,
     transport: Transport,
@@ -179,9 +189,9 @@ enum Transport {
 /// Runs `run` against `endpoint`; returns the spans it exported and its stderr. Panics with the
 /// script's stderr when it fails, and with the install command when its packages are missing.
 fn run_script(run: &Run, endpoint: &str) -> (Vec<Emitted>, String) {
-    let (python, script_name, install) = (&run.python, run.script, run.install);
+    let (interpreter, script_name, install) = (&run.interpreter, run.script, run.install);
     let script = format!("{}/{script_name}", env!("CARGO_MANIFEST_DIR"));
-    let mut child = Command::new(python)
+    let mut child = Command::new(interpreter)
         .args([&script, "--endpoint", endpoint])
         .args(&run.args)
         .env("PYTHONUNBUFFERED", "1")
@@ -193,7 +203,7 @@ fn run_script(run: &Run, endpoint: &str) -> (Vec<Emitted>, String) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|error| {
-            panic!("cannot start `{python}` ({error}): the test needs `{install}`")
+            panic!("cannot start `{interpreter}` ({error}): the test needs `{install}`")
         });
     let read_all = |mut pipe: Box<dyn Read + Send>| {
         std::thread::spawn(move || {
@@ -225,7 +235,7 @@ fn run_script(run: &Run, endpoint: &str) -> (Vec<Emitted>, String) {
         );
     };
     if status.code() == Some(MISSING_PACKAGES) {
-        panic!("Python packages for {script_name} are missing; CI must run `{install}`\n{stderr}");
+        panic!("packages for {script_name} are missing; CI must run `{install}`\n{stderr}");
     }
     assert!(
         status.success(),
@@ -993,7 +1003,7 @@ const PYDANTIC_AI_CALLS: [Call; 6] = [
         key: "pydantic-tool",
         run: "pydantic-ai",
         scopes: &[ANTHROPIC_SDK, ANTHROPIC_SDK, PYDANTIC_AI, PYDANTIC_AI],
-        expect: Expect::Steps(&PYDANTIC_AI_TOOL_STEPS),
+        expect: Expect::Steps(&HAIKU_TOOL_STEPS),
     },
     Call {
         key: "pydantic-stream",
@@ -1036,7 +1046,7 @@ const PYDANTIC_AI_CALLS: [Call; 6] = [
     refused("pydantic-error", "pydantic-ai"),
 ];
 
-const PYDANTIC_AI_TOOL_STEPS: [ExpectedCost; 2] = [
+const HAIKU_TOOL_STEPS: [ExpectedCost; 2] = [
     ExpectedCost {
         price_id: "claude-haiku-4-5@2026-01-01",
         amount: 0.0035,
@@ -1162,6 +1172,203 @@ const fn bedrock(key: &'static str, cost: ExpectedCost) -> Call {
         scopes: &[OPENLLMETRY_BEDROCK],
         expect: Expect::Priced(cost),
     }
+}
+
+/// The Vercel AI SDK (`ai` 7.0.173, `@ai-sdk/anthropic` 4.0.105, `@ai-sdk/openai` 4.0.118,
+/// `@ai-sdk/otel` 1.0.173, `@opentelemetry/sdk-node` 0.301.0; `tests/node/vercel_calls.mjs`),
+/// both telemetry integrations, one process each:
+/// - `OpenTelemetry` (scope `gen_ai`, no version) follows the GenAI conventions: `invoke_agent
+///   <model>` sums every step's usage (an aggregate), `step N` carries none, `chat <model>` is
+///   the call (input including the cache, `gen_ai.usage.cache_read.input_tokens` and
+///   `cache_creation.input_tokens`); `embed` is an `embeddings` span over another, only the
+///   inner one with usage; a refusal has `http.response.status_code` and no usage. Exports over
+///   gRPC.
+/// - `LegacyOpenTelemetry` (scope `ai`) writes the `ai.*` spans of earlier versions:
+///   `ai.generateText` (aggregate) over `ai.generateText.doGenerate`, which carries
+///   `gen_ai.usage.input_tokens` (including the cache) and the cache only as
+///   `ai.usage.inputTokenDetails.cacheReadTokens` / `cacheWriteTokens` (and
+///   `ai.usage.cachedInputTokens`); embeddings only as `ai.usage.tokens`, on `ai.embed` and
+///   `ai.embed.doEmbed`. Exports over HTTP/JSON.
+///
+/// Neither reports Anthropic's 5m/1h split: a cache write is priced at the 5-minute rate.
+///   plain (claude-sonnet-4-5-20250929): uncached 5,000, output 800, read 15,000
+///     0.015 + 0.012 + 0.0045 = 0.0315; savings 20,000 × 3 = 0.06 − 0.015 − 0.0045 = 0.0405
+///   cache-write: uncached 1,000, output 100, write 3,000 (1,000 5m + 2,000 1h at the API)
+///     0.003 + 0.0015 + 3,000 × 3.75 = 0.01125 → 0.01575 (with the split it would be 0.02025);
+///     savings 4,000 × 3 = 0.012 − 0.003 − 0.01125 = −0.00225
+///   stream (streamText): uncached 2,500, output 500, read 7,500
+///     0.0075 + 0.0075 + 0.00225 = 0.01725; savings 0.03 − 0.0075 − 0.00225 = 0.02025
+///   tool (Haiku 4.5, two steps): as Pydantic AI's tool call, `HAIKU_TOOL_STEPS`
+///   object (generateObject, gpt-4o-mini-2024-07-18): prompt 4,000 of which cached 2,000,
+///   completion 500
+///     2,000 × 0.15 = 0.0003; read 2,000 × 0.075 = 0.00015; output 500 × 0.60 = 0.0003;
+///     total 0.00075; savings 4,000 × 0.15 = 0.0006 − 0.0003 − 0.00015 = 0.00015; hit 0.5
+///   embed (text-embedding-3-small): 5,000 × 0.02 = 0.0001
+///   unknown-model (acme-llm-1): unpriced `unknown_model`; error (529): nothing
+const VERCEL_CALLS: [Call; 16] = [
+    vercel_plain("semconv:vercel-plain", VercelTelemetry::Semconv),
+    vercel_cache_write("semconv:vercel-cache-write", VercelTelemetry::Semconv),
+    vercel_stream("semconv:vercel-stream", VercelTelemetry::Semconv),
+    vercel_tool("semconv:vercel-tool", VercelTelemetry::Semconv),
+    vercel_object("semconv:vercel-object", VercelTelemetry::Semconv),
+    vercel_embed("semconv:vercel-embed", VercelTelemetry::Semconv),
+    vercel_unknown("semconv:vercel-unknown-model", VercelTelemetry::Semconv),
+    refused("semconv:vercel-error", "semconv"),
+    vercel_plain("legacy:vercel-plain", VercelTelemetry::Legacy),
+    vercel_cache_write("legacy:vercel-cache-write", VercelTelemetry::Legacy),
+    vercel_stream("legacy:vercel-stream", VercelTelemetry::Legacy),
+    vercel_tool("legacy:vercel-tool", VercelTelemetry::Legacy),
+    vercel_object("legacy:vercel-object", VercelTelemetry::Legacy),
+    vercel_embed("legacy:vercel-embed", VercelTelemetry::Legacy),
+    vercel_unknown("legacy:vercel-unknown-model", VercelTelemetry::Legacy),
+    refused("legacy:vercel-error", "legacy"),
+];
+
+/// The Vercel AI SDK telemetry integration of a run.
+#[derive(Clone, Copy)]
+enum VercelTelemetry {
+    Semconv,
+    Legacy,
+}
+
+impl VercelTelemetry {
+    /// The run (`--telemetry`) that makes the call.
+    const fn run(self) -> &'static str {
+        match self {
+            VercelTelemetry::Semconv => "semconv",
+            VercelTelemetry::Legacy => "legacy",
+        }
+    }
+
+    /// The scopes of the spans reporting usage for a call of `steps` model calls: one per
+    /// step, and the aggregate above them.
+    const fn scopes(self, steps: usize) -> &'static [&'static str] {
+        match (self, steps) {
+            (VercelTelemetry::Semconv, 1) => &[VERCEL_SEMCONV, VERCEL_SEMCONV],
+            (VercelTelemetry::Semconv, _) => &[VERCEL_SEMCONV, VERCEL_SEMCONV, VERCEL_SEMCONV],
+            (VercelTelemetry::Legacy, 1) => &[VERCEL_LEGACY, VERCEL_LEGACY],
+            (VercelTelemetry::Legacy, _) => &[VERCEL_LEGACY, VERCEL_LEGACY, VERCEL_LEGACY],
+        }
+    }
+}
+
+const fn vercel_call(key: &'static str, telemetry: VercelTelemetry, expect: Expect) -> Call {
+    Call {
+        key,
+        run: telemetry.run(),
+        scopes: telemetry.scopes(1),
+        expect,
+    }
+}
+
+const fn vercel_plain(key: &'static str, telemetry: VercelTelemetry) -> Call {
+    vercel_call(
+        key,
+        telemetry,
+        Expect::Priced(ExpectedCost {
+            price_id: "claude-sonnet-4-5@2026-01-01",
+            amount: 0.0315,
+            input: 0.015,
+            output: 0.012,
+            cache_read: 0.0045,
+            cache_creation: 0.0,
+            savings: 0.0405,
+            hit_ratio: 0.75,
+            input_semantics: "includes_cache",
+        }),
+    )
+}
+
+const fn vercel_cache_write(key: &'static str, telemetry: VercelTelemetry) -> Call {
+    vercel_call(
+        key,
+        telemetry,
+        Expect::Priced(ExpectedCost {
+            price_id: "claude-sonnet-4-5@2026-01-01",
+            amount: 0.01575,
+            input: 0.003,
+            output: 0.0015,
+            cache_read: 0.0,
+            cache_creation: 0.01125,
+            savings: -0.00225,
+            hit_ratio: 0.0,
+            input_semantics: "includes_cache",
+        }),
+    )
+}
+
+const fn vercel_stream(key: &'static str, telemetry: VercelTelemetry) -> Call {
+    vercel_call(
+        key,
+        telemetry,
+        Expect::Priced(ExpectedCost {
+            price_id: "claude-sonnet-4-5@2026-01-01",
+            amount: 0.01725,
+            input: 0.0075,
+            output: 0.0075,
+            cache_read: 0.00225,
+            cache_creation: 0.0,
+            savings: 0.02025,
+            hit_ratio: 0.75,
+            input_semantics: "includes_cache",
+        }),
+    )
+}
+
+const fn vercel_tool(key: &'static str, telemetry: VercelTelemetry) -> Call {
+    Call {
+        key,
+        run: telemetry.run(),
+        scopes: telemetry.scopes(2),
+        expect: Expect::Steps(&HAIKU_TOOL_STEPS),
+    }
+}
+
+const fn vercel_object(key: &'static str, telemetry: VercelTelemetry) -> Call {
+    vercel_call(
+        key,
+        telemetry,
+        Expect::Priced(ExpectedCost {
+            price_id: "gpt-4o-mini@2026-01-01",
+            amount: 0.00075,
+            input: 0.0003,
+            output: 0.0003,
+            cache_read: 0.00015,
+            cache_creation: 0.0,
+            savings: 0.00015,
+            hit_ratio: 0.5,
+            input_semantics: "includes_cache",
+        }),
+    )
+}
+
+/// Under the conventions only the inner `embeddings` span reports usage; the legacy spans
+/// report it on both.
+const fn vercel_embed(key: &'static str, telemetry: VercelTelemetry) -> Call {
+    let cost = ExpectedCost {
+        price_id: "openai/text-embedding-3-small",
+        amount: 0.0001,
+        input: 0.0001,
+        output: 0.0,
+        cache_read: 0.0,
+        cache_creation: 0.0,
+        savings: 0.0,
+        hit_ratio: 0.0,
+        input_semantics: "includes_cache",
+    };
+    Call {
+        key,
+        run: telemetry.run(),
+        scopes: match telemetry {
+            VercelTelemetry::Semconv => &[VERCEL_SEMCONV],
+            VercelTelemetry::Legacy => &[VERCEL_LEGACY, VERCEL_LEGACY],
+        },
+        expect: Expect::Priced(cost),
+    }
+}
+
+const fn vercel_unknown(key: &'static str, telemetry: VercelTelemetry) -> Call {
+    vercel_call(key, telemetry, Expect::Unpriced("unknown_model"))
 }
 
 /// Collects every mismatch, so that one run reports all of them with the spans.
@@ -1311,11 +1518,33 @@ fn one_process(script: &'static str, calls: &'static [Call], service: &'static s
 /// default `python3`).
 fn main_environment(script: &'static str, args: Vec<&'static str>, transport: Transport) -> Run {
     Run {
-        python: std::env::var("PYTHON").unwrap_or_else(|_| "python3".into()),
+        interpreter: std::env::var("PYTHON").unwrap_or_else(|_| "python3".into()),
         script,
         args,
         transport,
         install: "python3 -m pip install -r tests/python/requirements.txt",
+    }
+}
+
+/// The Vercel AI SDK under both telemetry integrations, one Node process each: the
+/// conventions' spans over gRPC, the legacy `ai.*` spans over HTTP/JSON.
+fn vercel_calls() -> Suite {
+    let run = |telemetry, protocol, transport| Run {
+        interpreter: std::env::var("NODE").unwrap_or_else(|_| "node".into()),
+        script: VERCEL_SCRIPT,
+        args: vec!["--telemetry", telemetry, "--protocol", protocol],
+        transport,
+        install: "npm ci --prefix tests/node",
+    };
+    Suite {
+        runs: vec![
+            run("semconv", "grpc", Transport::Grpc),
+            run("legacy", "http/json", Transport::Http),
+        ],
+        calls: &VERCEL_CALLS,
+        service_name: VERCEL_SERVICE,
+        app_scope: VERCEL_SERVICE,
+        bystander_scopes: &[],
     }
 }
 
@@ -1330,7 +1559,7 @@ fn openlit_calls() -> Suite {
         )
     });
     let run = |init: &'static str, transport| Run {
-        python: python.clone(),
+        interpreter: python.clone(),
         script: OPENLIT_SCRIPT,
         args: vec!["--init", init],
         transport,
@@ -1350,9 +1579,18 @@ fn check_unpriced(failures: &mut Failures, what: &str, spans: &[&Forwarded], rea
     failures.check(!spans.is_empty(), || {
         format!("{what}: no span for the call")
     });
+    let unpriced_ids: Vec<String> = spans
+        .iter()
+        .filter(|span| span.string("gen_ai.usage.cost.unpriced_reason") == Some(reason))
+        .map(|span| span.span_id())
+        .collect();
     for span in spans {
         if !span.carries_usage() {
             check_untouched(failures, what, span);
+            continue;
+        }
+        if span.string("gen_ai.usage.cost.unpriced_reason") == Some("aggregate_span") {
+            check_aggregate(failures, what, span, spans, &unpriced_ids);
             continue;
         }
         failures.check(
@@ -1384,6 +1622,45 @@ fn check_free(failures: &mut Failures, what: &str, spans: &[&Forwarded]) {
     for span in spans {
         check_untouched(failures, what, span);
     }
+}
+
+/// A span that sums up the call's model calls (an agent run, a Vercel `ai.generateText`): no
+/// cost, and it must really wrap one of the call's model-call spans (`call_ids`).
+fn check_aggregate(
+    failures: &mut Failures,
+    what: &str,
+    span: &Forwarded,
+    call_spans: &[&Forwarded],
+    call_ids: &[String],
+) {
+    let parent_of = |id: &str| {
+        call_spans
+            .iter()
+            .find(|candidate| candidate.span_id() == id)
+            .map(|found| hex(&found.span.parent_span_id))
+    };
+    let wraps_a_call = call_ids.iter().any(|call| {
+        let mut current = parent_of(call);
+        while let Some(id) = current.filter(|id| !id.is_empty()) {
+            if id == span.span_id() {
+                return true;
+            }
+            current = parent_of(&id);
+        }
+        false
+    });
+    failures.check(
+        wraps_a_call
+            && span.attribute("gen_ai.usage.cost.amount").is_none()
+            && span.attribute("gen_ai.usage.cost.duplicate_of").is_none(),
+        || {
+            format!(
+                "{what}: `{}` [{}] is marked aggregate_span but wraps none of the call's model \
+                 calls, or carries a cost",
+                span.span.name, span.scope
+            )
+        },
+    );
 }
 
 /// The agent wrote none of its attributes on `span`.
@@ -1616,6 +1893,10 @@ async fn priced_once_per_call(suite: Suite) {
                 check_untouched(&mut failures, &what, other);
                 continue;
             }
+            if other.string("gen_ai.usage.cost.unpriced_reason") == Some("aggregate_span") {
+                check_aggregate(&mut failures, &what, other, &spans, &priced_ids);
+                continue;
+            }
             failures.check(
                 other.string("gen_ai.usage.cost.unpriced_reason") == Some("duplicate"),
                 || {
@@ -1706,4 +1987,11 @@ async fn real_pydantic_ai_is_priced_once_per_model_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_bedrock_through_boto3_is_priced_once_per_call() {
     priced_once_per_call(bedrock_calls()).await;
+}
+
+/// Both telemetry integrations of the Vercel AI SDK: the agent run, `ai.generateText` and
+/// `ai.embed` spans repeat their calls' usage and carry no cost; each model call is priced once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_vercel_ai_sdk_is_priced_once_per_model_call() {
+    priced_once_per_call(vercel_calls()).await;
 }

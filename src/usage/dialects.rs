@@ -129,6 +129,8 @@ pub fn classify(key: &str) -> Option<Known> {
         "llm.token_count.prompt" => known(Input, 2, OpenInference),
         "ai.usage.inputTokens" => known(Input, 3, VercelV5),
         "ai.usage.promptTokens" => known(Input, 4, VercelV4),
+        // An embedding call's count (`ai.embed.doEmbed`), the only usage it reports.
+        "ai.usage.tokens" => known(Input, 5, VercelV5),
 
         "gen_ai.usage.output_tokens" => known(Output, 0, Semconv),
         "gen_ai.usage.completion_tokens" => known(Output, 1, SemconvDeprecated),

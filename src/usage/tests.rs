@@ -215,6 +215,20 @@ fn vercel_v5_anthropic_input_excludes_cache() {
 }
 
 #[test]
+fn vercel_embedding_count_is_the_input() {
+    let attributes = [
+        text("ai.model.provider", "openai.embedding"),
+        text("ai.model.id", "text-embedding-3-small"),
+        int("ai.usage.tokens", 5_000),
+    ];
+    let SpanUsage::Present(facts) = read(&attributes) else {
+        panic!()
+    };
+    assert_eq!(facts.provider.as_deref(), Some("openai"));
+    assert_eq!((facts.usage.input, facts.usage.output), (5_000, 0));
+}
+
+#[test]
 fn counts_beyond_any_real_call_are_invalid() {
     assert_eq!(
         read(&[

@@ -80,7 +80,10 @@ def start(anthropic_responses: dict, openai_responses: dict) -> tuple[ThreadingH
 
 def _prompt_of(body: dict) -> str:
     """The text of the last message: what the user asked, or what a tool answered (the second
-    step of a tool-using call)."""
+    step of a tool-using call); for an embedding request, its first input."""
+    if "input" in body and "messages" not in body:
+        inputs = body["input"]
+        return inputs[0] if isinstance(inputs, list) else inputs
     content = body["messages"][-1]["content"]
     if isinstance(content, list):
         content = "".join(_text_of(part) for part in content)
@@ -123,6 +126,8 @@ class FakeApi(BaseHTTPRequestHandler):
             return self._answer(200, self._message(answer), {"request-id": "req_" + answer["id"]})
         if self.path.startswith("/model/") and prompt in self.anthropic_responses:
             return self._bedrock(self.anthropic_responses[prompt])
+        if self.path == "/v1/embeddings" and prompt in self.openai_responses:
+            return self._answer(200, self._embeddings(body, self.openai_responses[prompt]))
         if self.path == "/v1/chat/completions" and prompt in self.openai_responses:
             answer = self.openai_responses[prompt]
             if body.get("stream"):
@@ -140,7 +145,7 @@ class FakeApi(BaseHTTPRequestHandler):
                             "index": 0,
                             "message": {
                                 "role": "assistant",
-                                "content": "Cached answer.",
+                                "content": answer.get("content", "Cached answer."),
                                 "refusal": None,
                                 "annotations": [],
                             },
@@ -154,6 +159,21 @@ class FakeApi(BaseHTTPRequestHandler):
                 },
             )
         return self._answer(404, {"error": {"message": f"no fake for {self.path} {prompt!r}"}})
+
+    @staticmethod
+    def _embeddings(body: dict, answer: dict) -> dict:
+        """An Embeddings API response: one small vector per input, the usage's prompt tokens."""
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        prompt = answer["usage"]["prompt_tokens"]
+        return {
+            "object": "list",
+            "data": [
+                {"object": "embedding", "index": index, "embedding": [0.25, -0.5, 0.125]}
+                for index, _ in enumerate(inputs)
+            ],
+            "model": answer["model"],
+            "usage": {"prompt_tokens": prompt, "total_tokens": prompt},
+        }
 
     def _anthropic_stream(self, answer: dict) -> None:
         """Server-sent events as the Messages API streams them: the usage of the input in
@@ -300,7 +320,15 @@ class FakeApi(BaseHTTPRequestHandler):
 
         chunks = [
             chunk([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]),
-            chunk([{"index": 0, "delta": {"content": "Cached answer."}, "finish_reason": None}]),
+            chunk(
+                [
+                    {
+                        "index": 0,
+                        "delta": {"content": answer.get("content", "Cached answer.")},
+                        "finish_reason": None,
+                    }
+                ]
+            ),
             chunk([{"index": 0, "delta": {}, "finish_reason": "stop"}]),
         ]
         if include_usage:
@@ -334,3 +362,20 @@ class FakeApi(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:  # quiet
         pass
+
+
+def serve_tables_from_stdin() -> None:
+    """For scripts in other languages: reads `{"anthropic": {...}, "openai": {...}}` (response
+    tables as `start` takes them) from stdin, prints the base URL as one line and serves until
+    stdin is closed."""
+    import sys
+
+    tables = json.loads(sys.stdin.readline())
+    server, url = start(tables.get("anthropic", {}), tables.get("openai", {}))
+    print(url, flush=True)
+    sys.stdin.read()
+    server.shutdown()
+
+
+if __name__ == "__main__":
+    serve_tables_from_stdin()
