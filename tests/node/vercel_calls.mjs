@@ -15,7 +15,7 @@
 // with `EXPORTED_SPANS ` (as the Python scripts print them). Exit codes: 0 success, 3 a required
 // package is missing, 1 otherwise.
 //
-// Used by tests/python_instrumentation.rs.
+// Used by tests/real_instrumentation/.
 
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -75,7 +75,7 @@ const openaiAnswer = (id, model, prompt, completion, cached, extra = {}) => ({
 });
 
 // The usage the fake API answers with, by prompt (or tool result). The expected costs in
-// tests/python_instrumentation.rs are worked out by hand from these numbers.
+// tests/real_instrumentation/ are worked out by hand from these numbers.
 const RESPONSES = {
   anthropic: {
     'vercel-plain': anthropicAnswer('msg_01VercelPlain0000000001', 'claude-sonnet-4-5-20250929', 5000, 800, {

@@ -8,7 +8,7 @@ Model ids as Bedrock takes them: inference profiles `us.anthropic.…-v1:0` (in-
 `EXPORTED_SPANS ` (as instrumented_calls.py prints them). Exit codes: 0 success, 3 a required
 package is missing, 1 otherwise.
 
-Used by tests/python_instrumentation.rs.
+Used by tests/real_instrumentation/.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ HAIKU_GLOBAL = "global.anthropic.claude-haiku-4-5-20251001-v1:0"
 
 
 # The usage the fake API answers with, by prompt, in the Anthropic table's shape (the fake
-# turns it into Converse's). The expected costs in tests/python_instrumentation.rs are worked
+# turns it into Converse's). The expected costs in tests/real_instrumentation/ are worked
 # out by hand from these numbers.
 RESPONSES = {
     "bedrock-converse": anthropic_answer(

@@ -15,7 +15,7 @@ forwarded.
 
 Exit codes: 0 success, 3 a required package is missing, 1 anything else.
 
-Used by tests/python_instrumentation.rs; install the packages with
+Used by tests/real_instrumentation/; install the packages with
 `python3 -m pip install -r tests/python/requirements.txt`.
 """
 
@@ -56,7 +56,7 @@ except ImportError as error:  # pragma: no cover - reported to the Rust test
 SERVICE_NAME = "python-instrumented-app"
 
 # The usage the fake API answers with, keyed by the prompt text of the call. The expected costs in
-# tests/python_instrumentation.rs are worked out by hand from these numbers.
+# tests/real_instrumentation/ are worked out by hand from these numbers.
 ANTHROPIC_RESPONSES = {
     # Anthropic's `input_tokens` is uncached; cache writes split 5m/1h.
     "anthropic-openllmetry": {

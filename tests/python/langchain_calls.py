@@ -9,7 +9,7 @@ whose `app.call` names it (`<instrumentation>:<call>`). Every exported span is p
 document prefixed with `EXPORTED_SPANS ` (as instrumented_calls.py prints them). Exit codes: 0
 success, 3 a required package is missing, 1 otherwise.
 
-Used by tests/python_instrumentation.rs.
+Used by tests/real_instrumentation/.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ SERVICE_NAME = "langchain-app"
 
 
 # The usage the fake API answers with, by prompt. The expected costs in
-# tests/python_instrumentation.rs are worked out by hand from these numbers.
+# tests/real_instrumentation/ are worked out by hand from these numbers.
 ANTHROPIC_RESPONSES = {
     "langchain-plain": anthropic_answer(
         "msg_01LangChainPlain00000001",

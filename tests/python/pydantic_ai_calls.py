@@ -9,7 +9,7 @@ Every exported span is printed as one JSON document prefixed with `EXPORTED_SPAN
 instrumented_calls.py prints them). Exit codes: 0 success, 3 a required package is missing, 1
 otherwise.
 
-Used by tests/python_instrumentation.rs.
+Used by tests/real_instrumentation/.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ SERVICE_NAME = "pydantic-ai-app"
 
 
 # The usage the fake API answers with, by prompt (or tool result). The expected costs in
-# tests/python_instrumentation.rs are worked out by hand from these numbers.
+# tests/real_instrumentation/ are worked out by hand from these numbers.
 ANTHROPIC_RESPONSES = {
     "pydantic-plain": anthropic_answer(
         "msg_01PydanticPlain000000001", "claude-sonnet-4-5-20250929", 5000, 800, read=15000
