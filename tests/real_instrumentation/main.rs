@@ -5,7 +5,8 @@
 //! OpenInference (`instrumented_calls.py`, over gRPC and over HTTP), OpenLIT
 //! (`openlit_calls.py`), LangChain (`langchain_calls.py`), Pydantic AI (`pydantic_ai_calls.py`),
 //! Bedrock through boto3 (`bedrock_calls.py`) and the Vercel AI SDK on Node
-//! (`tests/node/vercel_calls.mjs`). Each suite is a module of its own: its calls, their costs
+//! (`tests/node/vercel_calls.mjs`); and Arize Phoenix as a real backend behind the agent
+//! (`phoenix`). Each suite is a module of its own: its calls, their costs
 //! worked out by hand, and its test; `harness` runs the scripts and collects what the backend
 //! received, `checks` holds what must be true of every call.
 //!
@@ -49,5 +50,6 @@ mod harness;
 mod langchain;
 mod openlit;
 mod openllmetry_openinference;
+mod phoenix;
 mod pydantic_ai;
 mod vercel;

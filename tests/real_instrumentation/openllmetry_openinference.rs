@@ -4,7 +4,7 @@
 use crate::checks::*;
 use crate::harness::*;
 
-const SCRIPT: &str = "tests/python/instrumented_calls.py";
+pub const SCRIPT: &str = "tests/python/instrumented_calls.py";
 const SERVICE_NAME: &str = "python-instrumented-app";
 const APP_SCOPE: &str = "python-instrumented-app";
 const OPENLLMETRY_ANTHROPIC: &str = "opentelemetry.instrumentation.anthropic";
@@ -14,7 +14,7 @@ const OPENINFERENCE_OPENAI: &str = "openinference.instrumentation.openai";
 /// The script's `--libraries` values, one process each.
 const LIBRARY_SETS: [&str; 3] = ["openllmetry", "openinference", "both"];
 
-const CALLS: [Call; 10] = [
+pub const CALLS: [Call; 10] = [
     Call {
         key: "anthropic-openllmetry",
         run: "openllmetry",
