@@ -26,7 +26,7 @@ import sys
 import warnings
 
 import fake_provider
-from fake_provider import openai_answer
+from fake_provider import OVERLOADED, anthropic_answer, openai_answer
 
 try:
     import anthropic
@@ -130,6 +130,30 @@ ANTHROPIC_RESPONSES = {
             "service_tier": "standard",
         },
     },
+    # A tool-using call of two requests (the same for each library set): the first answers with
+    # a `tool_use` block, the second with the tool's result as its last message.
+    "anthropic-tool": anthropic_answer(
+        "msg_01InstrumentedToolStep001",
+        "claude-haiku-4-5-20251001",
+        3000,
+        100,
+        content=[
+            {
+                "type": "tool_use",
+                "id": "toolu_01InstrumentedTool00001",
+                "name": "get_weather",
+                "input": {"city": "Oslo"},
+            }
+        ],
+        stop_reason="tool_use",
+    ),
+    "snowing in Oslo": anthropic_answer(
+        "msg_01InstrumentedToolStep002", "claude-haiku-4-5-20251001", 1000, 500, read=3000
+    ),
+    "anthropic-unknown-model": anthropic_answer(
+        "msg_01InstrumentedUnknown0001", "acme-llm-1", 900, 90
+    ),
+    "anthropic-error": OVERLOADED,
 }
 
 OPENAI_RESPONSES = {
@@ -192,6 +216,56 @@ def main() -> int:
             message = stream.get_final_message()
         assert message.usage.cache_read_input_tokens, message
 
+    def anthropic_tool_call() -> None:
+        """Asks for the weather, runs the tool the model chose, sends its result back."""
+        tools = [
+            {
+                "name": "get_weather",
+                "description": "The weather in a city.",
+                "input_schema": {
+                    "type": "object",
+                    "properties": {"city": {"type": "string"}},
+                    "required": ["city"],
+                },
+            }
+        ]
+        messages = [{"role": "user", "content": "anthropic-tool"}]
+        first = anthropic_client.messages.create(
+            model="claude-haiku-4-5", max_tokens=1024, tools=tools, messages=messages
+        )
+        tool_use = next(block for block in first.content if block.type == "tool_use")
+        messages += [
+            {"role": "assistant", "content": [block.model_dump() for block in first.content]},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "tool_result", "tool_use_id": tool_use.id, "content": "snowing in Oslo"}
+                ],
+            },
+        ]
+        second = anthropic_client.messages.create(
+            model="claude-haiku-4-5", max_tokens=1024, tools=tools, messages=messages
+        )
+        assert second.stop_reason == "end_turn", second
+
+    def anthropic_unknown_model() -> None:
+        app_run.anthropic_create(anthropic_client, "anthropic-unknown-model", "acme-llm-1")
+
+    def anthropic_refused() -> None:
+        try:
+            app_run.anthropic_create(anthropic_client, "anthropic-error")
+        except anthropic.APIStatusError as error:
+            assert error.status_code == 529, error
+        else:
+            raise AssertionError("the refused call succeeded")
+
+    # Calls every library set makes the same way, named after the set.
+    shared = [
+        ("tool", anthropic_tool_call),
+        ("unknown-model", anthropic_unknown_model),
+        ("error", anthropic_refused),
+    ]
+
     def openai_call(prompt: str, model: str) -> None:
         completion = openai_client.chat.completions.create(
             model=model,
@@ -239,6 +313,8 @@ def main() -> int:
             ("openai-both", lambda: openai_call("openai-both", "gpt-4.1-mini")),
         ],
     }[arguments.libraries]
+    if arguments.libraries != "both":
+        calls += [(f"{name}-{arguments.libraries}", call) for name, call in shared]
     instrumentors = {
         "openllmetry": [OpenLLMetryAnthropicInstrumentor, OpenLLMetryOpenAIInstrumentor],
         "openinference": [OpenInferenceAnthropicInstrumentor, OpenInferenceOpenAIInstrumentor],

@@ -1,8 +1,9 @@
-//! OpenLLMetry and OpenInference on the Anthropic and OpenAI clients (`tests/python/instrumented_calls.py`),
-//! over gRPC and over HTTP.
+//! OpenLLMetry and OpenInference on the Anthropic and OpenAI clients
+//! (`tests/python/instrumented_calls.py`), over gRPC and over HTTP.
 
 use crate::checks::*;
 use crate::harness::*;
+use crate::pydantic_ai::HAIKU_TOOL_STEPS;
 
 pub const SCRIPT: &str = "tests/python/instrumented_calls.py";
 const SERVICE_NAME: &str = "python-instrumented-app";
@@ -14,7 +15,7 @@ const OPENINFERENCE_OPENAI: &str = "openinference.instrumentation.openai";
 /// The script's `--libraries` values, one process each.
 const LIBRARY_SETS: [&str; 3] = ["openllmetry", "openinference", "both"];
 
-pub const CALLS: [Call; 10] = [
+pub const CALLS: [Call; 16] = [
     Call {
         key: "anthropic-openllmetry",
         run: "openllmetry",
@@ -255,7 +256,56 @@ pub const CALLS: [Call; 10] = [
             input_semantics: "includes_cache",
         }),
     },
+    tool_call("tool-openllmetry", "openllmetry"),
+    unknown_model("unknown-model-openllmetry", "openllmetry"),
+    refused("error-openllmetry", "openllmetry"),
+    tool_call("tool-openinference", "openinference"),
+    unknown_model("unknown-model-openinference", "openinference"),
+    refused("error-openinference", "openinference"),
 ];
+
+/// The scopes of an Anthropic call's spans under `run`'s instrumentation: the SDK's and the
+/// library's.
+const fn anthropic_scopes(run: &'static str) -> &'static [&'static str] {
+    match run.as_bytes() {
+        b"openllmetry" => &[ANTHROPIC_SDK, OPENLLMETRY_ANTHROPIC],
+        _ => &[ANTHROPIC_SDK, OPENINFERENCE_ANTHROPIC],
+    }
+}
+
+/// Two requests around one tool call (claude-haiku-4-5-20251001), each described by the SDK's
+/// span and the library's: priced as Pydantic AI's tool call, `HAIKU_TOOL_STEPS`.
+const fn tool_call(key: &'static str, run: &'static str) -> Call {
+    Call {
+        key,
+        run,
+        scopes: match run.as_bytes() {
+            b"openllmetry" => &[
+                ANTHROPIC_SDK,
+                ANTHROPIC_SDK,
+                OPENLLMETRY_ANTHROPIC,
+                OPENLLMETRY_ANTHROPIC,
+            ],
+            _ => &[
+                ANTHROPIC_SDK,
+                ANTHROPIC_SDK,
+                OPENINFERENCE_ANTHROPIC,
+                OPENINFERENCE_ANTHROPIC,
+            ],
+        },
+        expect: Expect::Steps(&HAIKU_TOOL_STEPS),
+    }
+}
+
+/// `acme-llm-1`: read, and marked `unknown_model` on both spans.
+const fn unknown_model(key: &'static str, run: &'static str) -> Call {
+    Call {
+        key,
+        run,
+        scopes: anthropic_scopes(run),
+        expect: Expect::Unpriced("unknown_model"),
+    }
+}
 
 /// The OpenLLMetry / OpenInference suite, every script exporting over `protocol`.
 fn instrumented_calls(protocol: &'static str) -> Suite {
