@@ -87,6 +87,40 @@ def anthropic_create_stream(client, prompt: str, model: str = "claude-sonnet-4-5
     assert kinds[-1] == "message_stop", kinds
 
 
+WEATHER_TOOL = {
+    "name": "get_weather",
+    "description": "The weather in a city.",
+    "input_schema": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+    },
+}
+
+
+def anthropic_weather_tool_call(client, prompt: str, model: str = "claude-haiku-4-5") -> None:
+    """A tool-using call of two `messages.create` requests: `prompt` with the weather tool, then
+    the tool's result (`snowing in Oslo`) sent back (`fake_provider.weather_tool_answers`)."""
+    messages = [{"role": "user", "content": prompt}]
+    first = client.messages.create(
+        model=model, max_tokens=1024, tools=[WEATHER_TOOL], messages=messages
+    )
+    tool_use = next(block for block in first.content if block.type == "tool_use")
+    messages += [
+        {"role": "assistant", "content": [block.model_dump() for block in first.content]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": tool_use.id, "content": "snowing in Oslo"}
+            ],
+        },
+    ]
+    second = client.messages.create(
+        model=model, max_tokens=1024, tools=[WEATHER_TOOL], messages=messages
+    )
+    assert second.stop_reason == "end_turn", second
+
+
 def run_calls(tracer, calls: list, label=lambda name: name) -> None:
     """Runs each `(name, call)` in its own trace under the app span."""
     for name, call in calls:

@@ -62,6 +62,32 @@ def openai_answer(
     }
 
 
+def weather_tool_answers(prompt: str, name: str) -> dict:
+    """Response-table entries for a tool-using call of two requests to claude-haiku-4-5: `prompt`
+    gets a `get_weather` tool_use block (input 3,000, output 100), the tool's result `snowing in
+    Oslo` the reply (input 1,000, output 500, cache read 3,000). `name` tells the ids apart."""
+    return {
+        prompt: anthropic_answer(
+            f"msg_01{name}ToolStep1",
+            "claude-haiku-4-5-20251001",
+            3000,
+            100,
+            content=[
+                {
+                    "type": "tool_use",
+                    "id": f"toolu_01{name}Tool",
+                    "name": "get_weather",
+                    "input": {"city": "Oslo"},
+                }
+            ],
+            stop_reason="tool_use",
+        ),
+        "snowing in Oslo": anthropic_answer(
+            f"msg_01{name}ToolStep2", "claude-haiku-4-5-20251001", 1000, 500, read=3000
+        ),
+    }
+
+
 # A refusal as the Messages API answers an overloaded service.
 OVERLOADED = {"status": 529, "error": {"type": "overloaded_error", "message": "Overloaded"}}
 

@@ -26,7 +26,7 @@ import sys
 import warnings
 
 import fake_provider
-from fake_provider import OVERLOADED, anthropic_answer, openai_answer
+from fake_provider import OVERLOADED, anthropic_answer, openai_answer, weather_tool_answers
 
 try:
     import anthropic
@@ -130,26 +130,8 @@ ANTHROPIC_RESPONSES = {
             "service_tier": "standard",
         },
     },
-    # A tool-using call of two requests (the same for each library set): the first answers with
-    # a `tool_use` block, the second with the tool's result as its last message.
-    "anthropic-tool": anthropic_answer(
-        "msg_01InstrumentedToolStep001",
-        "claude-haiku-4-5-20251001",
-        3000,
-        100,
-        content=[
-            {
-                "type": "tool_use",
-                "id": "toolu_01InstrumentedTool00001",
-                "name": "get_weather",
-                "input": {"city": "Oslo"},
-            }
-        ],
-        stop_reason="tool_use",
-    ),
-    "snowing in Oslo": anthropic_answer(
-        "msg_01InstrumentedToolStep002", "claude-haiku-4-5-20251001", 1000, 500, read=3000
-    ),
+    # A tool-using call of two requests (the same for each library set).
+    **weather_tool_answers("anthropic-tool", "Instrumented"),
     "anthropic-unknown-model": anthropic_answer(
         "msg_01InstrumentedUnknown0001", "acme-llm-1", 900, 90
     ),
@@ -217,36 +199,7 @@ def main() -> int:
         assert message.usage.cache_read_input_tokens, message
 
     def anthropic_tool_call() -> None:
-        """Asks for the weather, runs the tool the model chose, sends its result back."""
-        tools = [
-            {
-                "name": "get_weather",
-                "description": "The weather in a city.",
-                "input_schema": {
-                    "type": "object",
-                    "properties": {"city": {"type": "string"}},
-                    "required": ["city"],
-                },
-            }
-        ]
-        messages = [{"role": "user", "content": "anthropic-tool"}]
-        first = anthropic_client.messages.create(
-            model="claude-haiku-4-5", max_tokens=1024, tools=tools, messages=messages
-        )
-        tool_use = next(block for block in first.content if block.type == "tool_use")
-        messages += [
-            {"role": "assistant", "content": [block.model_dump() for block in first.content]},
-            {
-                "role": "user",
-                "content": [
-                    {"type": "tool_result", "tool_use_id": tool_use.id, "content": "snowing in Oslo"}
-                ],
-            },
-        ]
-        second = anthropic_client.messages.create(
-            model="claude-haiku-4-5", max_tokens=1024, tools=tools, messages=messages
-        )
-        assert second.stop_reason == "end_turn", second
+        app_run.anthropic_weather_tool_call(anthropic_client, "anthropic-tool")
 
     def anthropic_unknown_model() -> None:
         app_run.anthropic_create(anthropic_client, "anthropic-unknown-model", "acme-llm-1")

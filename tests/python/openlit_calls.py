@@ -14,7 +14,7 @@ Each call runs in its own trace under an app span `POST /chat` whose `app.call` 
 exported span is also printed as one JSON document prefixed with `EXPORTED_SPANS ` (the format
 of instrumented_calls.py). Exit codes: 0 success, 3 a required package is missing, 1 otherwise.
 
-Used by tests/openlit_instrumentation.rs.
+Used by tests/real_instrumentation/.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import tempfile
 import warnings
 
 import fake_provider
-from fake_provider import OVERLOADED, anthropic_answer
+from fake_provider import OVERLOADED, anthropic_answer, weather_tool_answers
 
 try:
     import anthropic
@@ -44,7 +44,7 @@ except ImportError as error:  # pragma: no cover - reported to the Rust test
 
 SERVICE_NAME = "openlit-app"
 
-# Anthropic's `input_tokens` is uncached. The expected costs in tests/openlit_instrumentation.rs
+# Anthropic's `input_tokens` is uncached. The expected costs in tests/real_instrumentation/
 # are worked out by hand from these numbers.
 ANTHROPIC_RESPONSES = {
     # More uncached input than cache reads and writes together: read as "includes cache", the
@@ -76,6 +76,17 @@ ANTHROPIC_RESPONSES = {
         read=4000,
         delta_usage="cumulative",
     ),
+    # Cache writes of both lifetimes; OpenLIT reports only their sum.
+    "openlit-1h-write": anthropic_answer(
+        "msg_01OpenLit1hWrite0000000001",
+        "claude-sonnet-4-5-20250929",
+        2000,
+        200,
+        write=4000,
+        split=(1000, 3000),
+    ),
+    # A tool-using call of two requests.
+    **weather_tool_answers("openlit-tool", "OpenLit"),
     # A model no catalog knows: read, not priced.
     "openlit-unknown-model": anthropic_answer("msg_01OpenLitUnknownModel0001", "acme-llm-1", 700, 70),
     # Refused: no usage, nothing to pay.
@@ -135,6 +146,8 @@ def main() -> int:
         ("openlit-uncached-larger", lambda: create("openlit-uncached-larger")),
         ("openlit-cache-larger", lambda: create("openlit-cache-larger")),
         ("openlit-stream", lambda: create_stream("openlit-stream", "claude-haiku-4-5")),
+        ("openlit-1h-write", lambda: create("openlit-1h-write")),
+        ("openlit-tool", lambda: app_run.anthropic_weather_tool_call(client, "openlit-tool")),
         ("openlit-unknown-model", lambda: create("openlit-unknown-model", "acme-llm-1")),
         ("openlit-error", lambda: refused("openlit-error")),
     ]

@@ -19,7 +19,7 @@ import sys
 import warnings
 
 import fake_provider
-from fake_provider import OVERLOADED, anthropic_answer, openai_answer
+from fake_provider import OVERLOADED, anthropic_answer, openai_answer, weather_tool_answers
 
 try:
     import app_run
@@ -46,24 +46,7 @@ ANTHROPIC_RESPONSES = {
     "pydantic-plain": anthropic_answer(
         "msg_01PydanticPlain000000001", "claude-sonnet-4-5-20250929", 5000, 800, read=15000
     ),
-    "pydantic-tool": anthropic_answer(
-        "msg_01PydanticToolStep000001",
-        "claude-haiku-4-5-20251001",
-        3000,
-        100,
-        content=[
-            {
-                "type": "tool_use",
-                "id": "toolu_01PydanticTool00000001",
-                "name": "get_weather",
-                "input": {"city": "Oslo"},
-            }
-        ],
-        stop_reason="tool_use",
-    ),
-    "snowing in Oslo": anthropic_answer(
-        "msg_01PydanticToolStep000002", "claude-haiku-4-5-20251001", 1000, 500, read=3000
-    ),
+    **weather_tool_answers("pydantic-tool", "Pydantic"),
     "pydantic-stream": anthropic_answer(
         "msg_01PydanticStream00000001",
         "claude-sonnet-4-5-20250929",

@@ -52,6 +52,41 @@ pub enum Expect {
     Free,
 }
 
+/// The two requests of a tool-using call to claude-haiku-4-5-20251001
+/// (`fake_provider.weather_tool_answers`), for a source that reads input `input_semantics`:
+///   asks for the tool: input 3,000, output 100: 0.003 + 0.0005 = 0.0035
+///   answers: input 1,000, output 500, read 3,000: 0.001 + 0.0025 + 0.0003 = 0.0038;
+///   savings 4,000 × 1 = 0.004 − 0.001 − 0.0003 = 0.0027; hit 0.75
+pub const fn haiku_tool_steps(input_semantics: &'static str) -> [ExpectedCost; 2] {
+    [
+        ExpectedCost {
+            price_id: "claude-haiku-4-5@2026-01-01",
+            amount: 0.0035,
+            input: 0.003,
+            output: 0.0005,
+            cache_read: 0.0,
+            cache_creation: 0.0,
+            savings: 0.0,
+            hit_ratio: 0.0,
+            input_semantics,
+        },
+        ExpectedCost {
+            price_id: "claude-haiku-4-5@2026-01-01",
+            amount: 0.0038,
+            input: 0.001,
+            output: 0.0025,
+            cache_read: 0.0003,
+            cache_creation: 0.0,
+            savings: 0.0027,
+            hit_ratio: 0.75,
+            input_semantics,
+        },
+    ]
+}
+
+/// The tool-using call read from a source whose input includes the cache.
+pub const HAIKU_TOOL_STEPS: [ExpectedCost; 2] = haiku_tool_steps("includes_cache");
+
 /// A refused call: no span reports usage.
 pub const fn refused(key: &'static str, run: &'static str) -> Call {
     Call {

@@ -25,12 +25,19 @@ const HTTPX: &str = "opentelemetry.instrumentation.httpx";
 ///   stream (claude-haiku-4-5-20251001, streamed): input 6,000, output 300, read 4,000
 ///     input 6,000 × 1 = 0.006; output 300 × 5 = 0.0015; read 4,000 × 0.10 = 0.0004;
 ///     total 0.0079; savings 10,000 × 1 = 0.01 − 0.006 − 0.0004 = 0.0036; hit 0.4
+///   1h-write (claude-sonnet-4-5-20250929): input 2,000, output 200, write 4,000 (1,000 5m and
+///   3,000 1h at the API; OpenLIT reports only the sum)
+///     0.006 + 0.003 + 4,000 × 3.75 = 0.015 → 0.024 (with the split 0.03075);
+///     savings 6,000 × 3 = 0.018 − 0.006 − 0.015 = −0.003
+///   tool (claude-haiku-4-5-20251001): two requests, `haiku_tool_steps`, read as uncached
 ///   unknown-model (acme-llm-1): read, unpriced `unknown_model`
 ///   error (529 overloaded): OpenLIT's span carries no attribute at all, so nothing to price
-const OPENLIT_CALLS: [Call; 10] = [
+const OPENLIT_CALLS: [Call; 14] = [
     openlit_uncached_larger("own:openlit-uncached-larger", "own"),
     openlit_cache_larger("own:openlit-cache-larger", "own"),
     openlit_stream("own:openlit-stream", "own"),
+    openlit_1h_write("own:openlit-1h-write", "own"),
+    openlit_tool("own:openlit-tool", "own"),
     openlit_call(
         "own:openlit-unknown-model",
         "own",
@@ -40,6 +47,8 @@ const OPENLIT_CALLS: [Call; 10] = [
     openlit_uncached_larger("app:openlit-uncached-larger", "app"),
     openlit_cache_larger("app:openlit-cache-larger", "app"),
     openlit_stream("app:openlit-stream", "app"),
+    openlit_1h_write("app:openlit-1h-write", "app"),
+    openlit_tool("app:openlit-tool", "app"),
     openlit_call(
         "app:openlit-unknown-model",
         "app",
@@ -47,6 +56,36 @@ const OPENLIT_CALLS: [Call; 10] = [
     ),
     refused("app:openlit-error", "app"),
 ];
+
+const OPENLIT_TOOL_STEPS: [ExpectedCost; 2] = haiku_tool_steps("excludes_cache");
+
+const fn openlit_1h_write(key: &'static str, run: &'static str) -> Call {
+    openlit_call(
+        key,
+        run,
+        Expect::Priced(ExpectedCost {
+            price_id: "claude-sonnet-4-5@2026-01-01",
+            amount: 0.024,
+            input: 0.006,
+            output: 0.003,
+            cache_read: 0.0,
+            cache_creation: 0.015,
+            savings: -0.003,
+            hit_ratio: 0.0,
+            input_semantics: "excludes_cache",
+        }),
+    )
+}
+
+/// One OpenLIT span per request.
+const fn openlit_tool(key: &'static str, run: &'static str) -> Call {
+    Call {
+        key,
+        run,
+        scopes: &[OPENLIT_ANTHROPIC, OPENLIT_ANTHROPIC],
+        expect: Expect::Steps(&OPENLIT_TOOL_STEPS),
+    }
+}
 
 const fn openlit_call(key: &'static str, run: &'static str, expect: Expect) -> Call {
     Call {

@@ -3,7 +3,6 @@
 
 use crate::checks::*;
 use crate::harness::*;
-use crate::pydantic_ai::HAIKU_TOOL_STEPS;
 
 pub const SCRIPT: &str = "tests/python/instrumented_calls.py";
 const SERVICE_NAME: &str = "python-instrumented-app";

@@ -15,10 +15,7 @@ const PYDANTIC_AI: &str = "pydantic-ai";
 ///   plain (claude-sonnet-4-5-20250929): input 5,000, output 800, read 15,000
 ///     input 0.015; output 0.012; read 0.0045; total 0.0315
 ///     savings 20,000 × 3 = 0.06 − 0.015 − 0.0045 = 0.0405; hit 0.75
-///   tool (claude-haiku-4-5-20251001), two requests around one tool call:
-///     input 3,000, output 100: 0.003 + 0.0005 = 0.0035
-///     input 1,000, output 500, read 3,000: 0.001 + 0.0025 + 0.0003 = 0.0038;
-///     savings 4,000 × 1 = 0.004 − 0.001 − 0.0003 = 0.0027; hit 0.75
+///   tool (claude-haiku-4-5-20251001), two requests around one tool call: `HAIKU_TOOL_STEPS`
 ///   stream (claude-sonnet-4-5-20250929): input 2,500, output 500, read 7,500
 ///     input 0.0075; output 0.0075; read 0.00225; total 0.01725
 ///     savings 10,000 × 3 = 0.03 − 0.0075 − 0.00225 = 0.02025; hit 0.75
@@ -88,31 +85,6 @@ const PYDANTIC_AI_CALLS: [Call; 6] = [
         expect: Expect::Unpriced("unknown_model"),
     },
     refused("pydantic-error", "pydantic-ai"),
-];
-
-pub const HAIKU_TOOL_STEPS: [ExpectedCost; 2] = [
-    ExpectedCost {
-        price_id: "claude-haiku-4-5@2026-01-01",
-        amount: 0.0035,
-        input: 0.003,
-        output: 0.0005,
-        cache_read: 0.0,
-        cache_creation: 0.0,
-        savings: 0.0,
-        hit_ratio: 0.0,
-        input_semantics: "includes_cache",
-    },
-    ExpectedCost {
-        price_id: "claude-haiku-4-5@2026-01-01",
-        amount: 0.0038,
-        input: 0.001,
-        output: 0.0025,
-        cache_read: 0.0003,
-        cache_creation: 0.0,
-        savings: 0.0027,
-        hit_ratio: 0.75,
-        input_semantics: "includes_cache",
-    },
 ];
 
 /// Pydantic AI with its own instrumentation, one process exporting over gRPC.

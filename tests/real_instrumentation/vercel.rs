@@ -2,7 +2,6 @@
 
 use crate::checks::*;
 use crate::harness::*;
-use crate::pydantic_ai::HAIKU_TOOL_STEPS;
 
 const VERCEL_SCRIPT: &str = "tests/node/vercel_calls.mjs";
 const VERCEL_SERVICE: &str = "vercel-ai-app";
