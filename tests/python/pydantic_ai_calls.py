@@ -47,6 +47,15 @@ ANTHROPIC_RESPONSES = {
         "msg_01PydanticPlain000000001", "claude-sonnet-4-5-20250929", 5000, 800, read=15000
     ),
     **weather_tool_answers("pydantic-tool", "Pydantic"),
+    # Cache writes of both lifetimes (only the SDK's span has the split).
+    "pydantic-cache-write": anthropic_answer(
+        "msg_01PydanticCacheWrite0001",
+        "claude-sonnet-4-5-20250929",
+        1000,
+        200,
+        write=4000,
+        split=(1000, 3000),
+    ),
     "pydantic-stream": anthropic_answer(
         "msg_01PydanticStream00000001",
         "claude-sonnet-4-5-20250929",
@@ -122,6 +131,7 @@ def main() -> int:
     calls = [
         ("pydantic-plain", lambda: run("pydantic-plain")),
         ("pydantic-tool", lambda: with_tool("pydantic-tool")),
+        ("pydantic-cache-write", lambda: run("pydantic-cache-write")),
         ("pydantic-stream", lambda: stream("pydantic-stream")),
         ("pydantic-openai", lambda: openai_run("pydantic-openai")),
         ("pydantic-unknown-model", lambda: run("pydantic-unknown-model", "acme-llm-1")),

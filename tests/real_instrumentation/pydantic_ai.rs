@@ -16,6 +16,10 @@ const PYDANTIC_AI: &str = "pydantic-ai";
 ///     input 0.015; output 0.012; read 0.0045; total 0.0315
 ///     savings 20,000 × 3 = 0.06 − 0.015 − 0.0045 = 0.0405; hit 0.75
 ///   tool (claude-haiku-4-5-20251001), two requests around one tool call: `HAIKU_TOOL_STEPS`
+///   cache-write (claude-sonnet-4-5-20250929): input 1,000, output 200, write 4,000 = 1,000 5m
+///   + 3,000 1h (the split only on the SDK's span, which is priced)
+///     0.003 + 0.003 + 1,000 × 3.75 + 3,000 × 6 = 0.00375 + 0.018 = 0.02175 → 0.02775;
+///     savings 5,000 × 3 = 0.015 − 0.003 − 0.02175 = −0.00975
 ///   stream (claude-sonnet-4-5-20250929): input 2,500, output 500, read 7,500
 ///     input 0.0075; output 0.0075; read 0.00225; total 0.01725
 ///     savings 10,000 × 3 = 0.03 − 0.0075 − 0.00225 = 0.02025; hit 0.75
@@ -23,7 +27,7 @@ const PYDANTIC_AI: &str = "pydantic-ai";
 ///     input 2,000 × 2 = 0.004; read 6,000 × 0.50 = 0.003; output 400 × 8 = 0.0032;
 ///     total 0.0102; savings 8,000 × 2 = 0.016 − 0.004 − 0.003 = 0.009; hit 0.75
 ///   unknown-model (acme-llm-1): unpriced `unknown_model`; error (529): nothing
-const PYDANTIC_AI_CALLS: [Call; 6] = [
+const PYDANTIC_AI_CALLS: [Call; 7] = [
     Call {
         key: "pydantic-plain",
         run: "pydantic-ai",
@@ -45,6 +49,22 @@ const PYDANTIC_AI_CALLS: [Call; 6] = [
         run: "pydantic-ai",
         scopes: &[ANTHROPIC_SDK, ANTHROPIC_SDK, PYDANTIC_AI, PYDANTIC_AI],
         expect: Expect::Steps(&HAIKU_TOOL_STEPS),
+    },
+    Call {
+        key: "pydantic-cache-write",
+        run: "pydantic-ai",
+        scopes: &[ANTHROPIC_SDK, PYDANTIC_AI],
+        expect: Expect::Priced(ExpectedCost {
+            price_id: "claude-sonnet-4-5@2026-01-01",
+            amount: 0.02775,
+            input: 0.003,
+            output: 0.003,
+            cache_read: 0.0,
+            cache_creation: 0.02175,
+            savings: -0.00975,
+            hit_ratio: 0.0,
+            input_semantics: "includes_cache",
+        }),
     },
     Call {
         key: "pydantic-stream",
