@@ -19,7 +19,7 @@ import sys
 import warnings
 
 import fake_provider
-from fake_provider import anthropic_answer
+from fake_provider import anthropic_answer, weather_tool_answers
 
 try:
     import app_run
@@ -63,6 +63,12 @@ RESPONSES = {
     "bedrock-invoke": anthropic_answer(
         "msg_bdrk_01BedrockInvoke000001", "claude-sonnet-4-5-20250929", 6000, 400, read=4000
     ),
+    # Streamed with ConverseStream: the usage arrives in the last event, `metadata`.
+    "bedrock-stream": anthropic_answer(
+        "msg_bdrk_01BedrockStream000001", "claude-sonnet-4-5-20250929", 2500, 500, read=7500
+    ),
+    # A tool-using call of two Converse requests.
+    **weather_tool_answers("bedrock-tool", "Bedrock"),
     "bedrock-unknown-model": anthropic_answer("msg_bdrk_01BedrockUnknown00001", "acme-llm-1", 300, 30),
     "bedrock-error": {
         "status": 400,
@@ -101,6 +107,51 @@ def main() -> int:
         )
         assert answer["usage"]["outputTokens"], answer
 
+    def converse_stream(prompt: str, model_id: str) -> None:
+        answer = client.converse_stream(
+            modelId=model_id,
+            system=[{"text": "A long system prompt worth caching."}, {"cachePoint": {"type": "default"}}],
+            messages=[{"role": "user", "content": [{"text": prompt}]}],
+            inferenceConfig={"maxTokens": 1024},
+        )
+        events = list(answer["stream"])
+        assert events[-1]["metadata"]["usage"]["outputTokens"], events
+
+    def converse_tool(prompt: str, model_id: str) -> None:
+        """Asks for the weather with a tool, sends the tool's result back."""
+        tool = app_run.WEATHER_TOOL
+        tools = {
+            "tools": [
+                {
+                    "toolSpec": {
+                        "name": tool["name"],
+                        "description": tool["description"],
+                        "inputSchema": {"json": tool["input_schema"]},
+                    }
+                }
+            ]
+        }
+        messages = [{"role": "user", "content": [{"text": prompt}]}]
+        first = client.converse(modelId=model_id, messages=messages, toolConfig=tools)
+        assert first["stopReason"] == "tool_use", first
+        tool_use = first["output"]["message"]["content"][0]["toolUse"]
+        messages += [
+            first["output"]["message"],
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "toolResult": {
+                            "toolUseId": tool_use["toolUseId"],
+                            "content": [{"text": "snowing in Oslo"}],
+                        }
+                    }
+                ],
+            },
+        ]
+        second = client.converse(modelId=model_id, messages=messages, toolConfig=tools)
+        assert second["stopReason"] == "end_turn", second
+
     def invoke(prompt: str, model_id: str) -> None:
         answer = client.invoke_model(
             modelId=model_id,
@@ -131,6 +182,8 @@ def main() -> int:
             lambda: converse("bedrock-converse-cache-write", HAIKU_GLOBAL),
         ),
         ("bedrock-invoke", lambda: invoke("bedrock-invoke", SONNET_US)),
+        ("bedrock-stream", lambda: converse_stream("bedrock-stream", SONNET_US)),
+        ("bedrock-tool", lambda: converse_tool("bedrock-tool", HAIKU_GLOBAL)),
         (
             "bedrock-unknown-model",
             lambda: converse("bedrock-unknown-model", "us.acme.llm-1-v1:0"),

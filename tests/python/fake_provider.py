@@ -7,7 +7,9 @@ standard library, so every test environment can import it.
 from __future__ import annotations
 
 import json
+import struct
 import threading
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -117,19 +119,60 @@ def _prompt_of(body: dict) -> str:
 
 
 def _text_of(part: dict) -> str:
-    if part.get("type") == "tool_result":
-        inner = part.get("content", "")
+    """A content part's text; a tool result's text (Anthropic's `tool_result`, Converse's
+    `toolResult`)."""
+    if part.get("type") == "tool_result" or "toolResult" in part:
+        inner = part["toolResult"]["content"] if "toolResult" in part else part.get("content", "")
         if isinstance(inner, list):
             return "".join(item.get("text", "") for item in inner)
         return inner
     return part.get("text", "")
 
 
+def _converse_block(block: dict) -> dict:
+    """A Messages API content block as Converse writes it."""
+    if block["type"] == "tool_use":
+        return {
+            "toolUse": {"toolUseId": block["id"], "name": block["name"], "input": block["input"]}
+        }
+    return {"text": block["text"]}
+
+
+def _converse_usage(usage: dict) -> dict:
+    """Converse's usage: `inputTokens` leave out the cache reads and writes counted beside it."""
+    read = usage.get("cache_read_input_tokens", 0)
+    write = usage.get("cache_creation_input_tokens", 0)
+    return {
+        "inputTokens": usage["input_tokens"],
+        "outputTokens": usage["output_tokens"],
+        "totalTokens": usage["input_tokens"] + usage["output_tokens"] + read + write,
+        "cacheReadInputTokens": read,
+        "cacheWriteInputTokens": write,
+    }
+
+
+def _event_stream_message(event_type: str, payload: dict) -> bytes:
+    """One AWS event-stream message: prelude (total and headers length, CRC), string headers,
+    the JSON payload, and the CRC of it all."""
+    headers = b""
+    for name, value in (
+        (":event-type", event_type),
+        (":content-type", "application/json"),
+        (":message-type", "event"),
+    ):
+        headers += bytes([len(name)]) + name.encode() + bytes([7])
+        headers += struct.pack(">H", len(value)) + value.encode()
+    body = json.dumps(payload).encode()
+    prelude = struct.pack(">II", 12 + len(headers) + len(body) + 4, len(headers))
+    message = prelude + struct.pack(">I", zlib.crc32(prelude)) + headers + body
+    return message + struct.pack(">I", zlib.crc32(message))
+
+
 class FakeApi(BaseHTTPRequestHandler):
     """`POST /v1/messages` (Anthropic) and `POST /v1/chat/completions` (OpenAI), streaming or
-    not, and Bedrock's `POST /model/{id}/invoke` and `/model/{id}/converse` for Anthropic
-    models, answering with the usage of the response tables `start` was given (Bedrock from the
-    Anthropic table)."""
+    not, `POST /v1/embeddings`, and Bedrock's `POST /model/{id}/invoke`, `/converse` and
+    `/converse-stream` for Anthropic models, answering with the usage of the response tables
+    `start` was given (Bedrock from the Anthropic table)."""
 
     anthropic_responses: dict = {}
     openai_responses: dict = {}
@@ -267,26 +310,46 @@ class FakeApi(BaseHTTPRequestHandler):
             )
         if self.path.endswith("/invoke"):
             return self._answer(200, self._message(answer))
-        usage = answer["usage"]
-        read = usage.get("cache_read_input_tokens", 0)
-        write = usage.get("cache_creation_input_tokens", 0)
+        content = [_converse_block(block) for block in self._message(answer)["content"]]
+        stop_reason = answer.get("stop_reason", "end_turn")
+        usage = _converse_usage(answer["usage"])
+        if self.path.endswith("/converse-stream"):
+            return self._converse_stream(content, stop_reason, usage)
         return self._answer(
             200,
             {
-                "output": {
-                    "message": {"role": "assistant", "content": [{"text": "Cached answer."}]}
-                },
-                "stopReason": "end_turn",
-                "usage": {
-                    "inputTokens": usage["input_tokens"],
-                    "outputTokens": usage["output_tokens"],
-                    "totalTokens": usage["input_tokens"] + usage["output_tokens"] + read + write,
-                    "cacheReadInputTokens": read,
-                    "cacheWriteInputTokens": write,
-                },
+                "output": {"message": {"role": "assistant", "content": content}},
+                "stopReason": stop_reason,
+                "usage": usage,
                 "metrics": {"latencyMs": 120},
             },
         )
+
+    def _converse_stream(self, content: list, stop_reason: str, usage: dict) -> None:
+        """ConverseStream's answer: AWS event-stream messages, the usage in the last one."""
+        events = [("messageStart", {"role": "assistant"})]
+        for index, block in enumerate(content):
+            if "toolUse" in block:
+                tool = block["toolUse"]
+                start = {"toolUse": {"toolUseId": tool["toolUseId"], "name": tool["name"]}}
+                events.append(("contentBlockStart", {"start": start, "contentBlockIndex": index}))
+                delta = {"toolUse": {"input": json.dumps(tool["input"])}}
+            else:
+                delta = {"text": block["text"]}
+            events += [
+                ("contentBlockDelta", {"delta": delta, "contentBlockIndex": index}),
+                ("contentBlockStop", {"contentBlockIndex": index}),
+            ]
+        events += [
+            ("messageStop", {"stopReason": stop_reason}),
+            ("metadata", {"usage": usage, "metrics": {"latencyMs": 120}}),
+        ]
+        data = b"".join(_event_stream_message(kind, payload) for kind, payload in events)
+        self.send_response(200)
+        self.send_header("content-type", "application/vnd.amazon.eventstream")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     @staticmethod
     def _content_events(answer: dict) -> list:

@@ -1,4 +1,5 @@
-//! AWS Bedrock through boto3 under OpenLLMetry's Bedrock instrumentation (`tests/python/bedrock_calls.py`).
+//! AWS Bedrock through boto3 under OpenLLMetry's Bedrock instrumentation
+//! (`tests/python/bedrock_calls.py`).
 
 use crate::checks::*;
 use crate::harness::*;
@@ -28,9 +29,16 @@ const OPENLLMETRY_BEDROCK: &str = "opentelemetry.instrumentation.bedrock";
 ///     −0.0022 (writing cost more than it saved)
 ///   invoke (Sonnet 4.5, InvokeModel): input 6,000 (the 4,000 cache reads dropped), output 400
 ///     0.0198 + 0.0066 = 0.0264; no savings
+///   stream (Sonnet 4.5, ConverseStream, `us.` profile): input 2,500, output 500, read 7,500
+///     0.00825 + 0.00825 + 0.002475 = 0.018975; savings 10,000 × 3.30 = 0.033 − 0.00825 −
+///     0.002475 = 0.022275; hit 0.75
+///   tool (Haiku 4.5, `global.` profile, two Converse requests around one tool call):
+///     input 3,000, output 100: 0.0033 + 0.00055 = 0.00385
+///     input 1,000, output 500, read 3,000: 0.0011 + 0.00275 + 0.00033 = 0.00418;
+///     savings 4,000 × 1.10 = 0.0044 − 0.0011 − 0.00033 = 0.00297; hit 0.75
 ///   unknown-model (`us.acme.llm-1-v1:0`, reported as `llm-1-v1:0`): unpriced; error (400
 ///   ValidationException): nothing
-const BEDROCK_CALLS: [Call; 6] = [
+const BEDROCK_CALLS: [Call; 8] = [
     bedrock(
         "bedrock-converse",
         ExpectedCost {
@@ -62,7 +70,7 @@ const BEDROCK_CALLS: [Call; 6] = [
     bedrock(
         "bedrock-converse-cache-write",
         ExpectedCost {
-            price_id: "claude-haiku-4-5@2026-01-01+bedrock_regional",
+            price_id: HAIKU_BEDROCK,
             amount: 0.01485,
             input: 0.0022,
             output: 0.00165,
@@ -87,6 +95,26 @@ const BEDROCK_CALLS: [Call; 6] = [
             input_semantics: "excludes_cache",
         },
     ),
+    bedrock(
+        "bedrock-stream",
+        ExpectedCost {
+            price_id: SONNET_BEDROCK,
+            amount: 0.018975,
+            input: 0.00825,
+            output: 0.00825,
+            cache_read: 0.002475,
+            cache_creation: 0.0,
+            savings: 0.022275,
+            hit_ratio: 0.75,
+            input_semantics: "excludes_cache",
+        },
+    ),
+    Call {
+        key: "bedrock-tool",
+        run: "bedrock",
+        scopes: &[OPENLLMETRY_BEDROCK, OPENLLMETRY_BEDROCK],
+        expect: Expect::Steps(&BEDROCK_TOOL_STEPS),
+    },
     Call {
         key: "bedrock-unknown-model",
         run: "bedrock",
@@ -100,6 +128,33 @@ const BEDROCK_CALLS: [Call; 6] = [
 /// own entry gives way to a dated id genai-prices prices apart); the Haiku id keeps
 /// `anthropic.` and takes the agent's own entry with its in-region uplift.
 const SONNET_BEDROCK: &str = "aws/regional.anthropic.claude-sonnet-4-5-20250929-v1:0";
+
+const HAIKU_BEDROCK: &str = "claude-haiku-4-5@2026-01-01+bedrock_regional";
+
+const BEDROCK_TOOL_STEPS: [ExpectedCost; 2] = [
+    ExpectedCost {
+        price_id: HAIKU_BEDROCK,
+        amount: 0.00385,
+        input: 0.0033,
+        output: 0.00055,
+        cache_read: 0.0,
+        cache_creation: 0.0,
+        savings: 0.0,
+        hit_ratio: 0.0,
+        input_semantics: "excludes_cache",
+    },
+    ExpectedCost {
+        price_id: HAIKU_BEDROCK,
+        amount: 0.00418,
+        input: 0.0011,
+        output: 0.00275,
+        cache_read: 0.00033,
+        cache_creation: 0.0,
+        savings: 0.00297,
+        hit_ratio: 0.75,
+        input_semantics: "excludes_cache",
+    },
+];
 
 const fn bedrock(key: &'static str, cost: ExpectedCost) -> Call {
     Call {
