@@ -58,7 +58,7 @@ ANTHROPIC_RESPONSES = {
         400,
         read=12000,
         write=5000,
-        split=(5000, 0),
+        split=(2000, 3000),
     ),
     "langchain-chain": anthropic_answer(
         "msg_01LangChainChain00000001", "claude-haiku-4-5-20251001", 8000, 1000, read=2000, split=(0, 0)

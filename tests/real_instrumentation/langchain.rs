@@ -12,10 +12,11 @@ const OPENLLMETRY_LANGCHAIN: &str = "opentelemetry.instrumentation.langchain";
 /// 3.51.0) under OpenInference's LangChain instrumentation 0.1.80 and OpenLLMetry's 0.62.4. An
 /// Anthropic call is described twice, by LangChain's span and the SDK's own (siblings under the
 /// app span, or under the chain); chain, prompt and parser spans around a call report no usage.
-///   plain (claude-sonnet-4-5-20250929): input 3,000, output 400, read 12,000, 5m write 5,000;
-///   all input 20,000
-///     input 0.009; output 0.006; read 0.0036; write 5,000 × 3.75 = 0.01875; total 0.03735
-///     savings 20,000 × 3 = 0.06 − 0.009 − 0.0036 − 0.01875 = 0.02865; hit 0.6
+///   plain (claude-sonnet-4-5-20250929): input 3,000, output 400, read 12,000, write 5,000 =
+///   2,000 5m + 3,000 1h (the split only on the SDK's span, which is priced); all input 20,000
+///     input 0.009; output 0.006; read 0.0036; write 2,000 × 3.75 + 3,000 × 6 = 0.0075 + 0.018
+///     = 0.0255; total 0.0441; savings 20,000 × 3 = 0.06 − 0.009 − 0.0036 − 0.0255 = 0.0219;
+///     hit 0.6
 ///   chain (prompt | claude-haiku-4-5-20251001 | parser): input 8,000, output 1,000, read 2,000
 ///     input 0.008; output 0.005; read 0.0002; total 0.0132
 ///     savings 10,000 × 1 = 0.01 − 0.008 − 0.0002 = 0.0018; hit 0.2
@@ -104,12 +105,12 @@ const fn langchain_plain(key: &'static str, tracer: LangChainTracer) -> Call {
         tracer,
         Expect::Priced(ExpectedCost {
             price_id: "claude-sonnet-4-5@2026-01-01",
-            amount: 0.03735,
+            amount: 0.0441,
             input: 0.009,
             output: 0.006,
             cache_read: 0.0036,
-            cache_creation: 0.01875,
-            savings: 0.02865,
+            cache_creation: 0.0255,
+            savings: 0.0219,
             hit_ratio: 0.6,
             input_semantics: "includes_cache",
         }),
