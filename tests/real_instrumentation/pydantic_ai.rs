@@ -16,8 +16,8 @@ const PYDANTIC_AI: &str = "pydantic-ai";
 ///     input 0.015; output 0.012; read 0.0045; total 0.0315
 ///     savings 20,000 × 3 = 0.06 − 0.015 − 0.0045 = 0.0405; hit 0.75
 ///   tool (claude-haiku-4-5-20251001), two requests around one tool call: `HAIKU_TOOL_STEPS`
-///   cache-write (claude-sonnet-4-5-20250929): input 1,000, output 200, write 4,000 = 1,000 5m
-///   + 3,000 1h (the split only on the SDK's span, which is priced)
+///   cache-write (claude-sonnet-4-5-20250929): input 1,000, output 200, write 4,000 (1,000 5m
+///   and 3,000 1h; the split only on the SDK's span, which is priced)
 ///     0.003 + 0.003 + 1,000 × 3.75 + 3,000 × 6 = 0.00375 + 0.018 = 0.02175 → 0.02775;
 ///     savings 5,000 × 3 = 0.015 − 0.003 − 0.02175 = −0.00975
 ///   stream (claude-sonnet-4-5-20250929): input 2,500, output 500, read 7,500
