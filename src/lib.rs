@@ -11,6 +11,7 @@ pub mod agent;
 pub mod config;
 pub mod enrich;
 pub mod exporter;
+pub mod ledger;
 pub mod metrics;
 pub mod otlp;
 pub mod pem;

@@ -30,6 +30,10 @@ const LAYERS: &[(&[&str], &str)] = &[
     ),
     (&["enrich"], "stage: usage + price → cost → span attributes"),
     (
+        &["ledger"],
+        "stage: the cost ledger's files, written from the enricher's call records",
+    ),
+    (
         &["metrics"],
         "stage: the derived metrics, fed the enricher's call records",
     ),

@@ -17,6 +17,7 @@ use crate::exporter::{
     disk, Amount, DebugExporter, ExportQueue, ExportWorker, Exporter, QueueLimits, QueueReceiver,
     WorkerLimits,
 };
+use crate::ledger::Ledger;
 use crate::metrics::{agent_identity, run_flusher, serve_prometheus, DerivedMetrics};
 use crate::pipeline::{Intake, Route};
 use crate::pricing::UnpricedReason;
@@ -50,6 +51,8 @@ pub enum StartError {
     MemoryLimiter(#[from] crate::receiver::LimiterError),
     #[error("{0}")]
     TokenFile(#[from] crate::receiver::TokenFileError),
+    #[error("exporters.ledger.directory: {0}")]
+    Ledger(std::io::Error),
 }
 
 /// A running agent. Dropping it without [`Agent::shutdown`] abandons queued data.
@@ -60,6 +63,7 @@ pub struct Agent {
     prometheus_address: Option<SocketAddr>,
     counters: Arc<AgentCounters>,
     metrics: Option<Arc<DerivedMetrics>>,
+    ledger: Option<Arc<Ledger>>,
     health: Arc<Health>,
     stop_receivers: watch::Sender<bool>,
     stop_hold: watch::Sender<bool>,
@@ -253,15 +257,20 @@ impl Agent {
                 counters.clone(),
             ))
         });
+        let ledger = config
+            .exporters
+            .ledger
+            .as_ref()
+            .map(|ledger| Ledger::start(ledger, counters.clone()).map(Arc::new))
+            .transpose()
+            .map_err(StartError::Ledger)?;
         let hold = hold_buffer(config);
         let holding = hold.is_some();
-        let intake = Arc::new(Intake::new(
-            enricher,
-            queues,
-            metrics.clone(),
-            hold,
-            counters.clone(),
-        ));
+        let mut intake = Intake::new(enricher, queues, metrics.clone(), hold, counters.clone());
+        if let Some(ledger) = &ledger {
+            intake = intake.with_ledger(ledger.clone());
+        }
+        let intake = Arc::new(intake);
         let releaser =
             holding.then(|| tokio::spawn(run_releaser(intake.clone(), stop_hold.subscribe())));
         let flusher = metrics.clone().map(|metrics| {
@@ -337,6 +346,7 @@ impl Agent {
             prometheus_address,
             counters,
             metrics,
+            ledger,
             health,
             stop_receivers,
             stop_hold,
@@ -392,6 +402,10 @@ impl Agent {
         if let Some(flusher) = self.flusher {
             let _ = tokio::time::timeout_at(deadline, flusher).await;
         }
+        // Every call is recorded once the receivers and the hold are done: write them.
+        if let Some(ledger) = self.ledger {
+            let _ = tokio::task::spawn_blocking(move || ledger.shutdown()).await;
+        }
         // Whatever was handed to a persistent queue is on disk before its worker may stop.
         for queue in &self.queues {
             let _ = tokio::time::timeout_at(deadline, queue.flush()).await;
@@ -415,12 +429,14 @@ impl Agent {
     }
 }
 
-/// The attribution hold, when configured (it needs metrics and attribution keys).
+/// The attribution hold, when configured (it needs attribution keys, and the metrics or the
+/// ledger to record the calls).
 fn hold_buffer(config: &Config) -> Option<HoldBuffer> {
     let metrics = &config.metrics;
     let attribution = &metrics.attribution;
     let hold = &attribution.hold;
-    (metrics.enabled && hold.enabled && !attribution.keys.is_empty()).then(|| {
+    let recording = metrics.enabled || config.exporters.ledger.is_some();
+    (recording && hold.enabled && !attribution.keys.is_empty()).then(|| {
         HoldBuffer::new(
             attribution.keys.clone(),
             attribution.copy_to_span,

@@ -314,7 +314,32 @@ fn validate(config: &Config) -> Result<(), ConfigError> {
             "enable at least one of grpc and http",
         ));
     }
+    if let Some(ledger) = &config.exporters.ledger {
+        validate_ledger(ledger)?;
+    }
     limit_checks::validate_limits(config)
+}
+
+fn validate_ledger(ledger: &LedgerConfig) -> Result<(), ConfigError> {
+    if ledger.formats.is_empty() {
+        return Err(invalid(
+            "exporters.ledger.formats",
+            "name at least one of jsonl and focus_csv",
+        ));
+    }
+    if !(1..=36_500).contains(&ledger.retention_days) {
+        return Err(invalid(
+            "exporters.ledger.retention_days",
+            "must be 1 to 36500",
+        ));
+    }
+    if ledger.queue_records == 0 {
+        return Err(invalid(
+            "exporters.ledger.queue_records",
+            "must be at least 1",
+        ));
+    }
+    Ok(())
 }
 
 fn validate_pricing(pricing: &PricingConfig) -> Result<(), ConfigError> {

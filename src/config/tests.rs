@@ -183,7 +183,7 @@ fn unknown_exporter_types_and_bad_named_settings_are_refused() {
         .unwrap_err()
         .to_string();
     assert!(
-        message.contains("unknown exporter `zipkin`: use otlp, otlp/<name> or debug"),
+        message.contains("unknown exporter `zipkin`: use otlp, otlp/<name>, debug or ledger"),
         "{message}"
     );
     let message = load("exporters:\n  otlp/tempo:\n    endpoint: http://tempo:4317\n    tls: {}\n")

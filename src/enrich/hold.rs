@@ -314,6 +314,8 @@ mod tests {
             ..Default::default()
         };
         let record = CallRecord {
+            span: Default::default(),
+            price_id: None,
             dimensions: vec![("service.name".into(), "chat".into())],
             usage: None,
             cost: None,

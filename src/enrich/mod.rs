@@ -12,7 +12,7 @@ pub use duplicates::{CallIdentity, DuplicateTracker, Memory};
 pub use records::Dimensions;
 
 use crate::config::{Config, ConfigDate, ExistingCostPolicy, OutputDialect};
-use crate::metrics::{CallRecord, Dimension};
+use crate::metrics::{CallRecord, CallSpan, Dimension};
 use crate::otlp::added::Added;
 use crate::otlp::validate::hex;
 use crate::otlp::view::{Attributes, SpanView, TraceRequestView};
@@ -26,6 +26,7 @@ use crate::usage::{
 };
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
+use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use price_memo::PriceMemo;
 use records::{Ancestry, Location};
@@ -92,23 +93,31 @@ pub struct Enricher {
 /// A model call as the metrics will see it, before its cost is settled.
 #[derive(Clone)]
 struct CallDraft {
+    span: CallSpan,
     usage: Option<TokenUsage>,
     dimensions: Vec<Dimension>,
 }
 
+/// A priced call: the cost attributes to add, the cost and the price it came from (none for a
+/// cost the span reported itself).
+struct Charge {
+    attributes: Vec<Added>,
+    cost: CostBreakdown,
+    price_id: Option<String>,
+}
+
 /// What a span's own attributes say about its price.
 enum Pricing {
-    /// Cost attributes to add, and the cost.
-    Priced(Vec<Added>, CostBreakdown),
+    Priced(Charge),
     Unpriced(UnpricedReason),
     /// A model call that reports no usage: nothing to add, but it counts as a request.
     NoUsage,
 }
 
-impl From<Result<(Vec<Added>, CostBreakdown), UnpricedReason>> for Pricing {
-    fn from(result: Result<(Vec<Added>, CostBreakdown), UnpricedReason>) -> Self {
+impl From<Result<Charge, UnpricedReason>> for Pricing {
+    fn from(result: Result<Charge, UnpricedReason>) -> Self {
         match result {
-            Ok((attributes, cost)) => Pricing::Priced(attributes, cost),
+            Ok(charge) => Pricing::Priced(charge),
             Err(reason) => Pricing::Unpriced(reason),
         }
     }
@@ -166,9 +175,8 @@ impl Enricher {
                 .then(|| DuplicateTracker::new(duplicates.window.0, duplicates.max_entries)),
             existing_cost: config.enrich.existing_cost,
             output_dialects: config.enrich.output_dialects.clone(),
-            dimensions: config
-                .metrics
-                .enabled
+            // The ledger records the same calls as the metrics, with the same dimensions.
+            dimensions: (config.metrics.enabled || config.exporters.ledger.is_some())
                 .then(|| Dimensions::from_config(&config.metrics)),
         }
     }
@@ -294,7 +302,7 @@ impl Enricher {
         };
         let (attributes, outcome) = match plan.pricing {
             Pricing::NoUsage => return SpanOutcome::Untouched,
-            Pricing::Priced(attributes, _) => (attributes, SpanOutcome::Priced),
+            Pricing::Priced(charge) => (charge.attributes, SpanOutcome::Priced),
             Pricing::Unpriced(reason) => (unpriced(reason), SpanOutcome::Unpriced(reason)),
         };
         span.attributes
@@ -347,6 +355,7 @@ impl Enricher {
             SpanUsage::Invalid => Some(bare(Pricing::Unpriced(UnpricedReason::InvalidUsage))),
             SpanUsage::CallWithoutUsage(facts) => {
                 let call = dimensions(&facts).map(|dimensions| CallDraft {
+                    span: call_span(span),
                     usage: None,
                     dimensions,
                 });
@@ -375,6 +384,7 @@ impl Enricher {
                     }),
                     pricing,
                     call: dimensions(&facts).map(|dimensions| CallDraft {
+                        span: call_span(span),
                         usage: Some(facts.usage),
                         dimensions,
                     }),
@@ -391,12 +401,13 @@ impl Enricher {
         facts: &CallFacts<'a>,
         span: impl SpanView<'a>,
         prices: &mut PriceMemo<'a, '_>,
-    ) -> Result<(Vec<Added>, CostBreakdown), UnpricedReason> {
+    ) -> Result<Charge, UnpricedReason> {
         let currency = prices.catalog().currency();
-        let (mut attributes, cost) = match (self.existing_cost, &facts.existing_cost) {
+        let (mut attributes, cost, price_id) = match (self.existing_cost, &facts.existing_cost) {
             (ExistingCostPolicy::Trust, Some(existing)) => (
                 attributes::provider_cost(existing, currency),
                 trusted_cost(existing),
+                None,
             ),
             _ => {
                 let priced = Self::price_with(
@@ -416,7 +427,7 @@ impl Enricher {
                     &priced.cost,
                     span.attributes(),
                 ));
-                (attributes, priced.cost)
+                (attributes, priced.cost, Some(priced.price_id))
             }
         };
         if let Some(key) = facts.invalid_existing_cost {
@@ -429,7 +440,11 @@ impl Enricher {
         {
             attributes.push(attributes::money(names::THRESHOLD_EXCEEDED, highest));
         }
-        Ok((attributes, cost))
+        Ok(Charge {
+            attributes,
+            cost,
+            price_id,
+        })
     }
 
     /// Prices the call a span describes, at the prices in force at the start of `at` (UTC).
@@ -488,26 +503,42 @@ impl Enricher {
             ..
         } = plan;
         // Called once, on whichever path ends: the draft moves into the record.
-        let record = move |cost: Option<CostBreakdown>, unpriced: Option<UnpricedReason>| {
-            call.map(|CallDraft { usage, dimensions }| CallRecord {
-                thresholds_exceeded: match (&self.dimensions, &cost) {
-                    (Some(configured), Some(cost)) => configured.exceeded(cost.total),
-                    _ => Vec::new(),
+        let record = move |charged: Option<(CostBreakdown, Option<String>)>,
+                           unpriced: Option<UnpricedReason>| {
+            call.map(
+                |CallDraft {
+                     span,
+                     usage,
+                     dimensions,
+                 }| {
+                    let (cost, price_id) = charged.unzip();
+                    CallRecord {
+                        thresholds_exceeded: match (&self.dimensions, &cost) {
+                            (Some(configured), Some(cost)) => configured.exceeded(cost.total),
+                            _ => Vec::new(),
+                        },
+                        span,
+                        dimensions,
+                        usage,
+                        cost,
+                        price_id: price_id.flatten(),
+                        duration_seconds: Some(duration_seconds),
+                        unpriced,
+                    }
                 },
-                dimensions,
-                usage,
-                cost,
-                duration_seconds: Some(duration_seconds),
-                unpriced,
-            })
+            )
         };
         let unpriced_decision = |reason, record| Decision {
             attributes: unpriced(reason),
             outcome: SpanOutcome::Unpriced(reason),
             record,
         };
-        let (attributes, cost) = match pricing {
-            Pricing::Priced(attributes, cost) => (attributes, cost),
+        let Charge {
+            attributes,
+            cost,
+            price_id,
+        } = match pricing {
+            Pricing::Priced(charge) => charge,
             Pricing::Unpriced(
                 reason @ (UnpricedReason::AggregateSpan | UnpricedReason::Duplicate),
             ) => return unpriced_decision(reason, None),
@@ -536,7 +567,7 @@ impl Enricher {
             None => Decision {
                 attributes,
                 outcome: SpanOutcome::Priced,
-                record: record(Some(cost), None),
+                record: record(Some((cost, price_id)), None),
             },
         }
     }
@@ -588,6 +619,17 @@ impl Enricher {
             }
         }
         awaiting
+    }
+}
+
+/// Which span describes a call, and when.
+fn call_span<'a>(span: impl SpanView<'a>) -> CallSpan {
+    CallSpan {
+        trace_id: span.trace_id().try_into().unwrap_or_default(),
+        span_id: span.span_id().try_into().unwrap_or_default(),
+        start_unix_nano: span.start_time_unix_nano(),
+        end_unix_nano: span.end_time_unix_nano(),
+        failed: span.status_code() == StatusCode::Error as i32,
     }
 }
 

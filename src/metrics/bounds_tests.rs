@@ -26,6 +26,8 @@ fn metrics(config: &str) -> DerivedMetrics {
 /// A priced GPT-4o call of `user`: 10 input and 5 output tokens, 0.0001 + 0.0002, 1 s.
 fn call(user: &str) -> CallRecord {
     CallRecord {
+        span: Default::default(),
+        price_id: None,
         dimensions: vec![
             ("gen_ai.operation.name".into(), "chat".into()),
             ("gen_ai.provider.name".into(), "openai".into()),

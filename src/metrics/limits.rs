@@ -76,6 +76,8 @@ mod tests {
     #[test]
     fn every_dimension_value_is_cut_and_counted() {
         let mut record = CallRecord {
+            span: Default::default(),
+            price_id: None,
             dimensions: vec![
                 ("gen_ai.request.model".into(), "x".repeat(300)),
                 ("gen_ai.response.model".into(), "y".repeat(256)),

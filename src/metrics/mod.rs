@@ -15,7 +15,7 @@ mod state;
 pub use flusher::{agent_identity, flush_once, run_flusher, MetricsSink};
 pub use instruments::{prometheus_label, Instrument, Kind};
 pub use prometheus::{render as render_prometheus, serve_prometheus};
-pub use record::{CallRecord, Dimension, DimensionKey};
+pub use record::{CallRecord, CallSpan, Dimension, DimensionKey};
 pub use series::{SeriesKey, Value, OVERFLOW_KEY};
 
 use crate::config::{MetricsConfig, Temporality};

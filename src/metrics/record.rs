@@ -11,15 +11,29 @@ pub type DimensionKey = Arc<str>;
 /// One dimension of a call: its name and value.
 pub type Dimension = (DimensionKey, String);
 
-/// One model call, as the metrics see it.
-#[derive(Debug, Clone, PartialEq)]
+/// The span that described a call: which one, when, and whether the call failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CallSpan {
+    pub trace_id: [u8; 16],
+    pub span_id: [u8; 8],
+    pub start_unix_nano: u64,
+    pub end_unix_nano: u64,
+    /// The span's status is ERROR.
+    pub failed: bool,
+}
+
+/// One model call, as the metrics and the ledger see it.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CallRecord {
+    pub span: CallSpan,
     /// Dimensions shared by every point of the call: operation, provider, models, error type,
     /// service and resource keys, attribution keys — in a fixed order, absent ones left out.
     pub dimensions: Vec<Dimension>,
     /// Token usage, when the span reported it.
     pub usage: Option<TokenUsage>,
     pub cost: Option<CostBreakdown>,
+    /// The price the cost was computed with (none for a cost the span reported itself).
+    pub price_id: Option<String>,
     pub duration_seconds: Option<Decimal>,
     pub unpriced: Option<UnpricedReason>,
     /// Configured thresholds the call's cost exceeded.

@@ -12,6 +12,7 @@ pub use wire::ScannedTraces;
 use crate::enrich::hold::HoldBuffer;
 use crate::enrich::Enricher;
 use crate::exporter::{Amount, ExportQueue, Reservation, Stored};
+use crate::ledger::Ledger;
 use crate::metrics::{CallRecord, DerivedMetrics, MetricsSink};
 use crate::otlp::{EncodedRequest, Payload, Signal};
 use crate::telemetry::{AgentCounters, ExporterCounters, RateLimitedLog};
@@ -72,6 +73,7 @@ pub struct Intake {
     enricher: Enricher,
     routes: Vec<Route>,
     metrics: Option<Arc<DerivedMetrics>>,
+    ledger: Option<Arc<Ledger>>,
     hold: Option<Mutex<HoldBuffer>>,
     counters: Arc<AgentCounters>,
     drops: RateLimitedLog,
@@ -98,10 +100,17 @@ impl Intake {
             enricher,
             routes,
             metrics,
+            ledger: None,
             hold: hold.map(Mutex::new),
             counters,
             drops,
         }
+    }
+
+    /// Model calls are also written to `ledger`.
+    pub fn with_ledger(mut self, ledger: Arc<Ledger>) -> Self {
+        self.ledger = Some(ledger);
+        self
     }
 
     pub fn counters(&self) -> &AgentCounters {
@@ -167,6 +176,9 @@ impl Intake {
     }
 
     fn record(&self, records: Vec<CallRecord>) {
+        if let Some(ledger) = &self.ledger {
+            ledger.record(&records, self.enricher.catalog().currency());
+        }
         if let Some(metrics) = &self.metrics {
             metrics.record(records);
         }

@@ -52,6 +52,7 @@ pub struct AgentCounters {
     queue_capacity: AtomicU64,
     /// The receivers' connections, budget and memory limiter.
     pub receiver: super::ReceiverCounters,
+    pub ledger: super::LedgerCounters,
 }
 
 impl AgentCounters {
@@ -361,6 +362,7 @@ impl AgentCounters {
             let _ = writeln!(out, "{name}{{reason=\"{reason}\"}} {count}");
         }
         self.receiver.render(&mut out);
+        self.ledger.render(&mut out);
         out
     }
 }

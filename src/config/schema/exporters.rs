@@ -13,6 +13,8 @@ pub struct ExportersConfig {
     /// By name: `otlp`, `otlp/<name>`.
     pub otlp: std::collections::BTreeMap<String, OtlpExporterConfig>,
     pub debug: DebugExporterConfig,
+    /// The cost ledger: one record per model call, in files; off unless configured.
+    pub ledger: Option<LedgerConfig>,
 }
 
 impl Default for ExportersConfig {
@@ -20,6 +22,7 @@ impl Default for ExportersConfig {
         Self {
             otlp: [("otlp".to_string(), OtlpExporterConfig::default())].into(),
             debug: DebugExporterConfig::default(),
+            ledger: None,
         }
     }
 }
@@ -30,7 +33,7 @@ impl<'de> Deserialize<'de> for ExportersConfig {
         impl<'de> serde::de::Visitor<'de> for ExportersVisitor {
             type Value = ExportersConfig;
             fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-                formatter.write_str("a map of exporters: otlp, otlp/<name>, debug")
+                formatter.write_str("a map of exporters: otlp, otlp/<name>, debug, ledger")
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
@@ -39,6 +42,7 @@ impl<'de> Deserialize<'de> for ExportersConfig {
                 let mut exporters = ExportersConfig {
                     otlp: Default::default(),
                     debug: DebugExporterConfig::default(),
+                    ledger: None,
                 };
                 while let Some(name) = map.next_key::<String>()? {
                     let otlp_name = name == "otlp"
@@ -47,6 +51,8 @@ impl<'de> Deserialize<'de> for ExportersConfig {
                             .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'));
                     if name == "debug" {
                         exporters.debug = map.next_value()?;
+                    } else if name == "ledger" {
+                        exporters.ledger = Some(map.next_value()?);
                     } else if otlp_name {
                         let config = map
                             .next_value::<Option<OtlpExporterConfig>>()?
@@ -54,7 +60,7 @@ impl<'de> Deserialize<'de> for ExportersConfig {
                         exporters.otlp.insert(name, config);
                     } else {
                         return Err(serde::de::Error::custom(format!(
-                            "unknown exporter `{name}`: use otlp, otlp/<name> or debug"
+                            "unknown exporter `{name}`: use otlp, otlp/<name>, debug or ledger"
                         )));
                     }
                 }
@@ -315,4 +321,50 @@ impl Default for BatchConfig {
             timeout: two_hundred_ms(),
         }
     }
+}
+
+/// A format the ledger writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LedgerFormat {
+    /// One JSON object per model call and line.
+    Jsonl,
+    /// FinOps FOCUS 1.2 columns, one row per charged token kind of each priced call.
+    FocusCsv,
+}
+
+/// Where and how the cost ledger is written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerConfig {
+    /// The directory of the ledger files (created when missing).
+    pub directory: PathBuf,
+    #[serde(default = "default_ledger_formats")]
+    pub formats: Vec<LedgerFormat>,
+    /// A file is closed and the next one begun when it would pass this size; files also turn
+    /// over at midnight UTC.
+    #[serde(default = "default_ledger_file_size")]
+    pub max_file_size_mib: MebiBytes,
+    /// Files whose day is older than this many days are deleted.
+    #[serde(default = "default_ledger_retention_days")]
+    pub retention_days: u32,
+    /// Records waiting for the writer; beyond it they are dropped and counted, never waited for.
+    #[serde(default = "default_ledger_queue_records")]
+    pub queue_records: usize,
+}
+
+fn default_ledger_formats() -> Vec<LedgerFormat> {
+    vec![LedgerFormat::Jsonl]
+}
+
+fn default_ledger_file_size() -> MebiBytes {
+    MebiBytes(100 << 20)
+}
+
+fn default_ledger_retention_days() -> u32 {
+    31
+}
+
+fn default_ledger_queue_records() -> usize {
+    100_000
 }
