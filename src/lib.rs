@@ -18,6 +18,7 @@ pub mod pem;
 pub mod pipeline;
 pub mod pricing;
 pub mod receiver;
+pub mod report;
 pub mod telemetry;
 pub mod usage;
 

@@ -1,12 +1,14 @@
-//! The command line: `run` (the default), `validate`, `price`; `--config`, `--set`, `--version`.
-//! Every command loads the configuration and builds the agent's components the same way
-//! ([`Components::build`]), so `validate` refuses exactly what `run` would.
+//! The command line: `run` (the default), `validate`, `price`, `report`; `--config`, `--set`,
+//! `--version`. Every command but `report` (which reads ledger files only) loads the
+//! configuration and builds the agent's components the same way ([`Components::build`]), so
+//! `validate` refuses exactly what `run` would.
 
 use clap::{Parser, Subcommand};
 use genai_cost_agent::agent::Components;
 use genai_cost_agent::config::{self, LoadedConfig, LogFormat, LogLevel};
 use genai_cost_agent::pricing::explain::{self, PriceQuestion};
 use genai_cost_agent::pricing::PriceTime;
+use genai_cost_agent::report;
 use genai_cost_agent::Agent;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,6 +44,30 @@ enum Command {
     Validate,
     /// Price one call with the configured catalog and explain the result.
     Price(PriceArgs),
+    /// Sum up cost ledger files: the figures, rollups, the Pareto line and the top calls.
+    Report(ReportArgs),
+}
+
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// Ledger files (JSON lines), or directories of them.
+    #[arg(required = true, value_name = "LEDGER")]
+    ledgers: Vec<PathBuf>,
+    /// Calls that ended at or after this UTC date (`YYYY-MM-DD`) or time (`YYYY-MM-DDTHH:MM[:SS]Z`).
+    #[arg(long, value_parser = report::Selection::from_bound)]
+    from: Option<String>,
+    /// Calls that ended before this time, or on or before this date.
+    #[arg(long, value_parser = report::Selection::to_bound)]
+    to: Option<String>,
+    /// Rollup keys: day, model, provider, service, operation, status, price_id, or an
+    /// attribution key such as user.id, team, feature.
+    #[arg(long, value_delimiter = ',', default_value = "day,model")]
+    by: Vec<String>,
+    /// How many of the most expensive calls to list.
+    #[arg(long, default_value_t = 10)]
+    top: usize,
+    #[arg(long, value_enum, default_value = "text")]
+    format: report::Format,
 }
 
 #[derive(clap::Args)]
@@ -121,6 +147,9 @@ fn main() -> ExitCode {
     // Before anything is allocated: building the price catalog reads a large file.
     without_transparent_huge_pages();
     let cli = Cli::parse();
+    if let Some(Command::Report(args)) = cli.command {
+        return report(args);
+    }
     let built = config::load_file(&cli.config, &cli.set)
         .and_then(|loaded| Components::build(&loaded).map(|components| (loaded, components)));
     let (loaded, components) = match built {
@@ -143,6 +172,33 @@ fn main() -> ExitCode {
         }
         Command::Run => run(loaded, components),
         Command::Price(args) => price(&components, args),
+        Command::Report(args) => report(args),
+    }
+}
+
+fn report(args: ReportArgs) -> ExitCode {
+    let selection = report::Selection {
+        from: args.from,
+        to: args.to,
+        by: args.by,
+        top: args.top,
+    };
+    let made = report::ledger_files(&args.ledgers).and_then(|files| {
+        let mut entries = Vec::new();
+        for file in &files {
+            entries.extend(report::read_entries(file)?);
+        }
+        report::report(entries, &selection)
+    });
+    match made {
+        Ok(made) => {
+            print!("{}", report::render(&made, args.format));
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("genai-cost-agent: {err}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -1,8 +1,8 @@
 //! The cost ledger end to end: the Rust OpenTelemetry SDK sends an app's request span with a
 //! priced model call and a refused call to a model no catalog knows; the agent forwards every
 //! span and writes one JSON line per model call (and FOCUS rows for the priced one), with the
-//! attribution keys the call inherits from the request span. A ledger on a full disk loses its
-//! records (counted) and never holds up the traces.
+//! attribution keys the call inherits from the request span, which `report` then reads. A
+//! ledger on a full disk loses its records (counted) and never holds up the traces.
 
 mod common;
 
@@ -182,6 +182,29 @@ async fn every_model_call_is_one_ledger_record_with_its_inherited_attribution() 
     assert_eq!(billed, dec!(0.0774), "{csv}");
     assert_eq!(csv.lines().count(), 5, "the header and four charges: {csv}");
     assert_eq!(counters.ledger.written_total(), 2);
+
+    // The report reads the directory: both calls are the search team's.
+    let output = std::process::Command::new(common::binary::BINARY)
+        .args([
+            "report",
+            &directory.path(),
+            "--by",
+            "team",
+            "--format",
+            "csv",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "team,calls,input_tokens,output_tokens,cache_read_tokens,cache_creation_tokens,cost,cache_savings\n\
+         search,2,23900,1500,8000,10000,0.0774,0.0141\n"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,8 +17,9 @@ use std::path::{Path, PathBuf};
 /// Top to bottom, with what each layer is.
 const LAYERS: &[(&[&str], &str)] = &[
     (
-        &["agent"],
-        "the assembly: builds the components, starts and stops the stages",
+        &["agent", "report"],
+        "the assembly: builds the components, starts and stops the stages; the report over \
+         the ledger's files",
     ),
     (
         &["receiver"],
