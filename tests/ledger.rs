@@ -239,3 +239,77 @@ async fn a_ledger_on_a_full_disk_never_holds_up_the_traces() {
     assert_eq!(counters.ledger.write_failed_total(), 20);
     assert_eq!(counters.ledger.written_total(), 0);
 }
+
+/// Without a directory, the records go out as OTLP log records only, through the exporter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ledger_as_otlp_log_records_reaches_the_backend() {
+    let (backend, captured) = start_capture_backend().await;
+    let agent = start_agent(
+        backend,
+        &[
+            "exporters.ledger.otlp_logs=true",
+            "metrics.attribution.keys=[user.id, team]",
+        ],
+    )
+    .await;
+    let address = agent.grpc_address().unwrap();
+    let (trace_id, priced_id, _) = tokio::task::spawn_blocking(move || send_calls(address))
+        .await
+        .unwrap();
+    let log_count = || -> usize {
+        captured
+            .logs
+            .lock()
+            .unwrap()
+            .iter()
+            .flat_map(|request| &request.resource_logs)
+            .flat_map(|resource| &resource.scope_logs)
+            .map(|scope| scope.log_records.len())
+            .sum()
+    };
+    assert!(wait_until(Duration::from_secs(10), || log_count() >= 2).await);
+    assert!(agent.shutdown().await);
+    let requests = captured.logs.lock().unwrap().clone();
+    let records: Vec<_> = requests
+        .iter()
+        .flat_map(|request| &request.resource_logs)
+        .flat_map(|resource| &resource.scope_logs)
+        .flat_map(|scope| &scope.log_records)
+        .collect();
+    assert_eq!(records.len(), 2);
+    let hex = |bytes: &[u8]| {
+        bytes
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect::<String>()
+    };
+    let priced = records
+        .iter()
+        .find(|record| hex(&record.span_id) == priced_id)
+        .expect("the priced call's record");
+    assert_eq!(hex(&priced.trace_id), trace_id);
+    assert_eq!(
+        attribute(&priced.attributes, "gen_ai.usage.cost.amount"),
+        Some(&opentelemetry_proto::tonic::common::v1::any_value::Value::DoubleValue(0.0774))
+    );
+    assert_eq!(
+        attribute(&priced.attributes, "user.id"),
+        Some(&opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue("u-42".into()))
+    );
+    let Some(opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(body)) =
+        priced.body.as_ref().and_then(|body| body.value.as_ref())
+    else {
+        panic!("the body is the ledger line");
+    };
+    let entry: LedgerEntry = serde_json::from_str(body).unwrap();
+    assert_eq!(entry.cost.unwrap().total, dec!(0.0774));
+    assert_eq!(
+        requests[0].resource_logs[0]
+            .resource
+            .as_ref()
+            .unwrap()
+            .attributes[0]
+            .key,
+        "service.name"
+    );
+}

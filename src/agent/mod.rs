@@ -257,18 +257,24 @@ impl Agent {
                 counters.clone(),
             ))
         });
-        let ledger = config
-            .exporters
-            .ledger
-            .as_ref()
-            .map(|ledger| Ledger::start(ledger, counters.clone()).map(Arc::new))
-            .transpose()
-            .map_err(StartError::Ledger)?;
+        let ledger_files = config.exporters.ledger.as_ref().and_then(|ledger| {
+            let directory = ledger.directory.as_ref()?;
+            Some(Ledger::start(ledger, directory, counters.clone()).map(Arc::new))
+        });
+        let ledger = ledger_files.transpose().map_err(StartError::Ledger)?;
         let hold = hold_buffer(config);
         let holding = hold.is_some();
         let mut intake = Intake::new(enricher, queues, metrics.clone(), hold, counters.clone());
         if let Some(ledger) = &ledger {
             intake = intake.with_ledger(ledger.clone());
+        }
+        if config
+            .exporters
+            .ledger
+            .as_ref()
+            .is_some_and(|ledger| ledger.otlp_logs)
+        {
+            intake = intake.with_ledger_logs();
         }
         let intake = Arc::new(intake);
         let releaser =

@@ -321,6 +321,12 @@ fn validate(config: &Config) -> Result<(), ConfigError> {
 }
 
 fn validate_ledger(ledger: &LedgerConfig) -> Result<(), ConfigError> {
+    if ledger.directory.is_none() && !ledger.otlp_logs {
+        return Err(invalid(
+            "exporters.ledger",
+            "set a directory, otlp_logs: true, or both",
+        ));
+    }
     if ledger.formats.is_empty() {
         return Err(invalid(
             "exporters.ledger.formats",

@@ -1,12 +1,13 @@
 //! The cost ledger: one record per model call, written to files by a thread of its own — JSON
 //! lines ([`entry::LedgerEntry`]) and, as an option, FinOps FOCUS rows ([`focus`]) — rotated by
-//! size and day and kept for a configured number of days ([`files`]). The traces never wait for
-//! it: records beyond the queue's room are dropped, and a failed write loses its records; both
-//! are counted and logged.
+//! size and day and kept for a configured number of days ([`files`]); and, as an option, sent
+//! as OTLP log records ([`logs`]). The traces never wait for it: records beyond the queue's
+//! room are dropped, and a failed write loses its records; both are counted and logged.
 
 pub mod entry;
 mod files;
 pub mod focus;
+pub mod logs;
 
 pub use entry::{Costs, LedgerEntry, Tokens};
 pub use files::STEM;
@@ -15,6 +16,7 @@ use crate::config::{ConfigDate, LedgerConfig, LedgerFormat};
 use crate::metrics::CallRecord;
 use crate::telemetry::{AgentCounters, RateLimitedLog};
 use files::RotatingFiles;
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
@@ -42,12 +44,17 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    /// Starts the writer thread; fails when the directory cannot be created.
-    pub fn start(config: &LedgerConfig, counters: Arc<AgentCounters>) -> std::io::Result<Ledger> {
-        std::fs::create_dir_all(&config.directory)?;
+    /// Starts the writer thread of the files in `directory`; fails when the directory cannot
+    /// be created.
+    pub fn start(
+        config: &LedgerConfig,
+        directory: &Path,
+        counters: Arc<AgentCounters>,
+    ) -> std::io::Result<Ledger> {
+        std::fs::create_dir_all(directory)?;
         let series = |extension, header| {
             RotatingFiles::new(
-                &config.directory,
+                directory,
                 extension,
                 header,
                 config.max_file_size_mib.0 as u64,

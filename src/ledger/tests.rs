@@ -245,7 +245,8 @@ fn files_of_days_past_the_retention_are_deleted() {
 
 fn config(directory: &TempDir, formats: Vec<LedgerFormat>, queue_records: usize) -> LedgerConfig {
     LedgerConfig {
-        directory: directory.0.clone(),
+        directory: Some(directory.0.clone()),
+        otlp_logs: false,
         formats,
         max_file_size_mib: MebiBytes(1 << 20),
         retention_days: 31,
@@ -263,6 +264,7 @@ fn the_ledger_writes_both_formats_and_counts_its_records() {
             vec![LedgerFormat::Jsonl, LedgerFormat::FocusCsv],
             10,
         ),
+        &directory.0,
         counters.clone(),
     )
     .unwrap();
@@ -286,6 +288,7 @@ fn records_beyond_the_queue_are_dropped_and_counted_never_waited_for() {
     let counters = Arc::new(AgentCounters::default());
     let ledger = Ledger::start(
         &config(&directory, vec![LedgerFormat::Jsonl], 1),
+        &directory.0,
         counters.clone(),
     )
     .unwrap();
@@ -308,6 +311,7 @@ fn a_full_disk_loses_the_records_and_counts_them_without_stopping_the_ledger() {
     let counters = Arc::new(AgentCounters::default());
     let ledger = Ledger::start(
         &config(&directory, vec![LedgerFormat::Jsonl], 10),
+        &directory.0,
         counters.clone(),
     )
     .unwrap();
@@ -318,4 +322,64 @@ fn a_full_disk_loses_the_records_and_counts_them_without_stopping_the_ledger() {
     ledger.shutdown();
     assert_eq!(counters.ledger.write_failed_total(), 3);
     assert_eq!(counters.ledger.written_total(), 0);
+}
+
+#[test]
+fn a_call_as_an_otlp_log_record_carries_its_ids_costs_and_line() {
+    use opentelemetry_proto::tonic::common::v1::any_value::Value;
+    let request = logs::request(&[priced_call(), unpriced_failed_call()], "USD");
+    assert_eq!(request.resource_logs.len(), 1, "one service");
+    let resource = &request.resource_logs[0];
+    let service = &resource.resource.as_ref().unwrap().attributes[0];
+    assert_eq!(service.key, "service.name");
+    let scope = &resource.scope_logs[0];
+    assert_eq!(scope.scope.as_ref().unwrap().name, logs::SCOPE);
+    let record = &scope.log_records[0];
+    assert_eq!(record.event_name, logs::EVENT_NAME);
+    assert_eq!(record.trace_id, vec![0x5b; 16]);
+    assert_eq!(record.span_id, vec![0x0e; 8]);
+    assert_eq!(record.time_unix_nano, 1_796_551_203_250_000_000);
+    let value = |key: &str| {
+        record
+            .attributes
+            .iter()
+            .find(|kv| kv.key == key)
+            .and_then(|kv| kv.value.as_ref()?.value.clone())
+    };
+    assert_eq!(
+        value("gen_ai.usage.cost.amount"),
+        Some(Value::DoubleValue(0.0864))
+    );
+    assert_eq!(
+        value("gen_ai.usage.cost.cache_creation"),
+        Some(Value::DoubleValue(0.0465))
+    );
+    assert_eq!(
+        value("gen_ai.usage.input_tokens"),
+        Some(Value::IntValue(23_000))
+    );
+    assert_eq!(
+        value("team"),
+        Some(Value::StringValue("search, \"core\"".into()))
+    );
+    assert_eq!(
+        value("gen_ai.usage.cost.price_id"),
+        Some(Value::StringValue("claude-sonnet-4-5@2026-01-01".into()))
+    );
+    assert_eq!(value("service.name"), None, "the service is the resource's");
+    let Some(Value::StringValue(body)) = record.body.as_ref().and_then(|body| body.value.clone())
+    else {
+        panic!("the body is the ledger line")
+    };
+    let entry: LedgerEntry = serde_json::from_str(&body).unwrap();
+    assert_eq!(entry, LedgerEntry::of(&priced_call(), "USD"));
+    let unpriced = &scope.log_records[1];
+    assert!(unpriced
+        .attributes
+        .iter()
+        .any(|kv| kv.key == "gen_ai.usage.cost.unpriced_reason"));
+    assert!(!unpriced
+        .attributes
+        .iter()
+        .any(|kv| kv.key == "gen_ai.usage.cost.amount"));
 }

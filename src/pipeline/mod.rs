@@ -74,6 +74,8 @@ pub struct Intake {
     routes: Vec<Route>,
     metrics: Option<Arc<DerivedMetrics>>,
     ledger: Option<Arc<Ledger>>,
+    /// Model calls also go out as OTLP log records.
+    ledger_logs: bool,
     hold: Option<Mutex<HoldBuffer>>,
     counters: Arc<AgentCounters>,
     drops: RateLimitedLog,
@@ -101,6 +103,7 @@ impl Intake {
             routes,
             metrics,
             ledger: None,
+            ledger_logs: false,
             hold: hold.map(Mutex::new),
             counters,
             drops,
@@ -110,6 +113,12 @@ impl Intake {
     /// Model calls are also written to `ledger`.
     pub fn with_ledger(mut self, ledger: Arc<Ledger>) -> Self {
         self.ledger = Some(ledger);
+        self
+    }
+
+    /// Model calls are also sent as OTLP log records, through the exporters that take logs.
+    pub fn with_ledger_logs(mut self) -> Self {
+        self.ledger_logs = true;
         self
     }
 
@@ -176,11 +185,29 @@ impl Intake {
     }
 
     fn record(&self, records: Vec<CallRecord>) {
-        if let Some(ledger) = &self.ledger {
-            ledger.record(&records, self.enricher.catalog().currency());
+        if !records.is_empty() && (self.ledger.is_some() || self.ledger_logs) {
+            let catalog = self.enricher.catalog();
+            if let Some(ledger) = &self.ledger {
+                ledger.record(&records, catalog.currency());
+            }
+            if self.ledger_logs {
+                self.send_ledger_logs(&records, catalog.currency());
+            }
         }
         if let Some(metrics) = &self.metrics {
             metrics.record(records);
+        }
+    }
+
+    /// Queues the records as OTLP log records; when no queue has room they are dropped and
+    /// counted as the ledger's.
+    fn send_ledger_logs(&self, records: &[CallRecord], currency: &str) {
+        let request = crate::ledger::logs::request(records, currency);
+        let encoded = EncodedRequest::encode_owned(Payload::Logs(request));
+        if self.enqueue_derived(encoded).is_err() {
+            self.counters.ledger.dropped(records.len() as u64);
+            self.drops
+                .warn("ledger log records dropped: no exporter queue had room");
         }
     }
 

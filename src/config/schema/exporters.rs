@@ -333,12 +333,16 @@ pub enum LedgerFormat {
     FocusCsv,
 }
 
-/// Where and how the cost ledger is written.
+/// Where and how the cost ledger is written: to files, as OTLP log records, or both.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LedgerConfig {
-    /// The directory of the ledger files (created when missing).
-    pub directory: PathBuf,
+    /// The directory of the ledger files (created when missing); none: no files.
+    #[serde(default)]
+    pub directory: Option<PathBuf>,
+    /// Each record also goes out as an OTLP log record through the exporters that take logs.
+    #[serde(default)]
+    pub otlp_logs: bool,
     #[serde(default = "default_ledger_formats")]
     pub formats: Vec<LedgerFormat>,
     /// A file is closed and the next one begun when it would pass this size; files also turn
