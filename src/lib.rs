@@ -12,6 +12,7 @@ pub mod config;
 pub mod enrich;
 pub mod exporter;
 pub mod ledger;
+pub mod live;
 pub mod metrics;
 pub mod otlp;
 pub mod pem;

@@ -29,6 +29,10 @@ const LAYERS: &[(&[&str], &str)] = &[
         &["pipeline"],
         "stage: admission, the enrichment call, the hold, fan-out",
     ),
+    (
+        &["live"],
+        "stage: the live page's per-minute memory of the calls, fed the enricher's call records",
+    ),
     (&["enrich"], "stage: usage + price → cost → span attributes"),
     (
         &["ledger"],

@@ -18,6 +18,7 @@ use crate::exporter::{
     WorkerLimits,
 };
 use crate::ledger::Ledger;
+use crate::live::LivePage;
 use crate::metrics::{agent_identity, run_flusher, serve_prometheus, DerivedMetrics};
 use crate::pipeline::{Intake, Route};
 use crate::pricing::UnpricedReason;
@@ -276,6 +277,17 @@ impl Agent {
         {
             intake = intake.with_ledger_logs();
         }
+        let page = &config.service.telemetry.page;
+        let live = page.enabled.then(|| {
+            Arc::new(LivePage::new(
+                page,
+                &config.metrics.attribution.keys,
+                counters.clone(),
+            ))
+        });
+        if let Some(live) = &live {
+            intake = intake.with_live_page(live.clone());
+        }
         let intake = Arc::new(intake);
         let releaser =
             holding.then(|| tokio::spawn(run_releaser(intake.clone(), stop_hold.subscribe())));
@@ -339,12 +351,16 @@ impl Agent {
                 listener,
                 health.clone(),
                 counters.clone(),
+                live,
                 stopped(stop_exporters.subscribe()),
             ),
         ));
         // Ready before the address is logged: whoever waits for that line finds /readyz true.
         health.set_ready(true);
         tracing::info!(address = %telemetry_address, "health and metrics at /healthz, /readyz, /metrics");
+        if page.enabled {
+            tracing::info!("live cost page at http://{telemetry_address}/");
+        }
         Ok(Agent {
             grpc_address,
             http_address,
@@ -435,14 +451,13 @@ impl Agent {
     }
 }
 
-/// The attribution hold, when configured (it needs attribution keys, and the metrics or the
-/// ledger to record the calls).
+/// The attribution hold, when configured (it needs attribution keys, and the metrics, the
+/// ledger or the live page to record the calls).
 fn hold_buffer(config: &Config) -> Option<HoldBuffer> {
     let metrics = &config.metrics;
     let attribution = &metrics.attribution;
     let hold = &attribution.hold;
-    let recording = metrics.enabled || config.exporters.ledger.is_some();
-    (recording && hold.enabled && !attribution.keys.is_empty()).then(|| {
+    (config.records_calls() && hold.enabled && !attribution.keys.is_empty()).then(|| {
         HoldBuffer::new(
             attribution.keys.clone(),
             attribution.copy_to_span,

@@ -317,7 +317,35 @@ fn validate(config: &Config) -> Result<(), ConfigError> {
     if let Some(ledger) = &config.exporters.ledger {
         validate_ledger(ledger)?;
     }
+    let page = &config.service.telemetry.page;
+    if !(1..=1000).contains(&page.top_calls) {
+        return Err(invalid(
+            "service.telemetry.page.top_calls",
+            "must be 1 to 1000",
+        ));
+    }
+    if !(1..=10_000).contains(&page.max_values) {
+        return Err(invalid(
+            "service.telemetry.page.max_values",
+            "must be 1 to 10000",
+        ));
+    }
+    if !page.trace_url.is_empty() && !page.trace_url.contains("{trace_id}") {
+        return Err(invalid(
+            "service.telemetry.page.trace_url",
+            "must contain {trace_id}",
+        ));
+    }
     limit_checks::validate_limits(config)
+}
+
+impl Config {
+    /// Whether anything records model calls: the derived metrics, the ledger or the live page.
+    pub fn records_calls(&self) -> bool {
+        self.metrics.enabled
+            || self.exporters.ledger.is_some()
+            || self.service.telemetry.page.enabled
+    }
 }
 
 fn validate_ledger(ledger: &LedgerConfig) -> Result<(), ConfigError> {

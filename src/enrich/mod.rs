@@ -175,8 +175,10 @@ impl Enricher {
                 .then(|| DuplicateTracker::new(duplicates.window.0, duplicates.max_entries)),
             existing_cost: config.enrich.existing_cost,
             output_dialects: config.enrich.output_dialects.clone(),
-            // The ledger records the same calls as the metrics, with the same dimensions.
-            dimensions: (config.metrics.enabled || config.exporters.ledger.is_some())
+            // The ledger and the live page record the same calls as the metrics, with the
+            // same dimensions.
+            dimensions: config
+                .records_calls()
                 .then(|| Dimensions::from_config(&config.metrics)),
         }
     }

@@ -176,13 +176,17 @@ impl LedgerEntry {
         self.time.get(..10).unwrap_or(&self.time)
     }
 
-    /// Whether the provider refused the call for its rate (HTTP 429 or an error type naming it).
+    /// Whether the provider refused the call for its rate.
     pub fn throttled(&self) -> bool {
-        self.error_type.as_deref().is_some_and(|error| {
-            let error = error.to_ascii_lowercase();
-            error == "429" || error.contains("rate_limit") || error.contains("ratelimit")
-        })
+        self.error_type.as_deref().is_some_and(throttled)
     }
+}
+
+/// Whether an `error.type` says the provider refused for its rate: HTTP 429, Anthropic's
+/// `rate_limit_error`, the SDKs' `RateLimitError`.
+pub fn throttled(error_type: &str) -> bool {
+    let error = error_type.to_ascii_lowercase();
+    error == "429" || error.contains("rate_limit") || error.contains("ratelimit")
 }
 
 /// `nanos` since the Unix epoch as `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`.

@@ -13,6 +13,7 @@ use crate::enrich::hold::HoldBuffer;
 use crate::enrich::Enricher;
 use crate::exporter::{Amount, ExportQueue, Reservation, Stored};
 use crate::ledger::Ledger;
+use crate::live::LivePage;
 use crate::metrics::{CallRecord, DerivedMetrics, MetricsSink};
 use crate::otlp::{EncodedRequest, Payload, Signal};
 use crate::telemetry::{AgentCounters, ExporterCounters, RateLimitedLog};
@@ -76,6 +77,7 @@ pub struct Intake {
     ledger: Option<Arc<Ledger>>,
     /// Model calls also go out as OTLP log records.
     ledger_logs: bool,
+    live: Option<Arc<LivePage>>,
     hold: Option<Mutex<HoldBuffer>>,
     counters: Arc<AgentCounters>,
     drops: RateLimitedLog,
@@ -104,6 +106,7 @@ impl Intake {
             metrics,
             ledger: None,
             ledger_logs: false,
+            live: None,
             hold: hold.map(Mutex::new),
             counters,
             drops,
@@ -113,6 +116,12 @@ impl Intake {
     /// Model calls are also written to `ledger`.
     pub fn with_ledger(mut self, ledger: Arc<Ledger>) -> Self {
         self.ledger = Some(ledger);
+        self
+    }
+
+    /// Model calls also feed the live page.
+    pub fn with_live_page(mut self, live: Arc<LivePage>) -> Self {
+        self.live = Some(live);
         self
     }
 
@@ -185,8 +194,12 @@ impl Intake {
     }
 
     fn record(&self, records: Vec<CallRecord>) {
-        if !records.is_empty() && (self.ledger.is_some() || self.ledger_logs) {
+        if !records.is_empty() && (self.ledger.is_some() || self.ledger_logs || self.live.is_some())
+        {
             let catalog = self.enricher.catalog();
+            if let Some(live) = &self.live {
+                live.record(&records, catalog.currency());
+            }
             if let Some(ledger) = &self.ledger {
                 ledger.record(&records, catalog.currency());
             }

@@ -26,11 +26,13 @@ impl Default for ServiceConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TelemetryConfig {
-    /// Serves `/healthz`, `/readyz` and `/metrics`.
+    /// Serves `/healthz`, `/readyz` and `/metrics`, and the live page at `/`.
     #[serde(default = "default_telemetry_endpoint")]
     pub endpoint: ListenAddress,
     #[serde(default)]
     pub logs: LogsConfig,
+    #[serde(default)]
+    pub page: PageConfig,
 }
 
 impl Default for TelemetryConfig {
@@ -38,8 +40,46 @@ impl Default for TelemetryConfig {
         Self {
             endpoint: default_telemetry_endpoint(),
             logs: LogsConfig::default(),
+            page: PageConfig::default(),
         }
     }
+}
+
+/// The live cost page on the telemetry endpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageConfig {
+    #[serde(default)]
+    pub enabled: bool,
+    /// A link to a trace, `{trace_id}` replaced: e.g. `http://jaeger:16686/trace/{trace_id}`.
+    #[serde(default)]
+    pub trace_url: String,
+    /// The most expensive calls kept per window.
+    #[serde(default = "default_page_top_calls")]
+    pub top_calls: usize,
+    /// Values kept per dimension (service, model, provider, each attribution key) and
+    /// unpriced reason-model pairs, per minute; more go under `(other)`.
+    #[serde(default = "default_page_values")]
+    pub max_values: usize,
+}
+
+impl Default for PageConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            trace_url: String::new(),
+            top_calls: default_page_top_calls(),
+            max_values: default_page_values(),
+        }
+    }
+}
+
+fn default_page_top_calls() -> usize {
+    20
+}
+
+fn default_page_values() -> usize {
+    50
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]

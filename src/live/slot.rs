@@ -1,0 +1,209 @@
+//! What the live page keeps of the calls of one stretch of time (a minute, or a quarter of an
+//! hour once the minute is an hour old): sums, a histogram of call costs (for the p95 and the
+//! Pareto line), spend by each dimension (bounded), unpriced calls by reason and model
+//! (bounded), and the most expensive calls.
+
+use crate::ledger::entry::throttled;
+use crate::ledger::LedgerEntry;
+use crate::metrics::CallRecord;
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, HashMap};
+
+/// Spend under a value nobody named once a dimension holds its bound of values.
+pub const OTHER: &str = "(other)";
+
+/// Each histogram bucket spans costs within 5% of each other.
+const BUCKET_RATIO: f64 = 1.05;
+
+/// How many calls of one kind, and what they cost.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Spend {
+    pub calls: u64,
+    pub cost: Decimal,
+}
+
+impl Spend {
+    fn add(&mut self, calls: u64, cost: Decimal) {
+        self.calls += calls;
+        self.cost += cost;
+    }
+}
+
+/// The bounds every slot keeps to.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    /// Values per dimension (and reason-model pairs of unpriced calls).
+    pub values: usize,
+    /// Most expensive calls kept.
+    pub top_calls: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Slot {
+    /// The minute (since the Unix epoch) the slot starts at.
+    pub start_minute: u64,
+    pub calls: u64,
+    pub priced: Spend,
+    pub savings: Decimal,
+    pub input: u64,
+    pub output: u64,
+    pub cache_read: u64,
+    pub failed: Spend,
+    pub throttled: u64,
+    /// Priced calls by the bucket of their cost: how many, and their sum.
+    pub buckets: BTreeMap<i32, Spend>,
+    /// For each dimension (in the page's order), spend by value.
+    pub spend: Vec<HashMap<String, Spend>>,
+    pub unpriced: HashMap<(String, String), u64>,
+    /// Most expensive first.
+    pub top: Vec<LedgerEntry>,
+}
+
+impl Slot {
+    pub fn new(start_minute: u64, dimensions: usize) -> Self {
+        Slot {
+            start_minute,
+            spend: vec![HashMap::new(); dimensions],
+            ..Slot::default()
+        }
+    }
+
+    /// Adds one call; `values` are its value of each dimension.
+    pub fn add(
+        &mut self,
+        record: &CallRecord,
+        values: &[Option<&str>],
+        currency: &str,
+        bounds: Bounds,
+    ) {
+        self.calls += 1;
+        if let Some(usage) = &record.usage {
+            self.input += usage.input;
+            self.output += usage.output;
+            self.cache_read += usage.cache_read;
+        }
+        let cost = record.cost.map_or(Decimal::ZERO, |cost| cost.total);
+        if let Some(breakdown) = &record.cost {
+            self.priced.add(1, cost);
+            self.savings += breakdown.savings;
+            self.buckets.entry(bucket(cost)).or_default().add(1, cost);
+        }
+        let failed = record.span.failed || error_type(record).is_some();
+        if failed {
+            self.failed.add(1, cost);
+        }
+        if error_type(record).is_some_and(throttled) {
+            self.throttled += 1;
+        }
+        for (spend, value) in self.spend.iter_mut().zip(values) {
+            add_bounded(
+                spend,
+                value.unwrap_or(""),
+                Spend { calls: 1, cost },
+                bounds.values,
+            );
+        }
+        if let Some(reason) = record.unpriced {
+            let model = values.get(1).copied().flatten().unwrap_or("");
+            let key = (reason.as_str().to_string(), model.to_string());
+            let count = self.unpriced.len();
+            match self.unpriced.get_mut(&key) {
+                Some(calls) => *calls += 1,
+                None if count < bounds.values => {
+                    self.unpriced.insert(key, 1);
+                }
+                None => {
+                    *self
+                        .unpriced
+                        .entry((reason.as_str().to_string(), OTHER.to_string()))
+                        .or_default() += 1;
+                }
+            }
+        }
+        if record.cost.is_some() && self.qualifies(cost, bounds.top_calls) {
+            self.keep_top(LedgerEntry::of(record, currency), bounds.top_calls);
+        }
+    }
+
+    /// Whether a call of `cost` belongs among the most expensive kept.
+    fn qualifies(&self, cost: Decimal, top_calls: usize) -> bool {
+        top_calls > 0
+            && (self.top.len() < top_calls
+                || self.top.last().is_some_and(|last| cost > total_of(last)))
+    }
+
+    fn keep_top(&mut self, entry: LedgerEntry, top_calls: usize) {
+        let cost = total_of(&entry);
+        let at = self
+            .top
+            .iter()
+            .position(|kept| total_of(kept) < cost)
+            .unwrap_or(self.top.len());
+        self.top.insert(at, entry);
+        self.top.truncate(top_calls);
+    }
+
+    /// Adds `other`'s calls to this slot's.
+    pub fn merge(&mut self, other: &Slot, bounds: Bounds) {
+        self.calls += other.calls;
+        self.priced.add(other.priced.calls, other.priced.cost);
+        self.savings += other.savings;
+        self.input += other.input;
+        self.output += other.output;
+        self.cache_read += other.cache_read;
+        self.failed.add(other.failed.calls, other.failed.cost);
+        self.throttled += other.throttled;
+        for (bucket, spend) in &other.buckets {
+            self.buckets
+                .entry(*bucket)
+                .or_default()
+                .add(spend.calls, spend.cost);
+        }
+        for (mine, theirs) in self.spend.iter_mut().zip(&other.spend) {
+            for (value, spend) in theirs {
+                add_bounded(mine, value, *spend, bounds.values);
+            }
+        }
+        for (key, calls) in &other.unpriced {
+            *self.unpriced.entry(key.clone()).or_default() += calls;
+        }
+        for entry in &other.top {
+            if self.qualifies(total_of(entry), bounds.top_calls) {
+                self.keep_top(entry.clone(), bounds.top_calls);
+            }
+        }
+    }
+}
+
+fn add_bounded(spend: &mut HashMap<String, Spend>, value: &str, add: Spend, bound: usize) {
+    if let Some(existing) = spend.get_mut(value) {
+        existing.add(add.calls, add.cost);
+        return;
+    }
+    let key = if spend.len() < bound { value } else { OTHER };
+    spend
+        .entry(key.to_string())
+        .or_default()
+        .add(add.calls, add.cost);
+}
+
+fn total_of(entry: &LedgerEntry) -> Decimal {
+    entry.cost.map_or(Decimal::ZERO, |cost| cost.total)
+}
+
+fn error_type(record: &CallRecord) -> Option<&str> {
+    record
+        .dimensions
+        .iter()
+        .find(|(key, _)| &**key == "error.type")
+        .map(|(_, value)| value.as_str())
+}
+
+/// The histogram bucket of a cost: costs within 5% of each other share one.
+fn bucket(cost: Decimal) -> i32 {
+    let value = crate::pricing::attributes::decimal_to_f64(cost);
+    if value <= 0.0 {
+        return i32::MIN;
+    }
+    (value.ln() / BUCKET_RATIO.ln()).floor() as i32
+}
