@@ -160,7 +160,10 @@ impl Slot {
                 .add(spend.calls, spend.cost);
         }
         for (mine, theirs) in self.spend.iter_mut().zip(&other.spend) {
-            for (value, spend) in theirs {
+            // The most spent first, so a bound reached keeps the largest values named.
+            let mut values: Vec<(&String, &Spend)> = theirs.iter().collect();
+            values.sort_by(|a, b| b.1.cost.cmp(&a.1.cost).then_with(|| a.0.cmp(b.0)));
+            for (value, spend) in values {
                 add_bounded(mine, value, *spend, bounds.values);
             }
         }
@@ -175,12 +178,14 @@ impl Slot {
     }
 }
 
+/// Adds to `value`'s spend, or to [`OTHER`]'s once `bound` values are named.
 fn add_bounded(spend: &mut HashMap<String, Spend>, value: &str, add: Spend, bound: usize) {
     if let Some(existing) = spend.get_mut(value) {
         existing.add(add.calls, add.cost);
         return;
     }
-    let key = if spend.len() < bound { value } else { OTHER };
+    let named = spend.len() - usize::from(spend.contains_key(OTHER));
+    let key = if named < bound { value } else { OTHER };
     spend
         .entry(key.to_string())
         .or_default()
