@@ -195,6 +195,18 @@ The agent's configuration: the user's `config`, with the listen addresses set fr
 {{- end }}
 {{- $_ := set $managed "exporters" $exporters }}
 {{- end }}
+{{- with (dig "exporters" "ledger" nil $config) }}
+{{- if not .directory }}
+{{- if $.Values.persistence.enabled }}
+{{- /* The ledger's files go on the mounted volume, beside the queues. */}}
+{{- $exporters := (get $managed "exporters") | default dict }}
+{{- $_ := set $exporters "ledger" (dict "directory" (printf "%s/ledger" $.Values.persistence.mountPath)) }}
+{{- $_ := set $managed "exporters" $exporters }}
+{{- else if not .otlp_logs }}
+{{- fail "config.exporters.ledger needs persistence.enabled (its files go on that volume), a directory, or otlp_logs: true" }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- toYaml (mustMergeOverwrite $config $managed) }}
 {{- end }}
 
