@@ -30,7 +30,7 @@ const PROCESS_TIMEOUT: Duration = Duration::from_secs(30);
 
 mod options {
     /// The command line: `--seconds`, `--connections`, `--spans-per-request`, `--llm-fraction`,
-    /// `--metrics`, `--users`, `--rate`, `--queue`, `--agent`, `--rotel`, `--pairs`.
+    /// `--metrics`, `--page`, `--users`, `--rate`, `--queue`, `--agent`, `--rotel`, `--pairs`.
     #[derive(Debug, Clone)]
     pub struct Options {
         pub seconds: f64,
@@ -39,6 +39,8 @@ mod options {
         pub llm_fraction: f64,
         /// Derived metrics on (default) or off.
         pub metrics: bool,
+        /// The live page on, or off (default).
+        pub page: bool,
         /// Distinct `user.id` values on LLM spans (0: no attribution attributes). With users, LLM
         /// spans also carry `team` and `feature`, and the three are the agent's attribution keys.
         pub users: usize,
@@ -60,7 +62,7 @@ mod options {
     }
 
     const USAGE: &str = "usage: load [--seconds S] [--connections N] \
-                         [--spans-per-request M] [--llm-fraction F] [--metrics on|off] [--users N] \
+                         [--spans-per-request M] [--llm-fraction F] [--metrics on|off] [--page on|off] [--users N] \
                          [--rate SPANS_PER_SECOND] [--queue memory|disk-always|disk-interval|disk-never] [--agent PATH] \
                          [--rotel PATH [--pairs N]]";
 
@@ -72,6 +74,7 @@ mod options {
                 spans_per_request: 100,
                 llm_fraction: 0.2,
                 metrics: true,
+                page: false,
                 users: 0,
                 rate: None,
                 disk_queue: None,
@@ -98,6 +101,13 @@ mod options {
                     "--llm-fraction" => options.llm_fraction = value.parse().map_err(|_| bad())?,
                     "--metrics" => {
                         options.metrics = match value.as_str() {
+                            "on" => true,
+                            "off" => false,
+                            _ => return Err(bad()),
+                        }
+                    }
+                    "--page" => {
+                        options.page = match value.as_str() {
                             "on" => true,
                             "off" => false,
                             _ => return Err(bad()),
@@ -852,11 +862,13 @@ mod agent {
     }
 
     /// The agent's config: receivers on `ports`, the `models`' prices, derived metrics with these
-    /// attribution keys (or off), the exporter to the sink with its queue in memory or on disk.
+    /// attribution keys (or off), the live page on or off, the exporter to the sink with its
+    /// queue in memory or on disk.
     pub fn config_yaml(
         ports: &Ports,
         models: &[(&str, &str, [&str; 4])],
         metrics: bool,
+        page: bool,
         attribution_keys: &[&str],
         disk_queue: Option<(&Path, &str)>,
     ) -> String {
@@ -882,7 +894,7 @@ mod agent {
              compression: none\n{queue}  debug:\n    enabled: never\n\
              metrics:\n  enabled: {metrics}\n  attribution:\n    keys: [{keys}]\n\
              service:\n  telemetry:\n    endpoint: 127.0.0.1:{telemetry}\n    logs:\n      \
-             level: warn\n",
+             level: warn\n    page:\n      enabled: {page}\n",
             keys = attribution_keys.join(", "),
             grpc = ports.grpc,
             http = ports.http,
@@ -1425,13 +1437,14 @@ impl Results {
         println!("\n=== load benchmark: {} ===", self.subject.name());
         println!(
             "load:      {} connections x {} spans/request ({}), {:.0}% LLM spans, {:.1} s, \
-             derived metrics {}, {} users, queue {}",
+             derived metrics {}, live page {}, {} users, queue {}",
             o.connections,
             o.spans_per_request,
             offered(o),
             o.llm_fraction * 100.0,
             load.wall.as_secs_f64(),
             if o.metrics { "on" } else { "off" },
+            if o.page { "on" } else { "off" },
             o.users,
             queue
         );
@@ -1801,6 +1814,7 @@ fn write_config(
         ports,
         &workload::MODELS,
         options.metrics,
+        options.page,
         &keys,
         queue
             .as_ref()
@@ -2032,7 +2046,7 @@ mod pairs {
             );
             println!(
                 "{:<18} {} connections x {} spans/request ({}), {:.0}% LLM spans, {} s a run, \
-                 derived metrics {}, {} users",
+                 derived metrics {}, live page {}, {} users",
                 "load:",
                 o.connections,
                 o.spans_per_request,
@@ -2040,6 +2054,7 @@ mod pairs {
                 o.llm_fraction * 100.0,
                 o.seconds,
                 if o.metrics { "on" } else { "off" },
+                if o.page { "on" } else { "off" },
                 o.users
             );
             for subject in [agent, rotel] {
