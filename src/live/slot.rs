@@ -7,7 +7,8 @@ use crate::ledger::entry::throttled;
 use crate::ledger::LedgerEntry;
 use crate::metrics::CallRecord;
 use rust_decimal::Decimal;
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
 
 /// Spend under a value nobody named once a dimension holds its bound of values.
 pub const OTHER: &str = "(other)";
@@ -53,8 +54,8 @@ pub struct Slot {
     /// Priced calls by the bucket of their cost: how many, and their sum.
     pub buckets: BTreeMap<i32, Spend>,
     /// For each dimension (in the page's order), spend by value.
-    pub spend: Vec<HashMap<String, Spend>>,
-    pub unpriced: HashMap<(String, String), u64>,
+    pub spend: Vec<FxHashMap<String, Spend>>,
+    pub unpriced: FxHashMap<(String, String), u64>,
     /// Most expensive first.
     pub top: Vec<LedgerEntry>,
 }
@@ -63,7 +64,7 @@ impl Slot {
     pub fn new(start_minute: u64, dimensions: usize) -> Self {
         Slot {
             start_minute,
-            spend: vec![HashMap::new(); dimensions],
+            spend: vec![FxHashMap::default(); dimensions],
             ..Slot::default()
         }
     }
@@ -88,11 +89,11 @@ impl Slot {
             self.savings += breakdown.savings;
             self.buckets.entry(bucket(cost)).or_default().add(1, cost);
         }
-        let failed = record.span.failed || error_type(record).is_some();
-        if failed {
+        let error_type = error_type(record);
+        if record.span.failed || error_type.is_some() {
             self.failed.add(1, cost);
         }
-        if error_type(record).is_some_and(throttled) {
+        if error_type.is_some_and(throttled) {
             self.throttled += 1;
         }
         for (spend, value) in self.spend.iter_mut().zip(values) {
@@ -179,17 +180,19 @@ impl Slot {
 }
 
 /// Adds to `value`'s spend, or to [`OTHER`]'s once `bound` values are named.
-fn add_bounded(spend: &mut HashMap<String, Spend>, value: &str, add: Spend, bound: usize) {
+fn add_bounded(spend: &mut FxHashMap<String, Spend>, value: &str, add: Spend, bound: usize) {
     if let Some(existing) = spend.get_mut(value) {
         existing.add(add.calls, add.cost);
         return;
     }
     let named = spend.len() - usize::from(spend.contains_key(OTHER));
     let key = if named < bound { value } else { OTHER };
-    spend
-        .entry(key.to_string())
-        .or_default()
-        .add(add.calls, add.cost);
+    match spend.get_mut(key) {
+        Some(existing) => existing.add(add.calls, add.cost),
+        None => {
+            spend.insert(key.to_string(), add);
+        }
+    }
 }
 
 fn total_of(entry: &LedgerEntry) -> Decimal {
