@@ -207,6 +207,7 @@ async fn the_live_page_shows_the_figures_of_known_calls_in_a_real_browser() {
             "1500",
             "8000",
             "10000",
+            "input 0.015 · output 0.0225 · cache read 0.0024 · cache write 0.0375",
             "claude-sonnet-4-6@2026-03-13",
             "feature=qa team=search",
             "01010101010101010101010101010101"
@@ -219,20 +220,20 @@ async fn the_live_page_shows_the_figures_of_known_calls_in_a_real_browser() {
     assert_eq!(
         page["spendByTeam"],
         json!([
-            ["team", "calls", "cost", "share"],
-            ["search", "2", "0.0839", "99.1%"],
-            ["ads", "2", "0.00075", "0.9%"],
-            ["(none)", "1", "0", "0.0%"],
+            ["team", "calls", "of calls", "cost", "of cost"],
+            ["search", "2", "40.0%", "0.0839", "99.1%"],
+            ["ads", "2", "40.0%", "0.00075", "0.9%"],
+            ["(none)", "1", "20.0%", "0", "0.0%"],
         ])
     );
     // Two clicks on the cost column: the least first.
     assert_eq!(
         page["spendByTeamByCost"],
         json!([
-            ["team", "calls", "cost", "share"],
-            ["(none)", "1", "0", "0.0%"],
-            ["ads", "2", "0.00075", "0.9%"],
-            ["search", "2", "0.0839", "99.1%"],
+            ["team", "calls", "of calls", "cost", "of cost"],
+            ["(none)", "1", "20.0%", "0", "0.0%"],
+            ["ads", "2", "40.0%", "0.00075", "0.9%"],
+            ["search", "2", "40.0%", "0.0839", "99.1%"],
         ])
     );
     assert_eq!(

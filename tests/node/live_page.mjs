@@ -53,8 +53,8 @@ try {
   const unpriced = await rows(page, '#unpriced');
   // Sorting: a click on a header orders the table by that column, largest first; a second
   // click, smallest first.
-  await page.click('#spend-team th:nth-child(3)');
-  await page.click('#spend-team th:nth-child(3)');
+  await page.click('#spend-team th:nth-child(4)');
+  await page.click('#spend-team th:nth-child(4)');
   const spendByTeamByCost = await rows(page, '#spend-team');
   await page.screenshot({ path: values.screenshot, fullPage: true });
   // Another window.
