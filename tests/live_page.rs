@@ -177,7 +177,7 @@ async fn the_live_page_shows_the_figures_of_known_calls_in_a_real_browser() {
             "calls": "5 (3)",
             "cost-average": "0.0282166667 USD",  // 0.08465 / 3
             "cost-p95": "0.0774 USD",            // the highest of 3 (nearest rank)
-            "tokens-per-unit": "407,442",        // 34,490 / 0.08465
+            "tokens-per-unit": "395,747",        // priced calls' 33,500 tokens / 0.08465
             "cache-hit-rate": "31.3%",           // 10,000 / 31,900
             "cache-savings": "0.01425 USD",      // 0.0141 + 0.00015
             "output-input": "0.081",             // 2,590 / 31,900

@@ -424,9 +424,13 @@ impl Agent {
         if let Some(flusher) = self.flusher {
             let _ = tokio::time::timeout_at(deadline, flusher).await;
         }
-        // Every call is recorded once the receivers and the hold are done: write them.
+        // Every call is recorded once the receivers and the hold are done: write them (a disk
+        // that hangs past the deadline abandons what is still to be written).
         if let Some(ledger) = self.ledger {
-            let _ = tokio::task::spawn_blocking(move || ledger.shutdown()).await;
+            let writing = tokio::task::spawn_blocking(move || ledger.shutdown());
+            if tokio::time::timeout_at(deadline, writing).await.is_err() {
+                tracing::error!("the ledger did not finish writing before the shutdown timeout");
+            }
         }
         // Whatever was handed to a persistent queue is on disk before its worker may stop.
         for queue in &self.queues {

@@ -5,7 +5,7 @@
 
 use crate::config::ConfigDate;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// The names every ledger file starts with.
@@ -20,6 +20,8 @@ pub struct RotatingFiles {
     max_bytes: u64,
     retention_days: u32,
     current: Option<OpenFile>,
+    /// The file a write failed in (it may end in a torn line): never appended to again.
+    torn: Option<(ConfigDate, u32)>,
 }
 
 struct OpenFile {
@@ -44,6 +46,7 @@ impl RotatingFiles {
             max_bytes,
             retention_days,
             current: None,
+            torn: None,
         }
     }
 
@@ -53,18 +56,17 @@ impl RotatingFiles {
         let wanted = text.len() as u64;
         let turn_over = match &self.current {
             None => true,
-            Some(open) => {
-                open.day != day || (open.written > 0 && open.written + wanted > self.max_bytes)
-            }
+            Some(open) => open.day != day || !self.fits(open.written, wanted),
         };
         if turn_over {
-            self.open(day)?;
+            self.open(day, wanted)?;
         }
         let Some(open) = self.current.as_mut() else {
             return Err(io::Error::other("no ledger file open"));
         };
         if let Err(error) = open.file.write_all(text.as_bytes()) {
-            // The next write starts a fresh file rather than appending after a torn line.
+            // The file may now end in a torn line: the next write goes to a new file.
+            self.torn = Some((open.day, open.number));
             self.current = None;
             return Err(error);
         }
@@ -72,23 +74,34 @@ impl RotatingFiles {
         Ok(())
     }
 
-    /// Opens the file to write next for `day`: the day's last file if it has room, else a new
-    /// one; then deletes what the retention no longer keeps.
-    fn open(&mut self, day: ConfigDate) -> io::Result<()> {
+    /// Whether `wanted` more bytes fit a file of `written` bytes: always into one that holds
+    /// no record yet.
+    fn fits(&self, written: u64, wanted: u64) -> bool {
+        written <= self.header.len() as u64 || written.saturating_add(wanted) <= self.max_bytes
+    }
+
+    /// Opens the file to write `wanted` bytes to next for `day`: the day's last file if they
+    /// fit and it ends with a whole line, else a new one; then deletes what the retention no
+    /// longer keeps.
+    fn open(&mut self, day: ConfigDate, wanted: u64) -> io::Result<()> {
         std::fs::create_dir_all(&self.directory)?;
         let mut number = match &self.current {
             Some(open) if open.day == day => open.number + 1,
             _ => self.last_number(day)?,
         };
+        if let Some((torn_day, torn_number)) = self.torn.take() {
+            if torn_day == day && number <= torn_number {
+                number = torn_number + 1;
+            }
+        }
         loop {
             let path = self.path(day, number);
-            let file = OpenOptions::new().create(true).append(true).open(&path)?;
+            let mut file = OpenOptions::new().create(true).append(true).open(&path)?;
             let mut written = file.metadata()?.len();
-            if written > 0 && written >= self.max_bytes {
+            if written > 0 && (!self.fits(written, wanted) || !ends_with_line_break(&path)?) {
                 number += 1;
                 continue;
             }
-            let mut file = file;
             if written == 0 && !self.header.is_empty() {
                 file.write_all(self.header.as_bytes())?;
                 written = self.header.len() as u64;
@@ -143,7 +156,7 @@ impl RotatingFiles {
         self.directory.join(name)
     }
 
-    /// The day and number of one of this series' file names.
+    /// The day and number of one of this series' file names: only names it writes itself.
     fn parse_name(&self, name: &str) -> Option<(ConfigDate, u32)> {
         let rest = name
             .strip_prefix(STEM)?
@@ -153,6 +166,17 @@ impl RotatingFiles {
             Some((day, number)) => (day, number.parse().ok()?),
             None => (rest, 0),
         };
-        Some((ConfigDate::parse(day).ok()?, number))
+        let day = ConfigDate::parse(day).ok()?;
+        let own = self.path(day, number);
+        (own.file_name()?.to_str()? == name).then_some((day, number))
     }
+}
+
+/// Whether the file at `path` ends with a line break (a write was not torn).
+fn ends_with_line_break(path: &Path) -> io::Result<bool> {
+    let mut file = File::open(path)?;
+    file.seek(SeekFrom::End(-1))?;
+    let mut last = [0u8; 1];
+    file.read_exact(&mut last)?;
+    Ok(last[0] == b'\n')
 }

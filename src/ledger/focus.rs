@@ -87,11 +87,19 @@ fn tags(entry: &LedgerEntry) -> String {
     serde_json::Value::Object(tags).to_string()
 }
 
-/// A CSV field, quoted when it holds a comma, a quote or a line break.
-fn push_field(out: &mut String, field: &str) {
+/// A CSV field, quoted when it holds a comma, a quote or a line break; text a spreadsheet
+/// would run as a formula (starting `=`, `+`, `-`, `@`) gets a leading `'`.
+pub fn push_field(out: &mut String, field: &str) {
+    let numeric = field.parse::<rust_decimal::Decimal>().is_ok();
+    let formula = !numeric && field.starts_with(['=', '+', '-', '@']);
+    let field: std::borrow::Cow<'_, str> = if formula {
+        format!("'{field}").into()
+    } else {
+        field.into()
+    };
     if field.contains([',', '"', '\n', '\r']) {
         let _ = write!(out, "\"{}\"", field.replace('"', "\"\""));
     } else {
-        out.push_str(field);
+        out.push_str(&field);
     }
 }

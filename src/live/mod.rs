@@ -1,6 +1,7 @@
 //! The live cost page's memory: the model calls of the last 24 hours, kept as one [`Slot`] per
 //! minute for the last hour and one per quarter of an hour before that, so a window of 15
-//! minutes, an hour or a day is the sum of its slots. Memory is bounded: at most 60 + 96 slots,
+//! minutes, an hour or a day is the sum of its slots (the day's oldest quarter may hold up to 14
+//! minutes more). Memory is bounded: at most 60 + 97 slots,
 //! each with at most `max_values` values per dimension and unpriced reason-model pairs, and
 //! `top_calls` calls. [`page`] serves it.
 
@@ -150,7 +151,7 @@ impl LivePage {
         {
             slots
                 .minutes
-                .push_back(Slot::new(minute, self.dimensions.len()));
+                .push_back(Slot::new(minute, 1, self.dimensions.len()));
         }
         while slots
             .minutes
@@ -168,16 +169,17 @@ impl LivePage {
             {
                 slots
                     .quarters
-                    .push_back(Slot::new(quarter, self.dimensions.len()));
+                    .push_back(Slot::new(quarter, QUARTER, self.dimensions.len()));
             }
             if let Some(last) = slots.quarters.back_mut() {
                 last.merge(&old, self.bounds);
             }
         }
+        // A quarter goes once all of it is older than the longest window.
         while slots
             .quarters
             .front()
-            .is_some_and(|first| first.start_minute + DAY <= minute)
+            .is_some_and(|first| first.start_minute + QUARTER + DAY <= minute + 1)
         {
             slots.quarters.pop_front();
         }
@@ -195,7 +197,7 @@ impl LivePage {
                 "USD",
                 &self.dimensions,
                 &[],
-                &Slot::new(0, 0),
+                &Slot::new(0, 0, 0),
             );
         };
         self.roll(&mut slots, minute);
@@ -213,7 +215,7 @@ impl LivePage {
             .chain(minutes)
             .filter(|slot| slot.calls > 0)
             .collect();
-        let mut total = Slot::new(0, self.dimensions.len());
+        let mut total = Slot::new(0, window.minutes(), self.dimensions.len());
         for slot in &chosen {
             total.merge(slot, self.bounds);
         }

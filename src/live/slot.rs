@@ -25,8 +25,8 @@ pub struct Spend {
 
 impl Spend {
     fn add(&mut self, calls: u64, cost: Decimal) {
-        self.calls += calls;
-        self.cost += cost;
+        self.calls = self.calls.saturating_add(calls);
+        self.cost = self.cost.saturating_add(cost);
     }
 }
 
@@ -41,14 +41,17 @@ pub struct Bounds {
 
 #[derive(Debug, Clone, Default)]
 pub struct Slot {
-    /// The minute (since the Unix epoch) the slot starts at.
+    /// The minute (since the Unix epoch) the slot starts at, and how many it spans.
     pub start_minute: u64,
+    pub minutes: u64,
     pub calls: u64,
     pub priced: Spend,
     pub savings: Decimal,
     pub input: u64,
     pub output: u64,
     pub cache_read: u64,
+    /// Input and output tokens of the priced calls.
+    pub priced_tokens: u64,
     pub failed: Spend,
     pub throttled: u64,
     /// Priced calls by the bucket of their cost: how many, and their sum.
@@ -61,9 +64,10 @@ pub struct Slot {
 }
 
 impl Slot {
-    pub fn new(start_minute: u64, dimensions: usize) -> Self {
+    pub fn new(start_minute: u64, minutes: u64, dimensions: usize) -> Self {
         Slot {
             start_minute,
+            minutes,
             spend: vec![FxHashMap::default(); dimensions],
             ..Slot::default()
         }
@@ -77,24 +81,28 @@ impl Slot {
         currency: &str,
         bounds: Bounds,
     ) {
-        self.calls += 1;
+        self.calls = self.calls.saturating_add(1);
         if let Some(usage) = &record.usage {
-            self.input += usage.input;
-            self.output += usage.output;
-            self.cache_read += usage.cache_read;
+            self.input = self.input.saturating_add(usage.input);
+            self.output = self.output.saturating_add(usage.output);
+            self.cache_read = self.cache_read.saturating_add(usage.cache_read);
         }
         let cost = record.cost.map_or(Decimal::ZERO, |cost| cost.total);
         if let Some(breakdown) = &record.cost {
             self.priced.add(1, cost);
-            self.savings += breakdown.savings;
+            self.savings = self.savings.saturating_add(breakdown.savings);
             self.buckets.entry(bucket(cost)).or_default().add(1, cost);
+            if let Some(usage) = &record.usage {
+                let tokens = usage.input.saturating_add(usage.output);
+                self.priced_tokens = self.priced_tokens.saturating_add(tokens);
+            }
         }
         let error_type = error_type(record);
         if record.span.failed || error_type.is_some() {
             self.failed.add(1, cost);
         }
         if error_type.is_some_and(throttled) {
-            self.throttled += 1;
+            self.throttled = self.throttled.saturating_add(1);
         }
         for (spend, value) in self.spend.iter_mut().zip(values) {
             add_bounded(
@@ -106,24 +114,25 @@ impl Slot {
         }
         if let Some(reason) = record.unpriced {
             let model = values.get(1).copied().flatten().unwrap_or("");
-            let key = (reason.as_str().to_string(), model.to_string());
-            let count = self.unpriced.len();
-            match self.unpriced.get_mut(&key) {
-                Some(calls) => *calls += 1,
-                None if count < bounds.values => {
-                    self.unpriced.insert(key, 1);
-                }
-                None => {
-                    *self
-                        .unpriced
-                        .entry((reason.as_str().to_string(), OTHER.to_string()))
-                        .or_default() += 1;
-                }
-            }
+            self.count_unpriced(reason.as_str(), model, 1, bounds.values);
         }
         if record.cost.is_some() && self.qualifies(cost, bounds.top_calls) {
             self.keep_top(LedgerEntry::of(record, currency), bounds.top_calls);
         }
+    }
+
+    /// Counts `calls` unpriced calls of `reason` and `model`, under [`OTHER`] once `bound`
+    /// pairs are named.
+    fn count_unpriced(&mut self, reason: &str, model: &str, calls: u64, bound: usize) {
+        let key = (reason.to_string(), model.to_string());
+        let named = self.unpriced.len();
+        let key = if self.unpriced.contains_key(&key) || named < bound {
+            key
+        } else {
+            (reason.to_string(), OTHER.to_string())
+        };
+        let count = self.unpriced.entry(key).or_default();
+        *count = count.saturating_add(calls);
     }
 
     /// Whether a call of `cost` belongs among the most expensive kept.
@@ -146,14 +155,15 @@ impl Slot {
 
     /// Adds `other`'s calls to this slot's.
     pub fn merge(&mut self, other: &Slot, bounds: Bounds) {
-        self.calls += other.calls;
+        self.calls = self.calls.saturating_add(other.calls);
         self.priced.add(other.priced.calls, other.priced.cost);
-        self.savings += other.savings;
-        self.input += other.input;
-        self.output += other.output;
-        self.cache_read += other.cache_read;
+        self.savings = self.savings.saturating_add(other.savings);
+        self.input = self.input.saturating_add(other.input);
+        self.output = self.output.saturating_add(other.output);
+        self.cache_read = self.cache_read.saturating_add(other.cache_read);
+        self.priced_tokens = self.priced_tokens.saturating_add(other.priced_tokens);
         self.failed.add(other.failed.calls, other.failed.cost);
-        self.throttled += other.throttled;
+        self.throttled = self.throttled.saturating_add(other.throttled);
         for (bucket, spend) in &other.buckets {
             self.buckets
                 .entry(*bucket)
@@ -168,8 +178,8 @@ impl Slot {
                 add_bounded(mine, value, *spend, bounds.values);
             }
         }
-        for (key, calls) in &other.unpriced {
-            *self.unpriced.entry(key.clone()).or_default() += calls;
+        for ((reason, model), calls) in &other.unpriced {
+            self.count_unpriced(reason, model, *calls, bounds.values);
         }
         for entry in &other.top {
             if self.qualifies(total_of(entry), bounds.top_calls) {

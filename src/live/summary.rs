@@ -14,14 +14,14 @@ pub const RATIO_DIGITS: u32 = 10;
 /// The share of the most expensive calls the Pareto line looks at, in percent.
 const PARETO_PERCENT: u64 = 5;
 
-/// `part / whole`, rounded to [`RATIO_DIGITS`]; zero when there is no whole.
+/// `part / whole`, rounded to [`RATIO_DIGITS`]; zero when there is no whole (or the quotient
+/// is beyond a decimal's range).
 pub fn ratio(part: Decimal, whole: Decimal) -> Decimal {
-    if whole.is_zero() {
-        return Decimal::ZERO;
-    }
-    (part / whole)
-        .round_dp_with_strategy(RATIO_DIGITS, RoundingStrategy::MidpointNearestEven)
-        .normalize()
+    part.checked_div(whole).map_or(Decimal::ZERO, |quotient| {
+        quotient
+            .round_dp_with_strategy(RATIO_DIGITS, RoundingStrategy::MidpointNearestEven)
+            .normalize()
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -48,6 +48,7 @@ pub struct Figures {
     pub cost_per_call_average: Decimal,
     /// From the histogram: the average cost of the bucket holding the 95th percentile.
     pub cost_per_call_p95: Decimal,
+    /// Input and output tokens of the priced calls per unit of currency.
     pub tokens_per_unit: Decimal,
     pub cache_hit_rate: Decimal,
     pub cache_savings: Decimal,
@@ -62,6 +63,8 @@ pub struct Figures {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Point {
     pub time: String,
+    /// The slot's length: 1 (a minute) or 15 (a quarter of an hour).
+    pub minutes: u64,
     pub cost: Decimal,
     pub savings: Decimal,
 }
@@ -117,7 +120,7 @@ pub fn summarize(
         cost,
         cost_per_call_average: ratio(cost, Decimal::from(total.priced.calls)),
         cost_per_call_p95: percentile(total, 95),
-        tokens_per_unit: ratio(Decimal::from(total.input + total.output), cost),
+        tokens_per_unit: ratio(Decimal::from(total.priced_tokens), cost),
         cache_hit_rate: ratio(Decimal::from(total.cache_read), Decimal::from(total.input)),
         cache_savings: total.savings.normalize(),
         output_input_ratio: ratio(Decimal::from(total.output), Decimal::from(total.input)),
@@ -133,6 +136,7 @@ pub fn summarize(
         .iter()
         .map(|slot| Point {
             time: rfc3339(slot.start_minute * 60_000_000_000),
+            minutes: slot.minutes,
             cost: slot.priced.cost.normalize(),
             savings: slot.savings.normalize(),
         })
@@ -230,11 +234,12 @@ fn pareto(total: &Slot, cost: Decimal) -> Pareto {
             break;
         }
         let taken = left.min(spend.calls);
-        top_cost += if taken == spend.calls {
+        let part = if taken == spend.calls {
             spend.cost
         } else {
-            spend.cost * Decimal::from(taken) / Decimal::from(spend.calls)
+            ratio(spend.cost, Decimal::from(spend.calls)).saturating_mul(Decimal::from(taken))
         };
+        top_cost = top_cost.saturating_add(part);
         left -= taken;
     }
     Pareto {

@@ -215,6 +215,16 @@ impl Intake {
     /// Queues the records as OTLP log records; when no queue has room they are dropped and
     /// counted as the ledger's.
     fn send_ledger_logs(&self, records: &[CallRecord], currency: &str) {
+        if !self
+            .routes
+            .iter()
+            .any(|route| route.signals[Signal::Logs as usize])
+        {
+            self.counters.ledger.dropped(records.len() as u64);
+            self.drops
+                .warn("ledger log records dropped: no exporter takes logs (exporters.*.signals)");
+            return;
+        }
         let request = crate::ledger::logs::request(records, currency);
         let encoded = EncodedRequest::encode_owned(Payload::Logs(request));
         if self.enqueue_derived(encoded).is_err() {

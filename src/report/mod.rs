@@ -1,6 +1,6 @@
 //! `genai-cost-agent report`: reads ledger files (JSON lines) and sums them up — the figures
 //! teams ask for, rollups by the keys asked for, the Pareto line and the most expensive calls.
-//! Sums are exact; ratios and averages are rounded for reading ([`RATIO_DIGITS`]).
+//! Sums are exact; ratios and averages are rounded for reading ([`ratio`]).
 
 mod render;
 #[cfg(test)]
@@ -10,13 +10,12 @@ pub use render::{render, Format};
 
 use crate::config::ConfigDate;
 use crate::ledger::{entry::rfc3339, LedgerEntry, STEM};
-use rust_decimal::{Decimal, RoundingStrategy};
+use crate::live::ratio;
+use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Digits kept after the point in ratios and averages.
-pub const RATIO_DIGITS: u32 = 10;
 /// The percentage of the most expensive calls the Pareto line looks at.
 const PARETO_PERCENT: u64 = 5;
 
@@ -93,7 +92,16 @@ fn bound(text: &str, end_of_day: bool) -> Result<String, ReportError> {
             }
         }
     };
-    Ok(rfc3339(day.unix_nanos() + seconds * 1_000_000_000))
+    // Beyond u64 nanoseconds (after 2554) no ledger has a call.
+    let nanos = u64::try_from(day.days_since_epoch)
+        .ok()
+        .and_then(|days| {
+            days.checked_mul(86_400)?
+                .checked_add(seconds)?
+                .checked_mul(1_000_000_000)
+        })
+        .ok_or_else(invalid)?;
+    Ok(rfc3339(nanos))
 }
 
 /// The figures over every selected call.
@@ -198,23 +206,40 @@ pub fn ledger_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ReportError> {
     Ok(files)
 }
 
-/// Every record of `file`; a line that is no record is an error naming its place.
+/// Every record of `file`; a line that is no record is an error naming its place, except a
+/// last line cut short by a failed write (no line break after it), which is skipped with a
+/// warning on standard error.
 pub fn read_entries(file: &Path) -> Result<Vec<LedgerEntry>, ReportError> {
     let text = std::fs::read_to_string(file).map_err(|source| ReportError::Read {
         path: file.to_path_buf(),
         source,
     })?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(index, line)| {
-            serde_json::from_str(line).map_err(|source| ReportError::Record {
-                path: file.to_path_buf(),
-                line: index + 1,
-                source,
-            })
-        })
-        .collect()
+    let lines: Vec<&str> = text.lines().collect();
+    let torn_last = !text.is_empty() && !text.ends_with('\n');
+    let mut entries = Vec::with_capacity(lines.len());
+    for (index, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str(line) {
+            Ok(entry) => entries.push(entry),
+            Err(_) if torn_last && index + 1 == lines.len() => {
+                eprintln!(
+                    "warning: {}:{}: a record cut short by a failed write, skipped",
+                    file.display(),
+                    index + 1
+                );
+            }
+            Err(source) => {
+                return Err(ReportError::Record {
+                    path: file.to_path_buf(),
+                    line: index + 1,
+                    source,
+                })
+            }
+        }
+    }
+    Ok(entries)
 }
 
 /// The report over the calls of `entries` that `selection` picks.
@@ -275,32 +300,24 @@ fn currency_of(entries: &[LedgerEntry]) -> Result<String, ReportError> {
     Ok(currency.unwrap_or("USD").to_string())
 }
 
-/// `part / whole`, rounded; zero when there is no whole.
-fn ratio(part: Decimal, whole: Decimal) -> Decimal {
-    if whole.is_zero() {
-        return Decimal::ZERO;
-    }
-    (part / whole)
-        .round_dp_with_strategy(RATIO_DIGITS, RoundingStrategy::MidpointNearestEven)
-        .normalize()
-}
-
 fn figures(entries: &[LedgerEntry]) -> Figures {
     let mut costs: Vec<Decimal> = entries
         .iter()
         .filter_map(|entry| Some(entry.cost?.total))
         .collect();
     costs.sort();
-    let cost = costs.iter().sum::<Decimal>().normalize();
-    let sum_tokens = |kind: fn(&crate::ledger::Tokens) -> u64| -> u64 {
+    let cost = sum_money(costs.iter().copied());
+    let sum_tokens = |priced_only: bool, kind: fn(&crate::ledger::Tokens) -> u64| -> u64 {
         entries
             .iter()
+            .filter(|entry| !priced_only || entry.cost.is_some())
             .filter_map(|entry| entry.tokens.as_ref().map(kind))
-            .sum()
+            .fold(0, u64::saturating_add)
     };
-    let input = sum_tokens(|tokens| tokens.input);
-    let output = sum_tokens(|tokens| tokens.output);
-    let cache_read = sum_tokens(|tokens| tokens.cache_read);
+    let input = sum_tokens(false, |tokens| tokens.input);
+    let output = sum_tokens(false, |tokens| tokens.output);
+    let cache_read = sum_tokens(false, |tokens| tokens.cache_read);
+    let priced_tokens = sum_tokens(true, |tokens| tokens.input.saturating_add(tokens.output));
     let failed: Vec<&LedgerEntry> = entries
         .iter()
         .filter(|entry| entry.status == "error")
@@ -321,21 +338,17 @@ fn figures(entries: &[LedgerEntry]) -> Figures {
         cost,
         cost_per_call_average: ratio(cost, Decimal::from(priced_calls)),
         cost_per_call_p95: nearest_rank(&costs, 95),
-        tokens_per_unit: ratio(Decimal::from(input + output), cost),
+        tokens_per_unit: ratio(Decimal::from(priced_tokens), cost),
         cache_hit_rate: ratio(Decimal::from(cache_read), Decimal::from(input)),
-        cache_savings: entries
-            .iter()
-            .filter_map(|entry| Some(entry.cost?.cache_savings))
-            .sum::<Decimal>()
-            .normalize(),
+        cache_savings: sum_money(
+            entries
+                .iter()
+                .filter_map(|entry| Some(entry.cost?.cache_savings)),
+        ),
         output_input_ratio: ratio(Decimal::from(output), Decimal::from(input)),
         failed_calls: failed.len() as u64,
         error_rate: ratio(Decimal::from(failed.len() as u64), Decimal::from(calls)),
-        failed_calls_cost: failed
-            .iter()
-            .filter_map(|entry| Some(entry.cost?.total))
-            .sum::<Decimal>()
-            .normalize(),
+        failed_calls_cost: sum_money(failed.iter().filter_map(|entry| Some(entry.cost?.total))),
         throttled_calls: entries.iter().filter(|entry| entry.throttled()).count() as u64,
         model_mix: model_mix(entries, calls, cost),
     }
@@ -355,7 +368,9 @@ fn model_mix(entries: &[LedgerEntry], calls: u64, cost: Decimal) -> Vec<ModelSha
     for entry in entries {
         let share = by_model.entry(entry.model()).or_default();
         share.0 += 1;
-        share.1 += entry.cost.map_or(Decimal::ZERO, |cost| cost.total);
+        share.1 = share
+            .1
+            .saturating_add(entry.cost.map_or(Decimal::ZERO, |cost| cost.total));
     }
     let mut mix: Vec<ModelShare> = by_model
         .into_iter()
@@ -399,14 +414,16 @@ fn rollups(entries: &[LedgerEntry], by: &[String]) -> Vec<Rollup> {
         });
         group.calls += 1;
         if let Some(tokens) = &entry.tokens {
-            group.input_tokens += tokens.input;
-            group.output_tokens += tokens.output;
-            group.cache_read_tokens += tokens.cache_read;
-            group.cache_creation_tokens += tokens.cache_creation;
+            group.input_tokens = group.input_tokens.saturating_add(tokens.input);
+            group.output_tokens = group.output_tokens.saturating_add(tokens.output);
+            group.cache_read_tokens = group.cache_read_tokens.saturating_add(tokens.cache_read);
+            group.cache_creation_tokens = group
+                .cache_creation_tokens
+                .saturating_add(tokens.cache_creation);
         }
         if let Some(cost) = &entry.cost {
-            group.cost += cost.total;
-            group.cache_savings += cost.cache_savings;
+            group.cost = group.cost.saturating_add(cost.total);
+            group.cache_savings = group.cache_savings.saturating_add(cost.cache_savings);
         }
     }
     groups
@@ -424,15 +441,17 @@ fn pareto(priced: &[(Decimal, &LedgerEntry)], total: Decimal) -> Option<Pareto> 
         return None;
     }
     let count = (priced.len() as u64 * PARETO_PERCENT).div_ceil(100).max(1);
-    let cost: Decimal = priced
-        .iter()
-        .take(count as usize)
-        .map(|(cost, _)| *cost)
-        .sum::<Decimal>()
-        .normalize();
+    let cost = sum_money(priced.iter().take(count as usize).map(|(cost, _)| *cost));
     Some(Pareto {
         calls: count,
         cost,
         share: ratio(cost, total),
     })
+}
+
+/// The sum of `amounts`, saturating at a decimal's bounds rather than panicking.
+fn sum_money(amounts: impl Iterator<Item = Decimal>) -> Decimal {
+    amounts
+        .fold(Decimal::ZERO, Decimal::saturating_add)
+        .normalize()
 }

@@ -56,17 +56,12 @@ fn rollup_header(report: &Report) -> Vec<String> {
 fn csv(report: &Report) -> String {
     let mut out = String::new();
     let mut line = |cells: Vec<String>| {
-        let quoted: Vec<String> = cells
-            .into_iter()
-            .map(|cell| {
-                if cell.contains([',', '"', '\n']) {
-                    format!("\"{}\"", cell.replace('"', "\"\""))
-                } else {
-                    cell
-                }
-            })
-            .collect();
-        out.push_str(&quoted.join(","));
+        for (index, cell) in cells.iter().enumerate() {
+            if index > 0 {
+                out.push(',');
+            }
+            crate::ledger::focus::push_field(&mut out, cell);
+        }
         out.push('\n');
     };
     line(rollup_header(report));

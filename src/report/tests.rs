@@ -10,7 +10,8 @@ use rust_decimal_macros::dec;
 ///   5 2026-12-06 10:00 acme-llm-1, ads: input 900, output 90, unpriced
 ///   6 2026-12-06 12:00 Sonnet 4.5, search/summarize: failed (timeout) after input 10,000 and
 ///     output 1,000; 0.045
-/// Cost 0.08375 over 4 priced calls; input 38,900, output 2,890, cache reads 17,000.
+/// Cost 0.08375 over 4 priced calls; input 38,900, output 2,890, cache reads 17,000; the priced
+/// calls' input 38,000 and output 2,800.
 const LEDGER: &str = r#"{"time":"2026-12-05T10:00:00.000000000Z","start_time":"2026-12-05T09:59:58.000000000Z","trace_id":"01000000000000000000000000000000","span_id":"0100000000000001","service":"chat-app","provider":"anthropic","response_model":"claude-sonnet-4-5-20250929","status":"ok","tokens":{"input":20000,"output":800,"cache_read":15000,"cache_creation":0},"price_id":"claude-sonnet-4-5@2026-01-01","currency":"USD","cost":{"total":"0.0315","input":"0.015","output":"0.012","cache_read":"0.0045","cache_creation":"0","tools":"0","cache_savings":"0.0405","cache_hit_ratio":"0.75"},"attributes":{"feature":"qa","team":"search"}}
 {"time":"2026-12-05T11:00:00.000000000Z","start_time":"2026-12-05T10:59:59.000000000Z","trace_id":"02000000000000000000000000000000","span_id":"0200000000000002","service":"chat-app","provider":"anthropic","response_model":"claude-haiku-4-5-20251001","status":"ok","tokens":{"input":4000,"output":500,"cache_read":0,"cache_creation":0},"price_id":"claude-haiku-4-5@2026-01-01","currency":"USD","cost":{"total":"0.0065","input":"0.004","output":"0.0025","cache_read":"0","cache_creation":"0","tools":"0","cache_savings":"0","cache_hit_ratio":"0"},"attributes":{"feature":"summarize","team":"search"}}
 
@@ -49,7 +50,7 @@ fn the_figures_of_a_known_ledger_are_exact() {
     assert_eq!(figures.cost, dec!(0.08375));
     assert_eq!(figures.cost_per_call_average, dec!(0.0209375));
     assert_eq!(figures.cost_per_call_p95, dec!(0.045));
-    assert_eq!(figures.tokens_per_unit, dec!(498985.0746268657));
+    assert_eq!(figures.tokens_per_unit, dec!(487164.1791044776));
     assert_eq!(figures.cache_hit_rate, dec!(0.4370179949));
     assert_eq!(figures.cache_savings, dec!(0.04065));
     assert_eq!(figures.output_input_ratio, dec!(0.0742930591));
@@ -130,7 +131,7 @@ Figures
   calls                4 (2 priced; unpriced: unknown_model 1)
   cost                 0.04575 USD
   cost per call        average 0.022875, p95 0.045 USD
-  tokens per USD       360437.1584699454
+  tokens per USD       338797.8142076503
   cache hit rate       0.1342281879
   cache savings        0.00015 USD
   output/input ratio   0.1067114094
@@ -206,6 +207,15 @@ fn a_line_that_is_no_record_is_named_by_file_and_line() {
 }
 
 #[test]
+fn a_last_line_cut_short_is_skipped() {
+    let directory = TempDir::new("report-torn");
+    let path = directory.0.join("ledger-2026-12-06.jsonl");
+    let first = LEDGER.lines().next().unwrap();
+    std::fs::write(&path, format!("{first}\n{}", &first[..40])).unwrap();
+    assert_eq!(read_entries(&path).unwrap().len(), 1);
+}
+
+#[test]
 fn bounds_take_dates_and_times() {
     assert_eq!(
         Selection::from_bound("2026-12-06").unwrap(),
@@ -221,4 +231,8 @@ fn bounds_take_dates_and_times() {
     );
     assert!(Selection::from_bound("2026-12-06T25:00Z").is_err());
     assert!(Selection::from_bound("yesterday").is_err());
+    assert!(
+        Selection::to_bound("2999-12-31").is_err(),
+        "beyond what the ledger's times can say"
+    );
 }
