@@ -19,6 +19,7 @@ pub mod pem;
 pub mod pipeline;
 pub mod pricing;
 pub mod receiver;
+pub mod reconcile;
 pub mod report;
 pub mod telemetry;
 pub mod usage;

@@ -17,9 +17,9 @@ use std::path::{Path, PathBuf};
 /// Top to bottom, with what each layer is.
 const LAYERS: &[(&[&str], &str)] = &[
     (
-        &["agent", "report"],
+        &["agent", "reconcile", "report"],
         "the assembly: builds the components, starts and stops the stages; the report over \
-         the ledger's files",
+         the ledger's files and its comparison with the providers' reports",
     ),
     (
         &["receiver"],
