@@ -2,8 +2,9 @@
 //! provider reports it used and charged, per provider, model and UTC day, with a verdict for
 //! each: matched within a tolerance, traffic the agent did not see, a price mismatch (the same
 //! tokens priced differently), or calls the provider does not report. The provider's side
-//! comes from its usage and cost reports ([`ProviderDay`]); reading them is the pollers' job.
+//! comes from its usage and cost reports ([`ProviderDay`], read page by page by [`reports`]).
 
+pub mod reports;
 #[cfg(test)]
 mod tests;
 

@@ -203,3 +203,97 @@ day         provider   model                       agent tokens  provider tokens
 "
     );
 }
+
+/// A page as Anthropic's messages usage report answers with `group_by=model` and daily buckets
+/// (the 5m/1h split nested; the flat fields some documents show are read too).
+const ANTHROPIC_PAGE: &str = r#"{
+  "data": [
+    {"starting_at": "2026-12-05T00:00:00Z", "ending_at": "2026-12-06T00:00:00Z", "results": [
+      {"model": "claude-sonnet-4-5-20250929", "uncached_input_tokens": 5000, "cache_read_input_tokens": 15000,
+       "cache_creation": {"ephemeral_5m_input_tokens": 3000, "ephemeral_1h_input_tokens": 2000},
+       "output_tokens": 800, "server_tool_use": {"web_search_requests": 0}},
+      {"model": "claude-haiku-4-5-20251001", "uncached_input_tokens": 8000, "cache_read_input_tokens": 0,
+       "cache_creation_5m_input_tokens": 100, "cache_creation_1h_input_tokens": 0, "output_tokens": 1000}
+    ]}
+  ],
+  "has_more": true,
+  "next_page": "page_2"
+}"#;
+
+/// A page as OpenAI's completions usage report answers with `group_by=model` and daily buckets.
+const OPENAI_PAGE: &str = r#"{
+  "object": "page",
+  "data": [
+    {"object": "bucket", "start_time": 1796428800, "end_time": 1796515200, "results": [
+      {"object": "organization.usage.completions.result", "input_tokens": 4000, "output_tokens": 500,
+       "input_cached_tokens": 2000, "input_audio_tokens": 0, "output_audio_tokens": 0,
+       "num_model_requests": 1, "project_id": null, "user_id": null, "api_key_id": null,
+       "model": "gpt-4o-mini-2024-07-18", "batch": null}
+    ]}
+  ],
+  "has_more": false,
+  "next_page": "page_unused"
+}"#;
+
+#[test]
+fn anthropic_usage_pages_read_in_the_conventions_reading() {
+    let page = reports::anthropic_usage(ANTHROPIC_PAGE.as_bytes()).unwrap();
+    assert_eq!(page.next_page.as_deref(), Some("page_2"));
+    let sonnet = &page.days[0];
+    assert_eq!(
+        (
+            sonnet.provider.as_str(),
+            sonnet.model.as_str(),
+            sonnet.day.as_str()
+        ),
+        ("anthropic", "claude-sonnet-4-5-20250929", "2026-12-05")
+    );
+    // 5,000 uncached + 15,000 read + 5,000 written.
+    assert_eq!(
+        (
+            sonnet.usage.input,
+            sonnet.usage.cache_read,
+            sonnet.usage.cache_creation,
+            sonnet.usage.output
+        ),
+        (25_000, 15_000, 5_000, 800)
+    );
+    let haiku = &page.days[1];
+    assert_eq!(
+        (haiku.usage.input, haiku.usage.cache_creation),
+        (8_100, 100)
+    );
+}
+
+#[test]
+fn openai_usage_pages_keep_cached_tokens_inside_the_input() {
+    let page = reports::openai_usage(OPENAI_PAGE.as_bytes()).unwrap();
+    assert_eq!(page.next_page, None, "has_more is false");
+    let mini = &page.days[0];
+    assert_eq!(
+        (
+            mini.day.as_str(),
+            mini.usage.input,
+            mini.usage.cache_read,
+            mini.usage.output
+        ),
+        ("2026-12-05", 4_000, 2_000, 500)
+    );
+}
+
+#[test]
+fn a_page_of_another_shape_is_refused_with_the_reason() {
+    let error =
+        reports::anthropic_usage(br#"{"error": {"type": "rate_limit_error"}}"#).unwrap_err();
+    assert!(
+        error.to_string().starts_with("not a usage report page"),
+        "{error}"
+    );
+    let error =
+        reports::anthropic_usage(br#"{"data": [{"starting_at": "yesterday", "results": []}]}"#)
+            .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "a bucket starts at `yesterday`, not a UTC time"
+    );
+}
