@@ -26,7 +26,6 @@ use crate::usage::{
 };
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
-use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use price_memo::PriceMemo;
 use records::{Ancestry, Location};
@@ -357,7 +356,7 @@ impl Enricher {
             SpanUsage::Invalid => Some(bare(Pricing::Unpriced(UnpricedReason::InvalidUsage))),
             SpanUsage::CallWithoutUsage(facts) => {
                 let call = dimensions(&facts).map(|dimensions| CallDraft {
-                    span: call_span(span),
+                    span: records::call_span(span),
                     usage: None,
                     dimensions,
                 });
@@ -386,7 +385,7 @@ impl Enricher {
                     }),
                     pricing,
                     call: dimensions(&facts).map(|dimensions| CallDraft {
-                        span: call_span(span),
+                        span: records::call_span(span),
                         usage: Some(facts.usage),
                         dimensions,
                     }),
@@ -621,17 +620,6 @@ impl Enricher {
             }
         }
         awaiting
-    }
-}
-
-/// Which span describes a call, and when.
-fn call_span<'a>(span: impl SpanView<'a>) -> CallSpan {
-    CallSpan {
-        trace_id: span.trace_id().try_into().unwrap_or_default(),
-        span_id: span.span_id().try_into().unwrap_or_default(),
-        start_unix_nano: span.start_time_unix_nano(),
-        end_unix_nano: span.end_time_unix_nano(),
-        failed: span.status_code() == StatusCode::Error as i32,
     }
 }
 

@@ -3,7 +3,7 @@
 //! keys, read from the span, else its ancestors in the same request, else its resource.
 
 use crate::config::MetricsConfig;
-use crate::metrics::{Dimension, DimensionKey};
+use crate::metrics::{CallSpan, Dimension, DimensionKey};
 use crate::otlp::view::{Attributes, SpanView, TraceRequestView};
 use crate::usage::CallFacts;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
@@ -106,6 +106,17 @@ fn error_type<'a>(span: impl SpanView<'a>) -> Option<String> {
     }
     let failed = span.status_code() == StatusCode::Error as i32;
     failed.then(|| "_OTHER".to_string())
+}
+
+/// Which span describes a call, and when.
+pub fn call_span<'a>(span: impl SpanView<'a>) -> CallSpan {
+    CallSpan {
+        trace_id: span.trace_id().try_into().unwrap_or_default(),
+        span_id: span.span_id().try_into().unwrap_or_default(),
+        start_unix_nano: span.start_time_unix_nano(),
+        end_unix_nano: span.end_time_unix_nano(),
+        failed: span.status_code() == StatusCode::Error as i32,
+    }
 }
 
 /// Spans by (trace id, span id).

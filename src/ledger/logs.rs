@@ -25,11 +25,7 @@ pub fn request(records: &[CallRecord], currency: &str) -> ExportLogsServiceReque
     let observed = crate::metrics::unix_nanos_now();
     let mut by_service: BTreeMap<Option<&str>, Vec<LogRecord>> = BTreeMap::new();
     for record in records {
-        let service = record
-            .dimensions
-            .iter()
-            .find(|(key, _)| &**key == "service.name")
-            .map(|(_, value)| value.as_str());
+        let service = record.dimension("service.name");
         by_service
             .entry(service)
             .or_default()

@@ -127,16 +127,17 @@ impl LivePage {
         let mut values = Vec::with_capacity(self.dimensions.len());
         for record in records {
             values.clear();
-            values.push(dimension(record, "service.name"));
+            values.push(record.dimension("service.name"));
             values.push(
-                dimension(record, "gen_ai.response.model")
-                    .or_else(|| dimension(record, "gen_ai.request.model")),
+                record
+                    .dimension("gen_ai.response.model")
+                    .or_else(|| record.dimension("gen_ai.request.model")),
             );
-            values.push(dimension(record, "gen_ai.provider.name"));
+            values.push(record.dimension("gen_ai.provider.name"));
             values.extend(
                 self.attribution_keys
                     .iter()
-                    .map(|key| dimension(record, key)),
+                    .map(|key| record.dimension(key)),
             );
             slot.add(record, &values, currency, self.bounds);
         }
@@ -230,14 +231,6 @@ impl LivePage {
         summary.trace_url = self.trace_url.clone();
         summary
     }
-}
-
-fn dimension<'a>(record: &'a CallRecord, key: &str) -> Option<&'a str> {
-    record
-        .dimensions
-        .iter()
-        .find(|(name, _)| &**name == key)
-        .map(|(_, value)| value.as_str())
 }
 
 fn now_minute() -> u64 {

@@ -97,7 +97,7 @@ impl Slot {
                 self.priced_tokens = self.priced_tokens.saturating_add(tokens);
             }
         }
-        let error_type = error_type(record);
+        let error_type = record.dimension("error.type");
         if record.span.failed || error_type.is_some() {
             self.failed.add(1, cost);
         }
@@ -207,14 +207,6 @@ fn add_bounded(spend: &mut FxHashMap<String, Spend>, value: &str, add: Spend, bo
 
 fn total_of(entry: &LedgerEntry) -> Decimal {
     entry.cost.map_or(Decimal::ZERO, |cost| cost.total)
-}
-
-fn error_type(record: &CallRecord) -> Option<&str> {
-    record
-        .dimensions
-        .iter()
-        .find(|(key, _)| &**key == "error.type")
-        .map(|(_, value)| value.as_str())
 }
 
 /// The histogram bucket of a cost: costs within 5% of each other share one.

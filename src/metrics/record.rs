@@ -40,6 +40,16 @@ pub struct CallRecord {
     pub thresholds_exceeded: Vec<Decimal>,
 }
 
+impl CallRecord {
+    /// The value of dimension `key`, if the call has it.
+    pub fn dimension(&self, key: &str) -> Option<&str> {
+        self.dimensions
+            .iter()
+            .find(|(name, _)| &**name == key)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
 /// One value for one instrument, with the attribute that sets it apart from the call's others.
 pub struct Point {
     pub instrument: super::Instrument,
