@@ -1,14 +1,16 @@
-//! The command line: `run` (the default), `validate`, `price`, `report`; `--config`, `--set`,
+//! The command line: `run` (the default), `validate`, `price`, `report`, `reconcile`; `--config`, `--set`,
 //! `--version`. Every command but `report` (which reads ledger files only) loads the
 //! configuration and builds the agent's components the same way ([`Components::build`]), so
 //! `validate` refuses exactly what `run` would.
 
 use clap::{Parser, Subcommand};
 use genai_cost_agent::agent::Components;
-use genai_cost_agent::config::{self, LoadedConfig, LogFormat, LogLevel};
+use genai_cost_agent::config::{self, ConfigDate, LoadedConfig, LogFormat, LogLevel};
 use genai_cost_agent::pricing::explain::{self, PriceQuestion};
 use genai_cost_agent::pricing::PriceTime;
+use genai_cost_agent::reconcile::{self, poll};
 use genai_cost_agent::report;
+use genai_cost_agent::telemetry::AgentCounters;
 use genai_cost_agent::Agent;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,6 +48,30 @@ enum Command {
     Price(PriceArgs),
     /// Sum up cost ledger files: the figures, rollups, the Pareto line and the top calls.
     Report(ReportArgs),
+    /// Compare the ledger with the providers' usage and cost reports (the `reconcile` section),
+    /// per provider, model and UTC day.
+    Reconcile(ReconcileArgs),
+}
+
+#[derive(clap::Args)]
+struct ReconcileArgs {
+    /// The first UTC day compared (`YYYY-MM-DD`); by default `reconcile.days` before `--to`.
+    #[arg(long, value_parser = ConfigDate::parse)]
+    from: Option<ConfigDate>,
+    /// The last UTC day compared; by default today.
+    #[arg(long, value_parser = ConfigDate::parse)]
+    to: Option<ConfigDate>,
+    /// Ledger files or directories; by default the configured ledger's directory.
+    #[arg(long = "ledger", value_name = "LEDGER")]
+    ledgers: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value = "text")]
+    format: ReconcileFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ReconcileFormat {
+    Text,
+    Json,
 }
 
 #[derive(clap::Args)]
@@ -173,6 +199,73 @@ fn main() -> ExitCode {
         Command::Run => run(loaded, components),
         Command::Price(args) => price(&components, args),
         Command::Report(args) => report(args),
+        Command::Reconcile(args) => reconcile_ledger(&loaded, components, args),
+    }
+}
+
+fn reconcile_ledger(
+    loaded: &LoadedConfig,
+    components: Components,
+    args: ReconcileArgs,
+) -> ExitCode {
+    let fail = |message: &str| {
+        eprintln!("genai-cost-agent: reconcile: {message}");
+        ExitCode::FAILURE
+    };
+    let Some(reconciler) = components.reconciler else {
+        return fail("the configuration has no `reconcile` section");
+    };
+    let ledgers = match (args.ledgers.is_empty(), loaded.config.ledger_directory()) {
+        (false, _) => args.ledgers,
+        (true, Some(directory)) => vec![directory.to_path_buf()],
+        (true, None) => {
+            return fail("no ledger: set exporters.ledger.directory or give --ledger");
+        }
+    };
+    let today = poll::today();
+    let to = args.to.unwrap_or(today);
+    let from = args.from.unwrap_or(reconciler.window(to).0);
+    if from > to {
+        return fail("--from is after --to");
+    }
+    let currency = components.enricher.catalog().currency().to_string();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => return fail(&format!("cannot start the runtime: {err}")),
+    };
+    let compared = runtime.block_on(poll::reconcile(
+        &reconciler,
+        &poll::AgentSide::Ledger(ledgers),
+        (from, to),
+        today,
+        &currency,
+        &AgentCounters::default(),
+        &mut poll::Reported::new(),
+    ));
+    let comparison = match compared {
+        Ok(comparison) => comparison,
+        Err(err) => return fail(&err.to_string()),
+    };
+    match args.format {
+        ReconcileFormat::Text => print!("{}", reconcile::table(&comparison.rows, &currency)),
+        ReconcileFormat::Json => match serde_json::to_string_pretty(&comparison) {
+            Ok(json) => println!("{json}"),
+            Err(err) => return fail(&err.to_string()),
+        },
+    }
+    for failure in &comparison.failures {
+        eprintln!(
+            "genai-cost-agent: reconcile: {}: {}",
+            failure.provider, failure.error
+        );
+    }
+    if comparison.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 

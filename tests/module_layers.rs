@@ -17,9 +17,13 @@ use std::path::{Path, PathBuf};
 /// Top to bottom, with what each layer is.
 const LAYERS: &[(&[&str], &str)] = &[
     (
-        &["agent", "reconcile", "report"],
-        "the assembly: builds the components, starts and stops the stages; the report over \
-         the ledger's files and its comparison with the providers' reports",
+        &["agent"],
+        "the assembly: builds the components, starts and stops the stages",
+    ),
+    (
+        &["reconcile", "report"],
+        "the report over the ledger's files, and the agent's spend compared with the \
+         providers' reports (polled while the agent runs)",
     ),
     (
         &["receiver"],

@@ -1,6 +1,7 @@
 //! The components the configuration describes, built once where the agent is assembled: the
 //! enricher (with the price catalog and the usage reader), each OTLP exporter's TLS and the
-//! receivers' TLS (their files read and checked), and the receivers' token files checked.
+//! receivers' TLS (their files read and checked), the receivers' token files checked, and the
+//! reconciler with the providers' admin keys read from the environment.
 //! `validate` builds them too, so it refuses what the agent would refuse at start.
 
 use crate::config::{invalid, ConfigError, LoadedConfig};
@@ -8,6 +9,7 @@ use crate::enrich::Enricher;
 use crate::exporter::LoadedTls;
 use crate::pricing::Catalog;
 use crate::receiver::{check_token_file, ReceiverTls};
+use crate::reconcile::poll::Reconciler;
 use crate::usage::UsageReader;
 
 /// What the agent runs with besides its configuration.
@@ -18,6 +20,7 @@ pub struct Components {
     /// The TLS of each of the configuration's OTLP exporters, in the same order.
     pub exporter_tls: Vec<LoadedTls>,
     pub receiver_tls: ReceiverTls,
+    pub reconciler: Option<Reconciler>,
 }
 
 impl Components {
@@ -42,8 +45,15 @@ impl Components {
                 )
             })?;
         }
+        let reconciler = config
+            .reconcile
+            .as_ref()
+            .map(Reconciler::from_config)
+            .transpose()
+            .map_err(|error| invalid("reconcile", error.to_string()))?;
         Ok(Self {
             enricher: Enricher::configured(config, catalog, reader.clone()),
+            reconciler,
             reader,
             exporter_tls,
             receiver_tls,

@@ -17,12 +17,15 @@ use crate::exporter::{
     disk, Amount, DebugExporter, ExportQueue, ExportWorker, Exporter, QueueLimits, QueueReceiver,
     WorkerLimits,
 };
+use crate::ledger::days::RunningSpend;
 use crate::ledger::Ledger;
 use crate::live::LivePage;
 use crate::metrics::{agent_identity, run_flusher, serve_prometheus, DerivedMetrics};
 use crate::pipeline::{Intake, Route};
 use crate::pricing::UnpricedReason;
 use crate::receiver::{serve_telemetry, CloseReason};
+use crate::reconcile;
+use crate::reconcile::poll::AgentSide;
 use crate::telemetry::{AgentCounters, ExporterCounters, Health};
 use receivers::{admission, start_memory_limiter, start_receivers};
 use std::future::Future;
@@ -247,6 +250,7 @@ impl Agent {
         let Components {
             enricher,
             receiver_tls,
+            reconciler,
             ..
         } = components;
         let catalog_cell = enricher.catalog_cell().clone();
@@ -288,6 +292,17 @@ impl Agent {
         if let Some(live) = &live {
             intake = intake.with_live_page(live.clone());
         }
+        let reconcile_side =
+            reconciler
+                .as_ref()
+                .map(|reconciler| match config.ledger_directory() {
+                    Some(directory) => AgentSide::Ledger(vec![directory.to_path_buf()]),
+                    None => AgentSide::Running(Arc::new(RunningSpend::new(reconciler.days()))),
+                });
+        if let Some(AgentSide::Running(spend)) = &reconcile_side {
+            intake = intake.with_running_spend(spend.clone());
+        }
+        let currency = intake.currency();
         let intake = Arc::new(intake);
         let releaser =
             holding.then(|| tokio::spawn(run_releaser(intake.clone(), stop_hold.subscribe())));
@@ -301,6 +316,15 @@ impl Agent {
         });
 
         let mut servers = Vec::new();
+        if let (Some(reconciler), Some(side)) = (reconciler, reconcile_side) {
+            servers.push(tokio::spawn(reconcile::poll::run(
+                reconciler,
+                side,
+                currency,
+                counters.clone(),
+                stop_exporters.subscribe(),
+            )));
+        }
         servers.push(catalog_reload::spawn_catalog_reload(
             &config.pricing,
             catalog_cell,

@@ -340,11 +340,18 @@ fn validate(config: &Config) -> Result<(), ConfigError> {
 }
 
 impl Config {
-    /// Whether anything records model calls: the derived metrics, the ledger or the live page.
+    /// Whether anything records model calls: the derived metrics, the ledger, the live page or
+    /// the reconciliation with the providers' reports.
     pub fn records_calls(&self) -> bool {
         self.metrics.enabled
             || self.exporters.ledger.is_some()
             || self.service.telemetry.page.enabled
+            || self.reconcile.is_some()
+    }
+
+    /// The directory of the ledger's files, when it writes any.
+    pub fn ledger_directory(&self) -> Option<&std::path::Path> {
+        self.exporters.ledger.as_ref()?.directory.as_deref()
     }
 }
 

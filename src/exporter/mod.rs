@@ -15,7 +15,7 @@ mod worker;
 pub use batch::Batch;
 pub use debug::DebugExporter;
 pub use otlp_grpc::GrpcExporter;
-pub use otlp_http::HttpExporter;
+pub use otlp_http::{parse_retry_after, HttpExporter};
 pub use queue::{disk, Amount, ExportQueue, QueueLimits, QueueReceiver, Reservation, Stored};
 pub use tls::{ClientTls, LoadedTls};
 pub use worker::{ExportWorker, WorkerLimits};
@@ -176,7 +176,7 @@ impl<K: PartialEq, T: Clone> Shared<K, T> {
 
 /// An error with its sources, where hyper's and tonic's errors keep the detail (a refused
 /// connection, a certificate the server did not accept).
-fn error_chain(err: &dyn std::error::Error) -> String {
+pub fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {

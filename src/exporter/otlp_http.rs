@@ -175,7 +175,8 @@ fn headers(
 }
 
 /// `Retry-After` as delay seconds (the HTTP-date form is not honoured; backoff applies then).
-fn parse_retry_after(value: &http::HeaderValue) -> Option<Duration> {
+/// A `Retry-After` of whole seconds.
+pub fn parse_retry_after(value: &http::HeaderValue) -> Option<Duration> {
     value
         .to_str()
         .ok()?

@@ -128,9 +128,22 @@ impl ClientTls {
 
     /// A connector for HTTP/1.1 over this TLS; it refuses `http://` URLs.
     pub fn https_connector(&self, http: HttpConnector) -> HttpsConnector<HttpConnector> {
-        let builder = HttpsConnectorBuilder::new()
-            .with_tls_config(self.config.clone())
-            .https_only();
+        self.connector(http, false)
+    }
+
+    /// A connector for HTTP/1.1 over this TLS to `https://` URLs, and without TLS to `http://`
+    /// ones (a local proxy).
+    pub fn https_or_http_connector(&self, http: HttpConnector) -> HttpsConnector<HttpConnector> {
+        self.connector(http, true)
+    }
+
+    fn connector(&self, http: HttpConnector, plain_too: bool) -> HttpsConnector<HttpConnector> {
+        let builder = HttpsConnectorBuilder::new().with_tls_config(self.config.clone());
+        let builder = if plain_too {
+            builder.https_or_http()
+        } else {
+            builder.https_only()
+        };
         let builder = match &self.server_name {
             Some(name) => {
                 builder.with_server_name_resolver(FixedServerNameResolver::new(name.clone()))

@@ -11,10 +11,10 @@ use std::fmt::Write as _;
 
 /// The dimensions every call may have, written as fields of their own; any other dimension
 /// (resource and attribution keys) goes into `attributes`.
-const OPERATION: &str = "gen_ai.operation.name";
-const PROVIDER: &str = "gen_ai.provider.name";
-const REQUEST_MODEL: &str = "gen_ai.request.model";
-const RESPONSE_MODEL: &str = "gen_ai.response.model";
+pub(super) const OPERATION: &str = "gen_ai.operation.name";
+pub(super) const PROVIDER: &str = "gen_ai.provider.name";
+pub(super) const REQUEST_MODEL: &str = "gen_ai.request.model";
+pub(super) const RESPONSE_MODEL: &str = "gen_ai.response.model";
 const ERROR_TYPE: &str = "error.type";
 const SERVICE: &str = "service.name";
 

@@ -4,10 +4,12 @@
 //! as OTLP log records ([`logs`]). The traces never wait for it: records beyond the queue's
 //! room are dropped, and a failed write loses its records; both are counted and logged.
 
+pub mod days;
 pub mod entry;
 mod files;
 pub mod focus;
 pub mod logs;
+pub mod read;
 
 pub use entry::{Costs, LedgerEntry, Tokens};
 pub use files::STEM;

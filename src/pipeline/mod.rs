@@ -12,6 +12,7 @@ pub use wire::ScannedTraces;
 use crate::enrich::hold::HoldBuffer;
 use crate::enrich::Enricher;
 use crate::exporter::{Amount, ExportQueue, Reservation, Stored};
+use crate::ledger::days::RunningSpend;
 use crate::ledger::Ledger;
 use crate::live::LivePage;
 use crate::metrics::{CallRecord, DerivedMetrics, MetricsSink};
@@ -78,6 +79,8 @@ pub struct Intake {
     /// Model calls also go out as OTLP log records.
     ledger_logs: bool,
     live: Option<Arc<LivePage>>,
+    /// The spend per provider, model and day the reconciliation compares.
+    running_spend: Option<Arc<RunningSpend>>,
     hold: Option<Mutex<HoldBuffer>>,
     counters: Arc<AgentCounters>,
     drops: RateLimitedLog,
@@ -107,6 +110,7 @@ impl Intake {
             ledger: None,
             ledger_logs: false,
             live: None,
+            running_spend: None,
             hold: hold.map(Mutex::new),
             counters,
             drops,
@@ -125,10 +129,21 @@ impl Intake {
         self
     }
 
+    /// Priced calls also add to `spend`.
+    pub fn with_running_spend(mut self, spend: Arc<RunningSpend>) -> Self {
+        self.running_spend = Some(spend);
+        self
+    }
+
     /// Model calls are also sent as OTLP log records, through the exporters that take logs.
     pub fn with_ledger_logs(mut self) -> Self {
         self.ledger_logs = true;
         self
+    }
+
+    /// The currency the catalog prices in.
+    pub fn currency(&self) -> String {
+        self.enricher.catalog().currency().to_string()
     }
 
     pub fn counters(&self) -> &AgentCounters {
@@ -194,6 +209,9 @@ impl Intake {
     }
 
     fn record(&self, records: Vec<CallRecord>) {
+        if let Some(spend) = &self.running_spend {
+            spend.record(&records);
+        }
         if !records.is_empty() && (self.ledger.is_some() || self.ledger_logs || self.live.is_some())
         {
             let catalog = self.enricher.catalog();

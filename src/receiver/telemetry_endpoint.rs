@@ -62,6 +62,7 @@ pub async fn serve_telemetry(
         .route("/metrics", get(metrics))
         .route("/", get(live_page))
         .route("/api/live", get(live_summary))
+        .route("/api/reconciliation", get(reconciliation))
         .with_state(TelemetryState {
             health,
             counters: counters.clone(),
@@ -116,6 +117,22 @@ async fn live_page(State(state): State<TelemetryState>) -> axum::response::Respo
             "the live page is off: set service.telemetry.page.enabled: true\n",
         )
             .into_response(),
+    }
+}
+
+/// The latest comparison with the providers' reports, as JSON; 404 before the first one (or
+/// with reconciliation off).
+async fn reconciliation(State(state): State<TelemetryState>) -> axum::response::Response {
+    match state.counters.reconciliation.table() {
+        Some(json) => (
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            json.to_string(),
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "no reconciliation yet\n").into_response(),
     }
 }
 

@@ -1,51 +1,23 @@
-//! Reconciling with the bill: what the agent priced (its ledger's calls) against what a
-//! provider reports it used and charged, per provider, model and UTC day, with a verdict for
-//! each: matched within a tolerance, traffic the agent did not see, a price mismatch (the same
-//! tokens priced differently), or calls the provider does not report. The provider's side
-//! comes from its usage and cost reports ([`ProviderDay`], read page by page by [`reports`]).
+//! Reconciling with the bill: what the agent priced (its ledger's calls, or what it priced
+//! since it started) against what a provider reports it used and charged, per provider, model
+//! and UTC day, with a verdict for each: matched within a tolerance, traffic the agent did not
+//! see, a price mismatch (the same tokens priced differently), or calls the provider does not
+//! report. The provider's side comes from its admin API ([`sources`], [`client`]): usage and
+//! cost reports read page by page ([`reports`]) on a schedule ([`poll`]).
 
+mod client;
+pub mod poll;
 pub mod reports;
+pub mod sources;
 #[cfg(test)]
 mod tests;
 
-use crate::ledger::LedgerEntry;
+use crate::ledger::days::{DailySpend, Spend};
 use crate::live::ratio;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-
-/// Usage and cost on one side, for one provider, model and day. Input includes cache reads and
-/// writes (the convention's reading); output includes reasoning.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
-pub struct Usage {
-    pub input: u64,
-    pub output: u64,
-    pub cache_read: u64,
-    pub cache_creation: u64,
-    /// `None` when this side reports no cost.
-    pub cost: Option<Decimal>,
-}
-
-impl Usage {
-    fn tokens(&self) -> u64 {
-        self.input.saturating_add(self.output)
-    }
-
-    fn add(&mut self, other: &Usage) {
-        self.input = self.input.saturating_add(other.input);
-        self.output = self.output.saturating_add(other.output);
-        self.cache_read = self.cache_read.saturating_add(other.cache_read);
-        self.cache_creation = self.cache_creation.saturating_add(other.cache_creation);
-        self.cost = match (self.cost, other.cost) {
-            (None, None) => None,
-            (mine, theirs) => Some(
-                mine.unwrap_or_default()
-                    .saturating_add(theirs.unwrap_or_default()),
-            ),
-        };
-    }
-}
 
 /// One row of a provider's usage report, normalized.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,7 +26,7 @@ pub struct ProviderDay {
     pub model: String,
     /// `YYYY-MM-DD`, UTC.
     pub day: String,
-    pub usage: Usage,
+    pub usage: Spend,
 }
 
 /// How far apart the two sides may be and still match, as fractions (0.02: 2%).
@@ -70,8 +42,8 @@ pub struct Tolerance {
 pub enum Verdict {
     /// Tokens (and cost, when the provider reports it) agree within the tolerance.
     Matched,
-    /// The provider counts more tokens than the agent saw: traffic that bypasses the agent or
-    /// its instrumentation.
+    /// The provider counts more tokens than the agent saw (or charges for what the agent saw
+    /// nothing of): traffic that bypasses the agent or its instrumentation.
     NotSeen,
     /// The tokens agree, the cost does not: a price in the catalog is wrong or stale, or a
     /// discount applies.
@@ -98,54 +70,33 @@ pub struct Row {
     pub provider: String,
     pub model: String,
     pub day: String,
-    pub agent: Usage,
-    pub reported: Usage,
+    pub agent: Spend,
+    pub reported: Spend,
     /// The agent's tokens over the provider's (zero when the provider reports none).
     pub token_ratio: Decimal,
     /// The agent's cost over the provider's, when both have one.
     pub cost_ratio: Option<Decimal>,
     pub verdict: Verdict,
-}
-
-/// The agent's usage and cost by provider, model and day, from its ledger's priced calls.
-pub fn agent_days(entries: &[LedgerEntry]) -> BTreeMap<(String, String, String), Usage> {
-    let mut days: BTreeMap<(String, String, String), Usage> = BTreeMap::new();
-    for entry in entries {
-        let (Some(tokens), Some(cost)) = (&entry.tokens, &entry.cost) else {
-            continue;
-        };
-        let key = (
-            entry.provider.clone().unwrap_or_default(),
-            entry.model().to_string(),
-            entry.day().to_string(),
-        );
-        days.entry(key).or_default().add(&Usage {
-            input: tokens.input,
-            output: tokens.output,
-            cache_read: tokens.cache_read,
-            cache_creation: tokens.cache_creation,
-            cost: Some(cost.total),
-        });
-    }
-    days
+    /// The day is not over: both sides are still growing.
+    pub partial: bool,
 }
 
 /// Every provider, model and day either side has, compared.
-pub fn compare(
-    agent: &BTreeMap<(String, String, String), Usage>,
-    reported: &[ProviderDay],
-    tolerance: Tolerance,
-) -> Vec<Row> {
-    let mut both: BTreeMap<(String, String, String), (Usage, Usage)> = agent
+pub fn compare(agent: &DailySpend, reported: &[ProviderDay], tolerance: Tolerance) -> Vec<Row> {
+    let mut both: BTreeMap<(String, String, String), (Spend, Spend)> = agent
+        .days
         .iter()
-        .map(|(key, usage)| (key.clone(), (*usage, Usage::default())))
+        .map(|(key, usage)| (key.clone(), (*usage, Spend::default())))
         .collect();
     for day in reported {
         let key = (day.provider.clone(), day.model.clone(), day.day.clone());
         both.entry(key).or_default().1.add(&day.usage);
     }
     both.into_iter()
-        .map(|((provider, model, day), (agent, reported))| {
+        .map(|((provider, model, day), (mut agent, mut reported))| {
+            for side in [&mut agent, &mut reported] {
+                side.cost = side.cost.map(|cost| cost.normalize());
+            }
             let token_ratio = ratio(
                 Decimal::from(agent.tokens()),
                 Decimal::from(reported.tokens()),
@@ -163,23 +114,25 @@ pub fn compare(
                 reported,
                 token_ratio,
                 cost_ratio,
+                partial: false,
             }
         })
         .collect()
 }
 
 fn verdict(
-    agent: &Usage,
-    reported: &Usage,
+    agent: &Spend,
+    reported: &Spend,
     cost_ratio: Option<Decimal>,
     tolerance: Tolerance,
 ) -> Verdict {
     let within = |ratio: Decimal, by: Decimal| (ratio - Decimal::ONE).abs() <= by;
     if reported.tokens() == 0 {
-        return if agent.tokens() == 0 {
-            Verdict::Matched
-        } else {
-            Verdict::AgentOnly
+        let charged = reported.cost.is_some_and(|cost| cost > Decimal::ZERO);
+        return match (agent.tokens(), charged) {
+            (0, true) => Verdict::NotSeen,
+            (0, false) => Verdict::Matched,
+            _ => Verdict::AgentOnly,
         };
     }
     let token_ratio = Decimal::from(agent.tokens()) / Decimal::from(reported.tokens());
@@ -198,7 +151,7 @@ fn verdict(
 
 /// The rows as a table: both sides' tokens and cost, the ratios and the verdict.
 pub fn table(rows: &[Row], currency: &str) -> String {
-    let cost = |usage: &Usage| {
+    let cost = |usage: &Spend| {
         usage
             .cost
             .map_or("–".to_string(), |cost| cost.normalize().to_string())
@@ -227,7 +180,11 @@ pub fn table(rows: &[Row], currency: &str) -> String {
             cost(&row.reported),
             row.cost_ratio
                 .map_or("–".to_string(), |ratio| ratio.to_string()),
-            row.verdict.as_str().to_string(),
+            if row.partial {
+                format!("{} (day not over)", row.verdict.as_str())
+            } else {
+                row.verdict.as_str().to_string()
+            },
         ]);
     }
     let widths: Vec<usize> = (0..10)

@@ -1,13 +1,19 @@
-//! The providers' usage reports, one page at a time, as [`ProviderDay`] rows: Anthropic's
-//! `GET /v1/organizations/usage_report/messages` (daily buckets grouped by model; uncached
-//! input, cache reads, 5-minute and 1-hour cache writes, output) and OpenAI's
+//! The providers' usage and cost reports, one page at a time, as [`ProviderDay`] rows:
+//! Anthropic's `GET /v1/organizations/usage_report/messages` (daily buckets grouped by model;
+//! uncached input, cache reads, 5-minute and 1-hour cache writes, output) and
+//! `GET /v1/organizations/cost_report` (grouped by description: amounts in cents as decimal
+//! strings, with the model of each token charge); OpenAI's
 //! `GET /v1/organization/usage/completions` (daily buckets grouped by model; input including
-//! the cached tokens, cached input, output). Counts become the convention's reading: input
-//! includes cache reads and writes.
+//! the cached tokens, cached input, output) and `GET /v1/organization/costs` (grouped by line
+//! item, `<model>, <kind>`; amounts as numbers in dollars). Counts become the convention's
+//! reading: input includes cache reads and writes. Charges tied to no model (web search, code
+//! execution) are left out: the comparison is of token charges.
 
-use super::{ProviderDay, Usage};
+use super::{ProviderDay, Spend};
 use crate::config::ConfigDate;
+use rust_decimal::Decimal;
 use serde::Deserialize;
+use std::str::FromStr;
 
 /// One page of a report and the token of the next, if any.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,15 +29,8 @@ pub enum ReportPageError {
     Shape(#[from] serde_json::Error),
     #[error("a bucket starts at `{0}`, not a UTC time")]
     Time(String),
-}
-
-#[derive(Deserialize)]
-struct AnthropicPage {
-    data: Vec<AnthropicBucket>,
-    #[serde(default)]
-    has_more: bool,
-    #[serde(default)]
-    next_page: Option<String>,
+    #[error("an amount `{0}` is not a decimal number")]
+    Amount(String),
 }
 
 #[derive(Deserialize)]
@@ -70,7 +69,7 @@ struct CacheCreation {
 
 /// A page of Anthropic's messages usage report (grouped by model, daily buckets).
 pub fn anthropic_usage(body: &[u8]) -> Result<Page, ReportPageError> {
-    let page: AnthropicPage = serde_json::from_slice(body)?;
+    let page: Paged<AnthropicBucket> = serde_json::from_slice(body)?;
     let mut days = Vec::new();
     for bucket in page.data {
         let day = day_of(&bucket.starting_at)?;
@@ -85,7 +84,7 @@ pub fn anthropic_usage(body: &[u8]) -> Result<Page, ReportPageError> {
                 provider: "anthropic".into(),
                 model: result.model.unwrap_or_default(),
                 day: day.clone(),
-                usage: Usage {
+                usage: Spend {
                     input: result
                         .uncached_input_tokens
                         .saturating_add(result.cache_read_input_tokens)
@@ -102,15 +101,6 @@ pub fn anthropic_usage(body: &[u8]) -> Result<Page, ReportPageError> {
         days,
         next_page: page.next_page.filter(|_| page.has_more),
     })
-}
-
-#[derive(Deserialize)]
-struct OpenAiPage {
-    data: Vec<OpenAiBucket>,
-    #[serde(default)]
-    has_more: bool,
-    #[serde(default)]
-    next_page: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -133,17 +123,16 @@ struct OpenAiResult {
 
 /// A page of OpenAI's completions usage report (grouped by model, daily buckets).
 pub fn openai_usage(body: &[u8]) -> Result<Page, ReportPageError> {
-    let page: OpenAiPage = serde_json::from_slice(body)?;
+    let page: Paged<OpenAiBucket> = serde_json::from_slice(body)?;
     let mut days = Vec::new();
     for bucket in page.data {
-        let day =
-            ConfigDate::from_unix_nanos(bucket.start_time.saturating_mul(1_000_000_000)).to_iso();
+        let day = unix_day(bucket.start_time);
         for result in bucket.results {
             days.push(ProviderDay {
                 provider: "openai".into(),
                 model: result.model.unwrap_or_default(),
                 day: day.clone(),
-                usage: Usage {
+                usage: Spend {
                     input: result.input_tokens,
                     output: result.output_tokens,
                     cache_read: result.input_cached_tokens,
@@ -157,6 +146,122 @@ pub fn openai_usage(body: &[u8]) -> Result<Page, ReportPageError> {
         days,
         next_page: page.next_page.filter(|_| page.has_more),
     })
+}
+
+#[derive(Deserialize)]
+struct AnthropicCostBucket {
+    starting_at: String,
+    results: Vec<AnthropicCost>,
+}
+
+#[derive(Deserialize)]
+struct AnthropicCost {
+    /// In the currency's lowest unit (cents), as a decimal string.
+    amount: String,
+    #[serde(default)]
+    model: Option<String>,
+}
+
+/// A page of Anthropic's cost report (grouped by description, daily buckets): each model's
+/// token charges, in dollars.
+pub fn anthropic_costs(body: &[u8]) -> Result<Page, ReportPageError> {
+    let page: Paged<AnthropicCostBucket> = serde_json::from_slice(body)?;
+    let mut days = Vec::new();
+    for bucket in page.data {
+        let day = day_of(&bucket.starting_at)?;
+        for result in bucket.results {
+            let Some(model) = result.model else {
+                continue;
+            };
+            let cents = Decimal::from_str(result.amount.trim())
+                .map_err(|_| ReportPageError::Amount(result.amount.clone()))?;
+            days.push(cost_day(
+                "anthropic",
+                model,
+                &day,
+                cents / Decimal::ONE_HUNDRED,
+            ));
+        }
+    }
+    Ok(Page {
+        days,
+        next_page: page.next_page.filter(|_| page.has_more),
+    })
+}
+
+#[derive(Deserialize)]
+struct OpenAiCostBucket {
+    start_time: u64,
+    results: Vec<OpenAiCost>,
+}
+
+#[derive(Deserialize)]
+struct OpenAiCost {
+    amount: OpenAiAmount,
+    #[serde(default)]
+    line_item: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct OpenAiAmount {
+    value: serde_json::Number,
+}
+
+/// A page of OpenAI's costs (grouped by line item, daily buckets): each model's charges, in
+/// dollars, from line items such as `gpt-4o-mini-2024-07-18, input`.
+pub fn openai_costs(body: &[u8]) -> Result<Page, ReportPageError> {
+    let page: Paged<OpenAiCostBucket> = serde_json::from_slice(body)?;
+    let mut days = Vec::new();
+    for bucket in page.data {
+        let day = unix_day(bucket.start_time);
+        for result in bucket.results {
+            let Some(line_item) = result.line_item else {
+                continue;
+            };
+            let model = line_item
+                .split_once(", ")
+                .map_or(line_item.as_str(), |(model, _)| model)
+                .trim()
+                .to_string();
+            let text = result.amount.value.to_string();
+            let dollars = Decimal::from_str(&text)
+                .or_else(|_| Decimal::from_scientific(&text))
+                .map_err(|_| ReportPageError::Amount(text.clone()))?;
+            days.push(cost_day("openai", model, &day, dollars));
+        }
+    }
+    Ok(Page {
+        days,
+        next_page: page.next_page.filter(|_| page.has_more),
+    })
+}
+
+/// A report page's envelope.
+#[derive(Deserialize)]
+struct Paged<Bucket> {
+    data: Vec<Bucket>,
+    #[serde(default)]
+    has_more: bool,
+    #[serde(default)]
+    next_page: Option<String>,
+}
+
+/// A charge with no tokens: the cost side of a provider, model and day.
+fn cost_day(provider: &str, model: String, day: &str, cost: Decimal) -> ProviderDay {
+    ProviderDay {
+        provider: provider.into(),
+        model,
+        day: day.to_string(),
+        usage: Spend {
+            cost: Some(cost),
+            ..Spend::default()
+        },
+    }
+}
+
+/// The UTC day of a bucket starting `seconds` after the Unix epoch.
+fn unix_day(seconds: u64) -> String {
+    ConfigDate::from_unix_nanos(seconds.saturating_mul(1_000_000_000)).to_iso()
 }
 
 /// The UTC day of an RFC 3339 time such as `2026-12-05T00:00:00Z`.

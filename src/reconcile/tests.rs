@@ -1,4 +1,5 @@
 use super::*;
+use crate::ledger::LedgerEntry;
 use rust_decimal_macros::dec;
 
 /// A priced call in the ledger's form.
@@ -37,7 +38,7 @@ fn reported(
         provider: provider.into(),
         model: model.into(),
         day: "2026-12-05".into(),
-        usage: Usage {
+        usage: Spend {
             input,
             output,
             cache_read,
@@ -296,4 +297,12 @@ fn a_page_of_another_shape_is_refused_with_the_reason() {
         error.to_string(),
         "a bucket starts at `yesterday`, not a UTC time"
     );
+}
+
+fn agent_days(entries: &[LedgerEntry]) -> DailySpend {
+    let mut days = DailySpend::default();
+    for entry in entries {
+        days.add_entry(entry);
+    }
+    days
 }

@@ -9,7 +9,7 @@ mod tests;
 pub use render::{render, Format};
 
 use crate::config::ConfigDate;
-use crate::ledger::{entry::rfc3339, LedgerEntry, STEM};
+use crate::ledger::{entry::rfc3339, read, LedgerEntry};
 use crate::live::ratio;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -22,17 +22,8 @@ const PARETO_PERCENT: u64 = 5;
 /// Why a report cannot be made.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("{path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path}:{line}: not a ledger record: {source}")]
-    Record {
-        path: PathBuf,
-        line: usize,
-        source: serde_json::Error,
-    },
+    #[error(transparent)]
+    Read(#[from] read::ReadError),
     #[error("`{0}` is not a date YYYY-MM-DD or a time YYYY-MM-DDTHH:MM[:SS]Z")]
     Time(String),
     #[error("the ledgers mix currencies ({0} and {1}): report them apart")]
@@ -181,63 +172,19 @@ pub struct Report {
 
 /// The ledger files among `paths`: files as given, directories by their `ledger-*.jsonl`.
 pub fn ledger_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ReportError> {
-    let mut files = Vec::new();
-    for path in paths {
-        if !path.is_dir() {
-            files.push(path.clone());
-            continue;
-        }
-        let read = |source| ReportError::Read {
-            path: path.clone(),
-            source,
-        };
-        let mut found: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(read)?
-            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-            .filter(|file| {
-                file.file_name()
-                    .and_then(|name| name.to_str())
-                    .is_some_and(|name| name.starts_with(STEM) && name.ends_with(".jsonl"))
-            })
-            .collect();
-        found.sort();
-        files.extend(found);
-    }
-    Ok(files)
+    Ok(read::ledger_files(paths)?)
 }
 
 /// Every record of `file`; a line that is no record is an error naming its place, except a
 /// last line cut short by a failed write (no line break after it), which is skipped with a
 /// warning on standard error.
 pub fn read_entries(file: &Path) -> Result<Vec<LedgerEntry>, ReportError> {
-    let text = std::fs::read_to_string(file).map_err(|source| ReportError::Read {
-        path: file.to_path_buf(),
-        source,
-    })?;
-    let lines: Vec<&str> = text.lines().collect();
-    let torn_last = !text.is_empty() && !text.ends_with('\n');
-    let mut entries = Vec::with_capacity(lines.len());
-    for (index, line) in lines.iter().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str(line) {
-            Ok(entry) => entries.push(entry),
-            Err(_) if torn_last && index + 1 == lines.len() => {
-                eprintln!(
-                    "warning: {}:{}: a record cut short by a failed write, skipped",
-                    file.display(),
-                    index + 1
-                );
-            }
-            Err(source) => {
-                return Err(ReportError::Record {
-                    path: file.to_path_buf(),
-                    line: index + 1,
-                    source,
-                })
-            }
-        }
+    let mut entries = Vec::new();
+    if let Some(line) = read::for_each_entry(file, |entry| entries.push(entry))? {
+        eprintln!(
+            "warning: {}:{line}: a record cut short by a failed write, skipped",
+            file.display()
+        );
     }
     Ok(entries)
 }

@@ -53,6 +53,8 @@ pub struct AgentCounters {
     /// The receivers' connections, budget and memory limiter.
     pub receiver: super::ReceiverCounters,
     pub ledger: super::LedgerCounters,
+    /// The latest comparison with the providers' reports.
+    pub reconciliation: super::Reconciliation,
 }
 
 impl AgentCounters {
@@ -363,6 +365,7 @@ impl AgentCounters {
         }
         self.receiver.render(&mut out);
         self.ledger.render(&mut out);
+        self.reconciliation.render(&mut out);
         out
     }
 }

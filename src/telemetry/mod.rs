@@ -9,6 +9,7 @@ mod labels;
 mod ledger_counters;
 mod ratelimit;
 mod receiver_counters;
+mod reconciliation;
 mod unpriced_models;
 
 pub use counters::AgentCounters;
@@ -19,4 +20,5 @@ pub use labels::Label;
 pub use ledger_counters::LedgerCounters;
 pub use ratelimit::RateLimitedLog;
 pub use receiver_counters::{Listener, MemoryRefusal, ReceiverCounters};
+pub use reconciliation::{ModelTotals, PollResult, Reconciliation};
 pub use unpriced_models::{MAX_MODELS as MAX_UNPRICED_MODELS, OTHER as OTHER_MODELS};

@@ -79,7 +79,7 @@ fn cut(name: &str) -> &str {
 }
 
 /// A Prometheus label value: backslash, quote and line feed escaped.
-fn escaped(value: &str) -> String {
+pub(super) fn escaped(value: &str) -> String {
     value
         .replace('\\', "\\\\")
         .replace('"', "\\\"")

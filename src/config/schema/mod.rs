@@ -8,6 +8,7 @@ mod memory;
 mod metrics;
 mod pricing;
 mod receivers;
+mod reconcile;
 mod server_tls;
 mod service;
 mod usage;
@@ -18,6 +19,7 @@ pub use memory::*;
 pub use metrics::*;
 pub use pricing::*;
 pub use receivers::*;
+pub use reconcile::*;
 pub use server_tls::*;
 pub use service::*;
 pub use usage::*;
@@ -43,4 +45,7 @@ pub struct Config {
     pub service: ServiceConfig,
     #[serde(default)]
     pub memory_limiter: MemoryLimiterConfig,
+    /// Comparing the agent's spend with the providers' reports; off unless configured.
+    #[serde(default)]
+    pub reconcile: Option<ReconcileConfig>,
 }

@@ -1,0 +1,417 @@
+//! One reconciliation: every configured provider's usage and cost reports for the compared UTC
+//! days, read page by page, against the agent's own spend — its ledger files, or what it priced
+//! since it started — and the result published to the agent's telemetry (the gauges, the live
+//! page's table). The running agent reconciles on a schedule ([`run`]); `reconcile` once.
+//!
+//! Every poll reads the whole window again, so data a provider reports late replaces what was
+//! read before. A provider whose reports cannot be read keeps its last comparison until a poll
+//! succeeds; the failure is logged (without the key) and counted.
+
+use super::client::{AdminClient, FetchError};
+use super::reports::ReportPageError;
+use super::sources::{Provider, Report, Source, SourceError};
+use super::{compare, ProviderDay, Row, Tolerance};
+use crate::config::{ConfigDate, ReconcileConfig};
+use crate::ledger::days::{DailySpend, RunningSpend};
+use crate::ledger::entry::rfc3339;
+use crate::ledger::read::{self, ReadError};
+use crate::telemetry::{AgentCounters, ModelTotals, PollResult};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::watch;
+
+/// More pages than this in one report is taken for a server that never says it is done.
+const MAX_PAGES: usize = 1_000;
+
+/// Why reconciliation cannot be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error("reconcile: set anthropic, openai or both")]
+    NoProvider,
+    #[error("reconcile.days: must be 1 to 366")]
+    Days,
+    #[error(transparent)]
+    Client(#[from] crate::config::ConfigError),
+}
+
+/// Why one provider's reports could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    #[error("{report}: {source}")]
+    Fetch {
+        report: &'static str,
+        source: FetchError,
+    },
+    #[error("{report}: {source}")]
+    Page {
+        report: &'static str,
+        source: ReportPageError,
+    },
+    #[error("{0}: more than {MAX_PAGES} pages")]
+    Endless(&'static str),
+}
+
+impl PollError {
+    fn result(&self) -> PollResult {
+        match self {
+            PollError::Fetch {
+                source: FetchError::RateLimited,
+                ..
+            } => PollResult::RateLimited,
+            _ => PollResult::Failed,
+        }
+    }
+}
+
+/// Where the agent's side comes from.
+pub enum AgentSide {
+    /// Ledger files, or directories of them.
+    Ledger(Vec<PathBuf>),
+    /// What this agent priced since it started.
+    Running(Arc<RunningSpend>),
+}
+
+/// The providers to read and how to compare.
+pub struct Reconciler {
+    sources: Vec<Source>,
+    client: AdminClient,
+    tolerance: Tolerance,
+    days: u32,
+    interval: Duration,
+}
+
+/// A comparison as the live page shows it.
+#[derive(Debug, Serialize)]
+pub struct Comparison {
+    pub currency: String,
+    pub from: String,
+    pub to: String,
+    pub updated: String,
+    pub rows: Vec<Row>,
+    /// Providers whose reports could not be read this time, and why.
+    pub failures: Vec<Failure>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Failure {
+    pub provider: String,
+    pub error: String,
+}
+
+impl Reconciler {
+    /// The reconciler `config` describes; the admin keys are read from the environment now.
+    pub fn from_config(config: &ReconcileConfig) -> Result<Self, SetupError> {
+        let mut sources = Vec::new();
+        for (provider, reports) in [
+            (Provider::Anthropic, &config.anthropic),
+            (Provider::OpenAi, &config.openai),
+        ] {
+            if let Some(reports) = reports {
+                sources.push(Source::from_config(provider, reports)?);
+            }
+        }
+        if sources.is_empty() {
+            return Err(SetupError::NoProvider);
+        }
+        if !(1..=366).contains(&config.days) {
+            return Err(SetupError::Days);
+        }
+        Ok(Self {
+            sources,
+            client: AdminClient::new(config.timeout.0)?,
+            tolerance: Tolerance {
+                tokens: config.tolerance.tokens.0,
+                cost: config.tolerance.cost.0,
+            },
+            days: config.days,
+            interval: config.interval.0,
+        })
+    }
+
+    /// The configured window that ends `today`: its first and last day.
+    pub fn window(&self, today: ConfigDate) -> (ConfigDate, ConfigDate) {
+        let from = ConfigDate {
+            days_since_epoch: today.days_since_epoch - i64::from(self.days) + 1,
+        };
+        (from, today)
+    }
+
+    /// Every page of both of `source`'s reports for the days `from` to `to`.
+    pub async fn provider_days(
+        &self,
+        source: &Source,
+        from: ConfigDate,
+        to: ConfigDate,
+    ) -> Result<Vec<ProviderDay>, PollError> {
+        let until = ConfigDate {
+            days_since_epoch: to.days_since_epoch + 1,
+        };
+        let mut days = Vec::new();
+        let headers = source.headers();
+        for (report, name) in [
+            (Report::Usage, "usage report"),
+            (Report::Cost, "cost report"),
+        ] {
+            let mut page_token: Option<String> = None;
+            let mut pages = 0;
+            loop {
+                pages += 1;
+                if pages > MAX_PAGES {
+                    return Err(PollError::Endless(name));
+                }
+                let url = source.url(report, from, until, page_token.as_deref());
+                let body =
+                    self.client
+                        .get(&url, &headers)
+                        .await
+                        .map_err(|source| PollError::Fetch {
+                            report: name,
+                            source,
+                        })?;
+                let page = source
+                    .read(report, &body)
+                    .map_err(|source| PollError::Page {
+                        report: name,
+                        source,
+                    })?;
+                days.extend(page.days);
+                match page.next_page {
+                    Some(next) => page_token = Some(next),
+                    None => break,
+                }
+            }
+        }
+        // Buckets outside the window (a server that ignores the bounds) are not compared.
+        let (first, last) = (from.to_iso(), to.to_iso());
+        days.retain(|day| day.day >= first && day.day <= last);
+        Ok(days)
+    }
+
+    /// Reads every provider; a failure is counted, logged without the key, and returned.
+    pub async fn read_providers(
+        &self,
+        from: ConfigDate,
+        to: ConfigDate,
+        counters: &AgentCounters,
+    ) -> Vec<(Provider, Result<Vec<ProviderDay>, String>)> {
+        let mut read = Vec::new();
+        for source in &self.sources {
+            let name = source.provider.name();
+            let result = self.provider_days(source, from, to).await;
+            counters.reconciliation.polled(
+                name,
+                result
+                    .as_ref()
+                    .map_or_else(PollError::result, |_| PollResult::Ok),
+                unix_seconds(),
+            );
+            let result = result.map_err(|error| {
+                let error = source.scrub(&error.to_string());
+                tracing::warn!(provider = name, %error, "reconcile: the provider's reports could not be read");
+                error
+            });
+            read.push((source.provider, result));
+        }
+        read
+    }
+
+    /// The providers read.
+    pub fn providers(&self) -> impl Iterator<Item = Provider> + '_ {
+        self.sources.iter().map(|source| source.provider)
+    }
+
+    /// How many UTC days, today included, are compared.
+    pub fn days(&self) -> u32 {
+        self.days
+    }
+
+    pub fn tolerance(&self) -> Tolerance {
+        self.tolerance
+    }
+}
+
+/// The agent's spend on the days `from` to `to`, of the providers `providers` only.
+pub fn agent_spend(
+    side: &AgentSide,
+    from: ConfigDate,
+    to: ConfigDate,
+    providers: &[&str],
+) -> Result<DailySpend, ReadError> {
+    let (first, last) = (from.to_iso(), to.to_iso());
+    let mut spend = match side {
+        AgentSide::Running(running) => running.snapshot(to),
+        AgentSide::Ledger(paths) => {
+            // A file holds the records written on its day: a call that ended just before
+            // midnight may be in the next day's file.
+            let next = ConfigDate {
+                days_since_epoch: to.days_since_epoch + 1,
+            }
+            .to_iso();
+            let mut spend = DailySpend::default();
+            for file in read::ledger_files(paths)? {
+                if read::file_day(&file)
+                    .is_some_and(|day| day < first.as_str() || day > next.as_str())
+                {
+                    continue;
+                }
+                read::for_each_entry(&file, |entry| spend.add_entry(&entry))?;
+            }
+            spend
+        }
+    };
+    spend
+        .days
+        .retain(|(provider, _, _), _| providers.contains(&provider.as_str()));
+    Ok(spend.between(&first, &last))
+}
+
+/// Compares the agent's side with what the providers reported, rows of `today` marked partial.
+pub fn comparison(
+    agent: &DailySpend,
+    reported: &[ProviderDay],
+    tolerance: Tolerance,
+    window: (ConfigDate, ConfigDate),
+    today: ConfigDate,
+    currency: &str,
+) -> Comparison {
+    let today = today.to_iso();
+    let mut rows = compare(agent, reported, tolerance);
+    for row in &mut rows {
+        row.partial = row.day >= today;
+    }
+    Comparison {
+        currency: currency.to_string(),
+        from: window.0.to_iso(),
+        to: window.1.to_iso(),
+        updated: rfc3339(unix_seconds().saturating_mul(1_000_000_000)),
+        rows,
+        failures: Vec::new(),
+    }
+}
+
+/// Each provider and model over the complete days of `rows` (a day not over is left out: both
+/// sides of it are still growing).
+pub fn model_totals(rows: &[Row]) -> Vec<ModelTotals> {
+    let mut totals: BTreeMap<(String, String), ModelTotals> = BTreeMap::new();
+    for row in rows.iter().filter(|row| !row.partial) {
+        let entry = totals
+            .entry((row.provider.clone(), row.model.clone()))
+            .or_insert_with(|| ModelTotals {
+                provider: row.provider.clone(),
+                model: row.model.clone(),
+                agent_tokens: 0,
+                provider_tokens: 0,
+                agent_cost: Default::default(),
+                provider_cost: None,
+            });
+        entry.agent_tokens = entry.agent_tokens.saturating_add(row.agent.tokens());
+        entry.provider_tokens = entry.provider_tokens.saturating_add(row.reported.tokens());
+        entry.agent_cost = entry
+            .agent_cost
+            .saturating_add(row.agent.cost.unwrap_or_default());
+        if let Some(cost) = row.reported.cost {
+            entry.provider_cost =
+                Some(entry.provider_cost.unwrap_or_default().saturating_add(cost));
+        }
+    }
+    totals.into_values().collect()
+}
+
+/// Reconciles every `interval` until `stop`, the first time at once.
+pub async fn run(
+    reconciler: Reconciler,
+    side: AgentSide,
+    currency: String,
+    counters: Arc<AgentCounters>,
+    mut stop: watch::Receiver<bool>,
+) {
+    // The last days each provider reported: kept when a later poll of it fails.
+    let mut reported = Reported::new();
+    loop {
+        let today = today();
+        let window = reconciler.window(today);
+        match reconcile(
+            &reconciler,
+            &side,
+            window,
+            today,
+            &currency,
+            &counters,
+            &mut reported,
+        )
+        .await
+        {
+            Ok(comparison) => {
+                let totals = model_totals(&comparison.rows);
+                if let Ok(json) = serde_json::to_string(&comparison) {
+                    counters.reconciliation.publish(totals, json);
+                }
+            }
+            Err(error) => tracing::warn!(%error, "reconcile: the ledger could not be read"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(reconciler.interval) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// The days each provider last reported, by provider.
+pub type Reported = BTreeMap<&'static str, Vec<ProviderDay>>;
+
+/// Reads the providers for `window` (a provider that cannot be read keeps what `reported` has
+/// of it) and compares them with the agent's side.
+pub async fn reconcile(
+    reconciler: &Reconciler,
+    side: &AgentSide,
+    window: (ConfigDate, ConfigDate),
+    today: ConfigDate,
+    currency: &str,
+    counters: &AgentCounters,
+    reported: &mut Reported,
+) -> Result<Comparison, ReadError> {
+    let mut failures = Vec::new();
+    for (provider, result) in reconciler
+        .read_providers(window.0, window.1, counters)
+        .await
+    {
+        match result {
+            Ok(days) => {
+                reported.insert(provider.name(), days);
+            }
+            Err(error) => failures.push(Failure {
+                provider: provider.name().to_string(),
+                error,
+            }),
+        }
+    }
+    let providers: Vec<&str> = reconciler.providers().map(Provider::name).collect();
+    let agent = agent_spend(side, window.0, window.1, &providers)?;
+    let all: Vec<ProviderDay> = reported.values().flatten().cloned().collect();
+    let mut comparison = comparison(
+        &agent,
+        &all,
+        reconciler.tolerance(),
+        window,
+        today,
+        currency,
+    );
+    comparison.failures = failures;
+    Ok(comparison)
+}
+
+/// Today, UTC.
+pub fn today() -> ConfigDate {
+    ConfigDate::from_unix_nanos(unix_seconds().saturating_mul(1_000_000_000))
+}
+
+fn unix_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
