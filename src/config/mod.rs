@@ -336,6 +336,9 @@ fn validate(config: &Config) -> Result<(), ConfigError> {
             "must contain {trace_id}",
         ));
     }
+    if let Some(reconcile) = &config.reconcile {
+        validate_reconcile(reconcile)?;
+    }
     limit_checks::validate_limits(config)
 }
 
@@ -353,6 +356,22 @@ impl Config {
     pub fn ledger_directory(&self) -> Option<&std::path::Path> {
         self.exporters.ledger.as_ref()?.directory.as_deref()
     }
+}
+
+fn validate_reconcile(reconcile: &ReconcileConfig) -> Result<(), ConfigError> {
+    if reconcile.anthropic.is_none() && reconcile.openai.is_none() {
+        return Err(invalid("reconcile", "set anthropic, openai or both"));
+    }
+    if reconcile.interval.0 < std::time::Duration::from_secs(1) {
+        return Err(invalid("reconcile.interval", "must be at least 1s"));
+    }
+    if reconcile.timeout.0.is_zero() {
+        return Err(invalid("reconcile.timeout", "must be more than 0s"));
+    }
+    if !(1..=366).contains(&reconcile.days) {
+        return Err(invalid("reconcile.days", "must be 1 to 366"));
+    }
+    Ok(())
 }
 
 fn validate_ledger(ledger: &LedgerConfig) -> Result<(), ConfigError> {

@@ -323,3 +323,39 @@ fn tokens_without_tls_are_warned_about_and_never_printed() {
     );
     assert!(!message.contains("two words"), "{message}");
 }
+
+#[test]
+fn reconcile_reads_its_defaults_and_refuses_what_cannot_run() {
+    let loaded = load("reconcile:\n  anthropic: {}\n").unwrap();
+    let reconcile = loaded.config.reconcile.unwrap();
+    assert_eq!(
+        (
+            reconcile.interval.0,
+            reconcile.days,
+            reconcile.tolerance.tokens.0,
+            reconcile.tolerance.cost.0
+        ),
+        (
+            std::time::Duration::from_secs(3600),
+            7,
+            rust_decimal::Decimal::new(2, 2),
+            rust_decimal::Decimal::new(2, 2)
+        )
+    );
+    assert!(reconcile.openai.is_none());
+    for (text, message) in [
+        ("reconcile: {}\n", "set anthropic, openai or both"),
+        (
+            "reconcile:\n  interval: 0s\n  openai: {}\n",
+            "reconcile.interval",
+        ),
+        ("reconcile:\n  days: 0\n  openai: {}\n", "reconcile.days"),
+        (
+            "reconcile:\n  openai:\n    admin_key: x\n",
+            "unknown field `admin_key`",
+        ),
+    ] {
+        let error = load(text).unwrap_err().to_string();
+        assert!(error.contains(message), "{text}: {error}");
+    }
+}

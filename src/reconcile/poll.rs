@@ -31,10 +31,6 @@ const MAX_PAGES: usize = 1_000;
 pub enum SetupError {
     #[error(transparent)]
     Source(#[from] SourceError),
-    #[error("reconcile: set anthropic, openai or both")]
-    NoProvider,
-    #[error("reconcile.days: must be 1 to 366")]
-    Days,
     #[error(transparent)]
     Client(#[from] crate::config::ConfigError),
 }
@@ -104,7 +100,8 @@ pub struct Failure {
 }
 
 impl Reconciler {
-    /// The reconciler `config` describes; the admin keys are read from the environment now.
+    /// The reconciler `config` (validated) describes; the admin keys are read from the
+    /// environment now.
     pub fn from_config(config: &ReconcileConfig) -> Result<Self, SetupError> {
         let mut sources = Vec::new();
         for (provider, reports) in [
@@ -114,12 +111,6 @@ impl Reconciler {
             if let Some(reports) = reports {
                 sources.push(Source::from_config(provider, reports)?);
             }
-        }
-        if sources.is_empty() {
-            return Err(SetupError::NoProvider);
-        }
-        if !(1..=366).contains(&config.days) {
-            return Err(SetupError::Days);
         }
         Ok(Self {
             sources,

@@ -306,3 +306,149 @@ fn agent_days(entries: &[LedgerEntry]) -> DailySpend {
     }
     days
 }
+
+#[test]
+fn anthropic_cost_pages_are_token_charges_in_dollars_by_model() {
+    let page = reports::anthropic_costs(
+        br#"{"data": [{"starting_at": "2026-12-05T00:00:00Z", "ending_at": "2026-12-06T00:00:00Z", "results": [
+            {"amount": "123.45", "currency": "USD", "model": "claude-sonnet-4-5-20250929", "cost_type": "tokens"},
+            {"amount": "7", "currency": "USD", "model": null, "cost_type": "web_search"}]}],
+          "has_more": false, "next_page": null}"#,
+    )
+    .unwrap();
+    assert_eq!(page.days.len(), 1, "the web search has no model");
+    assert_eq!(
+        page.days[0].usage.cost,
+        Some(dec!(1.2345)),
+        "cents to dollars"
+    );
+    assert_eq!(page.days[0].usage.tokens(), 0);
+    let error = reports::anthropic_costs(
+        br#"{"data": [{"starting_at": "2026-12-05T00:00:00Z", "results": [{"amount": "1,5", "model": "m"}]}]}"#,
+    )
+    .unwrap_err();
+    assert_eq!(error.to_string(), "an amount `1,5` is not a decimal number");
+}
+
+#[test]
+fn openai_cost_pages_take_the_model_from_the_line_item_and_keep_the_amount_exact() {
+    let page = reports::openai_costs(
+        br#"{"object": "page", "data": [{"object": "bucket", "start_time": 1796428800, "end_time": 1796515200, "results": [
+            {"object": "organization.costs.result", "amount": {"value": 0.0006, "currency": "usd"}, "line_item": "gpt-4o-mini-2024-07-18, input"},
+            {"object": "organization.costs.result", "amount": {"value": 1.1e-5, "currency": "usd"}, "line_item": "web search tool calls"},
+            {"object": "organization.costs.result", "amount": {"value": 3, "currency": "usd"}, "line_item": null}]}],
+          "has_more": true, "next_page": "next"}"#,
+    )
+    .unwrap();
+    let days: Vec<(&str, &str, Option<Decimal>)> = page
+        .days
+        .iter()
+        .map(|day| (day.model.as_str(), day.day.as_str(), day.usage.cost))
+        .collect();
+    assert_eq!(
+        days,
+        [
+            ("gpt-4o-mini-2024-07-18", "2026-12-05", Some(dec!(0.0006))),
+            ("web search tool calls", "2026-12-05", Some(dec!(0.000011))),
+        ]
+    );
+    assert_eq!(page.next_page.as_deref(), Some("next"));
+}
+
+#[test]
+fn a_charge_for_what_the_agent_never_saw_is_traffic_not_seen() {
+    let charged = ProviderDay {
+        provider: "openai".into(),
+        model: "web search tool calls".into(),
+        day: "2026-12-05".into(),
+        usage: Spend {
+            cost: Some(dec!(0.01)),
+            ..Spend::default()
+        },
+    };
+    let rows = compare(&DailySpend::default(), &[charged], TOLERANCE);
+    assert_eq!(rows[0].verdict, Verdict::NotSeen);
+}
+
+#[test]
+fn the_running_spend_keys_providers_in_lowercase_and_forgets_days_before_its_window() {
+    use crate::config::ConfigDate;
+    use crate::ledger::days::RunningSpend;
+    use crate::metrics::{CallRecord, CallSpan};
+    use crate::pricing::CostBreakdown;
+    use crate::usage::TokenUsage;
+    let record = |day: i64, provider: &str| CallRecord {
+        span: CallSpan {
+            end_unix_nano: day as u64 * 86_400_000_000_000 + 1,
+            ..CallSpan::default()
+        },
+        dimensions: vec![
+            ("gen_ai.provider.name".into(), provider.into()),
+            ("gen_ai.request.model".into(), "claude-haiku-4-5".into()),
+        ],
+        usage: Some(TokenUsage {
+            input: 1_000,
+            output: 100,
+            ..TokenUsage::default()
+        }),
+        cost: Some(CostBreakdown {
+            total: dec!(0.0025),
+            tools: dec!(0.001),
+            ..CostBreakdown::default()
+        }),
+        ..CallRecord::default()
+    };
+    let today = ConfigDate::parse("2026-12-06").unwrap();
+    let spend = RunningSpend::new(2);
+    spend.record(&[
+        record(today.days_since_epoch, "Anthropic"),
+        record(today.days_since_epoch, "anthropic"),
+        record(today.days_since_epoch - 1, "anthropic"),
+        record(today.days_since_epoch - 2, "anthropic"),
+    ]);
+    let days = spend.snapshot(today).days;
+    let kept: Vec<(&str, &str, u64, Option<Decimal>)> = days
+        .iter()
+        .map(|((provider, _, day), spend)| {
+            (provider.as_str(), day.as_str(), spend.tokens(), spend.cost)
+        })
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            ("anthropic", "2026-12-05", 1_100, Some(dec!(0.0015))),
+            ("anthropic", "2026-12-06", 2_200, Some(dec!(0.0030))),
+        ],
+        "the tool fee is not a token charge"
+    );
+}
+
+#[test]
+fn source_urls_ask_for_daily_buckets_of_the_window_and_escape_the_page_token() {
+    use crate::config::{ConfigDate, ProviderReports};
+    use sources::{Provider, Report, Source};
+    std::env::set_var("RECONCILE_UNIT_TEST_KEY", "sk-unit-secret");
+    let reports = ProviderReports {
+        admin_key_env: Some("RECONCILE_UNIT_TEST_KEY".into()),
+        base_url: Some("http://proxy:8080/".into()),
+    };
+    let from = ConfigDate::parse("2026-12-05").unwrap();
+    let until = ConfigDate::parse("2026-12-07").unwrap();
+    let anthropic = Source::from_config(Provider::Anthropic, &reports).unwrap();
+    assert_eq!(
+        anthropic.url(Report::Usage, from, until, Some("a b/+")),
+        "http://proxy:8080/v1/organizations/usage_report/messages?starting_at=2026-12-05T00:00:00Z&ending_at=2026-12-07T00:00:00Z&bucket_width=1d&group_by%5B%5D=model&limit=2&page=a%20b%2F%2B"
+    );
+    let openai = Source::from_config(Provider::OpenAi, &reports).unwrap();
+    assert_eq!(
+        openai.url(Report::Cost, from, until, None),
+        "http://proxy:8080/v1/organization/costs?start_time=1796428800&end_time=1796601600&bucket_width=1d&group_by=line_item&limit=2"
+    );
+    assert_eq!(format!("{openai:?}").matches("sk-unit-secret").count(), 0);
+    assert_eq!(
+        openai.scrub("echo: Bearer sk-unit-secret"),
+        "echo: Bearer <admin key>"
+    );
+    let headers = openai.headers();
+    assert!(headers[0].1.is_sensitive());
+}

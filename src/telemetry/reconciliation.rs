@@ -160,7 +160,11 @@ impl Reconciliation {
 }
 
 /// A gauge family: its name's suffix, its help, and its value for one provider and model.
-type Gauge = (&'static str, &'static str, fn(&ModelTotals) -> Option<Decimal>);
+type Gauge = (
+    &'static str,
+    &'static str,
+    fn(&ModelTotals) -> Option<Decimal>,
+);
 
 /// `mine / theirs`, none when theirs is zero.
 fn ratio(mine: Decimal, theirs: Decimal) -> Option<Decimal> {
