@@ -6,12 +6,12 @@
 mod common;
 
 use common::binary::repository_file;
+use common::browser::run_browser_script;
 use common::*;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{status::StatusCode, Span, Status};
 use serde_json::{json, Value as Json};
-use std::process::Command;
 use std::time::Duration;
 
 /// A model-call span of a second ago, in a trace of its own (`number` sets its ids).
@@ -112,26 +112,11 @@ fn known_calls() -> Vec<Span> {
 /// Runs the browser script against `url`; what it read off the page.
 fn read_page(url: &str) -> Json {
     let screenshot = repository_file("target/live-page.png");
-    let output = Command::new(std::env::var("NODE").unwrap_or_else(|_| "node".into()))
-        .arg(repository_file("tests/node/live_page.mjs"))
-        .args(["--url", url, "--screenshot", &screenshot])
-        .output()
-        .expect("node runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.code() != Some(3),
-        "playwright-core is missing: run `npm ci --prefix tests/node`\n{stderr}"
-    );
-    assert!(
-        output.status.success(),
-        "the browser script failed (Chromium from Debian: `apt-get install chromium`)\n{stderr}"
-    );
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let line = stdout
-        .lines()
-        .find_map(|line| line.strip_prefix("PAGE "))
-        .unwrap_or_else(|| panic!("no PAGE line\n{stdout}\n{stderr}"));
-    serde_json::from_str(line).unwrap()
+    run_browser_script(
+        "live_page.mjs",
+        &["--url", url, "--screenshot", &screenshot],
+        "PAGE",
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

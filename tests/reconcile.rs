@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use common::binary::{repository_file, start_binary_with, BINARY};
+use common::browser::run_browser_script;
 use common::*;
 use genai_cost_agent::config::ConfigDate;
 use std::net::SocketAddr;
@@ -583,6 +584,51 @@ async fn the_running_agent_reconciles_what_it_priced_on_metrics_and_the_page() {
         "{metrics}"
     );
     assert_no_key("/metrics", &metrics);
+
+    // The live page shows the same comparison in a real browser.
+    let url = format!("http://{}/", agent.telemetry);
+    let screenshot = repository_file("target/reconciliation-panel.png");
+    let panel = tokio::task::spawn_blocking(move || {
+        run_browser_script(
+            "reconciliation_panel.mjs",
+            &["--url", &url, "--screenshot", &screenshot],
+            "PANEL",
+        )
+    })
+    .await
+    .unwrap();
+    let expected: Vec<Vec<String>> = expected_table()
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let cells: Vec<&str> = line
+                .split("  ")
+                .map(str::trim)
+                .filter(|cell| !cell.is_empty())
+                .collect();
+            cells.iter().map(|cell| cell.to_string()).collect()
+        })
+        .collect();
+    let shown: Vec<Vec<String>> = panel["rows"].as_array().unwrap()[1..]
+        .iter()
+        .map(|row| {
+            row.as_array()
+                .unwrap()
+                .iter()
+                .map(|cell| cell.as_str().unwrap().to_string())
+                .collect()
+        })
+        .collect();
+    assert_eq!(shown, expected, "the panel's rows are the table's");
+    assert_eq!(panel["elsewhere"], serde_json::json!([]));
+    assert!(
+        panel["window"].as_str().unwrap().starts_with(&format!(
+            "UTC days {} to {}",
+            yesterday.to_iso(),
+            today.to_iso()
+        )),
+        "{panel}"
+    );
     assert_no_key("/api/reconciliation", &table.to_string());
     assert_no_key("the agent's log", &agent.log().join("\n"));
 }

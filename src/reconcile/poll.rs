@@ -279,7 +279,7 @@ pub fn comparison(
         currency: currency.to_string(),
         from: window.0.to_iso(),
         to: window.1.to_iso(),
-        updated: rfc3339(unix_seconds().saturating_mul(1_000_000_000)),
+        updated: rfc3339(unix_seconds().saturating_mul(1_000_000_000)).replace(".000000000Z", "Z"),
         rows,
         failures: Vec::new(),
     }
