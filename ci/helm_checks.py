@@ -141,6 +141,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "ports": {"telemetry": {"service": True}},
         "config": {"exporters": {"otlp/tempo": {"endpoint": "http://tempo.observability:4317"},
                                  "ledger": {"formats": ["jsonl", "focus_csv"], "otlp_logs": True}},
+                   "reconcile": {"interval": "1h", "days": 7, "anthropic": {}, "openai": {}},
                    "service": {"telemetry": {"page": {
                        "trace_url": "http://jaeger.observability:16686/trace/{trace_id}"}}}},
         "tolerations": [{"operator": "Exists"}],
@@ -731,10 +732,16 @@ def agent_binary() -> Path:
     return binary
 
 
+ADMIN_KEY = "checks-admin-key-never-shown"
+
+
 def clean_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     env["NO_COLOR"] = "1"
     env["BACKEND_TOKEN"] = "checks-token"
+    # config.reconcile's admin keys (from a Secret through extraEnvFrom in a pod).
+    env["ANTHROPIC_ADMIN_KEY"] = ADMIN_KEY
+    env["OPENAI_ADMIN_KEY"] = ADMIN_KEY
     env["K8S_POD_IP"] = "127.0.0.1"  # from the downward API in a pod (telemetry.bindPodIP)
     return env
 
@@ -1326,6 +1333,44 @@ def check_alerts_fire(docs: list[dict], workdir: Path) -> None:
                         "description": "Senders are told to retry; if they give up, telemetry is lost. The backend "
                                        "may be slow or down, or the queue too small."}}]}],
             },
+            {   # Two agents see 300 + 400 of the 1,000 Sonnet tokens billed (coverage 0.7), and price
+                # them at 0.0021 + 0.0028 where the bill says 0.006 for 1,000: per token 0.0049/0.7
+                # = 0.007 against 0.006, 16.7% off; GPT-4o mini is fully seen and priced right.
+                "interval": "5m",
+                "input_series": [
+                    {"series": f'genai_cost_agent_reconciliation_{name}{{provider="{provider}",model="{model}",pod="{pod}"}}',
+                     "values": f"{value}x40"}
+                    for provider, model, pod, name, value in [
+                        ("anthropic", "claude-sonnet-4-6", "a", "agent_tokens", 300),
+                        ("anthropic", "claude-sonnet-4-6", "b", "agent_tokens", 400),
+                        ("anthropic", "claude-sonnet-4-6", "a", "provider_tokens", 1000),
+                        ("anthropic", "claude-sonnet-4-6", "b", "provider_tokens", 1000),
+                        ("anthropic", "claude-sonnet-4-6", "a", "agent_cost", 0.0021),
+                        ("anthropic", "claude-sonnet-4-6", "b", "agent_cost", 0.0028),
+                        ("anthropic", "claude-sonnet-4-6", "a", "provider_cost", 0.006),
+                        ("anthropic", "claude-sonnet-4-6", "b", "provider_cost", 0.006),
+                        ("openai", "gpt-4o-mini", "a", "agent_tokens", 1000),
+                        ("openai", "gpt-4o-mini", "a", "provider_tokens", 1000),
+                        ("openai", "gpt-4o-mini", "a", "agent_cost", 0.0002),
+                        ("openai", "gpt-4o-mini", "a", "provider_cost", 0.0002),
+                    ]],
+                "alert_rule_test": [
+                    {"eval_time": "100m", "alertname": "GenAIBillCoverageLow", "exp_alerts": []},
+                    {"eval_time": "150m", "alertname": "GenAIBillCoverageLow", "exp_alerts": [{
+                        "exp_labels": {"severity": "warning", "provider": "anthropic", "model": "claude-sonnet-4-6"},
+                        "exp_annotations": {
+                            "summary": "The agents see only 70% of the claude-sonnet-4-6 tokens anthropic bills for.",
+                            "description": "Traffic bypasses the agents or their instrumentation (an app without "
+                                           "OpenTelemetry, a node without an agent, a key used elsewhere); the "
+                                           "per-request figures under-report the bill."}}]},
+                    {"eval_time": "150m", "alertname": "GenAIBillPriceMismatch", "exp_alerts": [{
+                        "exp_labels": {"severity": "warning", "provider": "anthropic", "model": "claude-sonnet-4-6"},
+                        "exp_annotations": {
+                            "summary": "The agents price claude-sonnet-4-6 differently from anthropic's bill.",
+                            "description": "Per token, the agents' cost is off the bill by 16.67%: a price in the "
+                                           "catalog is wrong or stale, or a discount applies."}}]},
+                ],
+            },
             {   # Per-request cost jumps from 0.02 to 0.20 after a calm day.
                 "interval": "5m",
                 "input_series": [
@@ -1349,7 +1394,8 @@ def check_alerts_fire(docs: list[dict], workdir: Path) -> None:
     test_file.write_text(yaml.safe_dump(tests, sort_keys=False))
     promtool(["test", "rules", str(test_file)], "alert unit tests")
     ok("promtool test rules: GenAIDailySpendHigh, GenAICacheHitRateLow, GenAIRequestCostSpike, "
-       "GenAICostAgentQueueNearlyFull, GenAICostAgentRefusingData fire on made-up series")
+       "GenAICostAgentQueueNearlyFull, GenAICostAgentRefusingData, GenAIBillCoverageLow, GenAIBillPriceMismatch "
+       "fire on made-up series")
 
 
 # --------------------------------------------------------------------------------------------
@@ -1426,9 +1472,59 @@ def parse_exposition(text: str) -> dict[str, set[str]]:
     return names
 
 
+class AdminApi:
+    """A fake of both providers' admin reports on 127.0.0.1: yesterday, one model each, in one page."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+        yesterday = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400))
+        start = int(time.time()) // 86400 * 86400 - 86400
+        pages = {
+            "/v1/organizations/usage_report/messages": {"data": [{
+                "starting_at": f"{yesterday}T00:00:00Z", "results": [{
+                    "model": "claude-sonnet-4-6", "uncached_input_tokens": 1000, "output_tokens": 100}]}]},
+            "/v1/organizations/cost_report": {"data": [{
+                "starting_at": f"{yesterday}T00:00:00Z", "results": [{
+                    "model": "claude-sonnet-4-6", "amount": "0.45", "currency": "USD"}]}]},
+            "/v1/organization/usage/completions": {"data": [{
+                "start_time": start, "results": [{"model": "gpt-4o-mini", "input_tokens": 1000, "output_tokens": 100}]}]},
+            "/v1/organization/costs": {"data": [{
+                "start_time": start, "results": [{"amount": {"value": 0.0002, "currency": "usd"},
+                                                  "line_item": "gpt-4o-mini, input"}]}]},
+        }
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                authorized = (self.headers.get("x-api-key") == ADMIN_KEY
+                              or self.headers.get("authorization") == f"Bearer {ADMIN_KEY}")
+                page = pages.get(self.path.split("?")[0])
+                status = 200 if authorized and page else 401 if not authorized else 404
+                body = json.dumps({**(page or {}), "has_more": False, "next_page": None}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
 def emitted_names(binary: Path, config_text: str, label: str, workdir: Path) -> dict[str, set[str]]:
     """Start the agent on 127.0.0.1 with the chart's configuration, send spans, scrape both endpoints."""
     config = yaml.safe_load(config_text)
+    admin_api = AdminApi() if "reconcile" in config else None
+    if admin_api:
+        config = merge(config, {"reconcile": {"anthropic": {"base_url": admin_api.url},
+                                              "openai": {"base_url": admin_api.url}}})
     config = merge(config, {
         "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": "127.0.0.1:0"},
                                              "http": {"enabled": True, "endpoint": "127.0.0.1:0"}}}},
@@ -1477,6 +1573,15 @@ def emitted_names(binary: Path, config_text: str, label: str, workdir: Path) -> 
                 fail(f"the derived metrics did not appear within 15 s ({label}):\n{derived}")
             time.sleep(0.1)
         own = http(f"http://{addresses['telemetry']}/metrics")
+        if admin_api:
+            deadline = time.monotonic() + 15
+            while "genai_cost_agent_reconciliation_cost_ratio" not in own:
+                if time.monotonic() > deadline:
+                    fail(f"no reconciliation on /metrics within 15 s ({label}):\n{own}")
+                time.sleep(0.1)
+                own = http(f"http://{addresses['telemetry']}/metrics")
+            if ADMIN_KEY in own or ADMIN_KEY in log_file.read_text():
+                fail(f"the admin key shows on /metrics or in the log ({label})")
         names = parse_exposition(derived)
         for name, labels in parse_exposition(own).items():
             names.setdefault(name, set()).update(labels)
@@ -1484,6 +1589,8 @@ def emitted_names(binary: Path, config_text: str, label: str, workdir: Path) -> 
            f"(telemetry {addresses['telemetry']}, derived {addresses['prometheus']}) ({label})")
         return names
     finally:
+        if admin_api:
+            admin_api.close()
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
             try:
