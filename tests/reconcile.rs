@@ -632,3 +632,29 @@ async fn the_running_agent_reconciles_what_it_priced_on_metrics_and_the_page() {
     assert_no_key("/api/reconciliation", &table.to_string());
     assert_no_key("the agent's log", &agent.log().join("\n"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_asking_to_wait_does_not_hold_up_shutdown() {
+    let app = Router::new().fallback(|| async {
+        (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "100")], "slow down")
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let overrides = reconcile_overrides(api);
+    let (code, elapsed) = tokio::task::spawn_blocking(move || {
+        let overrides: Vec<&str> = overrides.iter().map(String::as_str).collect();
+        let mut agent = start_binary_with(&overrides, with_keys);
+        std::thread::sleep(Duration::from_millis(500));
+        let started = std::time::Instant::now();
+        let (code, _) = common::binary::terminate(&mut agent);
+        (code, started.elapsed())
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0);
+    assert!(
+        elapsed < Duration::from_secs(10),
+        "shutdown waited {elapsed:?} for a Retry-After of 100 s"
+    );
+}

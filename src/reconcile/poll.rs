@@ -313,7 +313,8 @@ pub fn model_totals(rows: &[Row]) -> Vec<ModelTotals> {
     totals.into_values().collect()
 }
 
-/// Reconciles every `interval` until `stop`, the first time at once.
+/// Reconciles every `interval` until `stop` (which also cuts a poll short), the first time at
+/// once.
 pub async fn run(
     reconciler: Reconciler,
     side: AgentSide,
@@ -326,7 +327,7 @@ pub async fn run(
     loop {
         let today = today();
         let window = reconciler.window(today);
-        match reconcile(
+        let poll = reconcile(
             &reconciler,
             &side,
             window,
@@ -334,9 +335,13 @@ pub async fn run(
             &currency,
             &counters,
             &mut reported,
-        )
-        .await
-        {
+        );
+        // A poll may wait out a provider's Retry-After: shutting down does not wait for it.
+        let compared = tokio::select! {
+            compared = poll => compared,
+            _ = stop.changed() => return,
+        };
+        match compared {
             Ok(comparison) => {
                 let totals = model_totals(&comparison.rows);
                 if let Ok(json) = serde_json::to_string(&comparison) {
@@ -381,8 +386,20 @@ pub async fn reconcile(
             }),
         }
     }
-    let providers: Vec<&str> = reconciler.providers().map(Provider::name).collect();
-    let agent = agent_spend(side, window.0, window.1, &providers)?;
+    let providers: Vec<&'static str> = reconciler.providers().map(Provider::name).collect();
+    let agent = match side {
+        AgentSide::Running(_) => agent_spend(side, window.0, window.1, &providers)?,
+        // Reading a week of files is blocking work: not on the runtime's threads.
+        AgentSide::Ledger(paths) => {
+            let side = AgentSide::Ledger(paths.clone());
+            tokio::task::spawn_blocking(move || agent_spend(&side, window.0, window.1, &providers))
+                .await
+                .map_err(|_| ReadError::Io {
+                    path: paths.first().cloned().unwrap_or_default(),
+                    source: std::io::Error::other("the ledger reader stopped"),
+                })??
+        }
+    };
     let all: Vec<ProviderDay> = reported.values().flatten().cloned().collect();
     let mut comparison = comparison(
         &agent,
