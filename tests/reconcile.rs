@@ -35,11 +35,13 @@ fn days() -> (ConfigDate, ConfigDate) {
     (yesterday, today)
 }
 
-/// The fake admin API's state: whether its one 429 was sent, and the requests it answered.
+/// The fake admin API's state: whether its one 429 was sent, the requests it answered, and
+/// whether yesterday's late-arriving Haiku usage has come in.
 #[derive(Default)]
 struct AdminApi {
     rate_limited_once: AtomicBool,
     answered: AtomicU64,
+    late_data: AtomicBool,
 }
 
 fn query_value<'a>(query: &'a str, name: &str) -> Option<&'a str> {
@@ -96,6 +98,11 @@ async fn anthropic_usage(
     );
     let (yesterday, today) = days();
     let (yesterday, today) = (yesterday.to_iso(), today.to_iso());
+    let haiku_input = if api.late_data.load(Ordering::SeqCst) {
+        12_000
+    } else {
+        8_000
+    };
     json(match query_value(&query, "page") {
         None => format!(
             r#"{{"data": [{{"starting_at": "{yesterday}T00:00:00Z", "ending_at": "{today}T00:00:00Z", "results": [
@@ -106,7 +113,7 @@ async fn anthropic_usage(
         ),
         Some("page%2F2%2B") => format!(
             r#"{{"data": [{{"starting_at": "{yesterday}T00:00:00Z", "ending_at": "{today}T00:00:00Z", "results": [
-                {{"model": "claude-haiku-4-5-20251001", "uncached_input_tokens": 8000, "cache_read_input_tokens": 0,
+                {{"model": "claude-haiku-4-5-20251001", "uncached_input_tokens": {haiku_input}, "cache_read_input_tokens": 0,
                   "cache_creation": {{"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0}}, "output_tokens": 1000}}]}},
               {{"starting_at": "{today}T00:00:00Z", "ending_at": "{today}T12:00:00Z", "results": [
                 {{"model": "claude-sonnet-4-5-20250929", "uncached_input_tokens": 1000, "cache_read_input_tokens": 0,
@@ -213,6 +220,7 @@ fn reconcile_overrides(api: SocketAddr) -> Vec<String> {
     vec![
         "reconcile.interval=2s".into(),
         "reconcile.days=2".into(),
+        "reconcile.timeout=5s".into(),
         format!("reconcile.anthropic.base_url=http://{api}"),
         "reconcile.anthropic.admin_key_env=TEST_ANTHROPIC_ADMIN_KEY".into(),
         format!("reconcile.openai.base_url=http://{api}/"),
@@ -475,7 +483,7 @@ fn curl(arguments: &[&str]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_running_agent_reconciles_what_it_priced_on_metrics_and_the_page() {
-    let (api, _) = start_admin_api().await;
+    let (api, admin) = start_admin_api().await;
     let overrides = reconcile_overrides(api);
     let agent = tokio::task::spawn_blocking(move || {
         let overrides: Vec<&str> = overrides.iter().map(String::as_str).collect();
@@ -630,13 +638,30 @@ async fn the_running_agent_reconciles_what_it_priced_on_metrics_and_the_page() {
         "{panel}"
     );
     assert_no_key("/api/reconciliation", &table.to_string());
+
+    // Usage the provider reports late replaces what the earlier polls read.
+    admin.late_data.store(true, Ordering::SeqCst);
+    let updated = wait_until(Duration::from_secs(30), || {
+        table = serde_json::from_str(&curl(&[&page_url])).unwrap_or_default();
+        table["rows"][0]["reported"]["input"].as_u64() == Some(12_000)
+    })
+    .await;
+    assert!(updated, "the late data replaced the earlier read: {table}");
+    assert_eq!(
+        table["rows"][0]["token_ratio"], "0.3461538462",
+        "4,500 of 13,000"
+    );
     assert_no_key("the agent's log", &agent.log().join("\n"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_provider_asking_to_wait_does_not_hold_up_shutdown() {
     let app = Router::new().fallback(|| async {
-        (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "100")], "slow down")
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", "100")],
+            "slow down",
+        )
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let api = listener.local_addr().unwrap();
