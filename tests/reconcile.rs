@@ -304,7 +304,7 @@ fn expected_table() -> String {
 day         provider   model                       agent tokens  provider tokens  ratio  agent USD  provider USD         ratio  verdict
 {yesterday}  anthropic  claude-haiku-4-5-20251001           4500             9000    0.5     0.0065         0.013           0.5  traffic not seen by the agent
 {yesterday}  anthropic  claude-sonnet-4-5-20250929         26100            26100      1     0.0402        0.0402             1  matched
-{today}  anthropic  claude-sonnet-4-5-20250929          2200             1100      2      0.009        0.0045             2  not in the provider's report (day not over)
+{today}  anthropic  claude-sonnet-4-5-20250929          2200             1100      2      0.009        0.0045             2  not in the provider's report (partial day)
 {yesterday}  openai     gpt-4o-mini-2024-07-18              4500             4500      1    0.00075        0.0009  0.8333333333  price mismatch
 "
     )
@@ -484,7 +484,10 @@ fn curl(arguments: &[&str]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_running_agent_reconciles_what_it_priced_on_metrics_and_the_page() {
     let (api, admin) = start_admin_api().await;
-    let overrides = reconcile_overrides(api);
+    // The agent's side: the ledger it writes itself.
+    let directory = TempDir::new("reconcile-running-ledger");
+    let mut overrides = reconcile_overrides(api);
+    overrides.push(format!("exporters.ledger.directory={}", directory.path()));
     let agent = tokio::task::spawn_blocking(move || {
         let overrides: Vec<&str> = overrides.iter().map(String::as_str).collect();
         start_binary_with(&overrides, with_keys)
@@ -681,5 +684,65 @@ async fn a_provider_asking_to_wait_does_not_hold_up_shutdown() {
     assert!(
         elapsed < Duration::from_secs(10),
         "shutdown waited {elapsed:?} for a Retry-After of 100 s"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_ledger_the_agent_compares_what_it_priced_since_it_started() {
+    let (api, _) = start_admin_api().await;
+    let overrides = reconcile_overrides(api);
+    let agent = tokio::task::spawn_blocking(move || {
+        let overrides: Vec<&str> = overrides.iter().map(String::as_str).collect();
+        start_binary_with(&overrides, with_keys)
+    })
+    .await
+    .unwrap();
+    let body = traffic();
+    let sent = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        "content-type: application/json",
+        "--data",
+        &body,
+        &format!("http://{}/v1/traces", agent.http),
+    ]);
+    assert_eq!(sent, "{}");
+    // It started today: yesterday is not compared (it saw none of it but late spans), and
+    // today is partial on its side too.
+    let page_url = format!("http://{}/api/reconciliation", agent.telemetry);
+    let mut table = serde_json::Value::Null;
+    let seen = wait_until(Duration::from_secs(30), || {
+        table = serde_json::from_str(&curl(&[&page_url])).unwrap_or_default();
+        table["rows"][0]["agent"]["input"].as_u64() == Some(2_000)
+    })
+    .await;
+    assert!(seen, "today's Sonnet calls: {table}");
+    let (_, today) = days();
+    assert_eq!(table["from"], today.to_iso());
+    let rows = table["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{table}");
+    assert_eq!(
+        (
+            &rows[0]["day"],
+            &rows[0]["reported"]["input"],
+            &rows[0]["partial"]
+        ),
+        (
+            &serde_json::json!(today.to_iso()),
+            &serde_json::json!(1_000),
+            &serde_json::json!(true)
+        )
+    );
+    let metrics = agent.self_metrics();
+    assert!(
+        !metrics.contains("genai_cost_agent_reconciliation_agent_tokens{"),
+        "no complete day to show yet:\n{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            r#"genai_cost_agent_reconciliation_last_success_timestamp_seconds{provider="openai"}"#
+        ),
+        "{metrics}"
     );
 }

@@ -338,6 +338,18 @@ fn validate(config: &Config) -> Result<(), ConfigError> {
     }
     if let Some(reconcile) = &config.reconcile {
         validate_reconcile(reconcile)?;
+        let kept = config
+            .exporters
+            .ledger
+            .as_ref()
+            .filter(|_| config.ledger_directory().is_some())
+            .map(|ledger| ledger.retention_days);
+        if kept.is_some_and(|kept| kept < reconcile.days) {
+            return Err(invalid(
+                "reconcile.days",
+                "is more than exporters.ledger.retention_days: the oldest days compared would have no ledger",
+            ));
+        }
     }
     limit_checks::validate_limits(config)
 }
@@ -352,9 +364,15 @@ impl Config {
             || self.reconcile.is_some()
     }
 
-    /// The directory of the ledger's files, when it writes any.
+    /// The directory of the ledger's JSON-lines files, when it writes them (the form that
+    /// `report` and `reconcile` read back).
     pub fn ledger_directory(&self) -> Option<&std::path::Path> {
-        self.exporters.ledger.as_ref()?.directory.as_deref()
+        let ledger = self.exporters.ledger.as_ref()?;
+        ledger
+            .formats
+            .contains(&LedgerFormat::Jsonl)
+            .then_some(ledger.directory.as_deref())
+            .flatten()
     }
 }
 
@@ -368,8 +386,11 @@ fn validate_reconcile(reconcile: &ReconcileConfig) -> Result<(), ConfigError> {
     if reconcile.timeout.0.is_zero() {
         return Err(invalid("reconcile.timeout", "must be more than 0s"));
     }
-    if !(1..=366).contains(&reconcile.days) {
-        return Err(invalid("reconcile.days", "must be 1 to 366"));
+    if !(2..=366).contains(&reconcile.days) {
+        return Err(invalid(
+            "reconcile.days",
+            "must be 2 to 366 (today is never a complete day)",
+        ));
     }
     Ok(())
 }

@@ -120,20 +120,31 @@ impl DailySpend {
 }
 
 /// Daily spend kept while the agent runs, fed every request's priced calls.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RunningSpend {
     spend: Mutex<DailySpend>,
-    /// Days before this one are forgotten (`YYYY-MM-DD`); none kept longer than asked.
+    /// How many UTC days are kept, the current one included.
     keep_days: i64,
+    /// The UTC day the agent started: it saw only part of it, and nothing before.
+    started: ConfigDate,
 }
 
 impl RunningSpend {
     /// Keeps the last `keep_days` UTC days.
     pub fn new(keep_days: u32) -> Self {
+        Self::started_on(ConfigDate::today(), keep_days)
+    }
+
+    pub fn started_on(started: ConfigDate, keep_days: u32) -> Self {
         Self {
             spend: Mutex::default(),
             keep_days: i64::from(keep_days.max(1)),
+            started,
         }
+    }
+
+    pub fn started(&self) -> ConfigDate {
+        self.started
     }
 
     pub fn record(&self, records: &[CallRecord]) {
@@ -145,16 +156,20 @@ impl RunningSpend {
         }
     }
 
-    /// The days kept, after forgetting those before the window that ends `today`.
+    /// The days kept, after forgetting those outside the window that ends `today` (days ahead
+    /// of it come from clocks ahead of this one's).
     pub fn snapshot(&self, today: ConfigDate) -> DailySpend {
         let oldest = ConfigDate {
             days_since_epoch: today.days_since_epoch - (self.keep_days - 1),
         }
         .to_iso();
+        let newest = today.to_iso();
         let Ok(mut spend) = self.spend.lock() else {
             return DailySpend::default();
         };
-        spend.days.retain(|(_, _, day), _| *day >= oldest);
+        spend
+            .days
+            .retain(|(_, _, day), _| *day >= oldest && *day <= newest);
         spend.clone()
     }
 }

@@ -1,12 +1,13 @@
 //! GET requests to the providers' admin APIs: over TLS with the built-in roots to `https://`
 //! URLs (plain to an `http://` proxy or test server), each with a timeout. A 429 is answered by
 //! waiting its `Retry-After` and trying again, and so is a 5xx (after a growing pause), a few
-//! times; then the poll of that provider fails and the next one tries again.
+//! times; then the poll of that provider fails and the next one tries again. The timeout is of
+//! each attempt; answers over 64 MiB are refused.
 
 use crate::config::TlsSettings;
 use crate::exporter::{error_chain, parse_retry_after, ClientTls};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Empty, Limited};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -21,6 +22,8 @@ const MAX_WAIT: Duration = Duration::from_secs(120);
 const FIRST_PAUSE: Duration = Duration::from_secs(1);
 /// How much of an error body a message repeats.
 const BODY_SHOWN: usize = 300;
+/// The largest page read; a bigger answer fails the poll.
+const MAX_BODY: usize = 64 << 20;
 
 /// Why a report could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -52,16 +55,18 @@ impl AdminClient {
     }
 
     /// The body of a successful GET of `url`, retrying a 429 after its `Retry-After` and a 5xx
-    /// after a pause.
+    /// after a pause. An error repeats the start of the server's answer, passed through `clean`
+    /// first (which takes the admin key out of it).
     pub async fn get(
         &self,
         url: &str,
         headers: &[(http::HeaderName, http::HeaderValue)],
+        clean: impl Fn(&str) -> String,
     ) -> Result<Bytes, FetchError> {
         let mut pause = FIRST_PAUSE;
         for attempt in 0..=RETRIES {
             let last = attempt == RETRIES;
-            match self.get_once(url, headers).await? {
+            match self.get_once(url, headers, &clean).await? {
                 Answer::Body(body) => return Ok(body),
                 Answer::RateLimited(_) if last => return Err(FetchError::RateLimited),
                 Answer::RateLimited(wait) => {
@@ -83,6 +88,7 @@ impl AdminClient {
         &self,
         url: &str,
         headers: &[(http::HeaderName, http::HeaderValue)],
+        clean: &impl Fn(&str) -> String,
     ) -> Result<Answer, FetchError> {
         let mut request = http::Request::get(url);
         for (name, value) in headers {
@@ -102,8 +108,7 @@ impl AdminClient {
                 .headers()
                 .get(http::header::RETRY_AFTER)
                 .and_then(parse_retry_after);
-            let body = response
-                .into_body()
+            let body = Limited::new(response.into_body(), MAX_BODY)
                 .collect()
                 .await
                 .map_err(|err| FetchError::Transport(err.to_string()))?
@@ -114,7 +119,7 @@ impl AdminClient {
                 code => {
                     let error = FetchError::Status {
                         status: code,
-                        body: shown(&body),
+                        body: shown(&clean(&String::from_utf8_lossy(&body))),
                     };
                     if status.is_server_error() {
                         Answer::Failed(error)
@@ -139,8 +144,7 @@ enum Answer {
 }
 
 /// The start of an error body, as text on one line.
-fn shown(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
+fn shown(text: &str) -> String {
     let mut shown: String = text
         .chars()
         .take(BODY_SHOWN)

@@ -27,6 +27,8 @@ pub struct ProviderDay {
     /// `YYYY-MM-DD`, UTC.
     pub day: String,
     pub usage: Spend,
+    /// The currency of its cost (ISO 4217, upper case); `None` for usage without a cost.
+    pub currency: Option<String>,
 }
 
 /// How far apart the two sides may be and still match, as fractions (0.02: 2%).
@@ -77,7 +79,8 @@ pub struct Row {
     /// The agent's cost over the provider's, when both have one.
     pub cost_ratio: Option<Decimal>,
     pub verdict: Verdict,
-    /// The day is not over: both sides are still growing.
+    /// One side saw only part of the day: it is not over (both sides still grow), the
+    /// provider was last read during it, or a running agent started during it.
     pub partial: bool,
 }
 
@@ -143,8 +146,12 @@ fn verdict(
             Verdict::AgentOnly
         };
     }
-    match cost_ratio {
-        Some(cost_ratio) if !within(cost_ratio, tolerance.cost) => Verdict::PriceMismatch,
+    match (cost_ratio, agent.cost, reported.cost) {
+        (Some(cost_ratio), _, _) if !within(cost_ratio, tolerance.cost) => Verdict::PriceMismatch,
+        // Billed nothing for what the agent priced.
+        (None, Some(mine), Some(theirs)) if theirs.is_zero() && !mine.is_zero() => {
+            Verdict::PriceMismatch
+        }
         _ => Verdict::Matched,
     }
 }
@@ -181,7 +188,7 @@ pub fn table(rows: &[Row], currency: &str) -> String {
             row.cost_ratio
                 .map_or("–".to_string(), |ratio| ratio.to_string()),
             if row.partial {
-                format!("{} (day not over)", row.verdict.as_str())
+                format!("{} (partial day)", row.verdict.as_str())
             } else {
                 row.verdict.as_str().to_string()
             },

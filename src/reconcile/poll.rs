@@ -16,6 +16,7 @@ use crate::ledger::days::{DailySpend, RunningSpend};
 use crate::ledger::entry::rfc3339;
 use crate::ledger::read::{self, ReadError};
 use crate::telemetry::{AgentCounters, ModelTotals, PollResult};
+use rust_decimal::Decimal;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -48,7 +49,7 @@ pub enum PollError {
         report: &'static str,
         source: ReportPageError,
     },
-    #[error("{0}: more than {MAX_PAGES} pages")]
+    #[error("{0}: more than {MAX_PAGES} pages, or a page token given twice")]
     Endless(&'static str),
 }
 
@@ -133,7 +134,7 @@ impl Reconciler {
     }
 
     /// Every page of both of `source`'s reports for the days `from` to `to`.
-    pub async fn provider_days(
+    async fn provider_days(
         &self,
         source: &Source,
         from: ConfigDate,
@@ -149,21 +150,20 @@ impl Reconciler {
             (Report::Cost, "cost report"),
         ] {
             let mut page_token: Option<String> = None;
-            let mut pages = 0;
+            let mut tokens_seen = std::collections::HashSet::new();
             loop {
-                pages += 1;
-                if pages > MAX_PAGES {
+                if tokens_seen.len() >= MAX_PAGES {
                     return Err(PollError::Endless(name));
                 }
                 let url = source.url(report, from, until, page_token.as_deref());
-                let body =
-                    self.client
-                        .get(&url, &headers)
-                        .await
-                        .map_err(|source| PollError::Fetch {
-                            report: name,
-                            source,
-                        })?;
+                let body = self
+                    .client
+                    .get(&url, &headers, |text| source.scrub(text))
+                    .await
+                    .map_err(|source| PollError::Fetch {
+                        report: name,
+                        source,
+                    })?;
                 let page = source
                     .read(report, &body)
                     .map_err(|source| PollError::Page {
@@ -172,6 +172,10 @@ impl Reconciler {
                     })?;
                 days.extend(page.days);
                 match page.next_page {
+                    // A server that hands out a token twice would be read forever.
+                    Some(next) if !tokens_seen.insert(next.clone()) => {
+                        return Err(PollError::Endless(name));
+                    }
                     Some(next) => page_token = Some(next),
                     None => break,
                 }
@@ -285,32 +289,83 @@ pub fn comparison(
     }
 }
 
-/// Each provider and model over the complete days of `rows` (a day not over is left out: both
-/// sides of it are still growing).
+/// The most provider and model pairs the gauges carry; the rest of a provider's are summed
+/// under the model `(other)` (the model names come from the providers' reports).
+pub const MAX_MODEL_TOTALS: usize = 200;
+
+/// Each provider and model over the complete days of `rows` (a partial day is left out: one
+/// side of it is still growing). Costs are summed over the days both sides have one.
 pub fn model_totals(rows: &[Row]) -> Vec<ModelTotals> {
     let mut totals: BTreeMap<(String, String), ModelTotals> = BTreeMap::new();
     for row in rows.iter().filter(|row| !row.partial) {
-        let entry = totals
-            .entry((row.provider.clone(), row.model.clone()))
-            .or_insert_with(|| ModelTotals {
-                provider: row.provider.clone(),
-                model: row.model.clone(),
-                agent_tokens: 0,
-                provider_tokens: 0,
-                agent_cost: Default::default(),
-                provider_cost: None,
-            });
-        entry.agent_tokens = entry.agent_tokens.saturating_add(row.agent.tokens());
-        entry.provider_tokens = entry.provider_tokens.saturating_add(row.reported.tokens());
-        entry.agent_cost = entry
-            .agent_cost
-            .saturating_add(row.agent.cost.unwrap_or_default());
-        if let Some(cost) = row.reported.cost {
-            entry.provider_cost =
-                Some(entry.provider_cost.unwrap_or_default().saturating_add(cost));
-        }
+        add_row(&mut totals, &row.provider, &row.model, row);
     }
-    totals.into_values().collect()
+    if totals.len() <= MAX_MODEL_TOTALS {
+        return totals.into_values().collect();
+    }
+    // Keep the models the providers bill most tokens for.
+    let mut ranked: Vec<ModelTotals> = totals.into_values().collect();
+    ranked.sort_by(|a, b| b.provider_tokens.cmp(&a.provider_tokens));
+    let rest = ranked.split_off(MAX_MODEL_TOTALS - 1);
+    let mut kept: BTreeMap<(String, String), ModelTotals> = ranked
+        .into_iter()
+        .map(|totals| ((totals.provider.clone(), totals.model.clone()), totals))
+        .collect();
+    for other in rest {
+        let entry = kept
+            .entry((other.provider.clone(), "(other)".into()))
+            .or_insert_with(|| empty_totals(&other.provider, "(other)"));
+        merge_totals(entry, &other);
+    }
+    kept.into_values().collect()
+}
+
+fn empty_totals(provider: &str, model: &str) -> ModelTotals {
+    ModelTotals {
+        provider: provider.to_string(),
+        model: model.to_string(),
+        agent_tokens: 0,
+        provider_tokens: 0,
+        agent_cost: None,
+        provider_cost: None,
+    }
+}
+
+fn add_row(
+    totals: &mut BTreeMap<(String, String), ModelTotals>,
+    provider: &str,
+    model: &str,
+    row: &Row,
+) {
+    let entry = totals
+        .entry((provider.to_string(), model.to_string()))
+        .or_insert_with(|| empty_totals(provider, model));
+    let costs = match (row.agent.cost, row.reported.cost) {
+        (Some(mine), Some(theirs)) => Some((mine, theirs)),
+        _ => None,
+    };
+    merge_totals(
+        entry,
+        &ModelTotals {
+            provider: String::new(),
+            model: String::new(),
+            agent_tokens: row.agent.tokens(),
+            provider_tokens: row.reported.tokens(),
+            agent_cost: costs.map(|(mine, _)| mine),
+            provider_cost: costs.map(|(_, theirs)| theirs),
+        },
+    );
+}
+
+fn merge_totals(into: &mut ModelTotals, from: &ModelTotals) {
+    let add = |a: Option<Decimal>, b: Option<Decimal>| match (a, b) {
+        (None, None) => None,
+        (a, b) => Some(a.unwrap_or_default().saturating_add(b.unwrap_or_default())),
+    };
+    into.agent_tokens = into.agent_tokens.saturating_add(from.agent_tokens);
+    into.provider_tokens = into.provider_tokens.saturating_add(from.provider_tokens);
+    into.agent_cost = add(into.agent_cost, from.agent_cost);
+    into.provider_cost = add(into.provider_cost, from.provider_cost);
 }
 
 /// Reconciles every `interval` until `stop` (which also cuts a poll short), the first time at
@@ -322,6 +377,8 @@ pub async fn run(
     counters: Arc<AgentCounters>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let providers: Vec<&str> = reconciler.providers().map(Provider::name).collect();
+    counters.reconciliation.declare(&providers);
     // The last days each provider reported: kept when a later poll of it fails.
     let mut reported = Reported::new();
     loop {
@@ -357,11 +414,13 @@ pub async fn run(
     }
 }
 
-/// The days each provider last reported, by provider.
-pub type Reported = BTreeMap<&'static str, Vec<ProviderDay>>;
+/// What each provider last reported, and the day it was read on (that day was not over).
+pub type Reported = BTreeMap<&'static str, (ConfigDate, Vec<ProviderDay>)>;
 
 /// Reads the providers for `window` (a provider that cannot be read keeps what `reported` has
-/// of it) and compares them with the agent's side.
+/// of it) and compares them with the agent's side. A row is partial — one side saw only part
+/// of its day — from the day the provider was last read on, and on the day a running agent
+/// started (the days before it are not compared).
 pub async fn reconcile(
     reconciler: &Reconciler,
     side: &AgentSide,
@@ -378,7 +437,7 @@ pub async fn reconcile(
     {
         match result {
             Ok(days) => {
-                reported.insert(provider.name(), days);
+                reported.insert(provider.name(), (today, days));
             }
             Err(error) => failures.push(Failure {
                 provider: provider.name().to_string(),
@@ -386,6 +445,11 @@ pub async fn reconcile(
             }),
         }
     }
+    // A running agent saw nothing before it started: those days are not compared.
+    let window = match side {
+        AgentSide::Running(running) => (window.0.max(running.started()), window.1),
+        AgentSide::Ledger(_) => window,
+    };
     let providers: Vec<&'static str> = reconciler.providers().map(Provider::name).collect();
     let agent = match side {
         AgentSide::Running(_) => agent_spend(side, window.0, window.1, &providers)?,
@@ -400,15 +464,62 @@ pub async fn reconcile(
                 })??
         }
     };
-    let all: Vec<ProviderDay> = reported.values().flatten().cloned().collect();
+    let (first, last) = (window.0.to_iso(), window.1.to_iso());
+    let mut foreign = BTreeMap::new();
+    let mut days = Vec::new();
+    for (_, provider_days) in reported.values() {
+        // A cost report covers every endpoint, a usage report one kind of call: costs of
+        // models the usage report does not have (OpenAI's embeddings) are not compared.
+        let used: std::collections::HashSet<(&str, &str)> = provider_days
+            .iter()
+            .filter(|day| day.currency.is_none())
+            .map(|day| (day.model.as_str(), day.day.as_str()))
+            .collect();
+        for day in provider_days {
+            // Days kept from an earlier poll may have left the window since.
+            if day.day < first || day.day > last {
+                continue;
+            }
+            if day.currency.is_some() && !used.contains(&(day.model.as_str(), day.day.as_str())) {
+                continue;
+            }
+            let mut day = day.clone();
+            if let Some(other) = day.currency.as_deref() {
+                if !other.eq_ignore_ascii_case(currency) {
+                    foreign.insert(day.provider.clone(), other.to_string());
+                    day.usage.cost = None;
+                }
+            }
+            days.push(day);
+        }
+    }
+    for (provider, other) in foreign {
+        failures.push(Failure {
+            provider,
+            error: format!(
+                "its costs are in {other}, the catalog prices in {currency}: costs not compared"
+            ),
+        });
+    }
     let mut comparison = comparison(
         &agent,
-        &all,
+        &days,
         reconciler.tolerance(),
         window,
         today,
         currency,
     );
+    let started = match side {
+        AgentSide::Running(running) => Some(running.started().to_iso()),
+        AgentSide::Ledger(_) => None,
+    };
+    for row in &mut comparison.rows {
+        let read_on = reported
+            .get(row.provider.as_str())
+            .map(|(read_on, _)| read_on.to_iso());
+        row.partial |=
+            read_on.is_some_and(|read_on| row.day >= read_on) || started.as_ref() == Some(&row.day);
+    }
     comparison.failures = failures;
     Ok(comparison)
 }

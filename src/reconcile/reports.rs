@@ -31,6 +31,8 @@ pub enum ReportPageError {
     Time(String),
     #[error("an amount `{0}` is not a decimal number")]
     Amount(String),
+    #[error("the page says there is more but gives no next page")]
+    NoNextPage,
 }
 
 #[derive(Deserialize)]
@@ -70,6 +72,7 @@ struct CacheCreation {
 /// A page of Anthropic's messages usage report (grouped by model, daily buckets).
 pub fn anthropic_usage(body: &[u8]) -> Result<Page, ReportPageError> {
     let page: Paged<AnthropicBucket> = serde_json::from_slice(body)?;
+    let next_page = page.next()?;
     let mut days = Vec::new();
     for bucket in page.data {
         let day = day_of(&bucket.starting_at)?;
@@ -94,13 +97,11 @@ pub fn anthropic_usage(body: &[u8]) -> Result<Page, ReportPageError> {
                     cache_creation: writes,
                     cost: None,
                 },
+                currency: None,
             });
         }
     }
-    Ok(Page {
-        days,
-        next_page: page.next_page.filter(|_| page.has_more),
-    })
+    Ok(Page { days, next_page })
 }
 
 #[derive(Deserialize)]
@@ -124,6 +125,7 @@ struct OpenAiResult {
 /// A page of OpenAI's completions usage report (grouped by model, daily buckets).
 pub fn openai_usage(body: &[u8]) -> Result<Page, ReportPageError> {
     let page: Paged<OpenAiBucket> = serde_json::from_slice(body)?;
+    let next_page = page.next()?;
     let mut days = Vec::new();
     for bucket in page.data {
         let day = unix_day(bucket.start_time);
@@ -139,13 +141,11 @@ pub fn openai_usage(body: &[u8]) -> Result<Page, ReportPageError> {
                     cache_creation: 0,
                     cost: None,
                 },
+                currency: None,
             });
         }
     }
-    Ok(Page {
-        days,
-        next_page: page.next_page.filter(|_| page.has_more),
-    })
+    Ok(Page { days, next_page })
 }
 
 #[derive(Deserialize)]
@@ -159,6 +159,8 @@ struct AnthropicCost {
     /// In the currency's lowest unit (cents), as a decimal string.
     amount: String,
     #[serde(default)]
+    currency: Option<String>,
+    #[serde(default)]
     model: Option<String>,
 }
 
@@ -166,6 +168,7 @@ struct AnthropicCost {
 /// token charges, in dollars.
 pub fn anthropic_costs(body: &[u8]) -> Result<Page, ReportPageError> {
     let page: Paged<AnthropicCostBucket> = serde_json::from_slice(body)?;
+    let next_page = page.next()?;
     let mut days = Vec::new();
     for bucket in page.data {
         let day = day_of(&bucket.starting_at)?;
@@ -175,18 +178,17 @@ pub fn anthropic_costs(body: &[u8]) -> Result<Page, ReportPageError> {
             };
             let cents = Decimal::from_str(result.amount.trim())
                 .map_err(|_| ReportPageError::Amount(result.amount.clone()))?;
+            let currency = result.currency.unwrap_or_else(|| "USD".into());
             days.push(cost_day(
                 "anthropic",
                 model,
                 &day,
                 cents / Decimal::ONE_HUNDRED,
+                currency.to_uppercase(),
             ));
         }
     }
-    Ok(Page {
-        days,
-        next_page: page.next_page.filter(|_| page.has_more),
-    })
+    Ok(Page { days, next_page })
 }
 
 #[derive(Deserialize)]
@@ -204,36 +206,44 @@ struct OpenAiCost {
 
 #[derive(Deserialize)]
 struct OpenAiAmount {
-    value: serde_json::Number,
+    /// A JSON number, read from its text (never through a double).
+    value: Box<serde_json::value::RawValue>,
+    #[serde(default)]
+    currency: Option<String>,
 }
 
 /// A page of OpenAI's costs (grouped by line item, daily buckets): each model's charges, in
-/// dollars, from line items such as `gpt-4o-mini-2024-07-18, input`.
+/// dollars, from line items such as `gpt-4o-mini-2024-07-18, input`. A line item that names no
+/// model (`web search tool calls`) is left out.
 pub fn openai_costs(body: &[u8]) -> Result<Page, ReportPageError> {
     let page: Paged<OpenAiCostBucket> = serde_json::from_slice(body)?;
+    let next_page = page.next()?;
     let mut days = Vec::new();
     for bucket in page.data {
         let day = unix_day(bucket.start_time);
         for result in bucket.results {
-            let Some(line_item) = result.line_item else {
+            let Some((model, _)) = result
+                .line_item
+                .as_deref()
+                .and_then(|item| item.split_once(", "))
+            else {
                 continue;
             };
-            let model = line_item
-                .split_once(", ")
-                .map_or(line_item.as_str(), |(model, _)| model)
-                .trim()
-                .to_string();
-            let text = result.amount.value.to_string();
-            let dollars = Decimal::from_str(&text)
-                .or_else(|_| Decimal::from_scientific(&text))
-                .map_err(|_| ReportPageError::Amount(text.clone()))?;
-            days.push(cost_day("openai", model, &day, dollars));
+            let text = result.amount.value.get().trim();
+            let dollars = Decimal::from_str(text)
+                .or_else(|_| Decimal::from_scientific(text))
+                .map_err(|_| ReportPageError::Amount(text.to_string()))?;
+            let currency = result.amount.currency.as_deref().unwrap_or("usd");
+            days.push(cost_day(
+                "openai",
+                model.trim().to_string(),
+                &day,
+                dollars,
+                currency.to_uppercase(),
+            ));
         }
     }
-    Ok(Page {
-        days,
-        next_page: page.next_page.filter(|_| page.has_more),
-    })
+    Ok(Page { days, next_page })
 }
 
 /// A report page's envelope.
@@ -246,8 +256,26 @@ struct Paged<Bucket> {
     next_page: Option<String>,
 }
 
+impl<Bucket> Paged<Bucket> {
+    /// The next page's token; a page that says there is more without one is refused rather
+    /// than read as the last.
+    fn next(&self) -> Result<Option<String>, ReportPageError> {
+        match (self.has_more, &self.next_page) {
+            (false, _) => Ok(None),
+            (true, Some(token)) if !token.is_empty() => Ok(Some(token.clone())),
+            (true, _) => Err(ReportPageError::NoNextPage),
+        }
+    }
+}
+
 /// A charge with no tokens: the cost side of a provider, model and day.
-fn cost_day(provider: &str, model: String, day: &str, cost: Decimal) -> ProviderDay {
+fn cost_day(
+    provider: &str,
+    model: String,
+    day: &str,
+    cost: Decimal,
+    currency: String,
+) -> ProviderDay {
     ProviderDay {
         provider: provider.into(),
         model,
@@ -256,6 +284,7 @@ fn cost_day(provider: &str, model: String, day: &str, cost: Decimal) -> Provider
             cost: Some(cost),
             ..Spend::default()
         },
+        currency: Some(currency),
     }
 }
 

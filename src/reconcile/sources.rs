@@ -53,14 +53,13 @@ pub enum SourceError {
         provider: &'static str,
         variable: String,
     },
-    #[error(
-        "reconcile.{provider}.admin_key_env: `{variable}` is not an environment variable name"
-    )]
+    /// The value is not repeated: it may be a key typed into the wrong setting.
+    #[error("reconcile.{provider}.admin_key_env: {given} is not an environment variable name (letters, digits and _)")]
     KeyVariable {
         provider: &'static str,
-        variable: String,
+        given: String,
     },
-    #[error("reconcile.{0}.base_url: must start with http:// or https://")]
+    #[error("reconcile.{0}.base_url: must start with https:// (or http:// to a loopback address: the key would cross the network in clear text)")]
     BaseUrl(&'static str),
 }
 
@@ -96,7 +95,7 @@ impl Source {
         if !well_formed {
             return Err(SourceError::KeyVariable {
                 provider: provider.name(),
-                variable,
+                given: crate::config::redact::given(&variable),
             });
         }
         let key = std::env::var(&variable)
@@ -113,7 +112,7 @@ impl Source {
             .unwrap_or(provider.default_base_url())
             .trim_end_matches('/')
             .to_string();
-        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+        if !(base_url.starts_with("https://") || is_loopback_http(&base_url)) {
             return Err(SourceError::BaseUrl(provider.name()));
         }
         Ok(Self {
@@ -211,6 +210,24 @@ impl Source {
     pub fn scrub(&self, text: &str) -> String {
         text.replace(&self.key.0, "<admin key>")
     }
+}
+
+/// Whether `url` is `http://` to this machine (a local proxy, a test server).
+fn is_loopback_http(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => authority
+            .rsplit_once(':')
+            .map_or(authority, |(host, _)| host),
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback())
 }
 
 /// A query value with everything but unreserved characters percent-encoded.

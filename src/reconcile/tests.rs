@@ -45,6 +45,7 @@ fn reported(
             cache_creation: 0,
             cost,
         },
+        currency: Some("USD".into()),
     }
 }
 
@@ -331,11 +332,22 @@ fn anthropic_cost_pages_are_token_charges_in_dollars_by_model() {
 }
 
 #[test]
+fn a_page_with_more_but_no_next_page_is_refused() {
+    let error =
+        reports::openai_usage(br#"{"data": [], "has_more": true, "next_page": null}"#).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "the page says there is more but gives no next page"
+    );
+}
+
+#[test]
 fn openai_cost_pages_take_the_model_from_the_line_item_and_keep_the_amount_exact() {
     let page = reports::openai_costs(
         br#"{"object": "page", "data": [{"object": "bucket", "start_time": 1796428800, "end_time": 1796515200, "results": [
             {"object": "organization.costs.result", "amount": {"value": 0.0006, "currency": "usd"}, "line_item": "gpt-4o-mini-2024-07-18, input"},
-            {"object": "organization.costs.result", "amount": {"value": 1.1e-5, "currency": "usd"}, "line_item": "web search tool calls"},
+            {"object": "organization.costs.result", "amount": {"value": 1.1e-5, "currency": "usd"}, "line_item": "gpt-4o-mini-2024-07-18, cached input"},
+            {"object": "organization.costs.result", "amount": {"value": 0.25, "currency": "usd"}, "line_item": "web search tool calls"},
             {"object": "organization.costs.result", "amount": {"value": 3, "currency": "usd"}, "line_item": null}]}],
           "has_more": true, "next_page": "next"}"#,
     )
@@ -349,9 +361,11 @@ fn openai_cost_pages_take_the_model_from_the_line_item_and_keep_the_amount_exact
         days,
         [
             ("gpt-4o-mini-2024-07-18", "2026-12-05", Some(dec!(0.0006))),
-            ("web search tool calls", "2026-12-05", Some(dec!(0.000011))),
-        ]
+            ("gpt-4o-mini-2024-07-18", "2026-12-05", Some(dec!(0.000011))),
+        ],
+        "a line item without a model is left out"
     );
+    assert_eq!(page.days[0].currency.as_deref(), Some("USD"));
     assert_eq!(page.next_page.as_deref(), Some("next"));
 }
 
@@ -359,12 +373,13 @@ fn openai_cost_pages_take_the_model_from_the_line_item_and_keep_the_amount_exact
 fn a_charge_for_what_the_agent_never_saw_is_traffic_not_seen() {
     let charged = ProviderDay {
         provider: "openai".into(),
-        model: "web search tool calls".into(),
+        model: "gpt-4.1-2025-04-14".into(),
         day: "2026-12-05".into(),
         usage: Spend {
             cost: Some(dec!(0.01)),
             ..Spend::default()
         },
+        currency: Some("USD".into()),
     };
     let rows = compare(&DailySpend::default(), &[charged], TOLERANCE);
     assert_eq!(rows[0].verdict, Verdict::NotSeen);
@@ -399,7 +414,7 @@ fn the_running_spend_keys_providers_in_lowercase_and_forgets_days_before_its_win
         ..CallRecord::default()
     };
     let today = ConfigDate::parse("2026-12-06").unwrap();
-    let spend = RunningSpend::new(2);
+    let spend = RunningSpend::started_on(today, 2);
     spend.record(&[
         record(today.days_since_epoch, "Anthropic"),
         record(today.days_since_epoch, "anthropic"),
@@ -430,19 +445,19 @@ fn source_urls_ask_for_daily_buckets_of_the_window_and_escape_the_page_token() {
     std::env::set_var("RECONCILE_UNIT_TEST_KEY", "sk-unit-secret");
     let reports = ProviderReports {
         admin_key_env: Some("RECONCILE_UNIT_TEST_KEY".into()),
-        base_url: Some("http://proxy:8080/".into()),
+        base_url: Some("https://proxy:8080/".into()),
     };
     let from = ConfigDate::parse("2026-12-05").unwrap();
     let until = ConfigDate::parse("2026-12-07").unwrap();
     let anthropic = Source::from_config(Provider::Anthropic, &reports).unwrap();
     assert_eq!(
         anthropic.url(Report::Usage, from, until, Some("a b/+")),
-        "http://proxy:8080/v1/organizations/usage_report/messages?starting_at=2026-12-05T00:00:00Z&ending_at=2026-12-07T00:00:00Z&bucket_width=1d&group_by%5B%5D=model&limit=2&page=a%20b%2F%2B"
+        "https://proxy:8080/v1/organizations/usage_report/messages?starting_at=2026-12-05T00:00:00Z&ending_at=2026-12-07T00:00:00Z&bucket_width=1d&group_by%5B%5D=model&limit=2&page=a%20b%2F%2B"
     );
     let openai = Source::from_config(Provider::OpenAi, &reports).unwrap();
     assert_eq!(
         openai.url(Report::Cost, from, until, None),
-        "http://proxy:8080/v1/organization/costs?start_time=1796428800&end_time=1796601600&bucket_width=1d&group_by=line_item&limit=2"
+        "https://proxy:8080/v1/organization/costs?start_time=1796428800&end_time=1796601600&bucket_width=1d&group_by=line_item&limit=2"
     );
     assert_eq!(format!("{openai:?}").matches("sk-unit-secret").count(), 0);
     assert_eq!(
@@ -451,4 +466,30 @@ fn source_urls_ask_for_daily_buckets_of_the_window_and_escape_the_page_token() {
     );
     let headers = openai.headers();
     assert!(headers[0].1.is_sensitive());
+    for (base_url, accepted) in [
+        ("http://127.0.0.1:9000", true),
+        ("http://localhost:9000/", true),
+        ("http://[::1]:9000", true),
+        ("http://proxy.internal:8080", false),
+        ("http://127.0.0.1.example.com", false),
+        ("ftp://127.0.0.1", false),
+    ] {
+        let reports = ProviderReports {
+            base_url: Some(base_url.into()),
+            ..reports.clone()
+        };
+        assert_eq!(
+            Source::from_config(Provider::OpenAi, &reports).is_ok(),
+            accepted,
+            "{base_url}"
+        );
+    }
+    let typed_in = ProviderReports {
+        admin_key_env: Some("sk-admin-typed-into-the-name".into()),
+        base_url: None,
+    };
+    let error = Source::from_config(Provider::OpenAi, &typed_in)
+        .unwrap_err()
+        .to_string();
+    assert!(!error.contains("sk-admin"), "{error}");
 }

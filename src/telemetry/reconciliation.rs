@@ -17,8 +17,8 @@ pub struct ModelTotals {
     pub model: String,
     pub agent_tokens: u64,
     pub provider_tokens: u64,
-    pub agent_cost: Decimal,
-    /// `None` when the provider's report has no cost for it.
+    /// Both sides' cost over the days both have one; `None` when there is no such day.
+    pub agent_cost: Option<Decimal>,
     pub provider_cost: Option<Decimal>,
 }
 
@@ -64,6 +64,16 @@ impl Reconciliation {
         }
     }
 
+    /// Names the providers read, so their last-success time shows (as 0) before any read
+    /// succeeds: an alert on it then fires for a provider never read.
+    pub fn declare(&self, providers: &[&str]) {
+        if let Ok(mut latest) = self.latest.lock() {
+            for provider in providers {
+                latest.last_success.entry(provider.to_string()).or_insert(0);
+            }
+        }
+    }
+
     /// Counts a poll of `provider`; a successful one is stamped with `unix_seconds`.
     pub fn polled(&self, provider: &str, result: PollResult, unix_seconds: u64) {
         if let Ok(mut latest) = self.latest.lock() {
@@ -89,7 +99,7 @@ impl Reconciliation {
         let Ok(latest) = self.latest.lock() else {
             return;
         };
-        if latest.polls.is_empty() {
+        if latest.last_success.is_empty() {
             return;
         }
         let name = "genai_cost_agent_reconciliation_polls_total";
@@ -125,7 +135,7 @@ impl Reconciliation {
             (
                 "agent_cost",
                 "The agent's token charges, over the compared complete days.",
-                |t| Some(t.agent_cost),
+                |t| t.agent_cost,
             ),
             (
                 "provider_cost",
@@ -138,7 +148,7 @@ impl Reconciliation {
                 |t| ratio(t.agent_tokens.into(), t.provider_tokens.into()),
             ),
             ("cost_ratio", "The agent's cost over the provider's.", |t| {
-                ratio(t.agent_cost, t.provider_cost?)
+                ratio(t.agent_cost?, t.provider_cost?)
             }),
         ];
         for (suffix, help, value) in gauges {
