@@ -305,7 +305,7 @@ pub fn model_totals(rows: &[Row]) -> Vec<ModelTotals> {
     }
     // Keep the models the providers bill most tokens for.
     let mut ranked: Vec<ModelTotals> = totals.into_values().collect();
-    ranked.sort_by(|a, b| b.provider_tokens.cmp(&a.provider_tokens));
+    ranked.sort_by_key(|totals| std::cmp::Reverse(totals.provider_tokens));
     let rest = ranked.split_off(MAX_MODEL_TOTALS - 1);
     let mut kept: BTreeMap<(String, String), ModelTotals> = ranked
         .into_iter()

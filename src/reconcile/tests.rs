@@ -493,3 +493,37 @@ fn source_urls_ask_for_daily_buckets_of_the_window_and_escape_the_page_token() {
         .to_string();
     assert!(!error.contains("sk-admin"), "{error}");
 }
+
+#[test]
+fn the_gauges_keep_the_most_billed_models_and_sum_the_rest_as_other() {
+    use poll::{model_totals, MAX_MODEL_TOTALS};
+    let rows: Vec<Row> = (0..MAX_MODEL_TOTALS as u64 + 10)
+        .map(|index| Row {
+            provider: "openai".into(),
+            model: format!("model-{index:03}"),
+            day: "2026-12-05".into(),
+            agent: Spend {
+                input: 1,
+                cost: Some(dec!(0.001)),
+                ..Spend::default()
+            },
+            reported: Spend {
+                input: 1_000 + index,
+                cost: Some(dec!(0.002)),
+                ..Spend::default()
+            },
+            token_ratio: Decimal::ZERO,
+            cost_ratio: None,
+            verdict: Verdict::NotSeen,
+            partial: false,
+        })
+        .collect();
+    let totals = model_totals(&rows);
+    assert_eq!(totals.len(), MAX_MODEL_TOTALS);
+    let other = totals.iter().find(|t| t.model == "(other)").unwrap();
+    // The 11 least billed: model-000 … model-010.
+    assert_eq!(other.provider_tokens, (1_000..1_011).sum::<u64>());
+    assert_eq!(other.agent_cost, Some(dec!(0.011)));
+    assert!(totals.iter().any(|t| t.model == "model-209"));
+    assert!(!totals.iter().any(|t| t.model == "model-010"));
+}
