@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use common::binary::{repository_file, start_binary_with, BINARY};
+use common::binary::{repository_file, start_binary_with, RunningBinary, BINARY};
 use common::browser::run_browser_script;
 use common::*;
 use genai_cost_agent::config::ConfigDate;
@@ -481,6 +481,28 @@ fn curl(arguments: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// The agent's binary with the admin keys and `overrides`, sent the known traffic over
+/// OTLP/HTTP JSON.
+async fn start_agent_with_traffic(overrides: Vec<String>) -> RunningBinary {
+    let agent = tokio::task::spawn_blocking(move || {
+        let overrides: Vec<&str> = overrides.iter().map(String::as_str).collect();
+        start_binary_with(&overrides, with_keys)
+    })
+    .await
+    .unwrap();
+    let sent = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        "content-type: application/json",
+        "--data",
+        &traffic(),
+        &format!("http://{}/v1/traces", agent.http),
+    ]);
+    assert_eq!(sent, "{}", "the agent took the traffic");
+    agent
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_running_agent_reconciles_what_it_priced_on_metrics_and_the_page() {
     let (api, admin) = start_admin_api().await;
@@ -488,23 +510,7 @@ async fn the_running_agent_reconciles_what_it_priced_on_metrics_and_the_page() {
     let directory = TempDir::new("reconcile-running-ledger");
     let mut overrides = reconcile_overrides(api);
     overrides.push(format!("exporters.ledger.directory={}", directory.path()));
-    let agent = tokio::task::spawn_blocking(move || {
-        let overrides: Vec<&str> = overrides.iter().map(String::as_str).collect();
-        start_binary_with(&overrides, with_keys)
-    })
-    .await
-    .unwrap();
-    let body = traffic();
-    let sent = curl(&[
-        "-X",
-        "POST",
-        "-H",
-        "content-type: application/json",
-        "--data",
-        &body,
-        &format!("http://{}/v1/traces", agent.http),
-    ]);
-    assert_eq!(sent, "{}", "the agent took the traffic");
+    let agent = start_agent_with_traffic(overrides).await;
 
     // The first poll ran at start; the next ones see the traffic.
     let page_url = format!("http://{}/api/reconciliation", agent.telemetry);
@@ -691,23 +697,7 @@ async fn a_provider_asking_to_wait_does_not_hold_up_shutdown() {
 async fn without_a_ledger_the_agent_compares_what_it_priced_since_it_started() {
     let (api, _) = start_admin_api().await;
     let overrides = reconcile_overrides(api);
-    let agent = tokio::task::spawn_blocking(move || {
-        let overrides: Vec<&str> = overrides.iter().map(String::as_str).collect();
-        start_binary_with(&overrides, with_keys)
-    })
-    .await
-    .unwrap();
-    let body = traffic();
-    let sent = curl(&[
-        "-X",
-        "POST",
-        "-H",
-        "content-type: application/json",
-        "--data",
-        &body,
-        &format!("http://{}/v1/traces", agent.http),
-    ]);
-    assert_eq!(sent, "{}");
+    let agent = start_agent_with_traffic(overrides).await;
     // It started today: yesterday is not compared (it saw none of it but late spans), and
     // today is partial on its side too.
     let page_url = format!("http://{}/api/reconciliation", agent.telemetry);
