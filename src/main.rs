@@ -238,7 +238,7 @@ fn reconcile_ledger(
     };
     let compared = runtime.block_on(poll::reconcile(
         &reconciler,
-        &poll::AgentSide::Ledger(ledgers),
+        &reconcile::agent_side::AgentSide::Ledger(ledgers),
         (from, to),
         today,
         &currency,

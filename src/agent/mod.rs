@@ -25,7 +25,7 @@ use crate::pipeline::{Intake, Route};
 use crate::pricing::UnpricedReason;
 use crate::receiver::{serve_telemetry, CloseReason};
 use crate::reconcile;
-use crate::reconcile::poll::AgentSide;
+use crate::reconcile::agent_side::AgentSide;
 use crate::telemetry::{AgentCounters, ExporterCounters, Health};
 use receivers::{admission, start_memory_limiter, start_receivers};
 use std::future::Future;

@@ -3,14 +3,17 @@
 //! and UTC day, with a verdict for each: matched within a tolerance, traffic the agent did not
 //! see, a price mismatch (the same tokens priced differently), or calls the provider does not
 //! report. The provider's side comes from its admin API ([`sources`], [`client`]): usage and
-//! cost reports read page by page ([`reports`]) on a schedule ([`poll`]).
+//! cost reports read page by page ([`reports`]) on a schedule ([`poll`]); the agent's from its
+//! ledger or what it priced ([`agent_side`]); the gauges sum the complete days ([`totals`]).
 
+pub mod agent_side;
 mod client;
 pub mod poll;
 pub mod reports;
 pub mod sources;
 #[cfg(test)]
 mod tests;
+pub mod totals;
 
 use crate::ledger::days::{DailySpend, Spend};
 use crate::live::ratio;

@@ -7,19 +7,19 @@
 //! read before. A provider whose reports cannot be read keeps its last comparison until a poll
 //! succeeds; the failure is logged (without the key) and counted.
 
+use super::agent_side::{agent_spend, AgentSide};
 use super::client::{AdminClient, FetchError};
 use super::reports::ReportPageError;
 use super::sources::{Provider, Report, Source, SourceError};
+use super::totals::model_totals;
 use super::{compare, ProviderDay, Row, Tolerance};
 use crate::config::{ConfigDate, ReconcileConfig};
-use crate::ledger::days::{DailySpend, RunningSpend};
+use crate::ledger::days::DailySpend;
 use crate::ledger::entry::rfc3339;
-use crate::ledger::read::{self, ReadError};
-use crate::telemetry::{AgentCounters, ModelTotals, PollResult};
-use rust_decimal::Decimal;
+use crate::ledger::read::ReadError;
+use crate::telemetry::{AgentCounters, PollResult};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
@@ -63,14 +63,6 @@ impl PollError {
             _ => PollResult::Failed,
         }
     }
-}
-
-/// Where the agent's side comes from.
-pub enum AgentSide {
-    /// Ledger files, or directories of them.
-    Ledger(Vec<PathBuf>),
-    /// What this agent priced since it started.
-    Running(Arc<RunningSpend>),
 }
 
 /// The providers to read and how to compare.
@@ -230,41 +222,6 @@ impl Reconciler {
     }
 }
 
-/// The agent's spend on the days `from` to `to`, of the providers `providers` only.
-pub fn agent_spend(
-    side: &AgentSide,
-    from: ConfigDate,
-    to: ConfigDate,
-    providers: &[&str],
-) -> Result<DailySpend, ReadError> {
-    let (first, last) = (from.to_iso(), to.to_iso());
-    let mut spend = match side {
-        AgentSide::Running(running) => running.snapshot(to),
-        AgentSide::Ledger(paths) => {
-            // A file holds the records written on its day: a call that ended just before
-            // midnight may be in the next day's file.
-            let next = ConfigDate {
-                days_since_epoch: to.days_since_epoch + 1,
-            }
-            .to_iso();
-            let mut spend = DailySpend::default();
-            for file in read::ledger_files(paths)? {
-                if read::file_day(&file)
-                    .is_some_and(|day| day < first.as_str() || day > next.as_str())
-                {
-                    continue;
-                }
-                read::for_each_entry(&file, |entry| spend.add_entry(&entry))?;
-            }
-            spend
-        }
-    };
-    spend
-        .days
-        .retain(|(provider, _, _), _| providers.contains(&provider.as_str()));
-    Ok(spend.between(&first, &last))
-}
-
 /// Compares the agent's side with what the providers reported, rows of `today` marked partial.
 pub fn comparison(
     agent: &DailySpend,
@@ -287,85 +244,6 @@ pub fn comparison(
         rows,
         failures: Vec::new(),
     }
-}
-
-/// The most provider and model pairs the gauges carry; the rest of a provider's are summed
-/// under the model `(other)` (the model names come from the providers' reports).
-pub const MAX_MODEL_TOTALS: usize = 200;
-
-/// Each provider and model over the complete days of `rows` (a partial day is left out: one
-/// side of it is still growing). Costs are summed over the days both sides have one.
-pub fn model_totals(rows: &[Row]) -> Vec<ModelTotals> {
-    let mut totals: BTreeMap<(String, String), ModelTotals> = BTreeMap::new();
-    for row in rows.iter().filter(|row| !row.partial) {
-        add_row(&mut totals, &row.provider, &row.model, row);
-    }
-    if totals.len() <= MAX_MODEL_TOTALS {
-        return totals.into_values().collect();
-    }
-    // Keep the models the providers bill most tokens for.
-    let mut ranked: Vec<ModelTotals> = totals.into_values().collect();
-    ranked.sort_by_key(|totals| std::cmp::Reverse(totals.provider_tokens));
-    let rest = ranked.split_off(MAX_MODEL_TOTALS - 1);
-    let mut kept: BTreeMap<(String, String), ModelTotals> = ranked
-        .into_iter()
-        .map(|totals| ((totals.provider.clone(), totals.model.clone()), totals))
-        .collect();
-    for other in rest {
-        let entry = kept
-            .entry((other.provider.clone(), "(other)".into()))
-            .or_insert_with(|| empty_totals(&other.provider, "(other)"));
-        merge_totals(entry, &other);
-    }
-    kept.into_values().collect()
-}
-
-fn empty_totals(provider: &str, model: &str) -> ModelTotals {
-    ModelTotals {
-        provider: provider.to_string(),
-        model: model.to_string(),
-        agent_tokens: 0,
-        provider_tokens: 0,
-        agent_cost: None,
-        provider_cost: None,
-    }
-}
-
-fn add_row(
-    totals: &mut BTreeMap<(String, String), ModelTotals>,
-    provider: &str,
-    model: &str,
-    row: &Row,
-) {
-    let entry = totals
-        .entry((provider.to_string(), model.to_string()))
-        .or_insert_with(|| empty_totals(provider, model));
-    let costs = match (row.agent.cost, row.reported.cost) {
-        (Some(mine), Some(theirs)) => Some((mine, theirs)),
-        _ => None,
-    };
-    merge_totals(
-        entry,
-        &ModelTotals {
-            provider: String::new(),
-            model: String::new(),
-            agent_tokens: row.agent.tokens(),
-            provider_tokens: row.reported.tokens(),
-            agent_cost: costs.map(|(mine, _)| mine),
-            provider_cost: costs.map(|(_, theirs)| theirs),
-        },
-    );
-}
-
-fn merge_totals(into: &mut ModelTotals, from: &ModelTotals) {
-    let add = |a: Option<Decimal>, b: Option<Decimal>| match (a, b) {
-        (None, None) => None,
-        (a, b) => Some(a.unwrap_or_default().saturating_add(b.unwrap_or_default())),
-    };
-    into.agent_tokens = into.agent_tokens.saturating_add(from.agent_tokens);
-    into.provider_tokens = into.provider_tokens.saturating_add(from.provider_tokens);
-    into.agent_cost = add(into.agent_cost, from.agent_cost);
-    into.provider_cost = add(into.provider_cost, from.provider_cost);
 }
 
 /// Reconciles every `interval` until `stop` (which also cuts a poll short), the first time at

@@ -496,7 +496,7 @@ fn source_urls_ask_for_daily_buckets_of_the_window_and_escape_the_page_token() {
 
 #[test]
 fn the_gauges_keep_the_most_billed_models_and_sum_the_rest_as_other() {
-    use poll::{model_totals, MAX_MODEL_TOTALS};
+    use totals::{model_totals, MAX_MODEL_TOTALS};
     let rows: Vec<Row> = (0..MAX_MODEL_TOTALS as u64 + 10)
         .map(|index| Row {
             provider: "openai".into(),
