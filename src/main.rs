@@ -222,7 +222,7 @@ fn reconcile_ledger(
             return fail("no ledger: set exporters.ledger.directory or give --ledger");
         }
     };
-    let today = poll::today();
+    let today = ConfigDate::today();
     let to = args.to.unwrap_or(today);
     let from = args.from.unwrap_or(reconciler.window(to).0);
     if from > to {

@@ -3,6 +3,7 @@
 
 use super::series::Value;
 use super::{prometheus_label, DerivedMetrics, Instrument, Kind};
+use crate::telemetry::escaped;
 use axum::routing::get;
 use axum::Router;
 use std::fmt::Write;
@@ -87,7 +88,7 @@ pub fn render(metrics: &DerivedMetrics) -> String {
 fn label_text(labels: &[(String, String)], le: Option<&str>) -> String {
     let mut parts: Vec<String> = labels
         .iter()
-        .map(|(key, value)| format!("{}=\"{}\"", prometheus_label(key), escape(value)))
+        .map(|(key, value)| format!("{}=\"{}\"", prometheus_label(key), escaped(value)))
         .collect();
     if let Some(le) = le {
         parts.push(format!("le=\"{le}\""));
@@ -97,13 +98,6 @@ fn label_text(labels: &[(String, String)], le: Option<&str>) -> String {
     } else {
         format!("{{{}}}", parts.join(","))
     }
-}
-
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 /// Serves `/metrics` with the derived metrics until `shutdown` completes.

@@ -17,11 +17,12 @@ use crate::config::{ConfigDate, ReconcileConfig};
 use crate::ledger::days::DailySpend;
 use crate::ledger::entry::rfc3339;
 use crate::ledger::read::ReadError;
-use crate::telemetry::{AgentCounters, PollResult};
+use crate::metrics::unix_nanos_now;
+use crate::telemetry::{label_values, AgentCounters};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::sync::watch;
 
 /// More pages than this in one report is taken for a server that never says it is done.
@@ -52,6 +53,21 @@ pub enum PollError {
     #[error("{0}: more than {MAX_PAGES} pages, or a page token given twice")]
     Endless(&'static str),
 }
+
+/// How a poll of one provider went, as `genai_cost_agent_reconciliation_polls_total` labels it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollResult {
+    Ok,
+    /// Refused with 429 more often than the retries allow.
+    RateLimited,
+    Failed,
+}
+
+label_values!(PollResult {
+    Ok => "ok",
+    RateLimited => "rate_limited",
+    Failed => "failed",
+});
 
 impl PollError {
     fn result(&self) -> PollResult {
@@ -190,13 +206,14 @@ impl Reconciler {
         for source in &self.sources {
             let name = source.provider.name();
             let result = self.provider_days(source, from, to).await;
-            counters.reconciliation.polled(
-                name,
-                result
-                    .as_ref()
-                    .map_or_else(PollError::result, |_| PollResult::Ok),
-                unix_seconds(),
-            );
+            let outcome = result
+                .as_ref()
+                .map_or_else(PollError::result, |_| PollResult::Ok);
+            let succeeded_at =
+                (outcome == PollResult::Ok).then(|| unix_nanos_now() / 1_000_000_000);
+            counters
+                .reconciliation
+                .polled(name, outcome.as_str(), succeeded_at);
             let result = result.map_err(|error| {
                 let error = source.scrub(&error.to_string());
                 tracing::warn!(provider = name, %error, "reconcile: the provider's reports could not be read");
@@ -240,7 +257,8 @@ pub fn comparison(
         currency: currency.to_string(),
         from: window.0.to_iso(),
         to: window.1.to_iso(),
-        updated: rfc3339(unix_seconds().saturating_mul(1_000_000_000)).replace(".000000000Z", "Z"),
+        updated: rfc3339(unix_nanos_now() / 1_000_000_000 * 1_000_000_000)
+            .replace(".000000000Z", "Z"),
         rows,
         failures: Vec::new(),
     }
@@ -260,7 +278,7 @@ pub async fn run(
     // The last days each provider reported: kept when a later poll of it fails.
     let mut reported = Reported::new();
     loop {
-        let today = today();
+        let today = ConfigDate::today();
         let window = reconciler.window(today);
         let poll = reconcile(
             &reconciler,
@@ -400,15 +418,4 @@ pub async fn reconcile(
     }
     comparison.failures = failures;
     Ok(comparison)
-}
-
-/// Today, UTC.
-pub fn today() -> ConfigDate {
-    ConfigDate::from_unix_nanos(unix_seconds().saturating_mul(1_000_000_000))
-}
-
-fn unix_seconds() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs())
 }

@@ -3,6 +3,7 @@
 //! reaches the agent-wide totals.
 
 use super::counters::{AgentCounters, PerSignal};
+use super::escaped;
 use crate::otlp::Signal;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -165,12 +166,16 @@ impl ExporterCounters {
     /// The line of scalar `index` (of [`ExporterScalar::ALL`]) named `name`.
     pub fn render_scalar(&self, index: usize, name: &str, out: &mut String) {
         let value = self.scalars[index].load(Ordering::Relaxed);
-        let _ = writeln!(out, "{name}{{exporter=\"{}\"}} {value}", escape(&self.name));
+        let _ = writeln!(
+            out,
+            "{name}{{exporter=\"{}\"}} {value}",
+            escaped(&self.name)
+        );
     }
 
     /// This exporter's lines in the Prometheus text format (no HELP/TYPE; see the caller).
     pub fn render(&self, family: &str, out: &mut String) {
-        let label = format!("exporter=\"{}\"", escape(&self.name));
+        let label = format!("exporter=\"{}\"", escaped(&self.name));
         let line = |out: &mut String, name: &str, extra: &str, value: u64| {
             let _ = writeln!(out, "{name}{{{label}{extra}}} {value}");
         };
@@ -195,8 +200,4 @@ impl ExporterCounters {
             }
         }
     }
-}
-
-fn escape(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"")
 }

@@ -98,3 +98,11 @@ impl Labelled {
         })
     }
 }
+
+/// A Prometheus label value: backslash, quote and line feed escaped.
+pub fn escaped(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}

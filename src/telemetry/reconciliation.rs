@@ -3,7 +3,7 @@
 //! gauges, with the ratios), the comparison table as JSON for the live page, and how the polls
 //! went. The reconciler writes it; the endpoint only reads.
 
-use super::unpriced_models::escaped;
+use super::escaped;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -22,30 +22,12 @@ pub struct ModelTotals {
     pub provider_cost: Option<Decimal>,
 }
 
-/// How a poll of one provider went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum PollResult {
-    Ok,
-    /// Refused with 429 more often than the retries allow.
-    RateLimited,
-    Failed,
-}
-
-impl PollResult {
-    fn as_str(self) -> &'static str {
-        match self {
-            PollResult::Ok => "ok",
-            PollResult::RateLimited => "rate_limited",
-            PollResult::Failed => "failed",
-        }
-    }
-}
-
 #[derive(Debug, Default)]
 struct Latest {
     totals: Vec<ModelTotals>,
     table: Option<Arc<str>>,
-    polls: BTreeMap<(String, PollResult), u64>,
+    /// Polls by provider and result (the reconciler's words: `ok`, `rate_limited`, …).
+    polls: BTreeMap<(String, &'static str), u64>,
     last_success: BTreeMap<String, u64>,
 }
 
@@ -74,17 +56,16 @@ impl Reconciliation {
         }
     }
 
-    /// Counts a poll of `provider`; a successful one is stamped with `unix_seconds`.
-    pub fn polled(&self, provider: &str, result: PollResult, unix_seconds: u64) {
+    /// Counts a poll of `provider` that ended with `result`; a successful one (`succeeded_at`,
+    /// Unix seconds) is stamped.
+    pub fn polled(&self, provider: &str, result: &'static str, succeeded_at: Option<u64>) {
         if let Ok(mut latest) = self.latest.lock() {
             *latest
                 .polls
                 .entry((provider.to_string(), result))
                 .or_default() += 1;
-            if result == PollResult::Ok {
-                latest
-                    .last_success
-                    .insert(provider.to_string(), unix_seconds);
+            if let Some(seconds) = succeeded_at {
+                latest.last_success.insert(provider.to_string(), seconds);
             }
         }
     }
@@ -106,7 +87,6 @@ impl Reconciliation {
         let _ = writeln!(out, "# HELP {name} Reads of a provider's usage and cost reports, by result.\n# TYPE {name} counter");
         for ((provider, result), count) in &latest.polls {
             let provider = escaped(provider);
-            let result = result.as_str();
             let _ = writeln!(
                 out,
                 "{name}{{provider=\"{provider}\",result=\"{result}\"}} {count}"

@@ -1,6 +1,7 @@
 //! Which model names went unpriced, so a team sees which prices to add: a count per (reason,
 //! model), for at most [`MAX_MODELS`] distinct names per reason; later names count as `_other`.
 
+use super::escaped;
 use super::labels::Label;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -76,14 +77,6 @@ fn cut(name: &str) -> &str {
         end -= 1;
     }
     &name[..end]
-}
-
-/// A Prometheus label value: backslash, quote and line feed escaped.
-pub(super) fn escaped(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 #[cfg(test)]

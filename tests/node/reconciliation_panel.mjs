@@ -7,23 +7,13 @@
 // 3 playwright-core is missing, 1 otherwise. Used by tests/reconcile.rs.
 
 import { parseArgs } from 'node:util';
-
-let chromium;
-try {
-  ({ chromium } = await import('playwright-core'));
-} catch (error) {
-  console.error(`MISSING_NODE_PACKAGES: ${error.message}. Install them with \`npm ci --prefix tests/node\``);
-  process.exit(3);
-}
+import { launchChromium } from './browser.mjs';
 
 const { values } = parseArgs({
   options: { url: { type: 'string' }, screenshot: { type: 'string' } },
 });
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-});
+const browser = await launchChromium();
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   const requests = [];
