@@ -208,12 +208,15 @@ impl Intake {
         }
     }
 
+    /// Hands a request's model calls to everything that records them.
     fn record(&self, records: Vec<CallRecord>) {
+        if records.is_empty() {
+            return;
+        }
         if let Some(spend) = &self.running_spend {
             spend.record(&records);
         }
-        if !records.is_empty() && (self.ledger.is_some() || self.ledger_logs || self.live.is_some())
-        {
+        if self.ledger.is_some() || self.ledger_logs || self.live.is_some() {
             let catalog = self.enricher.catalog();
             if let Some(live) = &self.live {
                 live.record(&records, catalog.currency());
