@@ -79,10 +79,14 @@ impl TempDir {
         self.0.display().to_string()
     }
 
-    /// Writes `contents` to the file `name` in the directory; returns its path as text.
+    /// Writes `contents` to the file `name` in the directory; returns its path as text. The
+    /// file is replaced whole (written beside it, then renamed over it), as secret mounts and
+    /// careful operators rotate files, so a reader never sees it empty or half written.
     pub fn write(&self, name: &str, contents: &str) -> String {
         let path = self.0.join(name);
-        std::fs::write(&path, contents).unwrap();
+        let staged = self.0.join(format!(".{name}.staged"));
+        std::fs::write(&staged, contents).unwrap();
+        std::fs::rename(&staged, &path).unwrap();
         path.display().to_string()
     }
 }
