@@ -81,14 +81,15 @@ fn large_request(id: u64, bytes: usize) -> ExportTraceServiceRequest {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_too_large_to_share_a_batch_go_alone_and_nothing_is_dropped() {
     // The capture backend takes tonic's default 4 MiB, like the Collector; the agent's batches
-    // stop at 3 MiB. Two 3.5 MiB requests, each under the agent's own 4 MiB limit, among
-    // twenty small ones, all within one batch timeout.
+    // stop at 1 MiB by default, and at 3 MiB here. Two 3.5 MiB requests, each under the agent's
+    // own 4 MiB limit, among twenty small ones, all within one batch timeout.
     let (backend, captured) = start_capture_backend().await;
     let agent = start_agent(
         backend,
         &[
             "exporters.otlp.batch.timeout=2s",
             "exporters.otlp.batch.send_batch_size=100000",
+            "exporters.otlp.batch.max_size_mib=3",
         ],
     )
     .await;

@@ -33,9 +33,12 @@ pub(super) fn default_consumers() -> usize {
 pub(super) fn default_batch_items() -> usize {
     8192
 }
-/// Below the 4 MiB a gRPC server (the OpenTelemetry Collector's included) takes by default.
-pub(super) fn three_mib() -> MebiBytes {
-    MebiBytes(3 << 20)
+/// Well below the 4 MiB a gRPC server (the OpenTelemetry Collector's included) takes by
+/// default, and what bounds the memory of the batches in flight: `num_consumers` of them. Under
+/// the load benchmark, 1 MiB batches gave a peak RSS ~15 MB lower than 3 MiB ones at the same
+/// CPU per span (README, "Load benchmark").
+pub(super) fn one_mib() -> MebiBytes {
+    MebiBytes(1 << 20)
 }
 pub(super) fn default_bedrock_regional() -> Multiplier {
     Multiplier(rust_decimal::Decimal::new(11, 1))

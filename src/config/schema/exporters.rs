@@ -306,7 +306,7 @@ pub struct BatchConfig {
     #[serde(default = "default_batch_items")]
     pub send_batch_size: usize,
     /// …or once it holds this many encoded bytes (a larger request is sent alone)…
-    #[serde(default = "three_mib")]
+    #[serde(default = "one_mib")]
     pub max_size_mib: MebiBytes,
     /// …or once its oldest item has waited this long.
     #[serde(default = "two_hundred_ms")]
@@ -317,7 +317,7 @@ impl Default for BatchConfig {
     fn default() -> Self {
         Self {
             send_batch_size: default_batch_items(),
-            max_size_mib: three_mib(),
+            max_size_mib: one_mib(),
             timeout: two_hundred_ms(),
         }
     }
