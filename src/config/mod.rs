@@ -224,6 +224,13 @@ fn validate(config: &Config) -> Result<(), ConfigError> {
             "must be 1 to 1000000000000",
         ));
     }
+    // The duplicate memory names a remembered call by 32 bits (and takes ~76 bytes a call).
+    if !(1..=100_000_000).contains(&config.usage.duplicates.max_entries) {
+        return Err(invalid(
+            "usage.duplicates.max_entries",
+            "must be 1 to 100000000",
+        ));
+    }
     let otlp = config
         .exporters
         .otlp

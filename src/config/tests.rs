@@ -209,6 +209,22 @@ fn retry_settings_that_cannot_work_are_refused() {
 }
 
 #[test]
+fn a_duplicate_memory_of_no_calls_or_beyond_a_hundred_million_is_refused() {
+    for entries in ["0", "100000001"] {
+        let message = load(&format!(
+            "usage:\n  duplicates:\n    max_entries: {entries}\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            message,
+            "usage.duplicates.max_entries: must be 1 to 100000000"
+        );
+    }
+    assert!(load("usage:\n  duplicates:\n    max_entries: 100000000\n").is_ok());
+}
+
+#[test]
 fn a_small_request_reserve_that_leaves_no_room_for_the_largest_request_is_refused() {
     let admission = |text: &str| {
         load(&format!("receivers:\n  otlp:\n    admission:\n{text}"))

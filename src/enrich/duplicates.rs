@@ -57,16 +57,17 @@ pub const MAX_CALLS_COMPARED: usize = 512;
 /// Room made at once for this many calls (more grow the memory as they come).
 const RESERVED_CALLS: usize = 1 << 17;
 
-/// A remembered call, and how far back the call remembered before it in the same trace is
-/// (the calls of a trace form a chain, newest first). 72 bytes: absent values are sentinels
-/// rather than `Option`s, the trace is known by a 64-bit hash, times and links by 32 bits.
+/// A remembered call, and how far back the call remembered before it in the same chain is
+/// (the calls of a chain form a list, newest first). 64 bytes: absent values are sentinels
+/// rather than `Option`s, the trace is known by a 64-bit hash, the two token counts share one
+/// word, times and links take 32 bits.
 #[derive(Debug, Clone, Copy)]
 struct Remembered {
     /// Milliseconds since the tracker was made, wrapping after 49 days: an age is the
     /// wrapping difference, and a call is forgotten long before its age could wrap (unless
     /// no call came for 49 days, when it is merely kept longer).
     at: u32,
-    /// How many calls back the previous call of the trace is; 0 for the first of its trace.
+    /// How many calls back the previous call of the chain is; 0 for the first of its chain.
     previous_distance: u32,
     trace: TraceKey,
     span_id: SpanId,
@@ -74,13 +75,14 @@ struct Remembered {
     parent_span_id: SpanId,
     /// The response id as a 64-bit hash, never 0; 0 without a response id.
     response_id: u64,
-    fingerprint: (u64, u64),
+    /// The token counts, see [`Counts`].
+    counts: Counts,
     interval: (u64, u64),
 }
 
-/// A trace id as a 64-bit hash. Two traces whose ids hash alike share a chain, so a span is
-/// also compared with the other trace's calls; a match there would further need equal 64-bit
-/// span ids or response-id hashes.
+/// A trace id as a 64-bit hash. Two traces whose ids hash alike are taken for one, so a span
+/// is also compared with the other trace's calls; a match there would further need equal
+/// 64-bit span ids or response-id hashes.
 type TraceKey = u64;
 
 fn trace_key(trace_id: &TraceId) -> TraceKey {
@@ -88,6 +90,27 @@ fn trace_key(trace_id: &TraceId) -> TraceKey {
     let mut hasher = FxBuildHasher.build_hasher();
     hasher.write(trace_id);
     hasher.finish()
+}
+
+/// Which chain a trace's calls join: the trace key's low 32 bits. Traces whose keys share them
+/// share a chain (about one pair among 100,000 traces); a walk skips the other trace's calls
+/// by their full key, and a chain index entry takes 8 bytes instead of 16.
+type ChainKey = u32;
+
+fn chain_key(trace: TraceKey) -> ChainKey {
+    trace as u32
+}
+
+/// A call's input and output token counts in one word, input in the high half: exact up to
+/// 4,294,967,295 tokens each (a count above compares as that many).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Counts(u64);
+
+impl Counts {
+    fn of((input, output): (u64, u64)) -> Self {
+        let half = |count: u64| u64::from(u32::try_from(count).unwrap_or(u32::MAX));
+        Counts(half(input) << 32 | half(output))
+    }
 }
 
 impl Remembered {
@@ -99,17 +122,18 @@ impl Remembered {
         (self.response_id != 0).then_some(self.response_id)
     }
 
-    /// The sequence number of the previous call of the trace, given this call's.
+    /// The sequence number of the previous call of the chain, given this call's.
     fn previous(&self, sequence: u64) -> Option<u64> {
         (self.previous_distance != 0).then(|| sequence - u64::from(self.previous_distance))
     }
 }
 
-/// The memory: calls in the order they were remembered, and for each trace the sequence
-/// number of its newest call. A span is checked against the calls of its own trace only, so
-/// a lookup costs one probe of the trace index and a walk along that trace's chain.
+/// The memory: calls in the order they were remembered, and for each chain the sequence
+/// number of its newest call, cut to 32 bits (the calls remembered are fewer than 2^32, so it
+/// names one of them). A span is checked against the calls of its own trace only, so a lookup
+/// costs one probe of the chain index and a walk along that chain.
 struct Recent {
-    newest_by_trace: HashMap<TraceKey, u64, FxBuildHasher>,
+    newest_by_chain: HashMap<ChainKey, u32, FxBuildHasher>,
     order: VecDeque<Remembered>,
     /// The sequence number of `order[0]`.
     first: u64,
@@ -129,7 +153,7 @@ impl DuplicateTracker {
         let reserved = max_entries.min(RESERVED_CALLS);
         Self {
             recent: Mutex::new(Recent {
-                newest_by_trace: HashMap::with_capacity_and_hasher(reserved, FxBuildHasher),
+                newest_by_chain: HashMap::with_capacity_and_hasher(reserved, FxBuildHasher),
                 order: VecDeque::with_capacity(reserved),
                 first: 0,
             }),
@@ -194,7 +218,10 @@ impl Memory<'_> {
         }
         let sequence = recent.first + recent.order.len() as u64;
         let trace = trace_key(&call.trace_id);
-        let previous = recent.newest_by_trace.insert(trace, sequence);
+        let previous = recent
+            .newest_by_chain
+            .insert(chain_key(trace), sequence as u32)
+            .map(|newest| recent.resolve(newest));
         recent.order.push_back(Remembered {
             at: now,
             // A call further back than 2^32 calls is long forgotten.
@@ -205,7 +232,7 @@ impl Memory<'_> {
             span_id: call.span_id,
             parent_span_id: call.parent_span_id.unwrap_or([0; 8]),
             response_id: call.response_id.as_deref().map_or(0, fingerprint_of),
-            fingerprint: call.fingerprint,
+            counts: Counts::of(call.fingerprint),
             interval: call.interval,
         });
         None
@@ -227,9 +254,18 @@ fn nested(a: (u64, u64), b: (u64, u64)) -> bool {
 }
 
 impl Recent {
-    /// The remembered calls of `trace`, newest first.
-    fn calls_of(&self, trace: &TraceId) -> impl Iterator<Item = &Remembered> {
-        let mut next = self.newest_by_trace.get(&trace_key(trace)).copied();
+    /// The full sequence number of a remembered call, from its low 32 bits.
+    fn resolve(&self, cut: u32) -> u64 {
+        self.first + u64::from(cut.wrapping_sub(self.first as u32))
+    }
+
+    /// The calls of `trace`'s chain, newest first: the trace's own, and those of a trace
+    /// sharing its chain.
+    fn chain_of(&self, trace: TraceKey) -> impl Iterator<Item = &Remembered> {
+        let mut next = self
+            .newest_by_chain
+            .get(&chain_key(trace))
+            .map(|&newest| self.resolve(newest));
         std::iter::from_fn(move || {
             let sequence = next?;
             let remembered = self
@@ -250,15 +286,17 @@ impl Recent {
         is_ancestor: impl Fn(SpanId) -> bool,
     ) -> Option<SpanId> {
         let response_id = call.response_id.as_deref().map(fingerprint_of);
+        let counts = Counts::of(call.fingerprint);
+        let trace = trace_key(&call.trace_id);
         let (mut parent, mut child, mut sibling) = (None, None, None);
-        for earlier in self.calls_of(&call.trace_id).take(MAX_CALLS_COMPARED) {
-            if earlier.span_id == call.span_id {
+        for earlier in self.chain_of(trace).take(MAX_CALLS_COMPARED) {
+            if earlier.trace != trace || earlier.span_id == call.span_id {
                 continue;
             }
             if response_id.is_some() && earlier.response() == response_id {
                 return Some(earlier.span_id);
             }
-            if earlier.fingerprint != call.fingerprint {
+            if earlier.counts != counts {
                 continue;
             }
             if call.parent_span_id == Some(earlier.span_id) {
@@ -297,15 +335,16 @@ impl Recent {
         }
     }
 
-    /// Forgets the oldest call; its trace stays known while it has newer calls.
+    /// Forgets the oldest call; its chain stays known while it has newer calls.
     fn forget_oldest(&mut self) {
         let Some(oldest) = self.order.pop_front() else {
             return;
         };
-        let sequence = self.first;
+        let sequence = self.first as u32;
         self.first += 1;
-        if self.newest_by_trace.get(&oldest.trace) == Some(&sequence) {
-            self.newest_by_trace.remove(&oldest.trace);
+        let chain = chain_key(oldest.trace);
+        if self.newest_by_chain.get(&chain) == Some(&sequence) {
+            self.newest_by_chain.remove(&chain);
         }
     }
 }
@@ -505,9 +544,73 @@ mod tests {
         assert_eq!(recent.order.capacity(), room);
     }
 
+    /// Two trace ids whose calls join one chain, found by trying ids in turn.
+    fn traces_sharing_a_chain() -> (TraceId, TraceId) {
+        let mut seen: HashMap<ChainKey, TraceId> = HashMap::new();
+        for number in 0u64.. {
+            let id = trace_id(&[number.to_le_bytes(), [3; 8]].concat());
+            if let Some(other) = seen.insert(chain_key(trace_key(&id)), id) {
+                assert_ne!(trace_key(&other), trace_key(&id));
+                return (other, id);
+            }
+        }
+        unreachable!()
+    }
+
     #[test]
-    fn a_remembered_call_takes_72_bytes() {
-        assert_eq!(std::mem::size_of::<Remembered>(), 72);
+    fn traces_sharing_a_chain_are_still_told_apart() {
+        let (first, second) = traces_sharing_a_chain();
+        let tracker = DuplicateTracker::new(Duration::from_secs(60), 100);
+        let mut parent = call(1, 0, Some("msg_a"), (100, 20));
+        parent.trace_id = first;
+        assert_eq!(tracker.check_and_remember(&parent), None);
+        let mut other_trace = call(2, 1, Some("msg_a"), (100, 20));
+        other_trace.trace_id = second;
+        assert_eq!(
+            tracker.check_and_remember(&other_trace),
+            None,
+            "the same response id and a parent link, but in another trace"
+        );
+        let mut child = call(3, 1, None, (100, 20));
+        child.trace_id = first;
+        assert_eq!(
+            tracker.check_and_remember(&child),
+            Some([1; 8]),
+            "found past the other trace's call in the chain"
+        );
+    }
+
+    #[test]
+    fn token_counts_compare_exactly_up_to_u32_max() {
+        assert_ne!(Counts::of((1, 0)), Counts::of((0, 1)));
+        assert_ne!(
+            Counts::of((u64::from(u32::MAX) - 1, 7)),
+            Counts::of((u64::from(u32::MAX), 7))
+        );
+        assert_eq!(
+            Counts::of((u64::from(u32::MAX), 7)),
+            Counts::of((u64::MAX, 7))
+        );
+    }
+
+    #[test]
+    fn sequence_numbers_cut_to_32_bits_resolve_past_the_wrap() {
+        let mut recent = Recent {
+            newest_by_chain: HashMap::default(),
+            order: VecDeque::new(),
+            first: u64::from(u32::MAX) - 1,
+        };
+        assert_eq!(recent.resolve(u32::MAX - 1), u64::from(u32::MAX) - 1);
+        assert_eq!(recent.resolve(u32::MAX), u64::from(u32::MAX));
+        assert_eq!(recent.resolve(0), 1 << 32);
+        assert_eq!(recent.resolve(5), (1 << 32) + 5);
+        recent.first = 1 << 33;
+        assert_eq!(recent.resolve(3), (1 << 33) + 3);
+    }
+
+    #[test]
+    fn a_remembered_call_takes_64_bytes() {
+        assert_eq!(std::mem::size_of::<Remembered>(), 64);
     }
 
     #[test]
