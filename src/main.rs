@@ -357,6 +357,7 @@ fn run(loaded: LoadedConfig, components: Components) -> ExitCode {
         tracing::warn!("{warning}");
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(loaded.config.service.worker_threads)
         .enable_all()
         .build()
     {

@@ -224,6 +224,9 @@ fn validate(config: &Config) -> Result<(), ConfigError> {
             "must be 1 to 1000000000000",
         ));
     }
+    if !(1..=1024).contains(&config.service.worker_threads) {
+        return Err(invalid("service.worker_threads", "must be 1 to 1024"));
+    }
     // The duplicate memory names a remembered call by 32 bits (and takes ~76 bytes a call).
     if !(1..=100_000_000).contains(&config.usage.duplicates.max_entries) {
         return Err(invalid(

@@ -209,6 +209,25 @@ fn retry_settings_that_cannot_work_are_refused() {
 }
 
 #[test]
+fn the_runtime_has_one_worker_thread_unless_told_otherwise_and_at_most_1024() {
+    assert_eq!(load("").unwrap().config.service.worker_threads, 1);
+    assert_eq!(
+        load("service:\n  worker_threads: 4\n")
+            .unwrap()
+            .config
+            .service
+            .worker_threads,
+        4
+    );
+    for threads in ["0", "1025"] {
+        let message = load(&format!("service:\n  worker_threads: {threads}\n"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(message, "service.worker_threads: must be 1 to 1024");
+    }
+}
+
+#[test]
 fn a_duplicate_memory_of_no_calls_or_beyond_a_hundred_million_is_refused() {
     for entries in ["0", "100000001"] {
         let message = load(&format!(

@@ -1,7 +1,7 @@
-//! A batch as one uncompressed gRPC message, sent without copying: the 5-byte message prefix
-//! (not compressed, the length), then each queued request's bytes as a body frame of its own.
+//! A batch as one gRPC message, sent without copying: the 5-byte message prefix (whether it is
+//! compressed, the length), then each queued request's bytes as a body frame of its own.
 //! Encoded OTLP export requests of one signal concatenate into one valid request, so the
-//! message is the parts one after the other.
+//! uncompressed message is the parts one after the other; a compressed one is one part.
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
@@ -24,10 +24,20 @@ pub struct MessageBody {
 pub struct TooLong(pub usize);
 
 impl MessageBody {
+    /// The uncompressed message made of `parts`.
     pub fn new(parts: Vec<Bytes>) -> Result<Self, TooLong> {
+        Self::framed(parts, false)
+    }
+
+    /// A message compressed as the request's `grpc-encoding` says.
+    pub fn compressed(message: Bytes) -> Result<Self, TooLong> {
+        Self::framed(vec![message], true)
+    }
+
+    fn framed(parts: Vec<Bytes>, compressed: bool) -> Result<Self, TooLong> {
         let length: usize = parts.iter().map(Bytes::len).sum();
         let prefix_length = u32::try_from(length).map_err(|_| TooLong(length))?;
-        let mut prefix = [0u8; 5];
+        let mut prefix = [u8::from(compressed), 0, 0, 0, 0];
         prefix[1..].copy_from_slice(&prefix_length.to_be_bytes());
         let mut frames = VecDeque::with_capacity(parts.len() + 1);
         frames.push_back(Bytes::copy_from_slice(&prefix));

@@ -2,12 +2,13 @@
 //! exporters themselves (OTLP over gRPC or HTTP/protobuf, and the debug printer).
 
 mod batch;
+mod compress;
 mod debug;
+mod export_response;
 mod grpc_message;
 mod otlp_grpc;
 mod otlp_http;
 mod queue;
-mod raw_codec;
 pub mod retry;
 mod tls;
 mod worker;
@@ -20,7 +21,7 @@ pub use queue::{disk, Amount, ExportQueue, QueueLimits, QueueReceiver, Reservati
 pub use tls::{ClientTls, LoadedTls};
 pub use worker::{ExportWorker, WorkerLimits};
 
-use crate::config::{OtlpExporterSettings, OtlpProtocol};
+use crate::config::{Compression, OtlpExporterSettings, OtlpProtocol};
 use crate::otlp::{Payload, Signal};
 use bytes::Bytes;
 
@@ -99,17 +100,24 @@ impl Exporter {
         }
     }
 
-    /// Readies a batch for sending: its parts as they are for gRPC, one compressed body for
-    /// HTTP, decoded for the debug printer.
-    pub fn prepare(&self, batch: &Batch) -> Prepared {
+    /// Readies a batch for sending: its parts as they are for uncompressed gRPC, one
+    /// compressed body otherwise (compressed off the runtime's threads), decoded for the debug
+    /// printer.
+    pub async fn prepare(&self, batch: &Batch) -> Prepared {
         let signal = batch.signal();
+        let compression = match self {
+            Exporter::Grpc(exporter) => exporter.compression(),
+            Exporter::Http(exporter) => exporter.compression(),
+            Exporter::Debug(_) => Compression::None,
+        };
         match self {
-            Exporter::Grpc(_) => Prepared::Parts {
+            Exporter::Grpc(_) if compression == Compression::None => Prepared::Parts {
                 signal,
                 parts: batch.parts(),
             },
-            Exporter::Http(exporter) => {
-                let (bytes, content_encoding) = exporter.body(batch.request().bytes);
+            Exporter::Grpc(_) | Exporter::Http(_) => {
+                let (bytes, content_encoding) =
+                    compress::compressed(compression, batch.request().bytes).await;
                 Prepared::Encoded {
                     signal,
                     bytes,
@@ -128,6 +136,18 @@ impl Exporter {
         match (self, prepared) {
             (Exporter::Grpc(exporter), Prepared::Parts { signal, parts }) => {
                 exporter.send(*signal, parts).await
+            }
+            (
+                Exporter::Grpc(exporter),
+                Prepared::Encoded {
+                    signal,
+                    bytes,
+                    content_encoding,
+                },
+            ) => {
+                exporter
+                    .send_compressed(*signal, bytes, *content_encoding)
+                    .await
             }
             (
                 Exporter::Http(exporter),

@@ -1,17 +1,18 @@
 //! OTLP over gRPC with tonic: the batch goes out as the bytes it was encoded to once — not
-//! copied when uncompressed ([`MessageBody`]), compressed with gzip or zstd otherwise — with
-//! headers as metadata and a per-request timeout, over TLS to `https://` endpoints; a refusal's
-//! `RetryInfo` is read for the retry ([`crate::otlp::retry_info`]).
+//! copied when uncompressed ([`MessageBody`]), compressed once before it is sent otherwise
+//! ([`super::compress`]) — with headers as metadata and a per-request timeout, over TLS to
+//! `https://` endpoints; a refusal's `RetryInfo` is read for the retry
+//! ([`crate::otlp::retry_info`]).
 
-use super::grpc_message::MessageBody;
-use super::raw_codec::{ExportResponse, RawCodec, ResponseDecoder};
+use super::export_response::{ExportResponse, ResponseDecoder};
+use super::grpc_message::{MessageBody, TooLong};
 use super::{error_chain, route, ExportError, LoadedTls, Shared};
 use crate::config::{Compression, OtlpExporterSettings, SignalSettings};
 use crate::otlp::{retry_delay, Signal};
 use bytes::Bytes;
 use http::uri::PathAndQuery;
 use std::time::Duration;
-use tonic::codec::{CompressionEncoding, Streaming};
+use tonic::codec::Streaming;
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 use tower::{Service, ServiceExt};
@@ -19,7 +20,7 @@ use tower::{Service, ServiceExt};
 pub struct GrpcExporter {
     /// By signal: traces, metrics, logs; `None` for a signal without an endpoint.
     routes: [Option<Route>; 3],
-    compression: Option<CompressionEncoding>,
+    compression: Compression,
 }
 
 /// How one signal is sent.
@@ -55,19 +56,45 @@ impl GrpcExporter {
         }
         Ok(Self {
             routes,
-            compression: match settings.compression {
-                Compression::Gzip => Some(CompressionEncoding::Gzip),
-                Compression::Zstd => Some(CompressionEncoding::Zstd),
-                Compression::None => None,
-            },
+            compression: settings.compression,
         })
     }
 
-    /// Sends one encoded batch (its requests' bytes, in order); returns how many items the
-    /// backend rejected.
+    /// How batches are compressed before they are sent.
+    pub fn compression(&self) -> Compression {
+        self.compression
+    }
+
+    /// Sends one uncompressed batch (its requests' bytes, in order); returns how many items
+    /// the backend rejected.
     pub async fn send(&self, signal: Signal, parts: &[Bytes]) -> Result<u64, ExportError> {
+        let body = MessageBody::new(parts.to_vec());
+        self.send_body(signal, body, None).await
+    }
+
+    /// Sends one batch compressed as `encoding` says (`None`: the batch as one request, not
+    /// compressed); returns how many items the backend rejected.
+    pub async fn send_compressed(
+        &self,
+        signal: Signal,
+        message: &Bytes,
+        encoding: Option<&'static str>,
+    ) -> Result<u64, ExportError> {
+        let body = match encoding {
+            Some(_) => MessageBody::compressed(message.clone()),
+            None => MessageBody::new(vec![message.clone()]),
+        };
+        self.send_body(signal, body, encoding).await
+    }
+
+    async fn send_body(
+        &self,
+        signal: Signal,
+        body: Result<MessageBody, TooLong>,
+        encoding: Option<&'static str>,
+    ) -> Result<u64, ExportError> {
         let route = route(&self.routes, signal)?;
-        let call = self.call(route, signal, parts.to_vec());
+        let call = Self::call(route, signal, body, encoding);
         match tokio::time::timeout(route.timeout, call).await {
             Ok(Ok(rejected)) => Ok(rejected),
             Ok(Err(status)) => Err(match transport_failure(&status) {
@@ -82,53 +109,33 @@ impl GrpcExporter {
     }
 
     async fn call(
-        &self,
         route: &Route,
         signal: Signal,
-        parts: Vec<Bytes>,
+        body: Result<MessageBody, TooLong>,
+        encoding: Option<&'static str>,
     ) -> Result<u64, tonic::Status> {
-        let response = match self.compression {
-            None => Self::call_uncompressed(route, signal, parts).await?,
-            Some(encoding) => Self::call_compressed(route, signal, parts, encoding).await?,
-        };
+        let body = body.map_err(|err| tonic::Status::resource_exhausted(err.to_string()))?;
+        let response = Self::call_with(route, signal, body, encoding).await?;
         Ok(response
             .partial_success
             .map_or(0, |partial| partial.rejected.max(0) as u64))
     }
 
-    /// Compressing copies the batch anyway: tonic's client writes it into the message.
-    async fn call_compressed(
+    /// The message goes out as the body's frames, as tonic's unary call would send it but
+    /// without writing the queued buffers into one first; the answer is read as tonic reads it
+    /// (a trailers-only refusal, the message, then the status in the trailers).
+    async fn call_with(
         route: &Route,
         signal: Signal,
-        parts: Vec<Bytes>,
-        encoding: CompressionEncoding,
+        body: MessageBody,
+        encoding: Option<&'static str>,
     ) -> Result<ExportResponse, tonic::Status> {
-        let mut client = tonic::client::Grpc::new(route.channel.clone())
-            .max_encoding_message_size(usize::MAX)
-            .send_compressed(encoding);
-        client.ready().await.map_err(|err| {
-            tonic::Status::unavailable(format!("connection: {}", error_chain(&err)))
-        })?;
-        let mut request = tonic::Request::new(parts);
-        *request.metadata_mut() = route.metadata.clone();
-        request.set_timeout(route.timeout);
-        Ok(client
-            .unary(request, method(signal), RawCodec)
-            .await?
-            .into_inner())
-    }
-
-    /// The queued buffers go out as the message's body frames, as tonic's unary call would
-    /// send them but without writing them into one buffer first; the answer is read as tonic
-    /// reads it (a trailers-only refusal, the message, then the status in the trailers).
-    async fn call_uncompressed(
-        route: &Route,
-        signal: Signal,
-        parts: Vec<Bytes>,
-    ) -> Result<ExportResponse, tonic::Status> {
-        let body = MessageBody::new(parts)
-            .map_err(|err| tonic::Status::resource_exhausted(err.to_string()))?;
-        let request = grpc_request(route, signal, tonic::body::Body::new(body))?;
+        let mut request = grpc_request(route, signal, tonic::body::Body::new(body))?;
+        if let Some(encoding) = encoding {
+            request
+                .headers_mut()
+                .insert("grpc-encoding", http::HeaderValue::from_static(encoding));
+        }
         let mut channel = route.channel.clone();
         let ready = channel.ready().await.map_err(|err| {
             tonic::Status::unavailable(format!("connection: {}", error_chain(&err)))

@@ -2,19 +2,17 @@
 //! bytes, gzip or zstd, headers and a timeout, over TLS to `https://` URLs; `Retry-After` is read
 //! for the retry.
 
-use super::raw_codec::ExportResponse;
+use super::export_response::ExportResponse;
 use super::{error_chain, route, ExportError, LoadedTls, Shared};
 use crate::config::{Compression, OtlpExporterSettings, SignalSettings};
 use crate::otlp::Signal;
 use bytes::Bytes;
-use flate2::write::GzEncoder;
 use http_body_util::{BodyExt, Full};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::{Client, ResponseFuture};
 use hyper_util::rt::TokioExecutor;
 use prost::Message;
-use std::io::Write;
 use std::time::Duration;
 
 pub struct HttpExporter {
@@ -89,18 +87,9 @@ impl HttpExporter {
         })
     }
 
-    /// The body of a batch: its encoded bytes, compressed when configured (once, before
-    /// retries), and the `Content-Encoding` that says how.
-    pub fn body(&self, encoded: Bytes) -> (Bytes, Option<&'static str>) {
-        let compressed = match self.compression {
-            Compression::None => return (encoded, None),
-            Compression::Gzip => gzip(&encoded).map(|body| (body, "gzip")),
-            Compression::Zstd => zstd::bulk::compress(&encoded, 1).map(|body| (body, "zstd")),
-        };
-        match compressed {
-            Ok((body, encoding)) => (Bytes::from(body), Some(encoding)),
-            Err(_) => (encoded, None),
-        }
+    /// How a batch's body is compressed (once, before retries).
+    pub fn compression(&self) -> Compression {
+        self.compression
     }
 
     /// Sends one batch; returns how many items the backend rejected.
@@ -184,13 +173,4 @@ pub fn parse_retry_after(value: &http::HeaderValue) -> Option<Duration> {
         .parse::<u64>()
         .ok()
         .map(Duration::from_secs)
-}
-
-fn gzip(data: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut encoder = GzEncoder::new(
-        Vec::with_capacity(data.len() / 4),
-        flate2::Compression::fast(),
-    );
-    encoder.write_all(data)?;
-    encoder.finish()
 }

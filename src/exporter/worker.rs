@@ -238,7 +238,7 @@ impl Delivery {
             errors,
         } = self;
         let (signal, items) = (batch.signal(), batch.items());
-        let prepared = exporter.prepare(batch);
+        let prepared = exporter.prepare(batch).await;
         let mut backoff = Backoff::new(retry, items ^ std::process::id() as u64);
         loop {
             let error = match exporter.send(&prepared).await {

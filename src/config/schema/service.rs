@@ -12,6 +12,16 @@ pub struct ServiceConfig {
     /// How long SIGTERM may spend flushing queued data before the agent exits.
     #[serde(default = "ten_seconds")]
     pub shutdown_timeout: ConfigDuration,
+    /// Threads running the receivers, the pipeline and the exporters (compression and file
+    /// writes run on threads of their own).
+    #[serde(default = "one_worker")]
+    pub worker_threads: usize,
+}
+
+/// One core's worth takes a few hundred thousand spans a second, far beyond a node's LLM
+/// traffic, and shares the node's cores with the apps instead of spreading over all of them.
+fn one_worker() -> usize {
+    1
 }
 
 impl Default for ServiceConfig {
@@ -19,6 +29,7 @@ impl Default for ServiceConfig {
         Self {
             telemetry: TelemetryConfig::default(),
             shutdown_timeout: ten_seconds(),
+            worker_threads: one_worker(),
         }
     }
 }
