@@ -12,7 +12,7 @@ use crate::otlp::{retry_delay, Signal};
 use bytes::Bytes;
 use http::uri::PathAndQuery;
 use std::time::Duration;
-use tonic::codec::Streaming;
+use tonic::codec::{CompressionEncoding, Streaming};
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 use tower::{Service, ServiceExt};
@@ -132,9 +132,13 @@ impl GrpcExporter {
     ) -> Result<ExportResponse, tonic::Status> {
         let mut request = grpc_request(route, signal, tonic::body::Body::new(body))?;
         if let Some(encoding) = encoding {
-            request
-                .headers_mut()
-                .insert("grpc-encoding", http::HeaderValue::from_static(encoding));
+            // A server may answer in the request's encoding whether asked or not (grpc-go
+            // does), so the answer is read in it too.
+            for header in ["grpc-encoding", "grpc-accept-encoding"] {
+                request
+                    .headers_mut()
+                    .insert(header, http::HeaderValue::from_static(encoding));
+            }
         }
         let mut channel = route.channel.clone();
         let ready = channel.ready().await.map_err(|err| {
@@ -150,11 +154,12 @@ impl GrpcExporter {
             }
         }
         let status_code = response.status();
+        let answer_encoding = response_encoding(response.headers())?;
         let mut answer = Streaming::new_response(
             ResponseDecoder,
             response.into_body(),
             status_code,
-            None,
+            answer_encoding,
             None,
         );
         let message = answer
@@ -190,6 +195,24 @@ fn grpc_request(
     );
     headers.insert(http::header::TE, http::HeaderValue::from_static("trailers"));
     Ok(request)
+}
+
+/// How the server compressed its answer (`grpc-encoding`).
+fn response_encoding(
+    headers: &http::HeaderMap,
+) -> Result<Option<CompressionEncoding>, tonic::Status> {
+    match headers
+        .get("grpc-encoding")
+        .map(http::HeaderValue::as_bytes)
+    {
+        None | Some(b"identity") => Ok(None),
+        Some(b"gzip") => Ok(Some(CompressionEncoding::Gzip)),
+        Some(b"zstd") => Ok(Some(CompressionEncoding::Zstd)),
+        Some(other) => Err(tonic::Status::unimplemented(format!(
+            "the answer is compressed with `{}`, which the agent does not read",
+            String::from_utf8_lossy(other)
+        ))),
+    }
 }
 
 /// A lazily connecting channel to `target`, over TLS when the signal has TLS settings.
@@ -233,4 +256,28 @@ fn metadata(headers: &[(String, String)]) -> Result<MetadataMap, ExportError> {
         metadata.insert(key, value);
     }
     Ok(metadata)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_is_read_in_the_encoding_it_names_and_an_unknown_one_is_refused() {
+        let headers = |value: Option<&'static str>| {
+            let mut headers = http::HeaderMap::new();
+            if let Some(value) = value {
+                headers.insert("grpc-encoding", http::HeaderValue::from_static(value));
+            }
+            headers
+        };
+        let read = |value| response_encoding(&headers(value));
+        assert_eq!(read(None).unwrap(), None);
+        assert_eq!(read(Some("identity")).unwrap(), None);
+        assert_eq!(read(Some("gzip")).unwrap(), Some(CompressionEncoding::Gzip));
+        assert_eq!(read(Some("zstd")).unwrap(), Some(CompressionEncoding::Zstd));
+        let refused = read(Some("snappy")).unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::Unimplemented);
+        assert!(refused.message().contains("`snappy`"));
+    }
 }

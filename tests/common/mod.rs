@@ -127,16 +127,25 @@ pub fn capture_routes(captured: &Arc<Captured>) -> tonic::service::Routes {
     slow_capture_routes(captured, Duration::ZERO)
 }
 
-/// Like [`capture_routes`], answering each export only after `delay`.
+/// Like [`capture_routes`], answering each export only after `delay`. A gzipped export is
+/// answered gzipped, as grpc-go answers in the request's encoding.
 fn slow_capture_routes(captured: &Arc<Captured>, delay: Duration) -> tonic::service::Routes {
     let service = CaptureService(captured.clone(), delay);
     tonic::service::Routes::new(
-        TraceServiceServer::new(service.clone()).accept_compressed(CompressionEncoding::Gzip),
+        TraceServiceServer::new(service.clone())
+            .accept_compressed(CompressionEncoding::Gzip)
+            .send_compressed(CompressionEncoding::Gzip),
     )
     .add_service(
-        MetricsServiceServer::new(service.clone()).accept_compressed(CompressionEncoding::Gzip),
+        MetricsServiceServer::new(service.clone())
+            .accept_compressed(CompressionEncoding::Gzip)
+            .send_compressed(CompressionEncoding::Gzip),
     )
-    .add_service(LogsServiceServer::new(service).accept_compressed(CompressionEncoding::Gzip))
+    .add_service(
+        LogsServiceServer::new(service)
+            .accept_compressed(CompressionEncoding::Gzip)
+            .send_compressed(CompressionEncoding::Gzip),
+    )
 }
 
 /// Starts a capture backend on 127.0.0.1 port 0; returns its address and what it receives.
