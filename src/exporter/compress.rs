@@ -10,27 +10,22 @@ use std::io::Write;
 /// `data` compressed as configured, with the name of its encoding (`gzip`, `zstd`: the same in
 /// `Content-Encoding` and `grpc-encoding`); `None` when sent as it is.
 pub async fn compressed(compression: Compression, data: Bytes) -> (Bytes, Option<&'static str>) {
-    if compression == Compression::None {
-        return (data, None);
-    }
+    let (encoding, compress): (_, Compressor) = match compression {
+        Compression::None => return (data, None),
+        Compression::Gzip => ("gzip", gzip),
+        Compression::Zstd => ("zstd", zstd),
+    };
     let kept = data.clone();
-    match tokio::task::spawn_blocking(move || compress_now(compression, &data)).await {
-        Ok(Ok(compressed)) => compressed,
+    match tokio::task::spawn_blocking(move || compress(&data)).await {
+        Ok(Ok(body)) => (Bytes::from(body), Some(encoding)),
         Ok(Err(_)) | Err(_) => (kept, None),
     }
 }
 
-/// Compresses `data` on the calling thread.
-pub fn compress_now(
-    compression: Compression,
-    data: &[u8],
-) -> std::io::Result<(Bytes, Option<&'static str>)> {
-    let (body, encoding) = match compression {
-        Compression::None => return Ok((Bytes::copy_from_slice(data), None)),
-        Compression::Gzip => (gzip(data)?, "gzip"),
-        Compression::Zstd => (zstd::bulk::compress(data, 1)?, "zstd"),
-    };
-    Ok((Bytes::from(body), Some(encoding)))
+type Compressor = fn(&[u8]) -> std::io::Result<Vec<u8>>;
+
+fn zstd(data: &[u8]) -> std::io::Result<Vec<u8>> {
+    zstd::bulk::compress(data, 1)
 }
 
 fn gzip(data: &[u8]) -> std::io::Result<Vec<u8>> {

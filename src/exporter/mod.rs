@@ -100,16 +100,21 @@ impl Exporter {
         }
     }
 
+    /// How batches are compressed on the wire.
+    fn compression(&self) -> Compression {
+        match self {
+            Exporter::Grpc(exporter) => exporter.compression(),
+            Exporter::Http(exporter) => exporter.compression(),
+            Exporter::Debug(_) => Compression::None,
+        }
+    }
+
     /// Readies a batch for sending: its parts as they are for uncompressed gRPC, one
     /// compressed body otherwise (compressed off the runtime's threads), decoded for the debug
     /// printer.
     pub async fn prepare(&self, batch: &Batch) -> Prepared {
         let signal = batch.signal();
-        let compression = match self {
-            Exporter::Grpc(exporter) => exporter.compression(),
-            Exporter::Http(exporter) => exporter.compression(),
-            Exporter::Debug(_) => Compression::None,
-        };
+        let compression = self.compression();
         match self {
             Exporter::Grpc(_) if compression == Compression::None => Prepared::Parts {
                 signal,
